@@ -1,0 +1,212 @@
+#include "cli/commands.h"
+
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <QtGlobal>
+
+#include "cli/arguments.h"
+#include "generation/generator.h"
+#include "model/model_loader.h"
+#include "model/new_model.h"
+#include "runtime/device.h"
+#include "runtime/env_info.h"
+#include "util/error.h"
+
+namespace lathe {
+
+namespace {
+
+using nlohmann::json;
+
+struct Command
+{
+    const char* name;
+    const char* summary;
+    std::function<int(const Arguments&)> run;
+};
+
+// Device, dtype and threads: the runtime settings every model command shares.
+struct Runtime
+{
+    torch::Device device = torch::kCPU;
+    torch::ScalarType dtype = torch::kFloat32;
+};
+
+Runtime applyRuntime(const Arguments& args)
+{
+    setThreads(static_cast<int>(args.getInt("threads", 0)));
+    Runtime rt;
+    rt.device = resolveDevice(args.get("device", "auto"));
+    // LLaMA-Factory calls the compute dtype `infer_dtype`; `dtype` is accepted as well.
+    rt.dtype = resolveDtype(args.get("dtype", args.get("infer_dtype", "auto")), rt.device);
+    return rt;
+}
+
+CausalLM loadFromArgs(const Arguments& args, const Runtime& rt)
+{
+    return loadModel(args.require("model_name_or_path"), LoadOptions{rt.device, rt.dtype});
+}
+
+int cmdVersion(const Arguments&)
+{
+    std::cout << "Lathe " << latheVersion() << " (libtorch " << TORCH_VERSION << ", Qt " << qVersion() << ")\n";
+    return 0;
+}
+
+int cmdEnv(const Arguments& args)
+{
+    setThreads(static_cast<int>(args.getInt("threads", 0)));
+    auto lines = engineEnvironment(!args.getBool("no_bench", false));
+    lines.insert(lines.begin() + 2, {"Qt", qVersion()});
+    if (args.getBool("json", false)) {
+        json out = json::object();
+        for (const auto& [key, value] : lines)
+            out[key] = value;
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    for (const auto& [key, value] : lines)
+        std::cout << "- " << key << ": " << value << "\n";
+    return 0;
+}
+
+int cmdNewModel(const Arguments& args)
+{
+    NewModelOptions options;
+    options.arch = args.get("arch", "qwen3");
+    options.config = args.get("config", "tiny");
+    options.tokenizerDir = args.get("tokenizer", "");
+    options.outDir = args.require("out");
+    options.seed = static_cast<std::uint64_t>(args.getInt("seed", 42));
+    options.dtype = args.get("dtype", "bfloat16");
+    if (options.dtype == "bf16")
+        options.dtype = "bfloat16";
+    if (options.dtype == "fp32")
+        options.dtype = "float32";
+    if (options.dtype == "fp16")
+        options.dtype = "float16";
+    const ModelConfig config = writeNewModel(options);
+    std::cout << "wrote " << config.architecture << " (" << config.num_hidden_layers << " layers, hidden "
+              << config.hidden_size << ", vocab " << config.vocab_size << ") to " << options.outDir << "\n";
+    return 0;
+}
+
+int cmdGenerate(const Arguments& args)
+{
+    const Runtime rt = applyRuntime(args);
+    CausalLM model = loadFromArgs(args, rt);
+    const auto ids = args.getIntList("input_ids");
+    GenerationOptions options;
+    options.max_new_tokens = args.getInt("max_new_tokens", 24);
+    options.use_cache = args.getBool("use_cache", true);
+    if (args.getBool("stop_at_eos", false))
+        options.eos_token_ids = model->config().eos_token_ids;
+    const auto result = greedyGenerate(model, ids, options);
+    if (args.getBool("json", false)) {
+        auto logits = result.logits_last.contiguous();
+        json out;
+        out["input_ids"] = ids;
+        out["output_ids"] = result.output_ids;
+        out["logits_last"] = std::vector<float>(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+        std::cout << out.dump() << "\n";
+    } else {
+        for (std::size_t i = 0; i < result.output_ids.size(); ++i)
+            std::cout << (i ? "," : "") << result.output_ids[i];
+        std::cout << "\n";
+        const double decodeTokens = double(result.output_ids.size() > 0 ? result.output_ids.size() - 1 : 0);
+        std::fprintf(stderr, "prefill %zu tokens in %.3f s; decode %.0f tokens in %.3f s (%.1f tokens/s)\n",
+                     ids.size(), result.prefill_seconds, decodeTokens, result.decode_seconds,
+                     result.decode_seconds > 0 ? decodeTokens / result.decode_seconds : 0.0);
+    }
+    return 0;
+}
+
+int cmdPerplexity(const Arguments& args)
+{
+    const Runtime rt = applyRuntime(args);
+    CausalLM model = loadFromArgs(args, rt);
+    const auto result = perplexity(model, args.getIntList("input_ids"));
+    if (args.getBool("json", false)) {
+        std::cout << json{{"loss", result.loss}, {"perplexity", result.perplexity}, {"tokens", result.tokens}}.dump()
+                  << "\n";
+    } else {
+        std::printf("loss %.6f  perplexity %.4f  (%lld predicted tokens)\n", result.loss, result.perplexity,
+                    static_cast<long long>(result.tokens));
+    }
+    return 0;
+}
+
+const std::vector<Command>& commands()
+{
+    static const std::vector<Command> list = {
+        {"version", "print the version of Lathe and its libraries", cmdVersion},
+        {"env", "describe the environment: versions, BLAS, threads, devices, matmul speed", cmdEnv},
+        {"new-model", "write a randomly initialised model (--arch --config --tokenizer --out --seed)", cmdNewModel},
+        {"generate", "greedy generation from token ids (--model_name_or_path --input_ids [--json])", cmdGenerate},
+        {"perplexity", "mean next-token loss and perplexity of token ids", cmdPerplexity},
+    };
+    return list;
+}
+
+} // namespace
+
+bool isCommand(const std::string& name)
+{
+    if (name == "help" || name == "--help" || name == "-h")
+        return true;
+    for (const auto& c : commands())
+        if (name == c.name)
+            return true;
+    return false;
+}
+
+std::string usageText()
+{
+    std::string text = "Usage: lathe                 open the workbench window\n"
+                       "       lathe <command> [config.yaml] [--key value | key=value ...]\n\nCommands:\n";
+    for (const auto& c : commands()) {
+        std::string name = c.name;
+        name.resize(12, ' ');
+        text += "  " + name + c.summary + "\n";
+    }
+    text += "\nModel options: --device auto|cpu|cuda[:N]|npu[:N]  --dtype auto|fp32|bf16|fp16  --threads N\n";
+    return text;
+}
+
+int runCommand(const std::string& name, const std::vector<std::string>& rawArgs)
+{
+    if (name == "help" || name == "--help" || name == "-h") {
+        std::cout << usageText();
+        return 0;
+    }
+    for (const auto& c : commands()) {
+        if (name != c.name)
+            continue;
+        try {
+            const Arguments args = Arguments::parse(rawArgs);
+            const int code = c.run(args);
+            for (const auto& key : args.unusedKeys())
+                std::cerr << "lathe " << name << ": warning: option --" << key << " was not used\n";
+            return code;
+        } catch (const Error& e) {
+            std::cerr << "lathe " << name << ": " << e.what() << "\n";
+            return 2;
+        } catch (const c10::Error& e) {
+            std::cerr << "lathe " << name << ": internal error in libtorch: " << e.what_without_backtrace() << "\n";
+            return 3;
+        } catch (const std::exception& e) {
+            std::cerr << "lathe " << name << ": " << e.what() << "\n";
+            return 3;
+        }
+    }
+    std::cerr << "lathe: unknown command \"" << name << "\"\n\n" << usageText();
+    return 1;
+}
+
+} // namespace lathe

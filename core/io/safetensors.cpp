@@ -1,0 +1,369 @@
+#include "io/safetensors.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+#include "util/file_util.h"
+
+namespace lathe {
+
+namespace {
+
+constexpr std::uint64_t kMaxHeaderBytes = 100ull * 1024 * 1024; // the Python library's own limit
+
+struct DtypeName
+{
+    const char* name;
+    at::ScalarType type;
+};
+
+const DtypeName kDtypes[] = {
+    {"F64", at::kDouble}, {"F32", at::kFloat},   {"F16", at::kHalf},  {"BF16", at::kBFloat16},
+    {"I64", at::kLong},   {"I32", at::kInt},     {"I16", at::kShort}, {"I8", at::kChar},
+    {"U8", at::kByte},    {"BOOL", at::kBool},
+};
+
+std::uint64_t readLe64(const std::uint8_t* p)
+{
+    std::uint64_t value = 0;
+    for (int i = 7; i >= 0; --i)
+        value = (value << 8) | p[i];
+    return value;
+}
+
+} // namespace
+
+at::ScalarType scalarTypeFromSafetensors(const std::string& dtype)
+{
+    for (const auto& d : kDtypes)
+        if (dtype == d.name)
+            return d.type;
+    fail("unknown safetensors dtype \"", dtype, "\"");
+}
+
+std::string safetensorsDtypeName(at::ScalarType type)
+{
+    for (const auto& d : kDtypes)
+        if (type == d.type)
+            return d.name;
+    fail("tensor type ", c10::toString(type), " cannot be stored in safetensors");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SafetensorsFile
+// ---------------------------------------------------------------------------------------------------------
+
+std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path)
+{
+    auto result = std::shared_ptr<SafetensorsFile>(new SafetensorsFile);
+    result->m_file = MappedFile::open(path);
+    const auto* bytes = result->m_file->data();
+    const std::uint64_t fileSize = result->m_file->size();
+    if (fileSize < 8)
+        fail(path, ": not a safetensors file: ", fileSize, " bytes, shorter than the 8-byte header length");
+    const std::uint64_t headerLen = readLe64(bytes);
+    if (headerLen > fileSize - 8)
+        fail(path, ": header length ", headerLen, " runs past the end of the file (", fileSize, " bytes)");
+    if (headerLen > kMaxHeaderBytes)
+        fail(path, ": header length ", headerLen, " exceeds the 100 MB limit");
+    result->m_dataStart = 8 + headerLen;
+    const std::uint64_t dataSize = fileSize - result->m_dataStart;
+
+    nlohmann::json header;
+    try {
+        header = nlohmann::json::parse(bytes + 8, bytes + 8 + headerLen);
+    } catch (const nlohmann::json::exception& e) {
+        fail(path, ": header is not valid JSON: ", e.what());
+    }
+    if (!header.is_object())
+        fail(path, ": header is not a JSON object");
+
+    for (auto it = header.begin(); it != header.end(); ++it) {
+        const std::string& name = it.key();
+        const auto& value = it.value();
+        if (name == "__metadata__") {
+            if (!value.is_object())
+                fail(path, ": __metadata__ is not an object");
+            for (auto m = value.begin(); m != value.end(); ++m)
+                result->m_metadata[m.key()] = m.value().is_string() ? m.value().get<std::string>() : m.value().dump();
+            continue;
+        }
+        const std::string where = cat(path, ": tensor \"", name, "\"");
+        if (!value.is_object())
+            fail(where, ": entry is not an object");
+        SafetensorsEntry entry;
+        entry.name = name;
+        if (!value.contains("dtype") || !value["dtype"].is_string())
+            fail(where, ": missing field \"dtype\"");
+        entry.dtype = value["dtype"].get<std::string>();
+        std::uint64_t elemSize = 0;
+        for (const auto& d : kDtypes)
+            if (entry.dtype == d.name)
+                elemSize = c10::elementSize(d.type);
+        if (elemSize == 0)
+            fail(where, ": unknown dtype \"", entry.dtype, "\"");
+        if (!value.contains("shape") || !value["shape"].is_array())
+            fail(where, ": missing field \"shape\"");
+        std::uint64_t numel = 1;
+        for (const auto& dim : value["shape"]) {
+            if (!dim.is_number_integer() || dim.get<std::int64_t>() < 0)
+                fail(where, ": shape ", value["shape"].dump(), " has a dimension that is not a non-negative integer");
+            entry.shape.push_back(dim.get<std::int64_t>());
+            const auto d = static_cast<std::uint64_t>(entry.shape.back());
+            if (d != 0 && numel > (std::uint64_t(1) << 62) / d)
+                fail(where, ": shape ", value["shape"].dump(), " is too large");
+            numel *= d;
+        }
+        const auto& offsets = value.contains("data_offsets") ? value["data_offsets"] : nlohmann::json();
+        if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+            !offsets[1].is_number_unsigned())
+            fail(where, ": field \"data_offsets\" must be two non-negative integers");
+        entry.begin = offsets[0].get<std::uint64_t>();
+        entry.end = offsets[1].get<std::uint64_t>();
+        if (entry.begin > entry.end)
+            fail(where, ": data_offsets [", entry.begin, ", ", entry.end, "] begin after they end");
+        if (entry.end > dataSize)
+            fail(where, ": data_offsets [", entry.begin, ", ", entry.end, "] run past the data section (", dataSize,
+                 " bytes)");
+        if (entry.end - entry.begin != numel * elemSize)
+            fail(where, ": shape ", value["shape"].dump(), " of ", entry.dtype, " needs ", numel * elemSize,
+                 " bytes but data_offsets span ", entry.end - entry.begin);
+        result->m_entries.emplace(name, std::move(entry));
+    }
+
+    // Tensors must not share bytes.
+    std::vector<const SafetensorsEntry*> byOffset;
+    for (const auto& kv : result->m_entries)
+        byOffset.push_back(&kv.second);
+    std::sort(byOffset.begin(), byOffset.end(),
+              [](const SafetensorsEntry* a, const SafetensorsEntry* b) { return a->begin < b->begin; });
+    for (std::size_t i = 1; i < byOffset.size(); ++i) {
+        const auto* prev = byOffset[i - 1];
+        const auto* cur = byOffset[i];
+        if (cur->begin < prev->end && cur->begin != cur->end && prev->begin != prev->end)
+            fail(path, ": tensor \"", cur->name, "\" (bytes ", cur->begin, "..", cur->end, ") overlaps tensor \"",
+                 prev->name, "\" (bytes ", prev->begin, "..", prev->end, ")");
+    }
+    return result;
+}
+
+const std::string& SafetensorsFile::path() const
+{
+    return m_file->path();
+}
+
+const SafetensorsEntry& SafetensorsFile::entry(const std::string& name) const
+{
+    auto it = m_entries.find(name);
+    if (it == m_entries.end())
+        fail(path(), ": no tensor named \"", name, "\"");
+    return it->second;
+}
+
+at::Tensor SafetensorsFile::tensor(const std::string& name) const
+{
+    const auto& e = entry(name);
+    const auto type = scalarTypeFromSafetensors(e.dtype);
+    auto keepAlive = m_file;
+    void* ptr = m_file->mutableData() + m_dataStart + e.begin;
+    if (e.begin == e.end)
+        return at::empty(e.shape, at::TensorOptions().dtype(type));
+    // Misaligned data (possible: the header length need not be a multiple of the element size) is copied.
+    if (reinterpret_cast<std::uintptr_t>(ptr) % c10::elementSize(type) != 0) {
+        auto out = at::empty(e.shape, at::TensorOptions().dtype(type));
+        std::memcpy(out.data_ptr(), ptr, e.end - e.begin);
+        return out;
+    }
+    return at::from_blob(
+        ptr, e.shape, [keepAlive](void*) mutable { keepAlive.reset(); }, at::TensorOptions().dtype(type));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// WeightStore
+// ---------------------------------------------------------------------------------------------------------
+
+WeightStore WeightStore::openFile(const std::string& path)
+{
+    WeightStore store;
+    store.m_description = path;
+    store.m_files.push_back(SafetensorsFile::open(path));
+    for (const auto& kv : store.m_files[0]->entries())
+        store.m_where[kv.first] = 0;
+    return store;
+}
+
+WeightStore WeightStore::openDir(const std::string& dir, const std::string& stem)
+{
+    namespace fs = std::filesystem;
+    const fs::path single = fs::path(dir) / (stem + ".safetensors");
+    const fs::path index = fs::path(dir) / (stem + ".safetensors.index.json");
+    if (fs::exists(single))
+        return openFile(single.string());
+    if (!fs::exists(index))
+        fail(dir, ": no ", stem, ".safetensors or ", stem, ".safetensors.index.json (only safetensors weights are supported)");
+
+    nlohmann::json json;
+    try {
+        json = nlohmann::json::parse(readTextFile(index.string()));
+    } catch (const nlohmann::json::exception& e) {
+        fail(index.string(), ": not valid JSON: ", e.what());
+    }
+    if (!json.contains("weight_map") || !json["weight_map"].is_object())
+        fail(index.string(), ": missing object \"weight_map\"");
+
+    WeightStore store;
+    store.m_description = index.string();
+    std::map<std::string, std::size_t> fileIndex;
+    for (auto it = json["weight_map"].begin(); it != json["weight_map"].end(); ++it) {
+        if (!it.value().is_string())
+            fail(index.string(), ": weight_map entry \"", it.key(), "\" is not a file name");
+        const std::string shard = it.value().get<std::string>();
+        if (shard.find('/') != std::string::npos || shard.find("..") != std::string::npos)
+            fail(index.string(), ": weight_map entry \"", it.key(), "\" points outside the folder: ", shard);
+        auto found = fileIndex.find(shard);
+        if (found == fileIndex.end()) {
+            const fs::path shardPath = fs::path(dir) / shard;
+            if (!fs::exists(shardPath))
+                fail(index.string(), ": shard ", shard, " (holding \"", it.key(), "\") does not exist");
+            store.m_files.push_back(SafetensorsFile::open(shardPath.string()));
+            found = fileIndex.emplace(shard, store.m_files.size() - 1).first;
+        }
+        if (!store.m_files[found->second]->contains(it.key()))
+            fail(store.m_files[found->second]->path(), ": index ", index.filename().string(), " lists tensor \"",
+                 it.key(), "\" here, but the file does not hold it");
+        store.m_where[it.key()] = found->second;
+    }
+    return store;
+}
+
+std::vector<std::string> WeightStore::names() const
+{
+    std::vector<std::string> out;
+    out.reserve(m_where.size());
+    for (const auto& kv : m_where)
+        out.push_back(kv.first);
+    return out;
+}
+
+const SafetensorsEntry& WeightStore::entry(const std::string& name) const
+{
+    auto it = m_where.find(name);
+    if (it == m_where.end())
+        fail(m_description, ": missing tensor \"", name, "\"");
+    return m_files[it->second]->entry(name);
+}
+
+std::string WeightStore::fileOf(const std::string& name) const
+{
+    auto it = m_where.find(name);
+    return it == m_where.end() ? m_description : m_files[it->second]->path();
+}
+
+at::Tensor WeightStore::get(const std::string& name) const
+{
+    auto it = m_where.find(name);
+    if (it == m_where.end())
+        fail(m_description, ": missing tensor \"", name, "\"");
+    return m_files[it->second]->tensor(name);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------------------------
+
+namespace {
+
+std::uint64_t tensorBytes(const at::Tensor& t)
+{
+    return static_cast<std::uint64_t>(t.numel()) * t.element_size();
+}
+
+} // namespace
+
+void saveSafetensors(const std::string& path, const NamedTensors& tensors,
+                     const std::map<std::string, std::string>& metadata)
+{
+    std::vector<std::pair<std::string, at::Tensor>> sorted;
+    sorted.reserve(tensors.size());
+    for (const auto& [name, tensor] : tensors) {
+        if (!tensor.defined())
+            fail(path, ": tensor \"", name, "\" is undefined");
+        sorted.emplace_back(name, tensor.detach().to(at::kCPU).contiguous());
+    }
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 1; i < sorted.size(); ++i)
+        if (sorted[i].first == sorted[i - 1].first)
+            fail(path, ": tensor \"", sorted[i].first, "\" given twice");
+
+    nlohmann::json header = nlohmann::json::object();
+    if (!metadata.empty())
+        header["__metadata__"] = metadata;
+    std::uint64_t offset = 0;
+    for (const auto& [name, tensor] : sorted) {
+        nlohmann::json entry;
+        entry["dtype"] = safetensorsDtypeName(tensor.scalar_type());
+        entry["shape"] = tensor.sizes().vec();
+        entry["data_offsets"] = {offset, offset + tensorBytes(tensor)};
+        offset += tensorBytes(tensor);
+        header[name] = entry;
+    }
+    std::string headerText = header.dump();
+    while ((headerText.size() + 8) % 8 != 0) // keep the data section 8-byte aligned, as the Python writer does
+        headerText.push_back(' ');
+
+    writeFileAtomic(path, [&](std::FILE* file) {
+        std::uint8_t len[8];
+        std::uint64_t n = headerText.size();
+        for (int i = 0; i < 8; ++i)
+            len[i] = static_cast<std::uint8_t>(n >> (8 * i));
+        bool ok = std::fwrite(len, 1, 8, file) == 8 &&
+                  std::fwrite(headerText.data(), 1, headerText.size(), file) == headerText.size();
+        for (const auto& item : sorted) {
+            const auto bytes = tensorBytes(item.second);
+            ok = ok && (bytes == 0 || std::fwrite(item.second.data_ptr(), 1, bytes, file) == bytes);
+        }
+        if (!ok)
+            fail(path, ": write failed (disk full?)");
+    });
+}
+
+void saveSafetensorsSharded(const std::string& dir, const NamedTensors& tensors, std::uint64_t maxShardBytes,
+                            const std::string& stem)
+{
+    namespace fs = std::filesystem;
+    fs::create_directories(dir);
+    std::vector<NamedTensors> shards(1);
+    std::uint64_t current = 0, total = 0;
+    for (const auto& item : tensors) {
+        const auto bytes = tensorBytes(item.second);
+        if (current > 0 && current + bytes > maxShardBytes) {
+            shards.emplace_back();
+            current = 0;
+        }
+        shards.back().push_back(item);
+        current += bytes;
+        total += bytes;
+    }
+    if (shards.size() == 1) {
+        saveSafetensors((fs::path(dir) / (stem + ".safetensors")).string(), tensors);
+        return;
+    }
+    nlohmann::json index;
+    index["metadata"] = {{"total_size", total}};
+    index["weight_map"] = nlohmann::json::object();
+    char name[128];
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+        std::snprintf(name, sizeof(name), "%s-%05zu-of-%05zu.safetensors", stem.c_str(), i + 1, shards.size());
+        saveSafetensors((fs::path(dir) / name).string(), shards[i]);
+        for (const auto& item : shards[i])
+            index["weight_map"][item.first] = name;
+    }
+    writeTextFileAtomic((fs::path(dir) / (stem + ".safetensors.index.json")).string(), index.dump(2) + "\n");
+}
+
+} // namespace lathe

@@ -1,0 +1,96 @@
+// Reading and writing the safetensors format (Hugging Face), the weight format of every model and adapter.
+//
+// Layout: an 8-byte little-endian header length N, N bytes of JSON describing each tensor
+// ({"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}), then the raw data.
+// Files are mapped, never read whole: tensors are zero-copy views on the mapping and pages load on first
+// touch. Every structural problem is rejected at open() with a message naming the file and the tensor.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace lathe {
+
+class MappedFile;
+
+/// One entry of a safetensors header.
+struct SafetensorsEntry
+{
+    std::string name;              ///< tensor name as stored (HF naming, e.g. model.layers.0.self_attn.q_proj.weight)
+    std::string dtype;             ///< safetensors dtype string: F32, F16, BF16, I64, ...
+    std::vector<std::int64_t> shape;
+    std::uint64_t begin = 0;       ///< byte offset into the data section
+    std::uint64_t end = 0;
+};
+
+/// One mapped safetensors file.
+class SafetensorsFile
+{
+public:
+    /// Maps and validates `path`; throws lathe::Error on any malformed header.
+    static std::shared_ptr<SafetensorsFile> open(const std::string& path);
+
+    const std::string& path() const;
+    const std::map<std::string, SafetensorsEntry>& entries() const { return m_entries; }
+    const std::map<std::string, std::string>& metadata() const { return m_metadata; }
+    bool contains(const std::string& name) const { return m_entries.count(name) != 0; }
+    const SafetensorsEntry& entry(const std::string& name) const;
+
+    /// A CPU tensor viewing the mapped bytes (copy-on-write; the mapping lives as long as the tensor).
+    at::Tensor tensor(const std::string& name) const;
+
+private:
+    std::shared_ptr<MappedFile> m_file;
+    std::uint64_t m_dataStart = 0;
+    std::map<std::string, SafetensorsEntry> m_entries;
+    std::map<std::string, std::string> m_metadata;
+};
+
+/// The weights of a model folder: `model.safetensors`, or the shards listed by `model.safetensors.index.json`.
+/// Also works for any other `<stem>.safetensors` / `<stem>.safetensors.index.json` pair (adapters).
+class WeightStore
+{
+public:
+    /// Opens the weights of `dir` with file stem `stem`; throws lathe::Error when none exist or a shard is bad.
+    static WeightStore openDir(const std::string& dir, const std::string& stem = "model");
+    /// Opens a single safetensors file.
+    static WeightStore openFile(const std::string& path);
+
+    std::vector<std::string> names() const;
+    bool contains(const std::string& name) const { return m_where.count(name) != 0; }
+    const SafetensorsEntry& entry(const std::string& name) const;
+    /// The file the tensor lives in (for error messages).
+    std::string fileOf(const std::string& name) const;
+    /// Zero-copy CPU view of the tensor; throws lathe::Error naming the tensor when it is missing.
+    at::Tensor get(const std::string& name) const;
+    const std::string& description() const { return m_description; }
+
+private:
+    std::string m_description;
+    std::vector<std::shared_ptr<SafetensorsFile>> m_files;
+    std::map<std::string, std::size_t> m_where;
+};
+
+/// Maps safetensors dtype strings to torch scalar types; throws lathe::Error for unknown names.
+at::ScalarType scalarTypeFromSafetensors(const std::string& dtype);
+std::string safetensorsDtypeName(at::ScalarType type);
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+/// Writes tensors (any device/dtype supported by safetensors) to `path` atomically. Names are kept in order
+/// given but written sorted, as the Python library does.
+void saveSafetensors(const std::string& path, const NamedTensors& tensors,
+                     const std::map<std::string, std::string>& metadata = {{"format", "pt"}});
+
+/// Writes `<dir>/<stem>.safetensors`, or, when the total exceeds `maxShardBytes`, numbered shards
+/// `<stem>-0000i-of-0000n.safetensors` plus `<stem>.safetensors.index.json` as transformers does.
+void saveSafetensorsSharded(const std::string& dir, const NamedTensors& tensors, std::uint64_t maxShardBytes,
+                            const std::string& stem = "model");
+
+} // namespace lathe

@@ -1,0 +1,54 @@
+// The architecture families Lathe runs, each described in its own file (llama.cpp, qwen2.cpp, ...).
+//
+// A family says which config.json keys switch its quirks on, and lists its tensors: the declarative table
+// that loading validates against, `new-model` initialises, and the GGUF writer later renames.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace lathe {
+
+struct ModelConfig;
+
+/// How a tensor is initialised by `new-model` (as transformers' _init_weights does).
+enum class TensorInit
+{
+    Normal, ///< N(0, initializer_range): linear weights and embeddings
+    Zeros,  ///< biases
+    Ones,   ///< RMSNorm weights
+};
+
+struct TensorSpec
+{
+    std::string name;                 ///< HF name, e.g. model.layers.3.self_attn.q_proj.weight
+    std::vector<std::int64_t> shape;
+    TensorInit init = TensorInit::Normal;
+};
+
+struct Architecture
+{
+    const char* model_type;           ///< config.json "model_type"
+    const char* hf_class;             ///< config.json "architectures"[0]
+    /// Sets the architecture's traits and defaults on `config` from the raw JSON.
+    void (*apply_traits)(ModelConfig& config, const nlohmann::json& json);
+};
+
+/// The architecture registered for `model_type`; throws lathe::Error listing the supported ones.
+const Architecture& architectureFor(const std::string& model_type, const std::string& source);
+/// All registered architectures, for `lathe env` and the GUI.
+std::vector<const Architecture*> architectures();
+
+/// The full tensor table of a model with this config (HF names, in transformers' order).
+std::vector<TensorSpec> tensorTable(const ModelConfig& config);
+
+// Defined in each family's file.
+extern const Architecture kLlamaArchitecture;
+extern const Architecture kMistralArchitecture;
+extern const Architecture kQwen2Architecture;
+extern const Architecture kQwen3Architecture;
+
+} // namespace lathe

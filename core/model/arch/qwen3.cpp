@@ -1,0 +1,29 @@
+// Qwen3 (dense) — Qwen3ForCausalLM.
+//
+// A Llama decoder with an RMSNorm over head_dim applied to every query and key head before RoPE
+// (q_norm, k_norm), `head_dim` set independently of hidden_size, and `attention_bias` for q/k/v/o.
+#include "model/arch/architecture.h"
+
+#include <nlohmann/json.hpp>
+
+#include "model/model_config.h"
+#include "util/error.h"
+
+namespace lathe {
+
+namespace {
+void applyQwen3Traits(ModelConfig& config, const nlohmann::json& json)
+{
+    const bool attentionBias = json.value("attention_bias", false);
+    config.qkv_bias = attentionBias;
+    config.o_bias = attentionBias;
+    config.mlp_bias = false;
+    config.qk_norm = true;
+    if (json.value("use_sliding_window", false))
+        fail("config.json: field \"use_sliding_window\": sliding-window attention for Qwen3 is not supported yet");
+}
+} // namespace
+
+const Architecture kQwen3Architecture = {"qwen3", "Qwen3ForCausalLM", &applyQwen3Traits};
+
+} // namespace lathe

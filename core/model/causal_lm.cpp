@@ -1,0 +1,302 @@
+#include "model/causal_lm.h"
+
+#include <limits>
+
+#include <torch/torch.h>
+
+#include "util/error.h"
+
+namespace lathe {
+
+// ---------------------------------------------------------------------------------------------------------
+// KV cache
+// ---------------------------------------------------------------------------------------------------------
+
+std::pair<torch::Tensor, torch::Tensor> KVCache::append(std::int64_t layer, const torch::Tensor& k,
+                                                        const torch::Tensor& v)
+{
+    auto& keys = m_keys[layer];
+    auto& values = m_values[layer];
+    const std::int64_t T = k.size(2), needed = m_length + T;
+    if (!keys.defined() || keys.size(2) < needed || keys.size(0) != k.size(0)) {
+        const std::int64_t capacity = std::max<std::int64_t>(needed, keys.defined() ? 2 * keys.size(2) : needed + 64);
+        auto grownK = torch::empty({k.size(0), k.size(1), capacity, k.size(3)}, k.options());
+        auto grownV = torch::empty({v.size(0), v.size(1), capacity, v.size(3)}, v.options());
+        if (keys.defined() && m_length > 0) {
+            grownK.narrow(2, 0, m_length).copy_(keys.narrow(2, 0, m_length));
+            grownV.narrow(2, 0, m_length).copy_(values.narrow(2, 0, m_length));
+        }
+        keys = grownK;
+        values = grownV;
+    }
+    keys.narrow(2, m_length, T).copy_(k);
+    values.narrow(2, m_length, T).copy_(v);
+    return {keys.narrow(2, 0, needed), values.narrow(2, 0, needed)};
+}
+
+void KVCache::clear()
+{
+    for (auto& t : m_keys)
+        t = torch::Tensor();
+    for (auto& t : m_values)
+        t = torch::Tensor();
+    m_length = 0;
+}
+
+void KVCache::selectBatch(const torch::Tensor& batchIndices)
+{
+    for (auto& t : m_keys)
+        if (t.defined())
+            t = t.index_select(0, batchIndices);
+    for (auto& t : m_values)
+        if (t.defined())
+            t = t.index_select(0, batchIndices);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Attention
+// ---------------------------------------------------------------------------------------------------------
+
+AttentionImpl::AttentionImpl(const ModelConfig& c, std::int64_t layerIndex)
+    : m_layer(layerIndex), m_heads(c.num_attention_heads), m_kvHeads(c.num_key_value_heads), m_headDim(c.head_dim),
+      m_scaling(1.0 / std::sqrt(double(c.head_dim)))
+{
+    const std::int64_t H = c.hidden_size;
+    q_proj = register_module("q_proj", Linear(H, m_heads * m_headDim, c.qkv_bias));
+    k_proj = register_module("k_proj", Linear(H, m_kvHeads * m_headDim, c.qkv_bias));
+    v_proj = register_module("v_proj", Linear(H, m_kvHeads * m_headDim, c.qkv_bias));
+    o_proj = register_module("o_proj", Linear(m_heads * m_headDim, H, c.o_bias));
+    if (c.qk_norm) {
+        q_norm = register_module("q_norm", RMSNorm(m_headDim, c.rms_norm_eps));
+        k_norm = register_module("k_norm", RMSNorm(m_headDim, c.rms_norm_eps));
+    }
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                     const torch::Tensor& mask, KVCache* cache)
+{
+    const std::int64_t B = x.size(0), T = x.size(1), D = m_headDim, KV = m_kvHeads, G = m_heads / m_kvHeads;
+    auto q = q_proj(x).view({B, T, m_heads, D}); // [B, T, Hq, D]
+    auto k = k_proj(x).view({B, T, KV, D});
+    auto v = v_proj(x).view({B, T, KV, D});
+    if (q_norm) {
+        q = q_norm(q);
+        k = k_norm(k);
+    }
+    q = applyRotary(q.transpose(1, 2), cos, sin); // [B, Hq, T, D]
+    k = applyRotary(k.transpose(1, 2), cos, sin); // [B, KV, T, D]
+    v = v.transpose(1, 2);
+    if (cache)
+        std::tie(k, v) = cache->append(m_layer, k, v); // [B, KV, S, D]
+    const std::int64_t S = k.size(2);
+
+    // Grouped-query attention without repeating k/v: query head h uses kv head h / G, so the G query heads of
+    // one kv head are stacked along the time axis and share one matmul with it.
+    auto qg = q.reshape({B, KV, G * T, D});
+    auto scores = torch::matmul(qg, k.transpose(-1, -2)) * m_scaling; // [B, KV, G*T, S]
+    if (mask.defined())
+        scores = scores.view({B, KV, G, T, S}) + mask.unsqueeze(1); // mask [B, 1, 1, T, S]
+    auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type()).view({B, KV, G * T, S});
+    auto out = torch::matmul(probs, v);                                // [B, KV, G*T, D]
+    out = out.view({B, m_heads, T, D}).transpose(1, 2).reshape({B, T, m_heads * D});
+    return o_proj(out);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// MLP and decoder layer
+// ---------------------------------------------------------------------------------------------------------
+
+MLPImpl::MLPImpl(const ModelConfig& c)
+{
+    gate_proj = register_module("gate_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias));
+    up_proj = register_module("up_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias));
+    down_proj = register_module("down_proj", Linear(c.intermediate_size, c.hidden_size, c.mlp_bias));
+}
+
+torch::Tensor MLPImpl::forward(const torch::Tensor& x)
+{
+    return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+}
+
+DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, std::int64_t layerIndex)
+{
+    self_attn = register_module("self_attn", Attention(c, layerIndex));
+    mlp = register_module("mlp", MLP(c));
+    input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+    post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                        const torch::Tensor& mask, KVCache* cache)
+{
+    auto h = x + self_attn(input_layernorm(x), cos, sin, mask, cache);
+    return h + mlp(post_attention_layernorm(h));
+}
+
+DecoderImpl::DecoderImpl(const ModelConfig& c)
+{
+    embed_tokens = register_module("embed_tokens", Embedding(c.vocab_size, c.hidden_size));
+    layers = register_module("layers", torch::nn::ModuleList());
+    for (std::int64_t i = 0; i < c.num_hidden_layers; ++i)
+        layers->push_back(DecoderLayer(c, i));
+    norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Gradient checkpointing: run a layer without keeping its activations, recompute it in the backward pass.
+// ---------------------------------------------------------------------------------------------------------
+
+namespace {
+
+struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint>
+{
+    static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, torch::Tensor hidden,
+                                                  DecoderLayerImpl* layer, torch::Tensor cos, torch::Tensor sin,
+                                                  torch::Tensor mask)
+    {
+        ctx->saved_data["layer"] = reinterpret_cast<std::int64_t>(layer);
+        ctx->saved_data["cos"] = cos;
+        ctx->saved_data["sin"] = sin;
+        ctx->saved_data["mask"] = mask;
+        ctx->save_for_backward({hidden});
+        return {layer->forward(hidden, cos, sin, mask, nullptr)}; // grad mode is off inside Function::forward
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list gradOutputs)
+    {
+        auto* layer = reinterpret_cast<DecoderLayerImpl*>(ctx->saved_data["layer"].toInt());
+        auto input = ctx->get_saved_variables()[0].detach().requires_grad_(true);
+        torch::Tensor output;
+        {
+            torch::AutoGradMode enable(true);
+            output = layer->forward(input, ctx->saved_data["cos"].toTensor(), ctx->saved_data["sin"].toTensor(),
+                                    ctx->saved_data["mask"].toTensor(), nullptr);
+        }
+        torch::autograd::backward({output}, {gradOutputs[0]});
+        return {input.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
+torch::Tensor lowestValue(torch::ScalarType type)
+{
+    switch (type) {
+    case torch::kBFloat16:
+        return torch::tensor(-3.38953139e38f).to(type);
+    case torch::kHalf:
+        return torch::tensor(-65504.0f).to(type);
+    default:
+        return torch::tensor(std::numeric_limits<float>::lowest()).to(type);
+    }
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------------------
+// CausalLM
+// ---------------------------------------------------------------------------------------------------------
+
+CausalLMImpl::CausalLMImpl(const ModelConfig& config) : m_config(config), m_rope(config)
+{
+    model = register_module("model", Decoder(config));
+    if (!config.tie_word_embeddings)
+        lm_head = register_module("lm_head", Linear(config.hidden_size, config.vocab_size, false));
+}
+
+torch::ScalarType CausalLMImpl::dtype() const
+{
+    return model->embed_tokens->weight.scalar_type();
+}
+
+torch::Device CausalLMImpl::device() const
+{
+    return model->embed_tokens->weight.device();
+}
+
+torch::Tensor CausalLMImpl::buildMask(const torch::Tensor& attention_mask, std::int64_t past, std::int64_t T,
+                                      std::int64_t B, torch::ScalarType dtype, torch::Device device) const
+{
+    const std::int64_t S = past + T;
+    const bool padding = attention_mask.defined() && !attention_mask.all().item<bool>();
+    const bool window = m_config.sliding_window && S > *m_config.sliding_window;
+    if (!padding && T == 1 && !window)
+        return {};
+    auto opts = torch::TensorOptions().dtype(torch::kLong).device(device);
+    auto query = torch::arange(past, S, opts).unsqueeze(1); // [T, 1]
+    auto key = torch::arange(0, S, opts).unsqueeze(0);      // [1, S]
+    auto allowed = key <= query;
+    if (window)
+        allowed = allowed & (key > query - *m_config.sliding_window);
+    allowed = allowed.unsqueeze(0); // [1, T, S]
+    if (padding) {
+        if (attention_mask.size(1) != S)
+            fail("attention_mask covers ", attention_mask.size(1), " tokens but past + new tokens are ", S);
+        allowed = allowed & attention_mask.to(device).ne(0).unsqueeze(1); // [B, T, S]
+    }
+    (void)B;
+    auto mask = torch::zeros(allowed.sizes(), torch::TensorOptions().dtype(dtype).device(device));
+    mask.masked_fill_(allowed.logical_not(), lowestValue(dtype).item());
+    return mask.unsqueeze(1); // [B or 1, 1, T, S]
+}
+
+torch::Tensor CausalLMImpl::hiddenStates(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                                         KVCache* cache)
+{
+    const std::int64_t B = input_ids.size(0), T = input_ids.size(1);
+    const std::int64_t past = cache ? cache->length() : 0;
+    const auto device = this->device();
+    auto ids = input_ids.to(device);
+
+    torch::Tensor positions;
+    if (attention_mask.defined()) {
+        auto m = attention_mask.to(device).to(torch::kLong);
+        positions = (m.cumsum(-1) - 1).masked_fill(m.eq(0), 1).narrow(1, past, T);
+    } else {
+        positions = torch::arange(past, past + T, torch::TensorOptions().dtype(torch::kLong).device(device))
+                        .unsqueeze(0)
+                        .expand({B, T});
+    }
+
+    auto h = model->embed_tokens(ids);
+    auto [cos, sin] = m_rope.cosSin(positions, h.scalar_type());
+    auto mask = buildMask(attention_mask, past, T, B, h.scalar_type(), device);
+
+    const bool checkpoint =
+        m_gradientCheckpointing && is_training() && torch::GradMode::is_enabled() && cache == nullptr;
+    for (const auto& module : *model->layers) {
+        auto* layer = module->as<DecoderLayerImpl>();
+        if (checkpoint)
+            h = LayerCheckpoint::apply(h, layer, cos, sin, mask)[0];
+        else
+            h = layer->forward(h, cos, sin, mask, cache);
+    }
+    if (cache)
+        cache->advance(T);
+    return model->norm(h);
+}
+
+torch::Tensor CausalLMImpl::lmHead(const torch::Tensor& hidden)
+{
+    if (lm_head)
+        return lm_head(hidden);
+    return torch::linear(hidden, model->embed_tokens->weight);
+}
+
+torch::Tensor CausalLMImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                                    KVCache* cache)
+{
+    return lmHead(hiddenStates(input_ids, attention_mask, cache)).to(torch::kFloat32);
+}
+
+torch::Tensor CausalLMImpl::loss(const torch::Tensor& input_ids, const torch::Tensor& labels,
+                                 const torch::Tensor& attention_mask)
+{
+    auto logits = forward(input_ids, attention_mask); // [B, T, V] float32
+    const std::int64_t T = logits.size(1), V = logits.size(2);
+    auto shiftLogits = logits.narrow(1, 0, T - 1).reshape({-1, V});
+    auto shiftLabels = labels.to(logits.device()).narrow(1, 1, T - 1).reshape({-1});
+    return torch::nn::functional::cross_entropy(
+        shiftLogits, shiftLabels, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+}
+
+} // namespace lathe

@@ -1,0 +1,269 @@
+#include "model/model_config.h"
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "model/arch/architecture.h"
+#include "util/error.h"
+#include "util/file_util.h"
+
+namespace lathe {
+
+namespace {
+
+using nlohmann::json;
+
+// Typed field readers: each names the file and the field when the value has the wrong type.
+std::int64_t readInt(const json& j, const char* key, const std::string& src, std::optional<std::int64_t> fallback)
+{
+    if (!j.contains(key) || j[key].is_null()) {
+        if (!fallback)
+            fail(src, ": missing required field \"", key, "\"");
+        return *fallback;
+    }
+    if (!j[key].is_number_integer())
+        fail(src, ": field \"", key, "\" must be an integer, got ", j[key].dump());
+    return j[key].get<std::int64_t>();
+}
+
+double readDouble(const json& j, const char* key, const std::string& src, double fallback)
+{
+    if (!j.contains(key) || j[key].is_null())
+        return fallback;
+    if (!j[key].is_number())
+        fail(src, ": field \"", key, "\" must be a number, got ", j[key].dump());
+    return j[key].get<double>();
+}
+
+std::optional<double> readOptDouble(const json& j, const char* key, const std::string& src)
+{
+    if (!j.contains(key) || j[key].is_null())
+        return std::nullopt;
+    if (!j[key].is_number())
+        fail(src, ": field \"", key, "\" must be a number, got ", j[key].dump());
+    return j[key].get<double>();
+}
+
+bool readBool(const json& j, const char* key, const std::string& src, bool fallback)
+{
+    if (!j.contains(key) || j[key].is_null())
+        return fallback;
+    if (!j[key].is_boolean())
+        fail(src, ": field \"", key, "\" must be true or false, got ", j[key].dump());
+    return j[key].get<bool>();
+}
+
+std::string readString(const json& j, const char* key, const std::string& src, const std::string& fallback)
+{
+    if (!j.contains(key) || j[key].is_null())
+        return fallback;
+    if (!j[key].is_string())
+        fail(src, ": field \"", key, "\" must be a string, got ", j[key].dump());
+    return j[key].get<std::string>();
+}
+
+} // namespace
+
+ModelConfig ModelConfig::fromJson(const json& j, const std::string& src)
+{
+    if (!j.is_object())
+        fail(src, ": not a JSON object");
+    ModelConfig c;
+    c.model_type = readString(j, "model_type", src, "");
+    if (c.model_type.empty())
+        fail(src, ": missing required field \"model_type\"");
+    const Architecture& arch = architectureFor(c.model_type, src);
+    c.architecture = arch.hf_class;
+    if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
+        j["architectures"][0].is_string())
+        c.architecture = j["architectures"][0].get<std::string>();
+
+    c.vocab_size = readInt(j, "vocab_size", src, std::nullopt);
+    c.hidden_size = readInt(j, "hidden_size", src, std::nullopt);
+    c.intermediate_size = readInt(j, "intermediate_size", src, std::nullopt);
+    c.num_hidden_layers = readInt(j, "num_hidden_layers", src, std::nullopt);
+    c.num_attention_heads = readInt(j, "num_attention_heads", src, std::nullopt);
+    c.num_key_value_heads = readInt(j, "num_key_value_heads", src, c.num_attention_heads);
+    const std::int64_t defaultHeadDim = c.num_attention_heads > 0 ? c.hidden_size / c.num_attention_heads : 0;
+    c.head_dim = readInt(j, "head_dim", src, defaultHeadDim);
+    c.max_position_embeddings = readInt(j, "max_position_embeddings", src, 2048);
+    c.rms_norm_eps = readDouble(j, "rms_norm_eps", src, 1e-6);
+    c.rope_theta = readDouble(j, "rope_theta", src, 10000.0);
+    c.partial_rotary_factor = readDouble(j, "partial_rotary_factor", src, 1.0);
+    c.tie_word_embeddings = readBool(j, "tie_word_embeddings", src, false);
+    c.hidden_act = readString(j, "hidden_act", src, "silu");
+    c.torch_dtype = readString(j, "torch_dtype", src, "float32");
+    c.initializer_range = readDouble(j, "initializer_range", src, 0.02);
+    if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer())
+        c.bos_token_id = j["bos_token_id"].get<std::int64_t>();
+    if (j.contains("pad_token_id") && j["pad_token_id"].is_number_integer())
+        c.pad_token_id = j["pad_token_id"].get<std::int64_t>();
+    if (j.contains("eos_token_id")) {
+        const auto& eos = j["eos_token_id"];
+        if (eos.is_number_integer())
+            c.eos_token_ids.push_back(eos.get<std::int64_t>());
+        else if (eos.is_array())
+            for (const auto& e : eos)
+                if (e.is_number_integer())
+                    c.eos_token_ids.push_back(e.get<std::int64_t>());
+    }
+
+    if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
+        const auto& rs = j["rope_scaling"];
+        const std::string rsrc = src + ": rope_scaling";
+        if (!rs.is_object())
+            fail(src, ": field \"rope_scaling\" must be an object or null");
+        // transformers accepts the legacy key "type" as well as "rope_type".
+        c.rope_scaling.rope_type = readString(rs, "rope_type", rsrc, readString(rs, "type", rsrc, "default"));
+        c.rope_scaling.factor = readDouble(rs, "factor", rsrc, 1.0);
+        c.rope_scaling.low_freq_factor = readDouble(rs, "low_freq_factor", rsrc, 1.0);
+        c.rope_scaling.high_freq_factor = readDouble(rs, "high_freq_factor", rsrc, 4.0);
+        if (rs.contains("original_max_position_embeddings") && !rs["original_max_position_embeddings"].is_null())
+            c.rope_scaling.original_max_position_embeddings =
+                readInt(rs, "original_max_position_embeddings", rsrc, std::nullopt);
+        c.rope_scaling.attention_factor = readOptDouble(rs, "attention_factor", rsrc);
+        c.rope_scaling.beta_fast = readOptDouble(rs, "beta_fast", rsrc).value_or(32.0);
+        c.rope_scaling.beta_slow = readOptDouble(rs, "beta_slow", rsrc).value_or(1.0);
+        c.rope_scaling.mscale = readOptDouble(rs, "mscale", rsrc);
+        c.rope_scaling.mscale_all_dim = readOptDouble(rs, "mscale_all_dim", rsrc);
+        c.rope_scaling.truncate = readBool(rs, "truncate", rsrc, true);
+        if (c.rope_scaling.rope_type == "yarn" && !rs.contains("factor") &&
+            c.rope_scaling.original_max_position_embeddings)
+            c.rope_scaling.factor = double(c.max_position_embeddings) /
+                                    double(*c.rope_scaling.original_max_position_embeddings);
+    }
+
+    try {
+        arch.apply_traits(c, j);
+    } catch (const Error& e) {
+        std::string message = e.what();
+        const std::string prefix = "config.json";
+        if (message.rfind(prefix, 0) == 0)
+            message = src + message.substr(prefix.size());
+        throw Error(message);
+    }
+    c.validate(src);
+    return c;
+}
+
+ModelConfig ModelConfig::fromDir(const std::string& dir)
+{
+    const std::string path = (std::filesystem::path(dir) / "config.json").string();
+    if (!std::filesystem::exists(path))
+        fail(dir, ": not a model folder (no config.json)");
+    json j;
+    try {
+        j = json::parse(readTextFile(path));
+    } catch (const json::exception& e) {
+        fail(path, ": not valid JSON: ", e.what());
+    }
+    return fromJson(j, path);
+}
+
+void ModelConfig::validate(const std::string& src) const
+{
+    auto positive = [&](const char* key, std::int64_t value) {
+        if (value <= 0)
+            fail(src, ": field \"", key, "\" must be positive, got ", value);
+    };
+    positive("vocab_size", vocab_size);
+    positive("hidden_size", hidden_size);
+    positive("intermediate_size", intermediate_size);
+    positive("num_hidden_layers", num_hidden_layers);
+    positive("num_attention_heads", num_attention_heads);
+    positive("num_key_value_heads", num_key_value_heads);
+    positive("head_dim", head_dim);
+    positive("max_position_embeddings", max_position_embeddings);
+    if (num_attention_heads % num_key_value_heads != 0)
+        fail(src, ": field \"num_key_value_heads\" (", num_key_value_heads, ") must divide num_attention_heads (",
+             num_attention_heads, ")");
+    if (rotary_dim() % 2 != 0 || rotary_dim() <= 0 || rotary_dim() > head_dim)
+        fail(src, ": field \"partial_rotary_factor\" gives an invalid rotary dimension ", rotary_dim());
+    if (!(rms_norm_eps > 0))
+        fail(src, ": field \"rms_norm_eps\" must be positive");
+    if (!(rope_theta > 0))
+        fail(src, ": field \"rope_theta\" must be positive");
+    if (hidden_act != "silu" && hidden_act != "swish")
+        fail(src, ": field \"hidden_act\": \"", hidden_act, "\" is not supported (only silu)");
+    const auto& rs = rope_scaling;
+    const std::string& t = rs.rope_type;
+    if (t != "default" && t != "linear" && t != "dynamic" && t != "llama3" && t != "yarn")
+        fail(src, ": field \"rope_scaling.rope_type\": \"", t,
+             "\" is not supported (default, linear, dynamic, llama3, yarn)");
+    if (t != "default" && !(rs.factor >= 1.0))
+        fail(src, ": field \"rope_scaling.factor\" must be >= 1, got ", rs.factor);
+    if (t == "llama3") {
+        if (!rs.original_max_position_embeddings)
+            fail(src, ": field \"rope_scaling.original_max_position_embeddings\" is required for llama3 RoPE");
+        if (!(rs.high_freq_factor > rs.low_freq_factor))
+            fail(src, ": field \"rope_scaling.high_freq_factor\" must exceed low_freq_factor");
+    }
+    if (torch_dtype != "float32" && torch_dtype != "float16" && torch_dtype != "bfloat16" && torch_dtype != "auto")
+        fail(src, ": field \"torch_dtype\": \"", torch_dtype, "\" is not supported (float32, float16, bfloat16)");
+}
+
+json ModelConfig::toJson() const
+{
+    json j;
+    j["architectures"] = {architecture};
+    j["model_type"] = model_type;
+    j["vocab_size"] = vocab_size;
+    j["hidden_size"] = hidden_size;
+    j["intermediate_size"] = intermediate_size;
+    j["num_hidden_layers"] = num_hidden_layers;
+    j["num_attention_heads"] = num_attention_heads;
+    j["num_key_value_heads"] = num_key_value_heads;
+    j["head_dim"] = head_dim;
+    j["max_position_embeddings"] = max_position_embeddings;
+    j["rms_norm_eps"] = rms_norm_eps;
+    j["rope_theta"] = rope_theta;
+    j["tie_word_embeddings"] = tie_word_embeddings;
+    j["hidden_act"] = hidden_act;
+    j["torch_dtype"] = torch_dtype;
+    j["initializer_range"] = initializer_range;
+    j["attention_dropout"] = 0.0;
+    j["use_cache"] = true;
+    if (model_type == "llama" || model_type == "qwen3")
+        j["attention_bias"] = qkv_bias;
+    if (model_type == "llama")
+        j["mlp_bias"] = mlp_bias;
+    if (model_type == "qwen2" || model_type == "qwen3") {
+        j["use_sliding_window"] = false;
+        j["sliding_window"] = nullptr;
+        j["max_window_layers"] = num_hidden_layers;
+    }
+    if (model_type == "mistral")
+        j["sliding_window"] = sliding_window ? json(*sliding_window) : json(nullptr);
+    if (rope_scaling.rope_type == "default") {
+        j["rope_scaling"] = nullptr;
+    } else {
+        json rs;
+        rs["rope_type"] = rope_scaling.rope_type;
+        rs["factor"] = rope_scaling.factor;
+        if (rope_scaling.rope_type == "llama3") {
+            rs["low_freq_factor"] = rope_scaling.low_freq_factor;
+            rs["high_freq_factor"] = rope_scaling.high_freq_factor;
+        }
+        if (rope_scaling.original_max_position_embeddings)
+            rs["original_max_position_embeddings"] = *rope_scaling.original_max_position_embeddings;
+        if (rope_scaling.rope_type == "yarn") {
+            if (rope_scaling.attention_factor)
+                rs["attention_factor"] = *rope_scaling.attention_factor;
+            rs["beta_fast"] = rope_scaling.beta_fast;
+            rs["beta_slow"] = rope_scaling.beta_slow;
+        }
+        j["rope_scaling"] = rs;
+    }
+    if (bos_token_id)
+        j["bos_token_id"] = *bos_token_id;
+    if (eos_token_ids.size() == 1)
+        j["eos_token_id"] = eos_token_ids[0];
+    else if (!eos_token_ids.empty())
+        j["eos_token_id"] = eos_token_ids;
+    if (pad_token_id)
+        j["pad_token_id"] = *pad_token_id;
+    return j;
+}
+
+} // namespace lathe

@@ -1,0 +1,78 @@
+// The architecture hyper-parameters of a decoder-only model, read straight from Hugging Face's config.json.
+//
+// Field names follow the JSON keys so a reader can check one against the other. Architecture quirks
+// (Qwen2's q/k/v biases, Qwen3's q/k norms) are filled in by the architecture's own file (model/arch/).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace lathe {
+
+/// `rope_scaling` of config.json (HF's RoPE variants).
+struct RopeScaling
+{
+    std::string rope_type = "default";   ///< default, linear, dynamic, llama3, yarn
+    double factor = 1.0;
+    double low_freq_factor = 1.0;        ///< llama3
+    double high_freq_factor = 4.0;       ///< llama3
+    std::optional<std::int64_t> original_max_position_embeddings; ///< llama3 (required), yarn (optional)
+    std::optional<double> attention_factor; ///< yarn
+    double beta_fast = 32.0;             ///< yarn
+    double beta_slow = 1.0;              ///< yarn
+    std::optional<double> mscale;        ///< yarn
+    std::optional<double> mscale_all_dim; ///< yarn
+    bool truncate = true;                ///< yarn
+};
+
+struct ModelConfig
+{
+    std::string model_type;              ///< llama, mistral, qwen2, qwen3
+    std::string architecture;            ///< HF class, e.g. Qwen3ForCausalLM
+    std::int64_t vocab_size = 0;
+    std::int64_t hidden_size = 0;
+    std::int64_t intermediate_size = 0;
+    std::int64_t num_hidden_layers = 0;
+    std::int64_t num_attention_heads = 0;
+    std::int64_t num_key_value_heads = 0;
+    std::int64_t head_dim = 0;           ///< may differ from hidden_size / num_attention_heads (Qwen3)
+    std::int64_t max_position_embeddings = 2048;
+    double rms_norm_eps = 1e-6;
+    double rope_theta = 10000.0;
+    double partial_rotary_factor = 1.0;
+    RopeScaling rope_scaling;
+    bool tie_word_embeddings = false;
+    std::string hidden_act = "silu";
+    std::optional<std::int64_t> sliding_window; ///< set only when the model really uses one (Mistral)
+    std::optional<std::int64_t> bos_token_id;
+    std::vector<std::int64_t> eos_token_ids;
+    std::optional<std::int64_t> pad_token_id;
+    std::string torch_dtype = "float32"; ///< dtype the weights were saved in
+    double initializer_range = 0.02;
+
+    // Architecture traits (set by model/arch/<family>.cpp, not read as-is from JSON).
+    bool qkv_bias = false;               ///< biases on q_proj/k_proj/v_proj (Qwen2, or Llama's attention_bias)
+    bool o_bias = false;                 ///< bias on o_proj (Llama's attention_bias)
+    bool mlp_bias = false;               ///< biases on gate/up/down (Llama's mlp_bias)
+    bool qk_norm = false;                ///< RMSNorm over head_dim on q and k (Qwen3)
+
+    /// Number of query heads sharing one key/value head.
+    std::int64_t groups() const { return num_attention_heads / num_key_value_heads; }
+    /// Dimension RoPE rotates (head_dim * partial_rotary_factor).
+    std::int64_t rotary_dim() const { return static_cast<std::int64_t>(head_dim * partial_rotary_factor); }
+
+    /// Parses config.json text; `source` names the file in errors. Throws lathe::Error.
+    static ModelConfig fromJson(const nlohmann::json& json, const std::string& source);
+    /// Reads `<dir>/config.json`.
+    static ModelConfig fromDir(const std::string& dir);
+    /// The config.json transformers would write for this model.
+    nlohmann::json toJson() const;
+    /// Checks ranges and consistency; throws lathe::Error naming `source` and the field.
+    void validate(const std::string& source) const;
+};
+
+} // namespace lathe

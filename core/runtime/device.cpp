@@ -1,0 +1,133 @@
+#include "runtime/device.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#ifdef LATHE_HAVE_NPU
+#include <torch_npu/csrc/core/npu/NPUFunctions.h>
+#endif
+
+#include "util/error.h"
+
+namespace lathe {
+
+namespace {
+
+int npuCount()
+{
+#ifdef LATHE_HAVE_NPU
+    return static_cast<int>(c10_npu::device_count());
+#else
+    return 0;
+#endif
+}
+
+int parseIndex(const std::string& spec, std::size_t colon)
+{
+    if (colon == std::string::npos)
+        return 0;
+    const std::string digits = spec.substr(colon + 1);
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit))
+        fail("--device \"", spec, "\": the device index must be a number");
+    return std::stoi(digits);
+}
+
+} // namespace
+
+bool buildHasNpu()
+{
+#ifdef LATHE_HAVE_NPU
+    return true;
+#else
+    return false;
+#endif
+}
+
+torch::Device resolveDevice(const std::string& rawSpec)
+{
+    std::string spec = rawSpec;
+    std::transform(spec.begin(), spec.end(), spec.begin(), ::tolower);
+    if (spec.empty() || spec == "auto") {
+        if (torch::cuda::is_available())
+            return torch::Device(torch::kCUDA, 0);
+        if (npuCount() > 0)
+            return torch::Device(c10::DeviceType::PrivateUse1, 0);
+        return torch::Device(torch::kCPU);
+    }
+    const auto colon = spec.find(':');
+    const std::string kind = spec.substr(0, colon);
+    const int index = parseIndex(spec, colon);
+    if (kind == "cpu")
+        return torch::Device(torch::kCPU);
+    if (kind == "cuda") {
+        const int count = torch::cuda::device_count();
+        if (count == 0)
+            fail("--device ", rawSpec, ": no CUDA device is available (this libtorch ",
+                 torch::cuda::is_available() ? "sees none" : "has no CUDA support or finds no driver", ")");
+        if (index >= count)
+            fail("--device ", rawSpec, ": only ", count, " CUDA device(s) present");
+        return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+    }
+    if (kind == "npu") {
+        if (!buildHasNpu())
+            fail("--device ", rawSpec,
+                 ": this build of Lathe has no Ascend NPU support (configure with -DLATHE_WITH_NPU=ON where torch_npu "
+                 "is installed)");
+        const int count = npuCount();
+        if (index >= count)
+            fail("--device ", rawSpec, ": only ", count, " NPU device(s) present");
+        return torch::Device(c10::DeviceType::PrivateUse1, static_cast<c10::DeviceIndex>(index));
+    }
+    fail("--device \"", rawSpec, "\" is not one of auto, cpu, cuda[:N], npu[:N]");
+}
+
+torch::ScalarType resolveDtype(const std::string& rawSpec, const torch::Device& device)
+{
+    std::string spec = rawSpec;
+    std::transform(spec.begin(), spec.end(), spec.begin(), ::tolower);
+    if (spec.empty() || spec == "auto")
+        return device.is_cpu() ? torch::kFloat32 : torch::kBFloat16;
+    if (spec == "fp32" || spec == "float32" || spec == "float")
+        return torch::kFloat32;
+    if (spec == "bf16" || spec == "bfloat16")
+        return torch::kBFloat16;
+    if (spec == "fp16" || spec == "float16" || spec == "half")
+        return torch::kHalf;
+    fail("--dtype \"", rawSpec, "\" is not one of auto, fp32, bf16, fp16");
+}
+
+std::string dtypeName(torch::ScalarType type)
+{
+    switch (type) {
+    case torch::kFloat32:
+        return "float32";
+    case torch::kBFloat16:
+        return "bfloat16";
+    case torch::kHalf:
+        return "float16";
+    default:
+        return c10::toString(type);
+    }
+}
+
+void setThreads(int threads)
+{
+    if (threads > 0)
+        torch::set_num_threads(threads);
+}
+
+std::vector<std::string> availableDevices()
+{
+    std::vector<std::string> out{"cpu"};
+    const int cuda = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+    for (int i = 0; i < cuda; ++i)
+        out.push_back("cuda:" + std::to_string(i));
+    for (int i = 0; i < npuCount(); ++i)
+        out.push_back("npu:" + std::to_string(i));
+    return out;
+}
+
+} // namespace lathe

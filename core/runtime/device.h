@@ -1,0 +1,33 @@
+// Where the engine computes: device choice, compute dtype and thread count, all from user settings.
+//
+// `auto` picks CUDA, then Ascend NPU, then CPU. The NPU is libtorch's PrivateUse1 device named "npu" by
+// torch_npu; it exists only in builds configured with -DLATHE_WITH_NPU=ON. This file is the only place
+// that knows which backends the build has.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace lathe {
+
+/// Parses `auto|cpu|cuda[:N]|npu[:N]`; throws lathe::Error when the device is absent or unsupported.
+torch::Device resolveDevice(const std::string& spec);
+
+/// Parses `auto|fp32|float32|bf16|bfloat16|fp16|float16`. `auto` is bf16 on accelerators that support it,
+/// float32 on CPU. `modelDtype` (config.json torch_dtype) is used when it is set and spec is auto on GPU.
+torch::ScalarType resolveDtype(const std::string& spec, const torch::Device& device);
+
+std::string dtypeName(torch::ScalarType type);
+
+/// Sets intra-op threads (0 leaves libtorch's default: one per core).
+void setThreads(int threads);
+
+/// Whether this build was configured with Ascend NPU support.
+bool buildHasNpu();
+
+/// Human-readable list of usable devices ("cpu", "cuda:0 (NVIDIA H100)", ...).
+std::vector<std::string> availableDevices();
+
+} // namespace lathe

@@ -1,0 +1,104 @@
+#include "util/file_util.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/error.h"
+
+namespace lathe {
+
+std::string readTextFile(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        fail(path, ": cannot open for reading: ", std::strerror(errno));
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+void writeFileAtomic(const std::string& path, const std::function<void(std::FILE*)>& writer)
+{
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    if (target.has_parent_path())
+        fs::create_directories(target.parent_path());
+    std::random_device rd;
+    const std::string tmp = path + ".tmp-" + std::to_string(rd() % 1000000);
+    std::FILE* file = std::fopen(tmp.c_str(), "wb");
+    if (!file)
+        fail(tmp, ": cannot create: ", std::strerror(errno));
+    try {
+        writer(file);
+        if (std::fflush(file) != 0 || ::fsync(::fileno(file)) != 0)
+            fail(tmp, ": write failed: ", std::strerror(errno));
+    } catch (...) {
+        std::fclose(file);
+        std::remove(tmp.c_str());
+        throw;
+    }
+    if (std::fclose(file) != 0) {
+        std::remove(tmp.c_str());
+        fail(tmp, ": close failed: ", std::strerror(errno));
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        std::remove(tmp.c_str());
+        fail(path, ": cannot replace with ", tmp, ": ", std::strerror(err));
+    }
+}
+
+void writeTextFileAtomic(const std::string& path, const std::string& content)
+{
+    writeFileAtomic(path, [&](std::FILE* file) {
+        if (!content.empty() && std::fwrite(content.data(), 1, content.size(), file) != content.size())
+            fail(path, ": write failed: ", std::strerror(errno));
+    });
+}
+
+std::shared_ptr<MappedFile> MappedFile::open(const std::string& path)
+{
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        fail(path, ": cannot open: ", std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const int err = errno;
+        ::close(fd);
+        fail(path, ": cannot stat: ", std::strerror(err));
+    }
+    std::shared_ptr<MappedFile> mapped(new MappedFile);
+    mapped->m_path = path;
+    mapped->m_size = static_cast<std::size_t>(st.st_size);
+    if (mapped->m_size > 0) {
+        // MAP_PRIVATE + PROT_WRITE: tensors built on the mapping may be modified in place (full fine-tuning)
+        // without ever writing back to the file; untouched pages stay shared with the page cache.
+        void* addr = ::mmap(nullptr, mapped->m_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+        if (addr == MAP_FAILED) {
+            const int err = errno;
+            ::close(fd);
+            fail(path, ": cannot map: ", std::strerror(err));
+        }
+        mapped->m_data = static_cast<std::uint8_t*>(addr);
+    }
+    ::close(fd);
+    return mapped;
+}
+
+MappedFile::~MappedFile()
+{
+    if (m_data)
+        ::munmap(m_data, m_size);
+}
+
+} // namespace lathe
