@@ -86,6 +86,14 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     q = applyRotary(q.transpose(1, 2), cos, sin); // [B, Hq, T, D]
     k = applyRotary(k.transpose(1, 2), cos, sin); // [B, KV, T, D]
     v = v.transpose(1, 2);
+    // On CPU, libtorch's batched matmul has no fast bf16/fp16 kernel (it is ~10x slower than fp32 for these
+    // shapes), so the attention core and the KV cache run in float32 there. GPUs keep the compute dtype.
+    const auto computeType = x.scalar_type();
+    if (x.device().is_cpu() && computeType != torch::kFloat32) {
+        q = q.to(torch::kFloat32);
+        k = k.to(torch::kFloat32);
+        v = v.to(torch::kFloat32);
+    }
     if (cache)
         std::tie(k, v) = cache->append(m_layer, k, v); // [B, KV, S, D]
     const std::int64_t S = k.size(2);
@@ -99,7 +107,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type()).view({B, KV, G * T, S});
     auto out = torch::matmul(probs, v);                                // [B, KV, G*T, D]
     out = out.view({B, m_heads, T, D}).transpose(1, 2).reshape({B, T, m_heads * D});
-    return o_proj(out);
+    return o_proj(out.to(computeType));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -279,7 +287,7 @@ torch::Tensor CausalLMImpl::lmHead(const torch::Tensor& hidden)
 {
     if (lm_head)
         return lm_head(hidden);
-    return torch::linear(hidden, model->embed_tokens->weight);
+    return linearForward(hidden, model->embed_tokens->weight);
 }
 
 torch::Tensor CausalLMImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,

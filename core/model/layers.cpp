@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "kernels/bf16_gemv.h"
+
 namespace lathe {
 
 LinearImpl::LinearImpl(std::int64_t in, std::int64_t out, bool hasBias, torch::ScalarType dtype)
@@ -11,9 +13,20 @@ LinearImpl::LinearImpl(std::int64_t in, std::int64_t out, bool hasBias, torch::S
         bias = register_parameter("bias", torch::empty({out}, torch::dtype(dtype)));
 }
 
+torch::Tensor linearForward(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias)
+{
+    // One row of bf16 activations on CPU (a decode step): a GEMV kernel that streams the weights faster.
+    if (x.numel() == weight.size(1)) {
+        auto out = bf16Gemv(x, weight, bias);
+        if (out.defined())
+            return out;
+    }
+    return torch::linear(x, weight, bias);
+}
+
 torch::Tensor LinearImpl::forward(const torch::Tensor& x)
 {
-    auto out = torch::linear(x, weight, bias);
+    auto out = linearForward(x, weight, bias);
     if (adapter)
         out = adapter->apply(x, weight, bias, out);
     return out;

@@ -23,6 +23,9 @@ public:
                                 const torch::Tensor& base) = 0;
 };
 
+/// x W^T + b, taking the fastest kernel available for the shape (see kernels/bf16_gemv.h).
+torch::Tensor linearForward(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
+
 class LinearImpl : public torch::nn::Module
 {
 public:

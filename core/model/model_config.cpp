@@ -134,6 +134,10 @@ ModelConfig ModelConfig::fromJson(const json& j, const std::string& src)
                                     double(*c.rope_scaling.original_max_position_embeddings);
     }
 
+    // The architecture files read these switches with json.value(), which throws nlohmann's type_error on a
+    // non-boolean; check their types here so the message names the file and the field.
+    for (const char* key : {"attention_bias", "mlp_bias", "use_sliding_window"})
+        readBool(j, key, src, false);
     try {
         arch.apply_traits(c, j);
     } catch (const Error& e) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <thread>
 
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -32,6 +33,8 @@ int parseIndex(const std::string& spec, std::size_t colon)
     const std::string digits = spec.substr(colon + 1);
     if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit))
         fail("--device \"", spec, "\": the device index must be a number");
+    if (digits.size() > 4) // std::stoi would throw std::out_of_range on a long one
+        fail("--device \"", spec, "\": device index ", digits, " is out of range");
     return std::stoi(digits);
 }
 
@@ -94,8 +97,18 @@ torch::ScalarType resolveDtype(const std::string& rawSpec, const torch::Device& 
         return torch::kFloat32;
     if (spec == "bf16" || spec == "bfloat16")
         return torch::kBFloat16;
-    if (spec == "fp16" || spec == "float16" || spec == "half")
+    if (spec == "fp16" || spec == "float16" || spec == "half") {
+        // libtorch 1.13 has no float16 matmul on CPU (2.x has); find out instead of failing mid-forward.
+        try {
+            torch::NoGradGuard noGrad;
+            auto probe = torch::ones({1, 2}, torch::TensorOptions().dtype(torch::kHalf).device(device));
+            (void)torch::linear(probe, torch::ones({2, 2}, probe.options()));
+        } catch (const c10::Error&) {
+            fail("--dtype ", rawSpec, ": this libtorch has no float16 matrix multiply on ", device.str(),
+                 "; use bf16 or fp32");
+        }
         return torch::kHalf;
+    }
     fail("--dtype \"", rawSpec, "\" is not one of auto, fp32, bf16, fp16");
 }
 
@@ -115,8 +128,11 @@ std::string dtypeName(torch::ScalarType type)
 
 void setThreads(int threads)
 {
-    if (threads > 0)
-        torch::set_num_threads(threads);
+    // libtorch's own default can be a single thread on small VMs (it counts cores through cpuinfo and the
+    // OpenMP runtime); Lathe defaults to every core the OS gives us.
+    if (threads <= 0)
+        threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    torch::set_num_threads(threads);
 }
 
 std::vector<std::string> availableDevices()

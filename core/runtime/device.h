@@ -21,7 +21,7 @@ torch::ScalarType resolveDtype(const std::string& spec, const torch::Device& dev
 
 std::string dtypeName(torch::ScalarType type);
 
-/// Sets intra-op threads (0 leaves libtorch's default: one per core).
+/// Sets intra-op threads (0: one per core the OS reports).
 void setThreads(int threads);
 
 /// Whether this build was configured with Ascend NPU support.

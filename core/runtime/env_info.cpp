@@ -9,12 +9,10 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "lathe_version.h"
 #include "model/arch/architecture.h"
 #include "runtime/device.h"
 
-#ifndef LATHE_VERSION
-#define LATHE_VERSION "0.0.0"
-#endif
 
 namespace lathe {
 

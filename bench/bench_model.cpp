@@ -1,0 +1,151 @@
+// bench_model: prefill and decode speed and peak memory of the engine on one model folder.
+//
+//   bench_model --model DIR [--threads 2] [--dtype bf16] [--prompt 256] [--decode 64] [--runs 3]
+//
+// Prefill runs a `--prompt`-token prompt through the model (logits for the last position only, as
+// generation does) and reports tokens/s and the GFLOP/s achieved, next to the peak GEMM throughput this
+// program measures on the same machine in the same dtype (the best of several GEMM shapes, including the
+// model's own). Decode generates `--decode` greedy tokens with the KV cache. Peak RSS is the process's
+// high-water mark (getrusage), compared to the weight bytes in the compute dtype.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <sys/resource.h>
+#include <torch/torch.h>
+
+#include "generation/generator.h"
+#include "model/arch/architecture.h"
+#include "model/model_loader.h"
+#include "runtime/device.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string option(int argc, char** argv, const std::string& key, const std::string& fallback)
+{
+    for (int i = 1; i + 1 < argc; ++i)
+        if (argv[i] == "--" + key)
+            return argv[i + 1];
+    return fallback;
+}
+
+double peakRssMiB()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss / 1024.0;
+}
+
+double median(std::vector<double> v)
+{
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+// Best GEMM throughput over square and model-shaped problems: x[M,K] @ w[N,K]^T, as nn.Linear computes.
+double peakGemmGflops(torch::ScalarType type, std::int64_t M, std::int64_t H, std::int64_t I)
+{
+    torch::NoGradGuard noGrad;
+    struct Shape
+    {
+        std::int64_t m, k, n;
+    };
+    const std::vector<Shape> shapes = {{M, H, I}, {M, I, H}, {M, H, H}, {1024, 1024, 1024}, {2048, 2048, 2048}};
+    double best = 0;
+    for (const auto& s : shapes) {
+        auto x = torch::randn({s.m, s.k}).to(type), w = torch::randn({s.n, s.k}).to(type);
+        torch::linear(x, w); // warm-up
+        int iterations = 0;
+        const auto start = Clock::now();
+        while (seconds(start) < 0.5) {
+            torch::linear(x, w);
+            ++iterations;
+        }
+        const double gflops = 2.0 * s.m * s.k * double(s.n) * iterations / seconds(start) / 1e9;
+        std::printf("  gemm %5lld x %5lld x %5lld: %7.1f GFLOP/s\n", (long long)s.m, (long long)s.k, (long long)s.n,
+                    gflops);
+        best = std::max(best, gflops);
+    }
+    return best;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    const std::string dir = option(argc, argv, "model", "");
+    if (dir.empty()) {
+        std::fprintf(stderr, "usage: bench_model --model DIR [--threads 2] [--dtype bf16] [--prompt 256] "
+                             "[--decode 64] [--runs 3]\n");
+        return 1;
+    }
+    const int threads = std::stoi(option(argc, argv, "threads", "2"));
+    const std::int64_t promptLen = std::stoll(option(argc, argv, "prompt", "256"));
+    const std::int64_t decodeLen = std::stoll(option(argc, argv, "decode", "64"));
+    const int runs = std::stoi(option(argc, argv, "runs", "3"));
+    lathe::setThreads(threads);
+    const auto dtype = lathe::resolveDtype(option(argc, argv, "dtype", "bf16"), torch::kCPU);
+
+    const auto loadStart = Clock::now();
+    lathe::CausalLM model = lathe::loadModel(dir, {torch::kCPU, dtype});
+    const double loadSeconds = seconds(loadStart);
+    const auto& c = model->config();
+
+    double weightBytes = 0, nonEmbeddingParams = 0;
+    for (const auto& spec : lathe::tensorTable(c)) {
+        double n = 1;
+        for (auto d : spec.shape)
+            n *= double(d);
+        weightBytes += n * torch::elementSize(dtype);
+        if (spec.name != "model.embed_tokens.weight" && spec.name != "lm_head.weight")
+            nonEmbeddingParams += n;
+    }
+    // Prefill FLOPs: 2 per weight per token in the layers, attention scores and weighted sum (causal: about
+    // half of T^2), and the lm_head for the last token only.
+    const double T = double(promptLen);
+    const double attnFlops = double(c.num_hidden_layers) * 2.0 * 2.0 * c.num_attention_heads * c.head_dim * T * T / 2.0;
+    const double prefillFlops = 2.0 * nonEmbeddingParams * T + attnFlops + 2.0 * double(c.hidden_size) * c.vocab_size;
+
+    std::printf("model %s: %s, %lld layers, hidden %lld, %.1f M non-embedding params, weights %.1f MiB in %s\n",
+                dir.c_str(), c.architecture.c_str(), (long long)c.num_hidden_layers, (long long)c.hidden_size,
+                nonEmbeddingParams / 1e6, weightBytes / 1048576.0, lathe::dtypeName(dtype).c_str());
+    std::printf("threads %d, load %.2f s\n", threads, loadSeconds);
+
+    torch::manual_seed(0);
+    auto prompt = torch::randint(0, c.vocab_size, {promptLen}, torch::kLong);
+    std::vector<std::int64_t> ids(prompt.data_ptr<std::int64_t>(), prompt.data_ptr<std::int64_t>() + promptLen);
+
+    lathe::GenerationOptions options;
+    options.max_new_tokens = decodeLen + 1; // the first new token comes from the prefill
+    std::vector<double> prefill, decode;
+    for (int run = 0; run < runs + 1; ++run) { // run 0 warms up (page faults, allocator, oneDNN kernels)
+        const auto result = lathe::greedyGenerate(model, ids, options);
+        if (run == 0)
+            continue;
+        prefill.push_back(T / result.prefill_seconds);
+        decode.push_back(double(result.output_ids.size() - 1) / result.decode_seconds);
+        std::printf("run %d: prefill %.1f tok/s, decode %.2f tok/s\n", run, prefill.back(), decode.back());
+    }
+    const double prefillTps = median(prefill), decodeTps = median(decode);
+    const double achieved = prefillFlops * prefillTps / T / 1e9;
+    const double rss = peakRssMiB();
+
+    std::printf("peak GEMM throughput (%s, %d threads):\n", lathe::dtypeName(dtype).c_str(), threads);
+    const double peak = peakGemmGflops(dtype, promptLen, c.hidden_size, c.intermediate_size);
+    std::printf("\nRESULT prefill %lld tokens: %.1f tok/s = %.1f GFLOP/s = %.0f%% of peak %.1f GFLOP/s\n",
+                (long long)promptLen, prefillTps, achieved, 100.0 * achieved / peak, peak);
+    std::printf("RESULT decode %lld tokens: %.2f tok/s (%.1f ms/token)\n", (long long)decodeLen, decodeTps,
+                1000.0 / decodeTps);
+    std::printf("RESULT peak RSS %.1f MiB = %.2fx the %.1f MiB of weights (measured before the GEMM probe)\n", rss,
+                rss / (weightBytes / 1048576.0), weightBytes / 1048576.0);
+    return 0;
+}

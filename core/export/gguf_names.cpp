@@ -1,0 +1,108 @@
+#include "export/gguf_names.h"
+
+#include <cctype>
+#include <cstring>
+
+#include "model/model_config.h"
+#include "util/error.h"
+
+namespace lathe {
+
+namespace {
+
+struct NamePair
+{
+    const char* hf;
+    const char* gguf;
+};
+
+// Whole-model tensors.
+const NamePair kGlobalNames[] = {
+    {"model.embed_tokens.weight", "token_embd.weight"},
+    {"model.norm.weight", "output_norm.weight"},
+    {"lm_head.weight", "output.weight"},
+};
+
+// Per-block tensors: "model.layers.N." + hf  ->  "blk.N." + gguf.
+const NamePair kBlockNames[] = {
+    {"input_layernorm.weight", "attn_norm.weight"},
+    {"self_attn.q_proj.weight", "attn_q.weight"},
+    {"self_attn.q_proj.bias", "attn_q.bias"},
+    {"self_attn.k_proj.weight", "attn_k.weight"},
+    {"self_attn.k_proj.bias", "attn_k.bias"},
+    {"self_attn.v_proj.weight", "attn_v.weight"},
+    {"self_attn.v_proj.bias", "attn_v.bias"},
+    {"self_attn.o_proj.weight", "attn_output.weight"},
+    {"self_attn.o_proj.bias", "attn_output.bias"},
+    {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+    {"self_attn.k_norm.weight", "attn_k_norm.weight"},
+    {"post_attention_layernorm.weight", "ffn_norm.weight"},
+    {"mlp.gate_proj.weight", "ffn_gate.weight"},
+    {"mlp.gate_proj.bias", "ffn_gate.bias"},
+    {"mlp.up_proj.weight", "ffn_up.weight"},
+    {"mlp.up_proj.bias", "ffn_up.bias"},
+    {"mlp.down_proj.weight", "ffn_down.weight"},
+    {"mlp.down_proj.bias", "ffn_down.bias"},
+};
+
+bool endsWith(const std::string& s, const char* suffix)
+{
+    const std::size_t n = std::strlen(suffix);
+    return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+} // namespace
+
+std::string ggufArchitecture(const ModelConfig& config)
+{
+    if (config.model_type == "llama")
+        return "llama";
+    if (config.model_type == "qwen2")
+        return "qwen2";
+    if (config.model_type == "qwen3") {
+        // llama.cpp's qwen3 graph has no attention biases: such a file would not load.
+        if (config.qkv_bias || config.o_bias)
+            fail("GGUF export: Qwen3 with attention_bias=true has no llama.cpp equivalent");
+        return "qwen3";
+    }
+    fail("GGUF export: model_type \"", config.model_type, "\" is not supported yet (supported: llama, qwen2, qwen3)");
+}
+
+std::optional<std::string> ggufTensorName(const std::string& hfName)
+{
+    for (const auto& p : kGlobalNames)
+        if (hfName == p.hf)
+            return std::string(p.gguf);
+
+    static const std::string prefix = "model.layers.";
+    if (hfName.compare(0, prefix.size(), prefix) != 0)
+        return std::nullopt;
+    std::size_t pos = prefix.size();
+    const std::size_t digitsStart = pos;
+    while (pos < hfName.size() && std::isdigit(static_cast<unsigned char>(hfName[pos])))
+        ++pos;
+    if (pos == digitsStart || pos >= hfName.size() || hfName[pos] != '.')
+        return std::nullopt;
+    const std::string layer = hfName.substr(digitsStart, pos - digitsStart);
+    const std::string rest = hfName.substr(pos + 1);
+    for (const auto& p : kBlockNames)
+        if (rest == p.hf)
+            return "blk." + layer + "." + p.gguf;
+    return std::nullopt;
+}
+
+bool isDroppedHfTensor(const std::string& hfName)
+{
+    return endsWith(hfName, ".rotary_emb.inv_freq") || endsWith(hfName, ".attention.masked_bias") ||
+           endsWith(hfName, ".attention.bias");
+}
+
+bool needsLlamaQkPermute(const std::string& ggufArch, const std::string& hfName)
+{
+    if (ggufArch != "llama")
+        return false;
+    return endsWith(hfName, ".self_attn.q_proj.weight") || endsWith(hfName, ".self_attn.q_proj.bias") ||
+           endsWith(hfName, ".self_attn.k_proj.weight") || endsWith(hfName, ".self_attn.k_proj.bias");
+}
+
+} // namespace lathe

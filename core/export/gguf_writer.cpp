@@ -1,0 +1,263 @@
+#include "export/gguf_writer.h"
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include "export/gguf_file.h"
+#include "export/gguf_names.h"
+#include "io/safetensors.h"
+#include "model/arch/architecture.h"
+#include "model/model_config.h"
+#include "util/error.h"
+#include "util/file_util.h"
+
+namespace lathe {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// llama_ftype values (llama.h) for general.file_type.
+constexpr std::uint32_t kFtypeAllF32 = 0;
+constexpr std::uint32_t kFtypeMostlyF16 = 1;
+constexpr std::uint32_t kFtypeMostlyBF16 = 32;
+constexpr std::uint32_t kQuantizationVersion = 2; // GGML_QNT_VERSION
+
+bool endsWith(const std::string& s, const std::string& suffix)
+{
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+GgmlType storedType(at::ScalarType type, const std::string& hfName)
+{
+    switch (type) {
+    case at::kFloat:
+    case at::kDouble: return GgmlType::F32;
+    case at::kHalf: return GgmlType::F16;
+    case at::kBFloat16: return GgmlType::BF16;
+    default: fail("GGUF export: tensor \"", hfName, "\" has non-float dtype ", type);
+    }
+}
+
+// convert_hf_to_gguf: 1-D tensors, norms and anything that is not a ".weight" (biases) stay F32.
+GgmlType chooseType(const std::string& ggufName, std::size_t dims, at::ScalarType stored, const std::string& hfName,
+                    GgufOutType outType)
+{
+    if (dims <= 1 || endsWith(ggufName, "_norm.weight") || !endsWith(ggufName, ".weight"))
+        return GgmlType::F32;
+    switch (outType) {
+    case GgufOutType::AsStored: return storedType(stored, hfName);
+    case GgufOutType::F32: return GgmlType::F32;
+    case GgufOutType::F16: return GgmlType::F16;
+    case GgufOutType::BF16: return GgmlType::BF16;
+    }
+    return GgmlType::F32;
+}
+
+// LlamaModel.permute: within each head of D rows, row 2i+j takes old row j*D/2+i (rotate-half -> adjacent pairs).
+at::Tensor permuteQk(const at::Tensor& w, std::int64_t heads)
+{
+    const std::int64_t rows = w.size(0);
+    std::vector<std::int64_t> split = {heads, 2, rows / heads / 2};
+    for (std::int64_t d = 1; d < w.dim(); ++d)
+        split.push_back(w.size(d));
+    return w.reshape(split).transpose(1, 2).reshape(w.sizes()).contiguous();
+}
+
+// Llama 3.1's per-frequency RoPE factors (LlamaModel.generate_extra_tensors), ne = [head_dim/2].
+at::Tensor llama3RopeFreqs(const ModelConfig& c)
+{
+    const auto& rs = c.rope_scaling;
+    const double base = c.rope_theta;
+    const std::int64_t dim = c.rotary_dim();
+    const double factor = rs.factor;
+    const double low = rs.low_freq_factor, high = rs.high_freq_factor;
+    const double orig = static_cast<double>(rs.original_max_position_embeddings.value_or(8192));
+    const double lowWavelen = orig / low, highWavelen = orig / high;
+    at::Tensor out = at::empty({dim / 2}, at::kFloat);
+    float* p = out.data_ptr<float>();
+    for (std::int64_t i = 0; i < dim / 2; ++i) {
+        // numpy computes freqs in float32 in the converter; the factors only depend on wavelength thresholds.
+        const float freq = 1.0f / static_cast<float>(std::pow(base, static_cast<double>(2 * i) / dim));
+        const double wavelen = 2.0 * M_PI / freq;
+        double f;
+        if (wavelen < highWavelen) {
+            f = 1.0;
+        } else if (wavelen > lowWavelen) {
+            f = factor;
+        } else {
+            const double smooth = (orig / wavelen - low) / (high - low);
+            f = 1.0 / ((1.0 - smooth) / factor + smooth);
+        }
+        p[i] = static_cast<float>(f);
+    }
+    return out;
+}
+
+std::uint32_t u32(std::int64_t v, const char* what)
+{
+    if (v < 0 || v > 0xFFFFFFFFll)
+        fail("GGUF export: ", what, " = ", v, " does not fit a UINT32");
+    return static_cast<std::uint32_t>(v);
+}
+
+void writeHyperParameters(GgufFile& file, const std::string& a, const ModelConfig& c, const nlohmann::json& raw)
+{
+    file.setU32(a + ".context_length", u32(c.max_position_embeddings, "max_position_embeddings"));
+    file.setU32(a + ".embedding_length", u32(c.hidden_size, "hidden_size"));
+    file.setU32(a + ".block_count", u32(c.num_hidden_layers, "num_hidden_layers"));
+    file.setU32(a + ".feed_forward_length", u32(c.intermediate_size, "intermediate_size"));
+    file.setU32(a + ".attention.head_count", u32(c.num_attention_heads, "num_attention_heads"));
+    file.setU32(a + ".attention.head_count_kv", u32(c.num_key_value_heads, "num_key_value_heads"));
+    // llama.cpp defaults key/value_length to hidden/heads: write them whenever the config says otherwise.
+    if (raw.contains("head_dim") || c.head_dim * c.num_attention_heads != c.hidden_size) {
+        file.setU32(a + ".attention.key_length", u32(c.head_dim, "head_dim"));
+        file.setU32(a + ".attention.value_length", u32(c.head_dim, "head_dim"));
+    }
+    file.setF32(a + ".rope.freq_base", static_cast<float>(c.rope_theta));
+    file.setF32(a + ".attention.layer_norm_rms_epsilon", static_cast<float>(c.rms_norm_eps));
+    if (a == "llama") {
+        file.setU32(a + ".rope.dimension_count", u32(c.rotary_dim(), "rotary dim"));
+        file.setU32(a + ".vocab_size", u32(c.vocab_size, "vocab_size"));
+    }
+
+    const auto& rs = c.rope_scaling;
+    if (rs.rope_type == "linear") {
+        file.setString(a + ".rope.scaling.type", "linear");
+        file.setF32(a + ".rope.scaling.factor", static_cast<float>(rs.factor));
+    } else if (rs.rope_type == "yarn") {
+        file.setString(a + ".rope.scaling.type", "yarn");
+        file.setF32(a + ".rope.scaling.factor", static_cast<float>(rs.factor));
+        if (rs.original_max_position_embeddings)
+            file.setU32(a + ".rope.scaling.original_context_length",
+                        u32(*rs.original_max_position_embeddings, "original_max_position_embeddings"));
+    }
+    // "llama3" is carried by the rope_freqs tensor; "dynamic" has no GGUF form and only matters past the
+    // trained context, as in convert_hf_to_gguf.
+}
+
+} // namespace
+
+GgufOutType parseGgufOutType(const std::string& name)
+{
+    if (name == "auto" || name == "as-stored")
+        return GgufOutType::AsStored;
+    if (name == "f32")
+        return GgufOutType::F32;
+    if (name == "f16")
+        return GgufOutType::F16;
+    if (name == "bf16")
+        return GgufOutType::BF16;
+    fail("GGUF out type \"", name, "\" is not one of auto, f32, f16, bf16");
+}
+
+GgufExportSummary exportGguf(const GgufExportOptions& options)
+{
+    const fs::path dir(options.modelDir);
+    const std::string configPath = (dir / "config.json").string();
+    const nlohmann::json raw = nlohmann::json::parse(readTextFile(configPath), nullptr, false);
+    if (raw.is_discarded())
+        fail(configPath, ": invalid JSON");
+    const ModelConfig config = ModelConfig::fromDir(options.modelDir);
+    const std::string arch = ggufArchitecture(config);
+    if (config.rotary_dim() != config.head_dim)
+        fail(configPath, ": partial_rotary_factor != 1 is not supported by llama.cpp's ", arch, " graph");
+
+    auto store = std::make_shared<WeightStore>(WeightStore::openDir(options.modelDir));
+
+    GgufFile file;
+    file.setString("general.architecture", arch);
+    file.setString("general.type", "model");
+    std::string name = options.name;
+    if (name.empty())
+        name = fs::absolute(dir).lexically_normal().filename().string();
+    if (name.empty())
+        name = fs::absolute(dir).lexically_normal().parent_path().filename().string();
+    if (!name.empty())
+        file.setString("general.name", name);
+    writeHyperParameters(file, arch, config, raw);
+
+    // ===== tensors: the architecture's table, renamed, in transformers' order =====
+    const std::vector<TensorSpec> table = tensorTable(config);
+    std::set<std::string> expected;
+    std::map<GgmlType, std::uint64_t> matrixBytes;
+    for (const TensorSpec& spec : table) {
+        expected.insert(spec.name);
+        if (!store->contains(spec.name))
+            fail(store->description(), ": missing tensor \"", spec.name, "\"");
+        const SafetensorsEntry& entry = store->entry(spec.name);
+        if (entry.shape != spec.shape)
+            fail(store->fileOf(spec.name), ": tensor \"", spec.name, "\" has shape ", at::IntArrayRef(entry.shape),
+                 ", expected ", at::IntArrayRef(spec.shape));
+        const auto gguf = ggufTensorName(spec.name);
+        if (!gguf)
+            fail("GGUF export: tensor \"", spec.name, "\" has no GGUF name");
+        const at::ScalarType stored = scalarTypeFromSafetensors(entry.dtype);
+        const GgmlType type = chooseType(*gguf, spec.shape.size(), stored, spec.name, options.outType);
+        std::vector<std::int64_t> ne(spec.shape.rbegin(), spec.shape.rend());
+        std::int64_t permuteHeads = 0;
+        if (needsLlamaQkPermute(arch, spec.name))
+            permuteHeads = spec.name.find(".q_proj.") != std::string::npos ? config.num_attention_heads
+                                                                             : config.num_key_value_heads;
+        if (spec.shape.size() >= 2) {
+            std::uint64_t n = ggmlTypeSize(type);
+            for (const auto d : spec.shape)
+                n *= static_cast<std::uint64_t>(d);
+            matrixBytes[type] += n;
+        }
+        const std::string hfName = spec.name;
+        file.addTensor(*gguf, std::move(ne), type, [store, hfName, type, permuteHeads]() {
+            at::Tensor t = store->get(hfName);
+            if (permuteHeads > 0)
+                t = permuteQk(t, permuteHeads);
+            return t.to(ggmlScalarType(type));
+        });
+    }
+    for (const std::string& hfName : store->names()) {
+        if (expected.count(hfName) || isDroppedHfTensor(hfName))
+            continue;
+        if (hfName == "lm_head.weight" && config.tie_word_embeddings)
+            continue; // tied: llama.cpp reuses token_embd
+        fail(store->fileOf(hfName), ": tensor \"", hfName, "\" is not part of the ", config.model_type,
+             " architecture and has no GGUF counterpart");
+    }
+    if (arch == "llama" && config.rope_scaling.rope_type == "llama3") {
+        const at::Tensor freqs = llama3RopeFreqs(config);
+        file.addTensor("rope_freqs.weight", {freqs.size(0)}, GgmlType::F32, [freqs]() { return freqs; });
+    }
+
+    // general.file_type: the type holding most of the matrix bytes.
+    GgmlType main = GgmlType::F32;
+    std::uint64_t best = 0;
+    for (const auto& [type, bytes] : matrixBytes)
+        if (bytes > best) {
+            best = bytes;
+            main = type;
+        }
+    const std::uint32_t fileType = main == GgmlType::F16    ? kFtypeMostlyF16
+                                   : main == GgmlType::BF16 ? kFtypeMostlyBF16
+                                                            : kFtypeAllF32;
+    file.setU32("general.file_type", fileType);
+    file.setU32("general.quantization_version", kQuantizationVersion);
+    file.setAlignment(GgufFile::kDefaultAlignment);
+
+    GgufExportSummary summary;
+    summary.vocab = addGgufVocab(file, options.modelDir, config, arch, options.vocab);
+
+    file.write(options.outPath, options.progress);
+    summary.path = options.outPath;
+    summary.architecture = arch;
+    summary.fileType = fileType;
+    summary.tensors = file.tensorCount();
+    summary.keys = file.keyCount();
+    summary.dataBytes = file.dataBytes();
+    return summary;
+}
+
+} // namespace lathe

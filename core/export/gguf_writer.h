@@ -1,0 +1,62 @@
+// Exports a Hugging Face model folder (config.json, safetensors, tokenizer.json) as one GGUF v3 file that
+// llama.cpp loads: `lathe export --format gguf` and the llama.cpp benchmark both come through here.
+//
+// What it writes, for llama / qwen2 / qwen3: general.* keys, the <arch>.* hyper-parameters llama.cpp's loader
+// reads (with key/value_length whenever head_dim is explicit or differs from hidden/heads, RoPE scaling keys or
+// Llama 3.1's rope_freqs tensor), the tokenizer (gguf_vocab.h), and every tensor of the architecture's table under
+// its GGUF name (gguf_names.h). Norms, biases and other 1-D tensors are always F32; matrices keep their stored
+// dtype or are converted to the requested one. q/k rows are permuted for the "llama" arch only. Tensors are read
+// from the mapped safetensors and written one at a time; the file appears atomically when complete.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "export/gguf_vocab.h"
+
+namespace lathe {
+
+/// Tensor type of the exported matrices.
+enum class GgufOutType
+{
+    AsStored, ///< keep F32 / F16 / BF16 as in the safetensors (F64 becomes F32)
+    F32,
+    F16,
+    BF16,
+};
+
+/// "auto"/"as-stored", "f32", "f16", "bf16" -> GgufOutType; throws lathe::Error listing the choices.
+GgufOutType parseGgufOutType(const std::string& name);
+
+struct GgufExportOptions
+{
+    /// Model folder in HF layout.
+    std::string modelDir;
+    /// Output .gguf path (written atomically).
+    std::string outPath;
+    /// Type of the 2-D weights; 1-D tensors are always F32.
+    GgufOutType outType = GgufOutType::AsStored;
+    /// general.name; empty = the folder's name.
+    std::string name;
+    /// Tokenizer options (pre-tokenizer override, placeholder vocab for tokenizer-less test models).
+    GgufVocabOptions vocab;
+    /// Called before each tensor is written: (index, count, GGUF name).
+    std::function<void(std::size_t, std::size_t, const std::string&)> progress;
+};
+
+struct GgufExportSummary
+{
+    std::string path;
+    std::string architecture;     ///< GGUF arch string
+    std::uint32_t fileType = 0;   ///< general.file_type (llama_ftype)
+    std::size_t tensors = 0;
+    std::size_t keys = 0;
+    std::uint64_t dataBytes = 0;  ///< tensor data incl. padding
+    GgufVocabSummary vocab;
+};
+
+/// Writes the GGUF file; throws lathe::Error naming the file, tensor or field on any problem.
+GgufExportSummary exportGguf(const GgufExportOptions& options);
+
+} // namespace lathe

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 machine: install what is missing, build, then run the demo or the tests.
+#
+#   tools/bootstrap.sh demo   # Release build, `lathe env`, a generation on the embedded demo model, the window
+#   tools/bootstrap.sh test   # Release build with tests, then every test (ctest)
+#
+# BUILD_DIR (default: build) and JOBS (default: all cores) can be set in the environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-demo}
+build=${BUILD_DIR:-build}
+jobs=${JOBS:-$(nproc)}
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libtorch-dev nlohmann-json3-dev libyaml-cpp-dev
+  qt6-base-dev qt6-charts-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev
+  # OpenMP OpenBLAS: Debian's reference BLAS makes fp32 matmul ~25x slower; the OpenMP build shares
+  # libtorch's thread pool instead of fighting it.
+  libopenblas0-openmp
+  xvfb xauth
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+case "$mode" in
+  demo)
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLATHE_BUILD_TESTS=OFF -DLATHE_BUILD_BENCH=OFF
+    cmake --build "$build" -j "$jobs" --target lathe
+    "$build/bin/lathe" env
+    demo="$build/demo/model"
+    [ -f "$demo/config.json" ] || "$build/bin/lathe" new-model --arch qwen3 --config demo --seed 42 --out "$demo"
+    "$build/bin/lathe" generate --model_name_or_path "$demo" --input_ids 9707,11,1879,0,3555,374,697 --max_new_tokens 16
+    if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
+      "$build/bin/lathe"
+    else
+      echo "No display: run '$build/bin/lathe' on a desktop (or under xvfb-run) to open the workbench."
+    fi
+    ;;
+  test)
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLATHE_BUILD_TESTS=ON -DLATHE_BUILD_BENCH=ON
+    cmake --build "$build" -j "$jobs"
+    ctest --test-dir "$build" --output-on-failure -j "$jobs"
+    ;;
+  *)
+    echo "usage: $0 demo|test" >&2
+    exit 2
+    ;;
+esac
