@@ -1,20 +1,129 @@
+// The workbench's main window (see main_window.h).
 #include "main_window.h"
 
+#include <QEvent>
+#include <QFrame>
+#include <QHBoxLayout>
+#include <QIcon>
 #include <QLabel>
 #include <QTabWidget>
+#include <QVBoxLayout>
+
+#include "chat_tab.h"
+#include "eval_tab.h"
+#include "export_tab.h"
+#include "language_switcher.h"
+#include "top_bar.h"
+#include "train_tab.h"
+
+// Q_INIT_RESOURCE must be called outside any namespace. Calling it makes every program built on
+// lathe_widgets pull in lathe_resources' object (icon, model catalogue), even from a static archive.
+static void initLatheResources()
+{
+    Q_INIT_RESOURCE(lathe);
+}
 
 namespace lathe {
 
+namespace {
+
+QIcon appIcon()
+{
+    // The SVG needs Qt's SVG plugin; the PNG renditions show without it.
+    QIcon icon(QStringLiteral(":/icons/lathe.svg"));
+    for (int size : {16, 32, 48, 64, 128, 256})
+        icon.addFile(QStringLiteral(":/icons/lathe-%1.png").arg(size), QSize(size, size));
+    return icon;
+}
+
+} // namespace
+
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 {
+    initLatheResources();
+    m_languageSwitcher = new LanguageSwitcher(this);
+
+    auto* central = new QWidget(this);
+    setCentralWidget(central);
+
+    // Title row, like LLaMA-Board's header.
+    auto* logo = new QLabel(central);
+    logo->setPixmap(appIcon().pixmap(QSize(40, 40)));
+    m_title = new QLabel(central);
+    m_title->setTextFormat(Qt::PlainText);
+    QFont titleFont = m_title->font();
+    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.5);
+    titleFont.setBold(true);
+    m_title->setFont(titleFont);
+    auto* titleRow = new QHBoxLayout;
+    titleRow->addStretch(1);
+    titleRow->addWidget(logo);
+    titleRow->addSpacing(8);
+    titleRow->addWidget(m_title);
+    titleRow->addStretch(1);
+
+    m_topBar = new TopBar(central);
+    auto* topFrame = new QFrame(central);
+    topFrame->setFrameShape(QFrame::StyledPanel);
+    auto* topFrameLayout = new QVBoxLayout(topFrame);
+    topFrameLayout->setContentsMargins(12, 10, 12, 12);
+    topFrameLayout->addWidget(m_topBar);
+
+    m_tabs = new QTabWidget(central);
+    m_tabs->setDocumentMode(true);
+    m_trainTab = new TrainTab;
+    m_evalTab = new EvalTab;
+    m_chatTab = new ChatTab;
+    m_exportTab = new ExportTab;
+    m_tabs->insertTab(TrainPage, m_trainTab, QString());
+    m_tabs->insertTab(EvaluatePage, m_evalTab, QString());
+    m_tabs->insertTab(ChatPage, m_chatTab, QString());
+    m_tabs->insertTab(ExportPage, m_exportTab, QString());
+
+    auto* layout = new QVBoxLayout(central);
+    layout->setContentsMargins(16, 12, 16, 12);
+    layout->setSpacing(12);
+    layout->addLayout(titleRow);
+    layout->addWidget(topFrame);
+    layout->addWidget(m_tabs, 1);
+
+    setWindowIcon(appIcon());
+    connect(m_topBar, &TopBar::languageRequested, this, &MainWindow::setLanguage);
+    retranslateUi();
+    setLanguage(LanguageSwitcher::systemLanguage());
+    resize(1280, 800);
+}
+
+QString MainWindow::language() const
+{
+    return m_languageSwitcher->language();
+}
+
+bool MainWindow::setLanguage(const QString& code)
+{
+    const bool ok = m_languageSwitcher->setLanguage(code);
+    // On failure this puts the picker back on the language still shown.
+    m_topBar->setLanguage(m_languageSwitcher->language());
+    return ok;
+}
+
+void MainWindow::changeEvent(QEvent* event)
+{
+    if (event->type() == QEvent::LanguageChange)
+        retranslateUi();
+    QMainWindow::changeEvent(event);
+}
+
+void MainWindow::retranslateUi()
+{
+    // The product name stays "Lathe" in every language.
     setWindowTitle(tr("Lathe"));
-    m_tabs = new QTabWidget(this);
-    m_tabs->addTab(new QLabel(tr("Train")), tr("Train"));
-    m_tabs->addTab(new QLabel(tr("Evaluate & Predict")), tr("Evaluate & Predict"));
-    m_tabs->addTab(new QLabel(tr("Chat")), tr("Chat"));
-    m_tabs->addTab(new QLabel(tr("Export")), tr("Export"));
-    setCentralWidget(m_tabs);
-    resize(1200, 800);
+    m_title->setText(tr("Lathe: fine-tuning workbench for large language models"));
+    // "&&" shows one "&"; a single one would mark a keyboard shortcut.
+    m_tabs->setTabText(TrainPage, tr("Train"));
+    m_tabs->setTabText(EvaluatePage, tr("Evaluate && Predict"));
+    m_tabs->setTabText(ChatPage, tr("Chat"));
+    m_tabs->setTabText(ExportPage, tr("Export"));
 }
 
 } // namespace lathe

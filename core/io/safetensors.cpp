@@ -142,12 +142,17 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path)
         byOffset.push_back(&kv.second);
     std::sort(byOffset.begin(), byOffset.end(),
               [](const SafetensorsEntry* a, const SafetensorsEntry* b) { return a->begin < b->begin; });
-    for (std::size_t i = 1; i < byOffset.size(); ++i) {
-        const auto* prev = byOffset[i - 1];
-        const auto* cur = byOffset[i];
-        if (cur->begin < prev->end && cur->begin != cur->end && prev->begin != prev->end)
+    // Compare each tensor with the earlier one reaching furthest, not just its neighbour: an empty
+    // tensor sorted in between must not hide an overlap.
+    const SafetensorsEntry* reach = nullptr;
+    for (const auto* cur : byOffset) {
+        if (cur->begin == cur->end)
+            continue;
+        if (reach && cur->begin < reach->end)
             fail(path, ": tensor \"", cur->name, "\" (bytes ", cur->begin, "..", cur->end, ") overlaps tensor \"",
-                 prev->name, "\" (bytes ", prev->begin, "..", prev->end, ")");
+                 reach->name, "\" (bytes ", reach->begin, "..", reach->end, ")");
+        if (!reach || cur->end > reach->end)
+            reach = cur;
     }
     return result;
 }

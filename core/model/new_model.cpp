@@ -7,7 +7,6 @@
 
 #include "io/safetensors.h"
 #include "model/arch/architecture.h"
-#include "runtime/device.h"
 #include "util/error.h"
 #include "util/file_util.h"
 
@@ -110,7 +109,11 @@ ModelConfig writeNewModel(const NewModelOptions& options)
     if (options.outDir.empty())
         fail("new-model: --out is required");
     const ModelConfig config = newModelConfig(options);
-    const auto saveType = resolveDtype(options.dtype, torch::kCPU);
+    // The storage dtype, not a compute dtype: resolveDtype would refuse float16 where the CPU cannot
+    // multiply in it, but writing float16 weights needs no matmul (torch_dtype is validated already).
+    const auto saveType = config.torch_dtype == "bfloat16" ? torch::kBFloat16
+                          : config.torch_dtype == "float16" ? torch::kHalf
+                                                            : torch::kFloat32;
     fs::create_directories(options.outDir);
 
     torch::manual_seed(options.seed);

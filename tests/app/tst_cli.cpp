@@ -1,0 +1,308 @@
+// Tests of the `lathe` command line: the real executable, run as a user runs it.
+//
+// Commands must print what they promise (JSON that parses, HF-exact outputs on the shared fixtures) and
+// every user mistake must end with a clear message on stderr and a nonzero exit code, never a crash.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QtTest/QtTest>
+
+#include "test_support.h"
+#include "util/file_util.h"
+
+using lathe::test::ProcessResult;
+using lathe::test::runLathe;
+using nlohmann::json;
+
+namespace {
+
+QString describe(const ProcessResult& r)
+{
+    return QString("exit %1\nstdout: %2\nstderr: %3").arg(r.exitCode).arg(r.out.left(2000), r.err.left(2000));
+}
+
+/// Parses stdout as JSON; fails the calling test (via the returned flag) when it is not.
+bool parseJson(const ProcessResult& r, json& out)
+{
+    try {
+        out = json::parse(r.out.toStdString());
+        return true;
+    } catch (const json::exception&) {
+        return false;
+    }
+}
+
+QString idsArg(const std::vector<std::int64_t>& ids)
+{
+    QStringList parts;
+    for (auto id : ids)
+        parts << QString::number(id);
+    return parts.join(',');
+}
+
+json expectedFor(const QString& fixture)
+{
+    return json::parse(
+        lathe::readTextFile((lathe::test::hfFixture(fixture) + "/expected.json").toStdString()));
+}
+
+} // namespace
+
+class TestCli : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void version();
+    void help();
+    void envJson();
+    void generateMatchesHf_data();
+    void generateMatchesHf();
+    void perplexityMatchesHf_data();
+    void perplexityMatchesHf();
+    void newModelThenGenerate();
+    void userErrors_data();
+    void userErrors();
+    void unknownCommand();
+};
+
+void TestCli::initTestCase()
+{
+    const QString binary = lathe::test::latheBinary();
+    QVERIFY2(
+        !binary.isEmpty() && QFileInfo(binary).isExecutable(),
+        qPrintable("the lathe executable was not found (LATHE_BINARY=" + binary + "); run through ctest"));
+}
+
+void TestCli::version()
+{
+    const auto r = runLathe({"version"});
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+    QVERIFY2(r.out.startsWith("Lathe "), qPrintable(r.out));
+    QVERIFY(r.out.contains("libtorch"));
+    QVERIFY(r.out.contains("Qt"));
+}
+
+void TestCli::help()
+{
+    const auto r = runLathe({"help"});
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+    for (const char* command : {"version", "env", "new-model", "generate", "perplexity"})
+        QVERIFY2(r.out.contains(command), command);
+}
+
+void TestCli::envJson()
+{
+    const auto r = runLathe({"env", "--json", "--no_bench"});
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+    json env;
+    QVERIFY2(parseJson(r, env), qPrintable("not JSON: " + r.out));
+    QVERIFY(env.is_object());
+    for (const char* key : {"libtorch", "Qt", "BLAS", "threads", "devices"}) {
+        QVERIFY2(env.contains(key), key);
+        QVERIFY2(env[key].is_string() && !env[key].get<std::string>().empty(), key);
+    }
+    QVERIFY(QString::fromStdString(env["devices"].get<std::string>()).startsWith("cpu"));
+    QVERIFY(QString::fromStdString(env["threads"].get<std::string>()).toInt() >= 1);
+    // --threads reaches the engine.
+    const auto two = runLathe({"env", "--json", "--no_bench", "--threads", "2"});
+    QVERIFY2(two.exitCode == 0, qPrintable(describe(two)));
+    json envTwo;
+    QVERIFY(parseJson(two, envTwo));
+    QCOMPARE(QString::fromStdString(envTwo["threads"].get<std::string>()), QString("2"));
+}
+
+void TestCli::generateMatchesHf_data()
+{
+    QTest::addColumn<QString>("fixture");
+    QTest::addColumn<bool>("useCache");
+    QTest::newRow("qwen3-tied") << "qwen3-tied" << true;
+    QTest::newRow("qwen2-untied-bias") << "qwen2-untied-bias" << true;
+    QTest::newRow("llama-sharded-bf16-rope3") << "llama-sharded-bf16-rope3" << true;
+    QTest::newRow("llama-sharded-bf16-rope3 no cache") << "llama-sharded-bf16-rope3" << false;
+}
+
+void TestCli::generateMatchesHf()
+{
+    QFETCH(QString, fixture);
+    QFETCH(bool, useCache);
+    LATHE_REQUIRE_SHARED();
+    const json expected = expectedFor(fixture);
+    const auto& c = expected["cases"][0];
+    const auto ids = c["input_ids"].get<std::vector<std::int64_t>>();
+    const auto wantIds = c["base"]["greedy"].get<std::vector<std::int64_t>>();
+    const auto wantLogits = c["base"]["logits_last"].get<std::vector<double>>();
+
+    const auto r =
+        runLathe({"generate", "--model_name_or_path", lathe::test::hfFixture(fixture) + "/model",
+                  "--input_ids", idsArg(ids), "--max_new_tokens", QString::number(wantIds.size()), "--dtype",
+                  "fp32", "--device", "cpu", "--use_cache", useCache ? "true" : "false", "--json"});
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+    json out;
+    QVERIFY2(parseJson(r, out), qPrintable("not JSON: " + r.out.left(500)));
+    QCOMPARE(out["input_ids"].get<std::vector<std::int64_t>>(), ids);
+    const auto gotIds = out["output_ids"].get<std::vector<std::int64_t>>();
+    QVERIFY2(gotIds == wantIds, qPrintable("output_ids " + idsArg(gotIds) + ", HF " + idsArg(wantIds)));
+    const auto gotLogits = out["logits_last"].get<std::vector<double>>();
+    QCOMPARE(gotLogits.size(), wantLogits.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < gotLogits.size(); ++i)
+        worst = std::max(worst, std::abs(gotLogits[i] - wantLogits[i]));
+    QVERIFY2(worst <= 1e-4, qPrintable(QString("logits_last differ from HF by %1").arg(worst)));
+    QVERIFY2(!r.err.contains("warning"), qPrintable(r.err)); // every option given was used
+}
+
+void TestCli::perplexityMatchesHf_data()
+{
+    QTest::addColumn<QString>("fixture");
+    QTest::addColumn<int>("caseIndex");
+    QTest::newRow("qwen3-tied/case1") << "qwen3-tied" << 1;
+    QTest::newRow("qwen2-untied-bias/case0") << "qwen2-untied-bias" << 0;
+    QTest::newRow("llama-sharded-bf16-rope3/case1") << "llama-sharded-bf16-rope3" << 1;
+}
+
+void TestCli::perplexityMatchesHf()
+{
+    QFETCH(QString, fixture);
+    QFETCH(int, caseIndex);
+    LATHE_REQUIRE_SHARED();
+    const json expected = expectedFor(fixture);
+    const auto& c = expected["cases"][caseIndex];
+    const auto ids = c["input_ids"].get<std::vector<std::int64_t>>();
+    const double wantLoss = c["base"]["loss"].get<double>();
+
+    const auto r = runLathe({"perplexity", "--model_name_or_path", lathe::test::hfFixture(fixture) + "/model",
+                             "--input_ids", idsArg(ids), "--dtype", "fp32", "--json"});
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+    json out;
+    QVERIFY2(parseJson(r, out), qPrintable("not JSON: " + r.out));
+    const double loss = out["loss"].get<double>();
+    QVERIFY2(std::abs(loss - wantLoss) <= 1e-4,
+             qPrintable(QString("loss %1, HF %2").arg(loss).arg(wantLoss)));
+    QVERIFY(std::abs(out["perplexity"].get<double>() - std::exp(wantLoss)) <= 1e-3 * std::exp(wantLoss));
+    QCOMPARE(out["tokens"].get<std::int64_t>(), std::int64_t(ids.size()) - 1);
+}
+
+void TestCli::newModelThenGenerate()
+{
+    const QString dir = lathe::test::scratchDir("cli/new-model") + "/tiny-llama";
+    const auto made = runLathe(
+        {"new-model", "--arch", "llama", "--config", "tiny", "--out", dir, "--seed", "5", "--dtype", "bf16"});
+    QVERIFY2(made.exitCode == 0, qPrintable(describe(made)));
+    QVERIFY(made.out.contains("LlamaForCausalLM"));
+    QVERIFY(QFile::exists(dir + "/config.json"));
+    QVERIFY(QFile::exists(dir + "/model.safetensors"));
+
+    const QStringList args = {"generate",  "--model_name_or_path",
+                              dir,         "--input_ids",
+                              "1,2,3,4,5", "--max_new_tokens",
+                              "6",         "--dtype",
+                              "fp32",      "--json"};
+    const auto first = runLathe(args);
+    QVERIFY2(first.exitCode == 0, qPrintable(describe(first)));
+    json out;
+    QVERIFY2(parseJson(first, out), qPrintable("not JSON: " + first.out.left(500)));
+    const auto ids = out["output_ids"].get<std::vector<std::int64_t>>();
+    QCOMPARE(ids.size(), std::size_t(6));
+    for (auto id : ids)
+        QVERIFY(id >= 0 && id < 1000); // the tiny preset's vocabulary
+    QCOMPARE(out["logits_last"].size(), std::size_t(1000));
+
+    // Deterministic: the same command gives the same tokens; plain (non-JSON) output lists them.
+    const auto plain = runLathe(args.mid(0, args.size() - 1));
+    QVERIFY2(plain.exitCode == 0, qPrintable(describe(plain)));
+    QCOMPARE(plain.out.trimmed(), idsArg(ids));
+}
+
+void TestCli::userErrors_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QStringList>("mentions"); // in stderr
+
+    const QString fixture = lathe::test::sharedDir().isEmpty()
+                                ? QString("/nonexistent")
+                                : lathe::test::hfFixture("qwen3-tied") + "/model";
+    const QString noConfig = lathe::test::scratchDir("cli/no-config");
+    QFile::copy(fixture + "/model.safetensors", noConfig + "/model.safetensors");
+
+    QTest::newRow("generate without --model_name_or_path")
+        << QStringList({"generate", "--input_ids", "1,2,3"}) << QStringList({"model_name_or_path"});
+    QTest::newRow("perplexity without --model_name_or_path")
+        << QStringList({"perplexity", "--input_ids", "1,2,3"}) << QStringList({"model_name_or_path"});
+    QTest::newRow("generate without --input_ids")
+        << QStringList({"generate", "--model_name_or_path", fixture}) << QStringList({"input_ids"});
+    QTest::newRow("bad --input_ids") << QStringList({"generate", "--model_name_or_path", fixture,
+                                                     "--input_ids", "1,two,3"})
+                                     << QStringList({"input_ids", "two"});
+    QTest::newRow("empty --input_ids")
+        << QStringList({"generate", "--model_name_or_path", fixture, "--input_ids", ","})
+        << QStringList({"input_ids"});
+    QTest::newRow("--input_ids outside the vocabulary")
+        << QStringList(
+               {"generate", "--model_name_or_path", fixture, "--input_ids", "1,5000", "--dtype", "fp32"})
+        << QStringList({"5000", "vocabulary"});
+    QTest::newRow("folder without config.json")
+        << QStringList({"generate", "--model_name_or_path", noConfig, "--input_ids", "1,2,3"})
+        << QStringList({noConfig, "config.json"});
+    QTest::newRow("folder that does not exist")
+        << QStringList({"perplexity", "--model_name_or_path", noConfig + "/missing", "--input_ids", "1,2,3"})
+        << QStringList({noConfig + "/missing"});
+    QTest::newRow("bad --max_new_tokens") << QStringList({"generate", "--model_name_or_path", fixture,
+                                                          "--input_ids", "1,2", "--max_new_tokens", "lots"})
+                                          << QStringList({"max_new_tokens", "lots"});
+    QTest::newRow("bad --dtype") << QStringList({"generate", "--model_name_or_path", fixture, "--input_ids",
+                                                 "1,2", "--dtype", "int8"})
+                                 << QStringList({"int8"});
+    QTest::newRow("bad --device") << QStringList({"generate", "--model_name_or_path", fixture, "--input_ids",
+                                                  "1,2", "--device", "gpu:0"})
+                                  << QStringList({"gpu:0"});
+    QTest::newRow("perplexity of one token")
+        << QStringList({"perplexity", "--model_name_or_path", fixture, "--input_ids", "7", "--dtype", "fp32"})
+        << QStringList({"2 tokens"});
+    QTest::newRow("new-model without --out")
+        << QStringList({"new-model", "--config", "tiny"}) << QStringList({"--out"});
+    QTest::newRow("new-model unknown preset")
+        << QStringList({"new-model", "--config", "no-such-preset", "--out", noConfig + "/x"})
+        << QStringList({"no-such-preset", "tiny"});
+    QTest::newRow("new-model unknown arch")
+        << QStringList({"new-model", "--arch", "gpt2", "--out", noConfig + "/y"}) << QStringList({"gpt2"});
+}
+
+void TestCli::userErrors()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QStringList, mentions);
+    if (args.join(' ').contains("/nonexistent"))
+        LATHE_REQUIRE_SHARED();
+    const auto r = runLathe(args);
+    // lathe::Error is exit code 2 ("lathe <command>: <message>"); 3 would mean an unexpected exception and
+    // -1 a crash.
+    QVERIFY2(r.exitCode == 2, qPrintable(describe(r)));
+    QVERIFY2(r.err.startsWith("lathe " + args[0] + ": "), qPrintable(describe(r)));
+    for (const QString& m : mentions)
+        QVERIFY2(r.err.contains(m),
+                 qPrintable(QString("stderr does not mention \"%1\"\n").arg(m) + describe(r)));
+    QVERIFY2(r.out.isEmpty(), qPrintable(describe(r))); // nothing half-printed on stdout
+}
+
+void TestCli::unknownCommand()
+{
+    for (const QStringList& args : {QStringList({"frobnicate"}), QStringList({"frobnicate", "--json"}),
+                                    QStringList({"--model_name_or_path", "x"})}) {
+        const auto r = runLathe(args);
+        QVERIFY2(r.exitCode != 0 && r.exitCode != -1, qPrintable(describe(r)));
+        QVERIFY2(r.err.contains("unknown command"), qPrintable(describe(r)));
+        QVERIFY2(r.err.contains(args[0]), qPrintable(describe(r)));
+        QVERIFY2(r.err.contains("generate"), qPrintable(describe(r))); // the usage lists the commands
+    }
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

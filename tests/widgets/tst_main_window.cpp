@@ -1,0 +1,180 @@
+// Tests of the main window: the LLaMA-Board layout (four tabs in order, top bar), the icon and translation
+// compiled in, and switching the interface language while the window is open.
+#include <QComboBox>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QTabWidget>
+#include <QtTest/QtTest>
+
+#include "main_window.h"
+#include "placeholder_page.h"
+#include "test_support.h"
+#include "top_bar.h"
+
+using lathe::MainWindow;
+
+namespace {
+
+// Tab titles as shown (QTabWidget keeps "&&" for a literal "&").
+QStringList tabTitles(const QTabWidget* tabs)
+{
+    QStringList titles;
+    for (int i = 0; i < tabs->count(); ++i)
+        titles << tabs->tabText(i).replace(QStringLiteral("&&"), QStringLiteral("&"));
+    return titles;
+}
+
+// The label whose buddy is `field` (the top bar labels every field that way).
+QString labelOf(const QWidget* root, const QWidget* field)
+{
+    for (const QLabel* label : root->findChildren<QLabel*>()) {
+        if (label->buddy() == field)
+            return label->text();
+    }
+    return {};
+}
+
+void pickLanguage(MainWindow& window, const QString& code)
+{
+    QComboBox* combo = window.topBar()->languageCombo();
+    const int index = combo->findData(code);
+    QVERIFY2(index >= 0, qPrintable(code));
+    combo->setCurrentIndex(index); // as if the user picked it
+}
+
+} // namespace
+
+class TestMainWindow : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void resourcesAreCompiledIn();
+    void opensWithFourTabsInOrder();
+    void tabsDescribeWhatTheyWillDo();
+    void switchingToChineseTranslatesTheWindow();
+    void topBarLabelsMatchLlamaBoard_data();
+    void topBarLabelsMatchLlamaBoard();
+    void unknownLanguageIsRefused();
+};
+
+void TestMainWindow::resourcesAreCompiledIn()
+{
+    MainWindow window;
+    QVERIFY(QFile::exists(QStringLiteral(":/icons/lathe.svg")));
+    QVERIFY(QFile::exists(QStringLiteral(":/icons/lathe-256.png")));
+    QVERIFY(QFile::exists(QStringLiteral(":/data/supported_models.json")));
+    QVERIFY(QFile::exists(QStringLiteral(":/i18n/lathe_zh_CN.qm")));
+    QVERIFY(!window.windowIcon().isNull());
+    QVERIFY(!window.windowIcon().pixmap(QSize(32, 32)).isNull());
+}
+
+void TestMainWindow::opensWithFourTabsInOrder()
+{
+    MainWindow window;
+    QVERIFY(window.setLanguage(QStringLiteral("en")));
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+
+    QCOMPARE(window.windowTitle(), QStringLiteral("Lathe"));
+    QVERIFY(window.tabs() != nullptr);
+    QTRY_COMPARE(tabTitles(window.tabs()), QStringList({"Train", "Evaluate & Predict", "Chat", "Export"}));
+    QCOMPARE(window.tabs()->currentIndex(), int(MainWindow::TrainPage));
+    // The top bar sits above the tabs.
+    QVERIFY(window.topBar()->isVisible());
+    QVERIFY(window.topBar()->mapTo(&window, QPoint(0, 0)).y() <
+            window.tabs()->mapTo(&window, QPoint(0, 0)).y());
+}
+
+void TestMainWindow::tabsDescribeWhatTheyWillDo()
+{
+    MainWindow window;
+    QVERIFY(window.setLanguage(QStringLiteral("en")));
+    QCoreApplication::processEvents();
+    const QStringList headings = {"Train", "Evaluate & Predict", "Chat", "Export"};
+    for (int i = 0; i < window.tabs()->count(); ++i) {
+        auto* page = qobject_cast<lathe::PlaceholderPage*>(window.tabs()->widget(i));
+        QVERIFY2(page, qPrintable(QString("tab %1 is not a page").arg(i)));
+        QCOMPARE(page->heading(), headings.at(i));
+        QVERIFY(page->description().size() > 40);
+    }
+}
+
+void TestMainWindow::switchingToChineseTranslatesTheWindow()
+{
+    MainWindow window;
+    QVERIFY(window.setLanguage(QStringLiteral("en")));
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    lathe::TopBar* bar = window.topBar();
+
+    pickLanguage(window, QStringLiteral("zh"));
+    QCOMPARE(window.language(), QStringLiteral("zh"));
+    QTRY_COMPARE(tabTitles(window.tabs()), QStringList({"训练", "评估与预测", "对话", "导出"}));
+    QCOMPARE(labelOf(bar, bar->modelNameCombo()), QStringLiteral("模型名称"));
+    QCOMPARE(bar->browseButton()->text(), QStringLiteral("浏览..."));
+    auto* train = qobject_cast<lathe::PlaceholderPage*>(window.tabs()->widget(MainWindow::TrainPage));
+    QCOMPARE(train->heading(), QStringLiteral("训练"));
+    QCOMPARE(window.windowTitle(), QStringLiteral("Lathe")); // the product name is not translated
+
+    pickLanguage(window, QStringLiteral("en"));
+    QCOMPARE(window.language(), QStringLiteral("en"));
+    QTRY_COMPARE(tabTitles(window.tabs()), QStringList({"Train", "Evaluate & Predict", "Chat", "Export"}));
+    QCOMPARE(labelOf(bar, bar->modelNameCombo()), QStringLiteral("Model name"));
+    QCOMPARE(train->heading(), QStringLiteral("Train"));
+}
+
+void TestMainWindow::topBarLabelsMatchLlamaBoard_data()
+{
+    QTest::addColumn<QString>("language");
+    QTest::newRow("en") << QStringLiteral("en");
+    QTest::newRow("zh") << QStringLiteral("zh");
+}
+
+void TestMainWindow::topBarLabelsMatchLlamaBoard()
+{
+    LATHE_REQUIRE_SHARED();
+    QFETCH(QString, language);
+    QFile file(lathe::test::sharedDir() + "/data/llamaboard_locales.json");
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QJsonObject locales = QJsonDocument::fromJson(file.readAll()).object().value("LOCALES").toObject();
+    auto locale = [&](const char* key, const char* field) {
+        return locales.value(key).toObject().value(language).toObject().value(field).toString();
+    };
+
+    MainWindow window;
+    QVERIFY(window.setLanguage(language));
+    QCoreApplication::processEvents();
+    lathe::TopBar* bar = window.topBar();
+
+    const QList<QPair<const char*, QWidget*>> fields = {
+        {"lang", bar->languageCombo()},
+        {"model_name", bar->modelNameCombo()},
+        {"model_path", bar->modelPathEdit()},
+        {"finetuning_type", bar->finetuningTypeCombo()},
+        {"checkpoint_path", bar->checkpointCombo()},
+        {"template", bar->templateCombo()},
+    };
+    for (const auto& [key, widget] : fields) {
+        QVERIFY2(!locale(key, "label").isEmpty(), key);
+        QCOMPARE(labelOf(bar, widget), locale(key, "label"));
+        // LLaMA-Board's "info" line under a field is the field's tooltip here.
+        QCOMPARE(widget->toolTip(), locale(key, "info"));
+    }
+}
+
+void TestMainWindow::unknownLanguageIsRefused()
+{
+    MainWindow window;
+    QVERIFY(window.setLanguage(QStringLiteral("zh")));
+    QVERIFY(!window.setLanguage(QStringLiteral("tlh")));
+    QCOMPARE(window.language(), QStringLiteral("zh"));
+    QCOMPARE(window.topBar()->language(), QStringLiteral("zh"));
+    QVERIFY(window.setLanguage(QStringLiteral("en")));
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_main_window.moc"

@@ -1,0 +1,231 @@
+// Tests of the top bar: LLaMA-Board's choices for each picker, filling path and template from the model
+// catalogue, listing checkpoints of earlier runs, and asking for a language change.
+#include <QComboBox>
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QToolButton>
+#include <QtTest/QtTest>
+
+#include "checkpoint_lister.h"
+#include "test_support.h"
+#include "top_bar.h"
+
+using lathe::TopBar;
+
+namespace {
+
+QStringList itemTexts(const QComboBox* combo)
+{
+    QStringList texts;
+    for (int i = 0; i < combo->count(); ++i)
+        texts << combo->itemText(i);
+    return texts;
+}
+
+QStringList itemData(const QComboBox* combo)
+{
+    QStringList data;
+    for (int i = 0; i < combo->count(); ++i)
+        data << combo->itemData(i).toString();
+    return data;
+}
+
+void touch(const QString& path)
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+}
+
+void pickModel(TopBar& bar, const QString& name)
+{
+    const int index = bar.modelNameCombo()->findText(name);
+    QVERIFY2(index >= 0, qPrintable(name));
+    bar.modelNameCombo()->setCurrentIndex(index);
+}
+
+} // namespace
+
+class TestTopBar : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void choicesMirrorLlamaBoard();
+    void modelListIsLlamaBoardCatalogue();
+    void catalogueModelFillsPathAndTemplate_data();
+    void catalogueModelFillsPathAndTemplate();
+    void customOrPartialNameKeepsPath();
+    void checkpointsAreListedFromSavesFolder();
+    void refreshKeepsTheChosenCheckpoint();
+    void saveDirDropsSpacesFromModelName();
+    void languagePickerAsksForChange();
+};
+
+void TestTopBar::choicesMirrorLlamaBoard()
+{
+    TopBar bar;
+    QCOMPARE(itemData(bar.languageCombo()), QStringList({"en", "zh"}));
+    QCOMPARE(bar.language(), QStringLiteral("en"));
+
+    QCOMPARE(itemTexts(bar.finetuningTypeCombo()), QStringList({"full", "freeze", "lora"}));
+    QCOMPARE(bar.finetuningType(), QStringLiteral("lora"));
+
+    // The templates documented in llamaboard-reference.md §3.2 are all offered; "default" is preselected.
+    const QStringList templates = itemTexts(bar.templateCombo());
+    QCOMPARE(templates.first(), QStringLiteral("default"));
+    QCOMPARE(templates.count(), QSet<QString>(templates.begin(), templates.end()).count());
+    for (const char* name : {"qwen3", "qwen3_nothink", "qwen", "llama3", "llama2", "mistral", "chatml",
+                             "alpaca", "empty", "deepseek3", "deepseekr1", "gemma", "glm4"})
+        QVERIFY2(templates.contains(QLatin1String(name)), name);
+    QCOMPARE(bar.chatTemplate(), QStringLiteral("default"));
+
+    // No model chosen at first, "Custom" offered after the catalogue, as in LLaMA-Board.
+    QVERIFY(bar.modelName().isEmpty());
+    QVERIFY(bar.modelPath().isEmpty());
+    QVERIFY(bar.modelNameCombo()->isEditable());
+    QCOMPARE(itemTexts(bar.modelNameCombo()).last(), QStringLiteral("Custom"));
+    QVERIFY(bar.checkpointCombo()->isEditable());
+    QVERIFY(bar.checkpointPath().isEmpty());
+    QVERIFY(bar.browseButton() != nullptr);
+}
+
+void TestTopBar::modelListIsLlamaBoardCatalogue()
+{
+    LATHE_REQUIRE_SHARED();
+    QFile file(lathe::test::sharedDir() + "/data/supported_models.json");
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QStringList expected;
+    for (const QJsonValue& group : QJsonDocument::fromJson(file.readAll()).object().value("groups").toArray())
+        for (const QJsonValue& name : group.toObject().value("models").toArray())
+            expected << name.toString();
+    expected.removeDuplicates(); // LLaMA-Board keeps a name registered twice once, in its first place
+    expected << QStringLiteral("Custom");
+
+    TopBar bar;
+    QCOMPARE(itemTexts(bar.modelNameCombo()), expected);
+}
+
+void TestTopBar::catalogueModelFillsPathAndTemplate_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<QString>("chatTemplate");
+    QTest::newRow("qwen3 instruct") << "Qwen3-4B-Instruct-2507"
+                                    << "Qwen/Qwen3-4B-Instruct-2507"
+                                    << "qwen3_nothink";
+    QTest::newRow("llama3 instruct") << "Llama-3-8B-Instruct"
+                                     << "meta-llama/Meta-Llama-3-8B-Instruct"
+                                     << "llama3";
+    QTest::newRow("qwen2.5 instruct") << "Qwen2.5-7B-Instruct"
+                                      << "Qwen/Qwen2.5-7B-Instruct"
+                                      << "qwen";
+    // A base model gets "default" (LLaMA-Board warns that it must be fine-tuned before chatting).
+    QTest::newRow("base model") << "Qwen3-0.6B-Base"
+                                << "Qwen/Qwen3-0.6B-Base"
+                                << "default";
+}
+
+void TestTopBar::catalogueModelFillsPathAndTemplate()
+{
+    QFETCH(QString, name);
+    QFETCH(QString, path);
+    QFETCH(QString, chatTemplate);
+    TopBar bar;
+    bar.templateCombo()->setCurrentText(QStringLiteral("chatml")); // must be replaced
+    pickModel(bar, name);
+    QCOMPARE(bar.modelName(), name);
+    QCOMPARE(bar.modelPath(), path);
+    QCOMPARE(bar.chatTemplate(), chatTemplate);
+}
+
+void TestTopBar::customOrPartialNameKeepsPath()
+{
+    TopBar bar;
+    bar.modelPathEdit()->setText(QStringLiteral("/models/my-llama"));
+    pickModel(bar, QStringLiteral("Custom"));
+    QCOMPARE(bar.modelPath(), QStringLiteral("/models/my-llama"));
+    bar.modelNameCombo()->setEditText(QStringLiteral("Qwen3-4B")); // still typing: not a catalogue name
+    QCOMPARE(bar.modelPath(), QStringLiteral("/models/my-llama"));
+    QCOMPARE(bar.chatTemplate(), QStringLiteral("default"));
+}
+
+void TestTopBar::checkpointsAreListedFromSavesFolder()
+{
+    const QString saves = lathe::test::scratchDir("top_bar_checkpoints") + "/saves";
+    const QString lora = saves + "/Qwen3-0.6B-Base/lora";
+    touch(lora + "/train_a/adapter_model.safetensors");
+    touch(lora + "/train_a/checkpoint-100/adapter_model.safetensors");
+    touch(lora + "/train_a/checkpoint-20/adapter_model.safetensors");
+    touch(lora + "/train_b/trainer_log.jsonl");               // a run that saved nothing yet
+    touch(lora + "/train_c/checkpoint-5/trainer_state.json"); // no weights
+    touch(saves + "/Qwen3-0.6B-Base/full/run1/model.safetensors");
+    touch(saves + "/Llama-3-8B-Instruct/lora/other/adapter_model.bin");
+
+    TopBar bar;
+    bar.setSavesRoot(saves);
+    QCOMPARE(bar.checkpointCombo()->count(), 0); // no model chosen yet
+
+    pickModel(bar, QStringLiteral("Qwen3-0.6B-Base"));
+    QCOMPARE(itemTexts(bar.checkpointCombo()),
+             QStringList({"train_a", "train_a/checkpoint-20", "train_a/checkpoint-100"}));
+    QVERIFY(bar.checkpointPath().isEmpty()); // listing does not pick one
+
+    bar.finetuningTypeCombo()->setCurrentText(QStringLiteral("full"));
+    QCOMPARE(itemTexts(bar.checkpointCombo()), QStringList({"run1"}));
+    bar.finetuningTypeCombo()->setCurrentText(QStringLiteral("freeze"));
+    QCOMPARE(bar.checkpointCombo()->count(), 0);
+
+    bar.finetuningTypeCombo()->setCurrentText(QStringLiteral("lora"));
+    pickModel(bar, QStringLiteral("Llama-3-8B-Instruct"));
+    QCOMPARE(itemTexts(bar.checkpointCombo()), QStringList({"other"}));
+}
+
+void TestTopBar::refreshKeepsTheChosenCheckpoint()
+{
+    const QString saves = lathe::test::scratchDir("top_bar_refresh") + "/saves";
+    const QString runs = saves + "/Qwen3-0.6B-Base/lora";
+    touch(runs + "/train_a/adapter_model.safetensors");
+    touch(runs + "/train_b/adapter_model.safetensors");
+
+    TopBar bar;
+    bar.setSavesRoot(saves);
+    pickModel(bar, QStringLiteral("Qwen3-0.6B-Base"));
+    bar.checkpointCombo()->setCurrentIndex(1);
+    QCOMPARE(bar.checkpointPath(), QStringLiteral("train_b"));
+
+    touch(runs + "/train_a/checkpoint-50/adapter_model.safetensors");
+    bar.refreshCheckpointsButton()->click();
+    QCOMPARE(itemTexts(bar.checkpointCombo()), QStringList({"train_a", "train_a/checkpoint-50", "train_b"}));
+    QCOMPARE(bar.checkpointPath(), QStringLiteral("train_b"));
+    QVERIFY(bar.refreshCheckpointsButton()->toolTip().contains(QStringLiteral("Qwen3-0.6B-Base")));
+}
+
+void TestTopBar::saveDirDropsSpacesFromModelName()
+{
+    QCOMPARE(lathe::CheckpointLister::saveDir("/srv/saves", "My Local Model", "lora"),
+             QStringLiteral("/srv/saves/MyLocalModel/lora"));
+    QVERIFY(lathe::CheckpointLister::list("/nonexistent", "Model", "lora").isEmpty());
+    QVERIFY(lathe::CheckpointLister::list("/srv/saves", "  ", "lora").isEmpty());
+}
+
+void TestTopBar::languagePickerAsksForChange()
+{
+    TopBar bar;
+    QSignalSpy spy(&bar, &TopBar::languageRequested);
+    bar.languageCombo()->setCurrentIndex(bar.languageCombo()->findData(QStringLiteral("zh")));
+    QCOMPARE(spy.count(), 1);
+    QCOMPARE(spy.at(0).at(0).toString(), QStringLiteral("zh"));
+
+    // Showing the language from code does not echo back as a request.
+    bar.setLanguage(QStringLiteral("en"));
+    QCOMPARE(bar.language(), QStringLiteral("en"));
+    QCOMPARE(spy.count(), 1);
+}
+
+QTEST_MAIN(TestTopBar)
+#include "tst_top_bar.moc"

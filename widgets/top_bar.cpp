@@ -1,0 +1,247 @@
+// The bar above the tabs (see top_bar.h).
+#include "top_bar.h"
+
+#include <QComboBox>
+#include <QCompleter>
+#include <QDir>
+#include <QEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QStyle>
+#include <QToolButton>
+
+#include "checkpoint_lister.h"
+#include "language_switcher.h"
+#include "model_catalog.h"
+
+namespace lathe {
+
+namespace {
+
+// "Custom" is LLaMA-Board's entry for a model that is not in the catalogue; like the catalogue names it is
+// an identifier (it names the saves/ folder), so it is not translated.
+const QString customModel = QStringLiteral("Custom");
+
+QLabel* fieldLabel(QWidget* buddy, QWidget* parent)
+{
+    auto* label = new QLabel(parent);
+    label->setBuddy(buddy);
+    return label;
+}
+
+} // namespace
+
+TopBar::TopBar(QWidget* parent)
+    : QWidget(parent), m_savesRoot(QDir::current().filePath(QStringLiteral("saves")))
+{
+    const ModelCatalog& catalog = ModelCatalog::builtIn();
+
+    // Languages are listed by their own names (an endonym stays the same whatever the interface language).
+    m_language = new QComboBox(this);
+    m_language->addItem(QStringLiteral("English"), QStringLiteral("en"));
+    m_language->addItem(QStringLiteral("中文"), QStringLiteral("zh"));
+
+    m_modelName = new QComboBox(this);
+    m_modelName->setEditable(true);
+    m_modelName->setInsertPolicy(QComboBox::NoInsert);
+    m_modelName->setMaxVisibleItems(20);
+    m_modelName->addItems(catalog.modelNames());
+    m_modelName->addItem(customModel);
+    m_modelName->setCurrentIndex(-1);
+    m_modelName->completer()->setFilterMode(Qt::MatchContains);
+    m_modelName->completer()->setCaseSensitivity(Qt::CaseInsensitive);
+    m_modelName->completer()->setCompletionMode(QCompleter::PopupCompletion);
+
+    m_modelPath = new QLineEdit(this);
+    m_modelPath->setClearButtonEnabled(true);
+    m_browse = new QPushButton(this);
+    m_browse->setIcon(style()->standardIcon(QStyle::SP_DirOpenIcon));
+
+    m_finetuningType = new QComboBox(this);
+    m_finetuningType->addItems(finetuningTypes());
+    m_finetuningType->setCurrentText(QStringLiteral("lora"));
+
+    m_checkpoint = new QComboBox(this);
+    m_checkpoint->setEditable(true);
+    m_checkpoint->setInsertPolicy(QComboBox::NoInsert);
+    m_refreshCheckpoints = new QToolButton(this);
+    m_refreshCheckpoints->setIcon(style()->standardIcon(QStyle::SP_BrowserReload));
+
+    m_template = new QComboBox(this);
+    m_template->addItems(catalog.templates());
+    m_template->setCurrentText(QStringLiteral("default"));
+
+    m_languageLabel = fieldLabel(m_language, this);
+    m_modelNameLabel = fieldLabel(m_modelName, this);
+    m_modelPathLabel = fieldLabel(m_modelPath, this);
+    m_finetuningTypeLabel = fieldLabel(m_finetuningType, this);
+    m_checkpointLabel = fieldLabel(m_checkpoint, this);
+    m_templateLabel = fieldLabel(m_template, this);
+
+    // Labels above their fields, as in LLaMA-Board; the columns keep its width ratios
+    // (language 1 : model name 2 : model path 2, and method 1 : checkpoint 4 : template 2).
+    auto* pathRow = new QHBoxLayout;
+    pathRow->setSpacing(4);
+    pathRow->addWidget(m_modelPath, 1);
+    pathRow->addWidget(m_browse);
+    auto* checkpointRow = new QHBoxLayout;
+    checkpointRow->setSpacing(4);
+    checkpointRow->addWidget(m_checkpoint, 1);
+    checkpointRow->addWidget(m_refreshCheckpoints);
+
+    auto* grid = new QGridLayout(this);
+    grid->setContentsMargins(0, 0, 0, 0);
+    grid->setHorizontalSpacing(12);
+    grid->setVerticalSpacing(2);
+    grid->addWidget(m_languageLabel, 0, 0);
+    grid->addWidget(m_language, 1, 0);
+    grid->addWidget(m_modelNameLabel, 0, 1);
+    grid->addWidget(m_modelName, 1, 1);
+    grid->addWidget(m_modelPathLabel, 0, 2, 1, 2);
+    grid->addLayout(pathRow, 1, 2, 1, 2);
+    grid->setRowMinimumHeight(2, 8);
+    grid->addWidget(m_finetuningTypeLabel, 3, 0);
+    grid->addWidget(m_finetuningType, 4, 0);
+    grid->addWidget(m_checkpointLabel, 3, 1, 1, 2);
+    grid->addLayout(checkpointRow, 4, 1, 1, 2);
+    grid->addWidget(m_templateLabel, 3, 3);
+    grid->addWidget(m_template, 4, 3);
+    grid->setColumnStretch(0, 1);
+    grid->setColumnStretch(1, 2);
+    grid->setColumnStretch(2, 2);
+    grid->setColumnStretch(3, 2);
+
+    connect(m_language, &QComboBox::currentIndexChanged, this,
+            [this](int index) { Q_EMIT languageRequested(m_language->itemData(index).toString()); });
+    connect(m_modelName, &QComboBox::currentTextChanged, this, [this](const QString& name) {
+        applyCatalogModel(name);
+        refreshCheckpoints();
+    });
+    connect(m_finetuningType, &QComboBox::currentTextChanged, this, &TopBar::refreshCheckpoints);
+    connect(m_refreshCheckpoints, &QToolButton::clicked, this, &TopBar::refreshCheckpoints);
+    connect(m_browse, &QPushButton::clicked, this, &TopBar::browseModelFolder);
+
+    retranslateUi();
+}
+
+QStringList TopBar::finetuningTypes()
+{
+    return {QStringLiteral("full"), QStringLiteral("freeze"), QStringLiteral("lora")};
+}
+
+QString TopBar::language() const
+{
+    return m_language->currentData().toString();
+}
+
+void TopBar::setLanguage(const QString& code)
+{
+    const int index = m_language->findData(code);
+    if (index < 0)
+        return;
+    const QSignalBlocker blocker(m_language);
+    m_language->setCurrentIndex(index);
+}
+
+QString TopBar::modelName() const
+{
+    return m_modelName->currentText().trimmed();
+}
+
+QString TopBar::modelPath() const
+{
+    return m_modelPath->text().trimmed();
+}
+
+QString TopBar::finetuningType() const
+{
+    return m_finetuningType->currentText();
+}
+
+QString TopBar::checkpointPath() const
+{
+    return m_checkpoint->currentText().trimmed();
+}
+
+QString TopBar::chatTemplate() const
+{
+    return m_template->currentText();
+}
+
+void TopBar::setSavesRoot(const QString& dir)
+{
+    m_savesRoot = dir;
+    refreshCheckpoints();
+}
+
+void TopBar::refreshCheckpoints()
+{
+    const QString current = checkpointPath();
+    const QStringList found = CheckpointLister::list(m_savesRoot, modelName(), finetuningType());
+    const QSignalBlocker blocker(m_checkpoint);
+    m_checkpoint->clear();
+    m_checkpoint->addItems(found);
+    m_checkpoint->setCurrentIndex(found.indexOf(current));
+    // retranslateUi() words the tooltip; the folder it names changes with the model and method.
+    m_refreshCheckpoints->setToolTip(tr("Look for checkpoints again in %1")
+                                         .arg(QDir::toNativeSeparators(CheckpointLister::saveDir(
+                                             m_savesRoot, modelName(), finetuningType()))));
+}
+
+void TopBar::browseModelFolder()
+{
+    QString start = modelPath();
+    if (start.isEmpty() || !QFileInfo(start).isDir())
+        start = QDir::homePath();
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Choose a model folder"), start);
+    if (dir.isEmpty())
+        return;
+    m_modelPath->setText(QDir::toNativeSeparators(dir));
+    if (modelName().isEmpty())
+        m_modelName->setCurrentText(customModel);
+}
+
+void TopBar::applyCatalogModel(const QString& name)
+{
+    // Like LLaMA-Board's get_model_info: a catalogue name fills in its hub id and default template;
+    // "Custom" and names the user is still typing leave both as they are.
+    const ModelCatalog& catalog = ModelCatalog::builtIn();
+    if (!catalog.contains(name))
+        return;
+    m_modelPath->setText(catalog.hubPath(name));
+    m_template->setCurrentText(catalog.defaultTemplate(name));
+}
+
+void TopBar::changeEvent(QEvent* event)
+{
+    if (event->type() == QEvent::LanguageChange)
+        retranslateUi();
+    QWidget::changeEvent(event);
+}
+
+void TopBar::retranslateUi()
+{
+    // Labels and hints are LLaMA-Board's (llamaboard_locales.json).
+    m_languageLabel->setText(tr("Language"));
+    m_modelNameLabel->setText(tr("Model name"));
+    m_modelName->setToolTip(tr("Input the initial name to search for the model."));
+    m_modelName->lineEdit()->setPlaceholderText(tr("Choose or type a model name"));
+    m_modelPathLabel->setText(tr("Model path"));
+    m_modelPath->setToolTip(tr("Path to pretrained model or model identifier from Hugging Face."));
+    m_modelPath->setPlaceholderText(tr("Hugging Face id or local folder"));
+    m_browse->setText(tr("Browse..."));
+    m_browse->setToolTip(tr("Choose a model folder on this computer."));
+    m_finetuningTypeLabel->setText(tr("Finetuning method"));
+    m_checkpointLabel->setText(tr("Checkpoint path"));
+    m_checkpoint->lineEdit()->setPlaceholderText(tr("None: start from the base model"));
+    m_templateLabel->setText(tr("Chat template"));
+    m_template->setToolTip(tr("The chat template used in constructing prompts."));
+    refreshCheckpoints();
+}
+
+} // namespace lathe
