@@ -1,6 +1,10 @@
 #include "io/safetensors.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 
@@ -188,6 +192,30 @@ at::Tensor SafetensorsFile::tensor(const std::string& name) const
         ptr, e.shape, [keepAlive](void*) mutable { keepAlive.reset(); }, at::TensorOptions().dtype(type));
 }
 
+void SafetensorsFile::readInto(const std::string& name, void* dst) const
+{
+    const auto& e = entry(name);
+    const int fd = ::open(path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        fail(path(), ": cannot open: ", std::strerror(errno));
+    auto* out = static_cast<std::uint8_t*>(dst);
+    std::uint64_t offset = m_dataStart + e.begin, left = e.end - e.begin;
+    while (left > 0) {
+        const ssize_t n = ::pread(fd, out, left, off_t(offset));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            const int err = errno;
+            ::close(fd);
+            fail(path(), ": tensor \"", name, "\": read failed: ", n < 0 ? std::strerror(err) : "unexpected end of file");
+        }
+        out += n;
+        offset += std::uint64_t(n);
+        left -= std::uint64_t(n);
+    }
+    ::close(fd);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // WeightStore
 // ---------------------------------------------------------------------------------------------------------
@@ -275,6 +303,14 @@ at::Tensor WeightStore::get(const std::string& name) const
     if (it == m_where.end())
         fail(m_description, ": missing tensor \"", name, "\"");
     return m_files[it->second]->tensor(name);
+}
+
+void WeightStore::readInto(const std::string& name, void* dst) const
+{
+    auto it = m_where.find(name);
+    if (it == m_where.end())
+        fail(m_description, ": missing tensor \"", name, "\"");
+    m_files[it->second]->readInto(name, dst);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -44,6 +44,9 @@ public:
 
     /// A CPU tensor viewing the mapped bytes (copy-on-write; the mapping lives as long as the tensor).
     at::Tensor tensor(const std::string& name) const;
+    /// Reads the tensor's bytes into `dst` (entry(name).end - begin bytes) with read(2), not through the
+    /// mapping, so that the file's pages do not count towards the process's memory.
+    void readInto(const std::string& name, void* dst) const;
 
 private:
     std::shared_ptr<MappedFile> m_file;
@@ -69,6 +72,8 @@ public:
     std::string fileOf(const std::string& name) const;
     /// Zero-copy CPU view of the tensor; throws lathe::Error naming the tensor when it is missing.
     at::Tensor get(const std::string& name) const;
+    /// Copies the tensor's raw bytes into `dst` (see SafetensorsFile::readInto).
+    void readInto(const std::string& name, void* dst) const;
     const std::string& description() const { return m_description; }
 
 private:

@@ -1,6 +1,8 @@
 #include "kernels/bf16_gemv.h"
 
 #include <cstdint>
+#include <cstring>
+#include <vector>
 
 #include <ATen/Parallel.h>
 #include <immintrin.h>
@@ -58,11 +60,90 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void gemvRows(const std::
         y[n] = dotRow(W + n * K, x, K);
 }
 
+// AVX2 + FMA (every x86-64 CPU of the last decade): bf16 weights widened to float32 by a 16-bit shift, the
+// activation row already in float32. Memory-bound like the AVX512-BF16 kernel; only the arithmetic differs.
+__attribute__((target("avx2,fma"))) inline float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2,fma"))) inline float bf16ToFloat(std::uint16_t v)
+{
+    const std::uint32_t bits = std::uint32_t(v) << 16;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+// x reordered to match how _mm256_unpack{lo,hi}_epi16 widen 16 bf16 weights: per 128-bit lane, the low
+// half gives elements 0-3 (lane 0) and 8-11 (lane 1), the high half 4-7 and 12-15. Widening is then one
+// unpack with zero per 8 weights (a bf16 is the upper half of its float32).
+void permuteForUnpack(const float* x, float* xp, std::int64_t K16)
+{
+    for (std::int64_t k = 0; k < K16; k += 16) {
+        for (int i = 0; i < 4; ++i) {
+            xp[k + i] = x[k + i];
+            xp[k + 4 + i] = x[k + 8 + i];
+            xp[k + 8 + i] = x[k + 4 + i];
+            xp[k + 12 + i] = x[k + 12 + i];
+        }
+    }
+}
+
+// One row at a time, so that the weights are read as one sequential stream (rows of a 1024-wide layer are
+// only 2 KiB: interleaving four of them gives the hardware prefetcher four short streams and halves the
+// bandwidth). Four accumulators over 32 weights hide the FMA latency; x stays in L1.
+__attribute__((target("avx2,fma"))) void gemvRowsAvx2(const std::uint16_t* W, const float* x, const float* xp,
+                                                       float* y, std::int64_t begin, std::int64_t end,
+                                                       std::int64_t K)
+{
+    const std::int64_t K32 = K - K % 32, K16 = K - K % 16;
+    const __m256i zero = _mm256_setzero_si256();
+    for (std::int64_t n = begin; n < end; ++n) {
+        const std::uint16_t* w = W + n * K;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+               a3 = _mm256_setzero_ps();
+        std::int64_t k = 0;
+        for (; k < K32; k += 32) {
+            _mm_prefetch(reinterpret_cast<const char*>(w + k) + 1024, _MM_HINT_T0);
+            const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k));
+            const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k + 16));
+            a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v0)), _mm256_loadu_ps(xp + k), a0);
+            a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v0)), _mm256_loadu_ps(xp + k + 8),
+                                 a1);
+            a2 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v1)), _mm256_loadu_ps(xp + k + 16),
+                                 a2);
+            a3 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v1)), _mm256_loadu_ps(xp + k + 24),
+                                 a3);
+        }
+        for (; k < K16; k += 16) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k));
+            a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v)), _mm256_loadu_ps(xp + k), a0);
+            a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v)), _mm256_loadu_ps(xp + k + 8),
+                                 a1);
+        }
+        float sum = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        for (; k < K; ++k)
+            sum += bf16ToFloat(w[k]) * x[k];
+        y[n] = sum;
+    }
+}
+
 } // namespace
+
+bool nativeBf16Available()
+{
+    static const bool available = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+    return available;
+}
 
 bool bf16GemvAvailable()
 {
-    static const bool available = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+    static const bool available =
+        nativeBf16Available() || (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
     return available;
 }
 
@@ -78,18 +159,55 @@ torch::Tensor bf16Gemv(const torch::Tensor& x, const torch::Tensor& weight, cons
     auto xc = x.contiguous();
     auto y = torch::empty({N}, torch::TensorOptions().dtype(torch::kFloat32));
     const auto* W = reinterpret_cast<const std::uint16_t*>(weight.data_ptr());
-    const auto* xv = reinterpret_cast<const std::uint16_t*>(xc.data_ptr());
     float* out = y.data_ptr<float>();
     // Chunks of 64 rows (a multiple of 4) keep the four-row inner loop intact inside each thread's range.
     const std::int64_t chunks = (N + 63) / 64;
-    at::parallel_for(0, chunks, 1, [&](std::int64_t first, std::int64_t last) {
-        gemvRows(W, xv, out, first * 64, std::min(N, last * 64), K);
-    });
+    if (nativeBf16Available()) {
+        const auto* xv = reinterpret_cast<const std::uint16_t*>(xc.data_ptr());
+        at::parallel_for(0, chunks, 1, [&](std::int64_t first, std::int64_t last) {
+            gemvRows(W, xv, out, first * 64, std::min(N, last * 64), K);
+        });
+    } else {
+        const auto xf = xc.to(torch::kFloat32).contiguous();
+        const float* xv = xf.data_ptr<float>();
+        std::vector<float> xp(std::size_t(K - K % 16));
+        permuteForUnpack(xv, xp.data(), K - K % 16);
+        at::parallel_for(0, chunks, 1, [&](std::int64_t first, std::int64_t last) {
+            gemvRowsAvx2(W, xv, xp.data(), out, first * 64, std::min(N, last * 64), K);
+        });
+    }
     if (bias.defined())
         y += bias.to(torch::kFloat32);
     auto sizes = x.sizes().vec();
     sizes.back() = N;
     return y.to(torch::kBFloat16).view(sizes);
+}
+
+torch::Tensor bf16LinearViaFloat(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias)
+{
+    if (nativeBf16Available() || !x.device().is_cpu() || x.scalar_type() != torch::kBFloat16 ||
+        weight.scalar_type() != torch::kBFloat16 || weight.dim() != 2)
+        return {};
+    // Under autograd the float copy of W would be saved for the backward pass: keep this to inference.
+    if (torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
+        return {};
+    const std::int64_t K = weight.size(1), N = weight.size(0);
+    const auto xf = x.reshape({-1, K}).to(torch::kFloat32);
+    const std::int64_t M = xf.size(0);
+    auto out = torch::empty({M, N}, x.options());
+    // Blocks of rows of W, so that the float copy stays small (an lm_head is 150k rows) and in cache.
+    const std::int64_t block = std::max<std::int64_t>(256, (std::int64_t(4) << 20) / std::max<std::int64_t>(K, 1));
+    for (std::int64_t n0 = 0; n0 < N; n0 += block) {
+        const std::int64_t nb = std::min(block, N - n0);
+        const auto wf = weight.narrow(0, n0, nb).to(torch::kFloat32);
+        auto yf = torch::mm(xf, wf.t());
+        if (bias.defined())
+            yf += bias.narrow(0, n0, nb).to(torch::kFloat32);
+        out.narrow(1, n0, nb).copy_(yf);
+    }
+    auto sizes = x.sizes().vec();
+    sizes.back() = N;
+    return out.view(sizes);
 }
 
 } // namespace lathe

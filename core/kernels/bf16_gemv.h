@@ -1,5 +1,5 @@
-// A matrix-vector product for bf16 weights on CPUs with AVX512-BF16 (AMD Zen 4, Intel Cooper Lake and
-// Sapphire Rapids): the decode step of generation, where one token's activations meet every weight once
+// Fast bf16 linears on CPU. A matrix-vector product for bf16 weights on CPUs with AVX512-BF16 (AMD Zen 4,
+// Intel Cooper Lake and Sapphire Rapids) or AVX2+FMA: the decode step of generation, where one token's activations meet every weight once
 // and speed is set by how fast the weights stream from memory.
 //
 // libtorch 1.13's oneDNN path reaches roughly two thirds of the memory bandwidth for a single row; this
@@ -11,11 +11,21 @@
 
 namespace lathe {
 
-/// Whether this CPU runs the kernel (checked once).
+/// Whether this CPU multiplies bf16 natively (AVX512-BF16; oneDNN then runs bf16 GEMMs at full speed).
+bool nativeBf16Available();
+
+/// Whether this CPU runs the GEMV kernel (AVX512-BF16, or AVX2+FMA with bf16 widened to float32).
 bool bf16GemvAvailable();
 
 /// y = x W^T (+ bias) for x [..., K] holding one row in total, W [N, K] contiguous bf16, bias [N] or
 /// undefined. Returns an undefined tensor when the fast path does not apply (the caller falls back).
 torch::Tensor bf16Gemv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+
+/// y = x W^T (+ bias) for bf16 x with several rows on a CPU without native bf16: libtorch 1.13 then runs
+/// bf16 GEMMs at ~1.6 GFLOP/s on 2 AVX2 cores, while widening blocks of W to float32 and using the float32
+/// GEMM runs at the BLAS's speed. Products are the same (bf16 inputs are exact in float32; accumulation is
+/// float32 either way), rounded to bf16 at the end. Undefined tensor when not applicable (native bf16,
+/// autograd recording, other dtypes or devices).
+torch::Tensor bf16LinearViaFloat(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
 } // namespace lathe

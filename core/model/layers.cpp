@@ -21,6 +21,10 @@ torch::Tensor linearForward(const torch::Tensor& x, const torch::Tensor& weight,
         if (out.defined())
             return out;
     }
+    // Several bf16 rows on a CPU without native bf16 (prefill, perplexity): float32 GEMM on widened weights.
+    auto out = bf16LinearViaFloat(x, weight, bias);
+    if (out.defined())
+        return out;
     return torch::linear(x, weight, bias);
 }
 

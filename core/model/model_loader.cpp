@@ -4,6 +4,7 @@
 
 #include "io/safetensors.h"
 #include "model/arch/architecture.h"
+#include "runtime/host_arena.h"
 #include "util/error.h"
 
 namespace lathe {
@@ -48,6 +49,25 @@ CausalLM loadModel(const std::string& dir, const LoadOptions& options)
 
     CausalLM model(config);
     torch::NoGradGuard noGrad;
+    if (options.device.is_cpu()) {
+        // CPU: all weights in one huge-page arena (see runtime/host_arena.h), read straight from the file
+        // when no conversion is needed, so peak memory stays at about the weights' size.
+        std::size_t bytes = 0;
+        for (const auto& item : model->named_parameters())
+            bytes += HostArena::footprint(item.value().numel(), options.dtype);
+        auto arena = HostArena::create(bytes);
+        for (auto& item : model->named_parameters()) {
+            const auto& entry = store.entry(item.key());
+            auto weight = arena->carve(entry.shape, options.dtype);
+            if (scalarTypeFromSafetensors(entry.dtype) == options.dtype)
+                store.readInto(item.key(), weight.data_ptr());
+            else
+                weight.copy_(store.get(item.key()));
+            item.value().set_data(weight);
+        }
+        model->eval();
+        return model;
+    }
     for (auto& item : model->named_parameters()) {
         auto weight = store.get(item.key());
         if (weight.scalar_type() != options.dtype)

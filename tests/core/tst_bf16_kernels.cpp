@@ -1,0 +1,105 @@
+// Tests of core/kernels/bf16_gemv: the CPU fast paths for bf16 linears (AVX512-BF16 or AVX2 GEMV for one row,
+// float32 GEMM on widened weights for several rows) against a float64 product of the same bf16 values.
+//
+// Both paths accumulate in float32 and round the result to bf16 once, as libtorch's own bf16 linear does, so
+// each output must lie within one bf16 rounding (plus float32 accumulation noise) of the exact product. Odd
+// sizes exercise the tails of the vector loops; a CPU without AVX2 skips the GEMV cases.
+#include <torch/torch.h>
+
+#include <QtTest/QtTest>
+
+#include "kernels/bf16_gemv.h"
+#include "model/layers.h"
+
+class TestBf16Kernels : public QObject
+{
+    Q_OBJECT
+
+private:
+    // |y - exact| <= bf16 half-ulp of |exact| + float32 accumulation slack.
+    static void checkAgainstExact(const torch::Tensor& y, const torch::Tensor& x, const torch::Tensor& w,
+                                  const torch::Tensor& b)
+    {
+        QCOMPARE(y.scalar_type(), torch::kBFloat16);
+        auto exact = torch::matmul(x.to(torch::kDouble), w.to(torch::kDouble).t());
+        if (b.defined())
+            exact += b.to(torch::kDouble);
+        const auto diff = (y.to(torch::kDouble) - exact.reshape(y.sizes())).abs();
+        const auto allowed = exact.reshape(y.sizes()).abs() * (1.0 / 256) + 1e-3;
+        const auto worst = (diff - allowed).max().item<double>();
+        QVERIFY2(worst <= 0, qPrintable(QStringLiteral("max excess over tolerance %1").arg(worst)));
+    }
+
+private Q_SLOTS:
+    void gemvMatchesExact_data()
+    {
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("cols");
+        QTest::addColumn<bool>("withBias");
+        QTest::newRow("1024x1024") << 1024 << 1024 << false;
+        QTest::newRow("odd 37x1001 with bias") << 37 << 1001 << true;
+        QTest::newRow("tail-only 5x7") << 5 << 7 << false;
+        QTest::newRow("3x48 (16-multiple, not 32)") << 3 << 48 << true;
+    }
+
+    void gemvMatchesExact()
+    {
+        QFETCH(int, rows);
+        QFETCH(int, cols);
+        QFETCH(bool, withBias);
+        if (!lathe::bf16GemvAvailable())
+            QSKIP("this CPU has neither AVX512-BF16 nor AVX2+FMA: the GEMV kernel does not run");
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(rows * 131 + cols);
+        const auto w = torch::randn({rows, cols}).to(torch::kBFloat16);
+        const auto x = torch::randn({1, 1, cols}).to(torch::kBFloat16);
+        const auto b = withBias ? torch::randn({rows}).to(torch::kBFloat16) : torch::Tensor();
+        const auto y = lathe::bf16Gemv(x, w, b);
+        QVERIFY(y.defined());
+        QCOMPARE(y.sizes().vec(), (std::vector<std::int64_t>{1, 1, rows}));
+        checkAgainstExact(y, x.reshape({1, cols}), w, b);
+    }
+
+    void gemmViaFloatMatchesExact()
+    {
+        if (lathe::nativeBf16Available())
+            QSKIP("this CPU multiplies bf16 natively: the widening GEMM path is not used");
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(7);
+        // Wider than one block of rows, so the blocking and the narrow copies are exercised.
+        const std::int64_t K = 96, N = 45000, M = 5;
+        const auto w = torch::randn({N, K}).to(torch::kBFloat16);
+        const auto x = torch::randn({1, M, K}).to(torch::kBFloat16);
+        const auto b = torch::randn({N}).to(torch::kBFloat16);
+        const auto y = lathe::bf16LinearViaFloat(x, w, b);
+        QVERIFY(y.defined());
+        QCOMPARE(y.sizes().vec(), (std::vector<std::int64_t>{1, M, N}));
+        checkAgainstExact(y, x.reshape({M, K}), w, b);
+    }
+
+    void linearForwardEqualsTorchLinearInFloat()
+    {
+        // The dispatcher in layers.cpp: whatever path it takes, results equal the float32 computation
+        // rounded to bf16 (up to accumulation order).
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(3);
+        const auto w = torch::randn({300, 256}).to(torch::kBFloat16);
+        for (std::int64_t rows : {1, 2, 17}) {
+            const auto x = torch::randn({rows, 256}).to(torch::kBFloat16);
+            checkAgainstExact(lathe::linearForward(x, w), x, w, {});
+        }
+    }
+
+    void autogradFallsBackToTorch()
+    {
+        // Under autograd the fast paths step aside, so gradients flow as libtorch computes them.
+        const auto w = torch::randn({8, 16}).to(torch::kBFloat16).requires_grad_(true);
+        const auto x = torch::randn({3, 16}).to(torch::kBFloat16);
+        QVERIFY(!lathe::bf16LinearViaFloat(x, w, {}).defined());
+        lathe::linearForward(x, w).sum().backward();
+        QVERIFY(w.grad().defined());
+    }
+};
+
+QTEST_APPLESS_MAIN(TestBf16Kernels)
+#include "tst_bf16_kernels.moc"
