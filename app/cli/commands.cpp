@@ -16,7 +16,9 @@
 #include "model/new_model.h"
 #include "runtime/device.h"
 #include "runtime/env_info.h"
+#include "tokenizer/tokenizer.h"
 #include "util/error.h"
+#include "util/file_util.h"
 
 namespace lathe {
 
@@ -142,6 +144,48 @@ int cmdPerplexity(const Arguments& args)
     return 0;
 }
 
+// `lathe tokenize`: text to ids with the model's own tokenizer (HF-exact), for checking prompts and counting.
+int cmdTokenize(const Arguments& args)
+{
+    const auto tokenizer = Tokenizer::fromDirectory(args.require("model_name_or_path"));
+    if (args.has("text") == args.has("file"))
+        fail("give exactly one of --text T and --file F");
+    const std::string text = args.has("text") ? args.get("text") : readTextFile(args.require("file"));
+    EncodeOptions options;
+    options.addSpecialTokens = args.getBool("add_special_tokens", false);
+    options.parseSpecialTokens = !args.getBool("no_special", false);
+    const bool pieces = args.getBool("pieces", false), count = args.getBool("count", false);
+    const bool ids = args.getBool("ids", false);
+    if (int(pieces) + int(count) + int(ids) > 1)
+        fail("give at most one of --ids, --pieces and --count");
+    const std::vector<TokenId> encoded = tokenizer->encode(text, options);
+    if (args.getBool("json", false)) {
+        json out;
+        out["count"] = encoded.size();
+        if (!count)
+            out["ids"] = encoded;
+        if (pieces) {
+            std::vector<std::string> tokens;
+            for (const TokenId id : encoded)
+                tokens.push_back(tokenizer->idToToken(id));
+            out["pieces"] = tokens;
+        }
+        std::cout << out.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    } else if (count) {
+        std::cout << encoded.size() << "\n";
+    } else if (pieces) {
+        // One JSON string per line: pieces may hold spaces, newlines or control characters.
+        for (const TokenId id : encoded)
+            std::cout << id << "\t" << json(tokenizer->idToToken(id)).dump(-1, ' ', false, json::error_handler_t::replace)
+                      << "\n";
+    } else {
+        for (std::size_t i = 0; i < encoded.size(); ++i)
+            std::cout << (i ? "," : "") << encoded[i];
+        std::cout << "\n";
+    }
+    return 0;
+}
+
 const std::vector<Command>& commands()
 {
     static const std::vector<Command> list = {
@@ -150,6 +194,8 @@ const std::vector<Command>& commands()
         {"new-model", "write a randomly initialised model (--arch --config --tokenizer --out --seed)", cmdNewModel},
         {"generate", "greedy generation from token ids (--model_name_or_path --input_ids [--json])", cmdGenerate},
         {"perplexity", "mean next-token loss and perplexity of token ids", cmdPerplexity},
+        {"tokenize", "text to token ids (--model_name_or_path (--text|--file) [--ids|--pieces|--count] [--json] [--no_special])",
+         cmdTokenize},
     };
     return list;
 }

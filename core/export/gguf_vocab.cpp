@@ -10,6 +10,7 @@
 
 #include "export/gguf_file.h"
 #include "model/model_config.h"
+#include "tokenizer/unicode_util.h"
 #include "util/error.h"
 #include "util/file_util.h"
 
@@ -45,40 +46,6 @@ json readJsonIfExists(const fs::path& path)
     } catch (const json::exception& e) {
         fail(path.string(), ": invalid JSON: ", e.what());
     }
-}
-
-void appendUtf8(std::string& out, std::uint32_t cp)
-{
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
-// GPT-2's bytes_to_unicode(): printable bytes stand for themselves, the others map to U+0100 and up.
-std::vector<std::string> byteLevelAlphabet()
-{
-    std::vector<std::uint32_t> cp(256, 0);
-    std::vector<bool> direct(256, false);
-    for (int b = '!'; b <= '~'; ++b)
-        direct[b] = true;
-    for (int b = 0xA1; b <= 0xAC; ++b)
-        direct[b] = true;
-    for (int b = 0xAE; b <= 0xFF; ++b)
-        direct[b] = true;
-    std::uint32_t next = 256;
-    for (int b = 0; b < 256; ++b)
-        cp[b] = direct[b] ? static_cast<std::uint32_t>(b) : next++;
-    std::vector<std::string> out(256);
-    for (int b = 0; b < 256; ++b)
-        appendUtf8(out[b], cp[b]);
-    return out;
 }
 
 // convert_hf_to_gguf's does_token_look_special().
@@ -314,7 +281,7 @@ GgufVocabSummary addGgufVocab(GgufFile& file, const std::string& modelDir, const
         if (vocabSize < 256)
             fail(modelDir, ": placeholder vocab needs vocab_size >= 256, got ", vocabSize);
         // Byte tokens make llama.cpp's BPE vocab load (it looks up the newline byte); the rest are unused ids.
-        const auto alphabet = byteLevelAlphabet();
+        const auto& alphabet = unicode::byteLevelAlphabet(); // GPT-2 bytes_to_unicode()
         std::vector<std::string> tokens(vocabSize);
         std::vector<std::int32_t> types(vocabSize, kNormal);
         for (std::int64_t i = 0; i < vocabSize; ++i) {

@@ -14,6 +14,7 @@
 #include <QtTest/QtTest>
 
 #include "test_support.h"
+#include "tokenizer/unicode_util.h"
 #include "util/file_util.h"
 
 using lathe::test::ProcessResult;
@@ -68,6 +69,7 @@ private Q_SLOTS:
     void perplexityMatchesHf_data();
     void perplexityMatchesHf();
     void newModelThenGenerate();
+    void tokenize();
     void userErrors_data();
     void userErrors();
     void unknownCommand();
@@ -94,7 +96,7 @@ void TestCli::help()
 {
     const auto r = runLathe({"help"});
     QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
-    for (const char* command : {"version", "env", "new-model", "generate", "perplexity"})
+    for (const char* command : {"version", "env", "new-model", "generate", "perplexity", "tokenize"})
         QVERIFY2(r.out.contains(command), command);
 }
 
@@ -219,6 +221,62 @@ void TestCli::newModelThenGenerate()
     const auto plain = runLathe(args.mid(0, args.size() - 1));
     QVERIFY2(plain.exitCode == 0, qPrintable(describe(plain)));
     QCOMPARE(plain.out.trimmed(), idsArg(ids));
+}
+
+// A tiny Qwen2-style tokenizer in the vocab.json + merges.txt form: the bytes, "he", "ll", "hell", one
+// special token.
+void TestCli::tokenize()
+{
+    const QString dir = lathe::test::scratchDir("cli/tokenize");
+    json vocab = json::object();
+    const auto& alphabet = lathe::unicode::byteLevelAlphabet();
+    for (int b = 0; b < 256; ++b)
+        vocab[alphabet[b]] = b;
+    vocab["he"] = 256;
+    vocab["ll"] = 257;
+    vocab["hell"] = 258;
+    auto write = [&](const QString& name, const std::string& content) {
+        QFile f(dir + "/" + name);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(content.data(), static_cast<qint64>(content.size()));
+    };
+    write("vocab.json", vocab.dump());
+    write("merges.txt", "#version: 0.2\nh e\nl l\nhe ll\n");
+    write("tokenizer_config.json",
+          json{{"tokenizer_class", "Qwen2Tokenizer"},
+               {"added_tokens_decoder", {{"300", {{"content", "<|x|>"}, {"special", true}, {"normalized", false}}}}}}
+              .dump());
+    write("input.txt", "hello<|x|>");
+
+    const QStringList base = {"tokenize", "--model_name_or_path", dir};
+    auto ok = [&](const QStringList& extra) {
+        const auto r = runLathe(base + extra);
+        [&] { QVERIFY2(r.exitCode == 0 && !r.err.contains("warning"), qPrintable(describe(r))); }();
+        return r.out.trimmed();
+    };
+    QCOMPARE(ok({"--text", "hello<|x|>"}), QString("258,111,300"));
+    QCOMPARE(ok({"--text", "hello<|x|>", "--ids"}), QString("258,111,300"));
+    QCOMPARE(ok({"--file", dir + "/input.txt"}), QString("258,111,300"));
+    QCOMPARE(ok({"--text", "hello<|x|>", "--count"}), QString("3"));
+    // Special-token text as plain text: "<|" "x" "|>" byte by byte.
+    QCOMPARE(ok({"--text", "hello<|x|>", "--no_special"}), QString("258,111,60,124,120,124,62"));
+    QCOMPARE(ok({"--text", "hello<|x|>", "--pieces"}), QString("258\t\"hell\"\n111\t\"o\"\n300\t\"<|x|>\""));
+    const auto r = runLathe(base + QStringList{"--text", "hello<|x|>", "--pieces", "--json"});
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+    json out;
+    QVERIFY2(parseJson(r, out), qPrintable("not JSON: " + r.out));
+    QCOMPARE(out["count"].get<int>(), 3);
+    QCOMPARE(out["ids"].get<std::vector<int>>(), (std::vector<int>{258, 111, 300}));
+    QCOMPARE(out["pieces"].get<std::vector<std::string>>(), (std::vector<std::string>{"hell", "o", "<|x|>"}));
+
+    for (const QStringList& bad : {QStringList{}, QStringList{"--text", "a", "--file", dir + "/input.txt"},
+                                   QStringList{"--text", "a", "--ids", "--count"}}) {
+        const auto e = runLathe(base + bad);
+        QVERIFY2(e.exitCode == 2 && e.err.startsWith("lathe tokenize: "), qPrintable(describe(e)));
+        QVERIFY(e.out.isEmpty());
+    }
+    const auto missing = runLathe({"tokenize", "--model_name_or_path", dir + "/missing", "--text", "a"});
+    QVERIFY2(missing.exitCode == 2 && missing.err.contains(dir + "/missing"), qPrintable(describe(missing)));
 }
 
 void TestCli::userErrors_data()
