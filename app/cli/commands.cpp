@@ -11,6 +11,7 @@
 #include <QtGlobal>
 
 #include "cli/arguments.h"
+#include "cli/dataset_command.h"
 #include "generation/generator.h"
 #include "model/model_loader.h"
 #include "model/new_model.h"
@@ -196,6 +197,8 @@ const std::vector<Command>& commands()
         {"perplexity", "mean next-token loss and perplexity of token ids", cmdPerplexity},
         {"tokenize", "text to token ids (--model_name_or_path (--text|--file) [--ids|--pieces|--count] [--json] [--no_special])",
          cmdTokenize},
+        {"dataset", "datasets of dataset_info.json: list|preview|check|stats|register (--dataset_dir --dataset [--json])",
+         cmdDataset},
     };
     return list;
 }

@@ -12,9 +12,8 @@ namespace lathe {
 
 namespace {
 
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) inline float dotRow(const std::uint16_t* w,
-                                                                             const std::uint16_t* x,
-                                                                             std::int64_t K)
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) inline float
+dotRow(const std::uint16_t* w, const std::uint16_t* x, std::int64_t K)
 {
     __m512 acc = _mm512_setzero_ps();
     std::int64_t k = 0;
@@ -30,9 +29,9 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) inline float dotRow(const
 
 // Rows [begin, end) of y = W x. Four rows per pass share each load of x.
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) void gemvRows(const std::uint16_t* W,
-                                                                      const std::uint16_t* x, float* y,
-                                                                      std::int64_t begin, std::int64_t end,
-                                                                      std::int64_t K)
+                                                                     const std::uint16_t* x, float* y,
+                                                                     std::int64_t begin, std::int64_t end,
+                                                                     std::int64_t K)
 {
     std::int64_t n = begin;
     if (K % 32 == 0) {
@@ -97,8 +96,8 @@ void permuteForUnpack(const float* x, float* xp, std::int64_t K16)
 // only 2 KiB: interleaving four of them gives the hardware prefetcher four short streams and halves the
 // bandwidth). Four accumulators over 32 weights hide the FMA latency; x stays in L1.
 __attribute__((target("avx2,fma"))) void gemvRowsAvx2(const std::uint16_t* W, const float* x, const float* xp,
-                                                       float* y, std::int64_t begin, std::int64_t end,
-                                                       std::int64_t K)
+                                                      float* y, std::int64_t begin, std::int64_t end,
+                                                      std::int64_t K)
 {
     const std::int64_t K32 = K - K % 32, K16 = K - K % 16;
     const __m256i zero = _mm256_setzero_si256();
@@ -111,19 +110,21 @@ __attribute__((target("avx2,fma"))) void gemvRowsAvx2(const std::uint16_t* W, co
             _mm_prefetch(reinterpret_cast<const char*>(w + k) + 1024, _MM_HINT_T0);
             const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k));
             const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k + 16));
-            a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v0)), _mm256_loadu_ps(xp + k), a0);
-            a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v0)), _mm256_loadu_ps(xp + k + 8),
-                                 a1);
-            a2 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v1)), _mm256_loadu_ps(xp + k + 16),
-                                 a2);
-            a3 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v1)), _mm256_loadu_ps(xp + k + 24),
-                                 a3);
+            a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v0)),
+                                 _mm256_loadu_ps(xp + k), a0);
+            a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v0)),
+                                 _mm256_loadu_ps(xp + k + 8), a1);
+            a2 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v1)),
+                                 _mm256_loadu_ps(xp + k + 16), a2);
+            a3 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v1)),
+                                 _mm256_loadu_ps(xp + k + 24), a3);
         }
         for (; k < K16; k += 16) {
             const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k));
-            a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v)), _mm256_loadu_ps(xp + k), a0);
-            a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v)), _mm256_loadu_ps(xp + k + 8),
-                                 a1);
+            a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v)), _mm256_loadu_ps(xp + k),
+                                 a0);
+            a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v)),
+                                 _mm256_loadu_ps(xp + k + 8), a1);
         }
         float sum = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
         for (; k < K; ++k)
@@ -183,7 +184,8 @@ torch::Tensor bf16Gemv(const torch::Tensor& x, const torch::Tensor& weight, cons
     return y.to(torch::kBFloat16).view(sizes);
 }
 
-torch::Tensor bf16LinearViaFloat(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias)
+torch::Tensor bf16LinearViaFloat(const torch::Tensor& x, const torch::Tensor& weight,
+                                 const torch::Tensor& bias)
 {
     if (nativeBf16Available() || !x.device().is_cpu() || x.scalar_type() != torch::kBFloat16 ||
         weight.scalar_type() != torch::kBFloat16 || weight.dim() != 2)
@@ -196,7 +198,8 @@ torch::Tensor bf16LinearViaFloat(const torch::Tensor& x, const torch::Tensor& we
     const std::int64_t M = xf.size(0);
     auto out = torch::empty({M, N}, x.options());
     // Blocks of rows of W, so that the float copy stays small (an lm_head is 150k rows) and in cache.
-    const std::int64_t block = std::max<std::int64_t>(256, (std::int64_t(4) << 20) / std::max<std::int64_t>(K, 1));
+    const std::int64_t block =
+        std::max<std::int64_t>(256, (std::int64_t(4) << 20) / std::max<std::int64_t>(K, 1));
     for (std::int64_t n0 = 0; n0 < N; n0 += block) {
         const std::int64_t nb = std::min(block, N - n0);
         const auto wf = weight.narrow(0, n0, nb).to(torch::kFloat32);

@@ -1,6 +1,6 @@
 // Fast bf16 linears on CPU. A matrix-vector product for bf16 weights on CPUs with AVX512-BF16 (AMD Zen 4,
-// Intel Cooper Lake and Sapphire Rapids) or AVX2+FMA: the decode step of generation, where one token's activations meet every weight once
-// and speed is set by how fast the weights stream from memory.
+// Intel Cooper Lake and Sapphire Rapids) or AVX2+FMA: the decode step of generation, where one token's
+// activations meet every weight once and speed is set by how fast the weights stream from memory.
 //
 // libtorch 1.13's oneDNN path reaches roughly two thirds of the memory bandwidth for a single row; this
 // kernel streams four weight rows at a time against one activation vector with the vdpbf16ps instruction
@@ -26,6 +26,7 @@ torch::Tensor bf16Gemv(const torch::Tensor& x, const torch::Tensor& weight, cons
 /// GEMM runs at the BLAS's speed. Products are the same (bf16 inputs are exact in float32; accumulation is
 /// float32 either way), rounded to bf16 at the end. Undefined tensor when not applicable (native bf16,
 /// autograd recording, other dtypes or devices).
-torch::Tensor bf16LinearViaFloat(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+torch::Tensor bf16LinearViaFloat(const torch::Tensor& x, const torch::Tensor& weight,
+                                 const torch::Tensor& bias);
 
 } // namespace lathe

@@ -29,7 +29,8 @@ std::shared_ptr<HostArena> HostArena::create(std::size_t bytes)
     arena->m_size = std::max<std::size_t>(bytes, kAlignment);
     void* p = ::mmap(nullptr, arena->m_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
-        fail("cannot reserve ", arena->m_size / 1048576.0, " MiB of memory for model weights: ", std::strerror(errno));
+        fail("cannot reserve ", arena->m_size / 1048576.0,
+             " MiB of memory for model weights: ", std::strerror(errno));
     arena->m_data = static_cast<std::uint8_t*>(p);
 #ifdef MADV_HUGEPAGE
     // Advice only: without THP support the arena works the same with small pages.

@@ -1,0 +1,155 @@
+// bench_dataset: preprocessing throughput and memory (issue 4).
+//
+//   bench_dataset --dataset_dir DIR --dataset alpaca_zh_demo --model TOKENIZER_DIR [--template qwen3]
+//                 [--workers 1,2] [--cache_dir /tmp/lathe-bench-cache] [--cutoff_len 2048]
+//   bench_dataset --make_jsonl OUT.jsonl --gb 1 --dataset_dir DIR --dataset alpaca_zh_demo
+//
+// For each worker count: streams the dataset through preprocessSupervised into a fresh token cache and
+// reports examples/s, tokens/s and text MB/s; beside it, the tokenizer alone encoding the same message texts
+// single-threaded (the ceiling: preprocessing should reach at least 80% of it with one worker). Peak RSS is
+// the process high-water mark. --make_jsonl writes a large file by repeating the dataset's records.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "data/dataset_loader.h"
+#include "data/processor.h"
+#include "data/record_reader.h"
+#include "data/token_cache.h"
+#include "template/chat_template.h"
+#include "template/template_encoder.h"
+#include "tokenizer/tokenizer.h"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string option(int argc, char** argv, const std::string& key, const std::string& fallback)
+{
+    for (int i = 1; i + 1 < argc; ++i)
+        if (argv[i] == "--" + key)
+            return argv[i + 1];
+    return fallback;
+}
+
+double seconds(Clock::time_point t)
+{
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+double peakRssMiB()
+{
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss / 1024.0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    const std::string dir = option(argc, argv, "dataset_dir", "");
+    const std::string name = option(argc, argv, "dataset", "alpaca_zh_demo");
+    const auto registry = lathe::DatasetRegistry::load(dir);
+
+    if (const std::string out = option(argc, argv, "make_jsonl", ""); !out.empty()) {
+        const double gb = std::stod(option(argc, argv, "gb", "1"));
+        std::vector<std::string> lines;
+        lathe::RecordReader reader(lathe::datasetFilePath(dir, registry.get(name)));
+        nlohmann::json r;
+        while (reader.next(r))
+            lines.push_back(r.dump(-1, ' ', false) + "\n");
+        std::ofstream f(out, std::ios::binary);
+        std::uint64_t bytes = 0, records = 0;
+        while (bytes < std::uint64_t(gb * 1e9))
+            for (const auto& l : lines) {
+                f << l;
+                bytes += l.size();
+                ++records;
+            }
+        std::printf("wrote %s: %.2f GB, %llu records\n", out.c_str(), bytes / 1e9,
+                    (unsigned long long)records);
+        return 0;
+    }
+
+    const std::string model = option(argc, argv, "model", "");
+    auto tokenizer = lathe::Tokenizer::fromDirectory(model);
+    lathe::TemplateEncoder encoder(lathe::chatTemplate(option(argc, argv, "template", "qwen3")), tokenizer);
+    const std::string cacheDir = option(argc, argv, "cache_dir", "/tmp/lathe-bench-cache");
+    const std::string workersList = option(argc, argv, "workers", "1,2");
+    const bool skipTokenizer = option(argc, argv, "skip_tokenizer", "0") == "1";
+
+    if (!skipTokenizer) {
+        // The ceiling: the tokenizer alone on the same texts, one thread.
+        const auto d = lathe::loadDataset(registry, name);
+        std::vector<std::string> texts;
+        std::int64_t bytes = 0;
+        for (const auto& ex : d.examples) {
+            for (const auto& m : ex.prompt)
+                texts.push_back(m.content);
+            for (const auto& m : ex.response)
+                texts.push_back(m.content);
+        }
+        for (const auto& t : texts)
+            bytes += std::int64_t(t.size());
+        double best = 0;
+        std::int64_t tokens = 0;
+        for (int run = 0; run < 3; ++run) {
+            tokens = 0;
+            const auto start = Clock::now();
+            for (const auto& t : texts)
+                tokens += std::int64_t(tokenizer->encode(t).size());
+            best = std::max(best, bytes / seconds(start) / 1e6);
+        }
+        std::printf("RESULT tokenizer alone, 1 thread: %.2f MB/s (%lld bytes, %lld tokens of message text)\n",
+                    best, (long long)bytes, (long long)tokens);
+        // Where preprocessing time goes: reading + converting records, and template + tokenizer.
+        auto start = Clock::now();
+        const auto scanned = lathe::loadDataset(registry, name);
+        const double readTime = seconds(start);
+        lathe::ProcessOptions po;
+        start = Clock::now();
+        std::int64_t encodedTokens = 0;
+        for (const auto& ex : scanned.examples)
+            encodedTokens += std::int64_t(lathe::encodeSupervised(encoder, ex, po).inputIds.size());
+        const double encodeTime = seconds(start);
+        std::printf(
+            "  phases: read+convert %.3f s (%.1f MB/s), template+tokenize %.3f s (%.2f MB/s, %lld tokens)\n",
+            readTime, bytes / readTime / 1e6, encodeTime, bytes / encodeTime / 1e6, (long long)encodedTokens);
+    }
+
+    for (std::size_t pos = 0; pos < workersList.size();) {
+        const auto comma = workersList.find(',', pos);
+        const int workers = std::stoi(workersList.substr(pos, comma - pos));
+        pos = comma == std::string::npos ? workersList.size() : comma + 1;
+        lathe::PreprocessOptions o;
+        o.workers = workers;
+        o.cacheDir = cacheDir;
+        o.overwriteCache = true;
+        o.tokenizerDir = model;
+        o.process.cutoffLen = std::stoll(option(argc, argv, "cutoff_len", "2048"));
+        const auto start = Clock::now();
+        const auto s = lathe::preprocessSupervised(registry, {name}, encoder, o);
+        const double t = seconds(start);
+        std::printf(
+            "RESULT preprocess %s, %d worker(s): %.0f examples/s, %.0f tokens/s, %.2f MB/s of message text "
+            "(%lld examples, %lld tokens, %.1f s)\n",
+            name.c_str(), workers, s.examples / t, s.tokens / t, s.textBytes / t / 1e6, (long long)s.examples,
+            (long long)s.tokens, t);
+        std::printf("  peak RSS after preprocessing: %.1f MiB\n", peakRssMiB());
+        // A second call with the same inputs reuses the cache.
+        const auto again = Clock::now();
+        o.overwriteCache = false;
+        const auto s2 = lathe::preprocessSupervised(registry, {name}, encoder, o);
+        std::printf("  cache %s in %.2f s\n", s2.reused ? "reused" : "NOT reused", seconds(again));
+    }
+    std::printf("RESULT peak RSS %.1f MiB\n", peakRssMiB());
+    return 0;
+}

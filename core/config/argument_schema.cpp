@@ -1,0 +1,606 @@
+#include "config/argument_schema.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "util/edit_distance.h"
+#include "util/error.h"
+
+namespace lathe {
+
+using json = nlohmann::json;
+
+namespace {
+
+ArgSpec arg(const char* name, ArgType type, json def, const char* group, const char* help, const char* helpZh,
+            std::vector<std::string> choices = {}, std::optional<double> lo = std::nullopt,
+            std::optional<double> hi = std::nullopt)
+{
+    return ArgSpec{name, type, std::move(def), group, help, helpZh, std::move(choices), lo, hi};
+}
+
+constexpr auto B = ArgType::Bool;
+constexpr auto I = ArgType::Int;
+constexpr auto F = ArgType::Float;
+constexpr auto S = ArgType::String;
+constexpr auto C = ArgType::Choice;
+const json kNull = nullptr;
+
+std::vector<ArgSpec> buildSchema()
+{
+    return {
+        // ---- model
+        arg("model_name_or_path", S, kNull, "model", "Model folder in Hugging Face layout (or a hub id).",
+            "模型文件夹（Hugging Face 格式）或模型仓库名。"),
+        arg("adapter_name_or_path", S, kNull, "model",
+            "LoRA adapter folders, comma-separated (stacked in order).",
+            "LoRA 适配器文件夹，多个用逗号分隔（按顺序叠加）。"),
+        arg("template", S, "default", "dataset", "Chat template name (qwen3, llama3, ...).",
+            "对话模板名称（qwen3、llama3 等）。"),
+        arg("rope_scaling", C, kNull, "model", "RoPE scaling for longer contexts.",
+            "RoPE 缩放方式，用于扩展上下文长度。", {"linear", "dynamic", "yarn", "llama3"}),
+        arg("infer_dtype", C, "auto", "model", "Compute dtype for inference.", "推理计算精度。",
+            {"auto", "float16", "bfloat16", "float32"}),
+        arg("device", S, "auto", "model", "Device: auto, cpu, cuda[:N], npu[:N].",
+            "计算设备：auto、cpu、cuda[:N]、npu[:N]。"),
+        // ---- method
+        arg("stage", C, "sft", "method", "Training stage.", "训练阶段。",
+            {"pt", "sft", "rm", "ppo", "dpo", "kto"}),
+        arg("do_train", B, false, "method", "Run training.", "执行训练。"),
+        arg("do_eval", B, false, "method", "Run evaluation.", "执行评估。"),
+        arg("do_predict", B, false, "method", "Run prediction on eval_dataset.",
+            "在 eval_dataset 上执行预测。"),
+        arg("finetuning_type", C, "lora", "method", "Which weights are trained.",
+            "微调方法（训练哪些权重）。", {"lora", "freeze", "full"}),
+        arg("train_from_scratch", B, false, "method", "Start from random weights instead of the checkpoint.",
+            "从随机初始化的权重开始训练。"),
+        arg("lora_rank", I, 8, "lora", "LoRA rank r.", "LoRA 秩 r。", {}, 1, 1024),
+        arg("lora_alpha", I, kNull, "lora", "LoRA alpha (default: rank x 2).",
+            "LoRA 缩放系数 alpha（默认：秩的两倍）。", {}, 1, 2048),
+        arg("lora_dropout", F, 0.0, "lora", "Dropout on the LoRA input.", "LoRA 输入的随机丢弃率。", {}, 0,
+            1),
+        arg("lora_target", S, "all", "lora", "Modules to adapt: all, or names (q_proj,v_proj).",
+            "应用 LoRA 的模块：all 或模块名（q_proj,v_proj）。"),
+        arg("additional_target", S, kNull, "lora",
+            "Extra modules trained in full and saved (modules_to_save).",
+            "额外完整训练并保存的模块（modules_to_save）。"),
+        arg("use_rslora", B, false, "lora", "Rank-stabilised LoRA: scale alpha / sqrt(r).",
+            "使用 rsLoRA：缩放为 alpha / sqrt(r)。"),
+        arg("use_dora", B, false, "lora", "Weight-decomposed LoRA (DoRA).", "使用权重分解的 LoRA（DoRA）。"),
+        arg("create_new_adapter", B, false, "lora", "Add a new adapter on top of the given ones.",
+            "在已有适配器之上创建新的适配器。"),
+        arg("freeze_trainable_layers", I, 2, "freeze",
+            "Trainable layers: last N if positive, first N if negative.",
+            "可训练层数：正数为最后 N 层，负数为前 N 层。", {}, -1024, 1024),
+        arg("freeze_trainable_modules", S, "all", "freeze", "Trainable modules in those layers.",
+            "这些层中可训练的模块。"),
+        arg("freeze_extra_modules", S, kNull, "freeze", "Modules outside the layers also trained.",
+            "层之外额外训练的模块。"),
+        arg("pref_beta", F, 0.1, "method", "Beta of the preference loss.", "偏好损失的 beta 参数。", {}, 0,
+            10),
+        arg("pref_loss", C, "sigmoid", "method", "Preference loss.", "偏好损失类型。",
+            {"sigmoid", "hinge", "ipo", "kto_pair", "orpo", "simpo"}),
+        // ---- dataset
+        arg("dataset", S, kNull, "dataset", "Training datasets from dataset_info.json, comma-separated.",
+            "训练数据集（dataset_info.json 中的名称，逗号分隔）。"),
+        arg("eval_dataset", S, kNull, "dataset", "Evaluation datasets, comma-separated.",
+            "评估数据集，逗号分隔。"),
+        arg("dataset_dir", S, "data", "dataset", "Folder holding dataset_info.json.",
+            "包含 dataset_info.json 的文件夹。"),
+        arg("cutoff_len", I, 2048, "dataset", "Maximum tokens per example.", "每个样本的最大词元数。", {}, 4,
+            1 << 20),
+        arg("max_samples", I, kNull, "dataset", "Use at most this many examples of each dataset.",
+            "每个数据集最多使用的样本数。", {}, 1, std::nullopt),
+        arg("preprocessing_num_workers", I, kNull, "dataset", "Threads for tokenizing the data.",
+            "数据预处理（分词）的线程数。", {}, 1, 256),
+        arg("overwrite_cache", B, false, "dataset", "Rebuild the tokenized-data cache.",
+            "重新生成分词缓存。"),
+        arg("val_size", F, 0.0, "dataset", "Held-out share (< 1) or count of examples for evaluation.",
+            "验证集比例（小于 1）或样本数。", {}, 0, std::nullopt),
+        arg("packing", B, kNull, "dataset", "Pack examples into full-length sequences (default for pt).",
+            "将样本拼接为定长序列（预训练默认开启）。"),
+        arg("neat_packing", B, false, "dataset", "Packing without attention across examples.",
+            "拼接时样本之间互不注意（neat packing）。"),
+        arg("train_on_prompt", B, false, "dataset", "Also learn the prompt tokens.",
+            "同时学习提示部分的词元。"),
+        arg("mask_history", B, false, "dataset", "Learn only the last turn of a conversation.",
+            "只学习对话的最后一轮。"),
+        arg("enable_thinking", B, true, "dataset", "Thinking mode of reasoning templates.",
+            "推理模板的思考模式。"),
+        arg("default_system", S, kNull, "dataset", "System prompt replacing the template's default.",
+            "替换模板默认值的系统提示词。"),
+        arg("tool_format", S, kNull, "dataset", "Tool-call format overriding the template's.",
+            "覆盖模板的工具调用格式。"),
+        // ---- output
+        arg("output_dir", S, kNull, "output", "Run folder (adapter, checkpoints, logs).",
+            "输出目录（适配器、检查点、日志）。"),
+        arg("logging_steps", I, 5, "output", "Log every N steps.", "每 N 步记录一次日志。", {}, 1,
+            std::nullopt),
+        arg("save_steps", I, 500, "output", "Save a checkpoint every N steps.", "每 N 步保存一次检查点。", {},
+            1, std::nullopt),
+        arg("save_total_limit", I, kNull, "output", "Keep at most N checkpoints.", "最多保留的检查点数量。",
+            {}, 1, std::nullopt),
+        arg("plot_loss", B, false, "output", "Write training_loss.png at the end.",
+            "训练结束时绘制损失曲线。"),
+        arg("overwrite_output_dir", B, false, "output",
+            "Overwrite an existing run folder instead of resuming.", "覆盖已有的输出目录而不是继续训练。"),
+        arg("save_only_model", B, false, "output", "Checkpoints without optimizer state.",
+            "检查点只保存模型，不保存优化器状态。"),
+        arg("report_to", S, "none", "output", "Experiment trackers (Lathe writes its own logs).",
+            "实验跟踪工具（Lathe 使用自己的日志）。"),
+        // ---- train
+        arg("per_device_train_batch_size", I, 8, "train", "Examples per device per step.",
+            "每个设备每步的样本数。", {}, 1, 4096),
+        arg("gradient_accumulation_steps", I, 1, "train", "Steps accumulated per optimizer update.",
+            "梯度累积步数。", {}, 1, 4096),
+        arg("learning_rate", F, 5e-5, "train", "Peak learning rate of AdamW.", "AdamW 的初始学习率。", {}, 0,
+            1),
+        arg("num_train_epochs", F, 3.0, "train", "Passes over the training data.", "训练轮数。", {}, 0,
+            std::nullopt),
+        arg("max_steps", I, -1, "train", "Stop after N optimizer steps (overrides epochs when > 0).",
+            "最大训练步数（大于 0 时覆盖训练轮数）。", {}, -1, std::nullopt),
+        arg("lr_scheduler_type", C, "linear", "train", "Learning-rate schedule.", "学习率调节器。",
+            {"linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+             "inverse_sqrt", "cosine_with_min_lr"}),
+        arg("warmup_ratio", F, 0.0, "train", "Share of steps with a linear warm-up.", "学习率预热步数占比。",
+            {}, 0, 1),
+        arg("warmup_steps", I, 0, "train", "Warm-up steps (overrides warmup_ratio).",
+            "学习率预热步数（覆盖预热比例）。", {}, 0, std::nullopt),
+        arg("weight_decay", F, 0.0, "train", "AdamW weight decay.", "AdamW 权重衰减。", {}, 0, 1),
+        arg("adam_beta1", F, 0.9, "train", "AdamW beta1.", "AdamW beta1。", {}, 0, 1),
+        arg("adam_beta2", F, 0.999, "train", "AdamW beta2.", "AdamW beta2。", {}, 0, 1),
+        arg("adam_epsilon", F, 1e-8, "train", "AdamW epsilon.", "AdamW epsilon。", {}, 0, 1),
+        arg("max_grad_norm", F, 1.0, "train", "Gradient clipping norm.", "梯度裁剪阈值。", {}, 0,
+            std::nullopt),
+        arg("bf16", B, false, "train", "Mixed precision in bfloat16.", "使用 bf16 混合精度。"),
+        arg("fp16", B, false, "train", "Mixed precision in float16.", "使用 fp16 混合精度。"),
+        arg("pure_bf16", B, false, "train", "Everything in bfloat16, no fp32 master weights.",
+            "纯 bf16 训练（不保留 fp32 权重）。"),
+        arg("seed", I, 42, "train", "Random seed.", "随机种子。"),
+        arg("disable_gradient_checkpointing", B, false, "train",
+            "Keep activations instead of recomputing them.", "禁用梯度检查点。"),
+        arg("neftune_noise_alpha", F, kNull, "train", "NEFTune embedding noise.", "NEFTune 嵌入噪声强度。",
+            {}, 0, std::nullopt),
+        arg("resume_from_checkpoint", S, kNull, "train", "Checkpoint folder to resume from.",
+            "从该检查点继续训练。"),
+        arg("gradient_checkpointing", B, true, "train",
+            "Recompute activations in the backward pass to save memory.",
+            "反向传播时重新计算激活以节省显存。"),
+        arg("tokenized_path", S, kNull, "dataset", "Folder for the tokenized-data cache.",
+            "分词数据缓存的文件夹。"),
+        arg("reward_model", S, kNull, "method", "Reward model for PPO.", "PPO 使用的奖励模型。"),
+        // ---- eval
+        arg("per_device_eval_batch_size", I, 8, "eval", "Examples per device per evaluation step.",
+            "每个设备每步评估的样本数。", {}, 1, 4096),
+        arg("eval_strategy", C, "no", "eval", "When to evaluate.", "评估时机。", {"no", "steps", "epoch"}),
+        arg("eval_steps", I, kNull, "eval", "Evaluate every N steps.", "每 N 步评估一次。", {}, 1,
+            std::nullopt),
+        arg("load_best_model_at_end", B, false, "eval", "Keep the checkpoint with the lowest eval loss.",
+            "训练结束时加载评估损失最低的检查点。"),
+        arg("predict_with_generate", B, false, "eval", "Generate answers when predicting (BLEU/ROUGE).",
+            "预测时生成回答（计算 BLEU/ROUGE）。"),
+        // ---- export
+        arg("export_dir", S, kNull, "export", "Folder the merged or converted model is written to.",
+            "导出模型的目标文件夹。"),
+        arg("export_size", I, 5, "export", "Shard size in GB of exported safetensors.",
+            "导出 safetensors 的分片大小（GB）。", {}, 1, 1024),
+        arg("export_device", C, "cpu", "export", "Device used to merge adapters.", "合并适配器使用的设备。",
+            {"cpu", "auto"}),
+        arg("export_legacy_format", B, false, "export",
+            "Write .bin weights instead of safetensors (not supported).", "导出 .bin 格式权重（暂不支持）。"),
+        arg("export_format", C, "hf", "export",
+            "hf: safetensors folder; gguf: one GGUF file for llama.cpp/Ollama.",
+            "hf：safetensors 文件夹；gguf：供 llama.cpp/Ollama 使用的 GGUF 文件。", {"hf", "gguf"}),
+        arg("export_quantization", C, "f16", "export", "GGUF tensor type.", "GGUF 张量类型。",
+            {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q6_k", "q4_k", "q4_k_m"}),
+        // ---- generation
+        arg("do_sample", B, true, "generation", "Sample instead of greedy decoding.",
+            "使用采样而非贪心解码。"),
+        arg("temperature", F, 0.95, "generation", "Sampling temperature.", "采样温度。", {}, 0, 100),
+        arg("top_p", F, 0.7, "generation", "Nucleus sampling mass.", "核采样概率阈值。", {}, 0, 1),
+        arg("top_k", I, 50, "generation", "Sample among the K most likely tokens.",
+            "只在概率最高的 K 个词元中采样。", {}, 0, std::nullopt),
+        arg("max_new_tokens", I, 1024, "generation", "Most tokens to generate.", "最多生成的词元数。", {}, 1,
+            std::nullopt),
+        arg("repetition_penalty", F, 1.0, "generation", "Penalty on repeated tokens.", "重复惩罚系数。", {},
+            0, 10),
+    };
+}
+
+const std::vector<std::pair<const char*, const char*>>& ignoredTable()
+{
+    static const std::vector<std::pair<const char*, const char*>> table = {
+        {"trust_remote_code",
+         "Lathe runs no model code from the model folder; the architectures are built in"},
+        {"deepspeed",
+         "DeepSpeed is a Python library; Lathe trains with libtorch (use several devices instead)"},
+        {"flash_attn", "attention kernels are chosen by libtorch for the device"},
+        {"ddp_timeout", "distributed training uses libtorch's own timeout"},
+        {"dataloader_num_workers",
+         "data is read from the token cache; preprocessing_num_workers sets the threads"},
+        {"quantization_bit", "quantized (QLoRA) training is not supported yet"},
+        {"quantization_method", "quantized (QLoRA) training is not supported yet"},
+        {"enable_liger_kernel", "Liger kernels are Triton kernels for PyTorch; not available in libtorch"},
+        {"use_unsloth", "Unsloth patches PyTorch models; not available in libtorch"},
+        {"cache_dir", "there is no hub download; model paths are local folders"},
+        {"upcast_layernorm", "RMSNorm is always computed in float32"},
+        {"ray_run_name", "Ray is not supported"},
+        {"ray_num_workers",
+         "Ray is not supported; several devices are used through libtorch's distributed backends"},
+        {"double_quantization", "quantized (QLoRA) training is not supported yet"},
+        {"export_quantization_bit",
+         "GPTQ export is not supported; use export_format: gguf with export_quantization"},
+        {"export_quantization_dataset",
+         "GPTQ export is not supported; use export_format: gguf with export_quantization"},
+        {"infer_backend", "Lathe has one inference engine (vLLM and SGLang are Python servers)"},
+        {"gradient_checkpointing_kwargs", "Lathe's gradient checkpointing has no options"},
+        {"use_reentrant_gc", "Lathe's gradient checkpointing has no options"},
+        {"image_max_pixels", "multimodal models are not supported yet"},
+        {"video_max_pixels", "multimodal models are not supported yet"},
+        {"video_fps", "multimodal models are not supported yet"},
+        {"video_maxlen", "multimodal models are not supported yet"},
+        {"freeze_vision_tower", "multimodal models are not supported yet"},
+        {"freeze_multi_modal_projector", "multimodal models are not supported yet"},
+        {"freeze_language_model", "multimodal models are not supported yet"},
+        {"task", "benchmark evaluation (llamafactory-cli eval: MMLU/C-Eval) is deprecated upstream and not "
+                 "implemented"},
+        {"n_shot", "benchmark evaluation (llamafactory-cli eval: MMLU/C-Eval) is deprecated upstream and not "
+                   "implemented"},
+        {"lang", "benchmark evaluation (llamafactory-cli eval: MMLU/C-Eval) is deprecated upstream and not "
+                 "implemented"},
+        {"save_dir", "benchmark evaluation (llamafactory-cli eval: MMLU/C-Eval) is deprecated upstream and "
+                     "not implemented"},
+        {"batch_size", "benchmark evaluation (llamafactory-cli eval: MMLU/C-Eval) is deprecated upstream and "
+                       "not implemented"},
+    };
+    return table;
+}
+
+// YAML scalar text to a JSON value of the spec's type.
+json parseValue(const ArgSpec& spec, const std::string& text, const std::string& origin)
+{
+    std::string lower = text;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    if (lower == "null" || lower == "~" || lower == "none")
+        return nullptr;
+    auto bad = [&](const char* what) -> json {
+        fail(origin, ": ", spec.name, ": \"", text, "\" is not ", what);
+    };
+    switch (spec.type) {
+    case ArgType::Bool:
+        if (lower == "true" || lower == "yes" || lower == "1")
+            return true;
+        if (lower == "false" || lower == "no" || lower == "0")
+            return false;
+        return bad("true or false");
+    case ArgType::Int: {
+        try {
+            std::size_t used = 0;
+            const long long v = std::stoll(text, &used);
+            if (used == text.size())
+                return v;
+            const double d = std::stod(text, &used); // "1e3" is an integer written as a float
+            if (used == text.size() && d == std::floor(d))
+                return static_cast<long long>(d);
+        } catch (const std::exception&) {
+        }
+        return bad("an integer");
+    }
+    case ArgType::Float: {
+        try {
+            std::size_t used = 0;
+            const double v = std::stod(text, &used);
+            if (used == text.size())
+                return v;
+        } catch (const std::exception&) {
+        }
+        return bad("a number");
+    }
+    case ArgType::String:
+    case ArgType::Choice:
+        return text;
+    }
+    return text;
+}
+
+} // namespace
+
+const std::vector<ArgSpec>& argumentSchema()
+{
+    static const std::vector<ArgSpec> schema = buildSchema();
+    return schema;
+}
+
+const ArgSpec* findArgument(const std::string& name)
+{
+    for (const auto& s : argumentSchema())
+        if (s.name == name)
+            return &s;
+    return nullptr;
+}
+
+const char* ignoredArgumentReason(const std::string& name)
+{
+    for (const auto& [key, reason] : ignoredTable())
+        if (name == key)
+            return reason;
+    return nullptr;
+}
+
+std::string closestArgument(const std::string& name)
+{
+    std::vector<std::string> names;
+    for (const auto& s : argumentSchema())
+        names.push_back(s.name);
+    const auto near = closestNames(name, names);
+    return near.empty() ? std::string() : near.front();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ArgumentSet
+// ---------------------------------------------------------------------------------------------------------
+
+void ArgumentSet::setValue(const std::string& name, const json& value, const std::string& origin)
+{
+    if (const char* reason = ignoredArgumentReason(name)) {
+        m_ignored.emplace_back(name, reason);
+        return;
+    }
+    const ArgSpec* spec = findArgument(name);
+    if (!spec) {
+        const std::string near = closestArgument(name);
+        fail(origin, ": unknown argument \"", name, "\"",
+             near.empty() ? "" : " (did you mean \"" + near + "\"?)");
+    }
+    json v = value;
+    if (v.is_string() && spec->type != ArgType::String && spec->type != ArgType::Choice)
+        v = parseValue(*spec, v.get<std::string>(), origin);
+    if (!v.is_null()) {
+        switch (spec->type) {
+        case ArgType::Bool:
+            if (!v.is_boolean())
+                fail(origin, ": ", name, ": ", v.dump(), " is not true or false");
+            break;
+        case ArgType::Int:
+            if (v.is_number_float() && v.get<double>() == std::floor(v.get<double>()))
+                v = static_cast<long long>(v.get<double>());
+            if (!v.is_number_integer())
+                fail(origin, ": ", name, ": ", v.dump(), " is not an integer");
+            break;
+        case ArgType::Float:
+            if (!v.is_number())
+                fail(origin, ": ", name, ": ", v.dump(), " is not a number");
+            v = v.get<double>();
+            break;
+        case ArgType::String:
+            if (v.is_array()) { // a YAML list of names, as in "dataset: [a, b]"
+                std::string joined;
+                for (const auto& x : v)
+                    joined += (joined.empty() ? "" : ",") + (x.is_string() ? x.get<std::string>() : x.dump());
+                v = joined;
+            } else if (!v.is_string()) {
+                v = v.dump();
+            }
+            break;
+        case ArgType::Choice: {
+            if (!v.is_string())
+                v = v.dump();
+            const auto& c = spec->choices;
+            if (std::find(c.begin(), c.end(), v.get<std::string>()) == c.end()) {
+                std::string list;
+                for (const auto& x : c)
+                    list += (list.empty() ? "" : ", ") + x;
+                fail(origin, ": ", name, ": \"", v.get<std::string>(), "\" is not one of ", list);
+            }
+            break;
+        }
+        }
+        if (v.is_number()) {
+            const double d = v.get<double>();
+            if (spec->minimum && d < *spec->minimum)
+                fail(origin, ": ", name, ": ", v.dump(), " is below the minimum ", *spec->minimum);
+            if (spec->maximum && d > *spec->maximum)
+                fail(origin, ": ", name, ": ", v.dump(), " is above the maximum ", *spec->maximum);
+        }
+    }
+    m_values[name] = v;
+}
+
+void ArgumentSet::set(const std::string& name, const std::string& text, const std::string& origin)
+{
+    const ArgSpec* spec = findArgument(name);
+    setValue(name, spec ? parseValue(*spec, text, origin) : json(text), origin);
+}
+
+namespace {
+
+json yamlToJson(const YAML::Node& node)
+{
+    switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+        return nullptr;
+    case YAML::NodeType::Scalar: {
+        const std::string s = node.Scalar();
+        if (node.Tag() == "!") // quoted: a string
+            return s;
+        std::string lower = s;
+        std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+        if (lower == "true" || lower == "false")
+            return lower == "true";
+        if (lower == "null" || lower == "~")
+            return nullptr;
+        try {
+            std::size_t used = 0;
+            const long long i = std::stoll(s, &used);
+            if (used == s.size())
+                return i;
+            const double d = std::stod(s, &used);
+            if (used == s.size())
+                return d;
+        } catch (const std::exception&) {
+        }
+        return s;
+    }
+    case YAML::NodeType::Sequence: {
+        json out = json::array();
+        for (const auto& x : node)
+            out.push_back(yamlToJson(x));
+        return out;
+    }
+    case YAML::NodeType::Map: {
+        json out = json::object();
+        for (const auto& kv : node)
+            out[kv.first.Scalar()] = yamlToJson(kv.second);
+        return out;
+    }
+    }
+    return nullptr;
+}
+
+} // namespace
+
+ArgumentSet ArgumentSet::fromYaml(const std::string& text, const std::string& origin)
+{
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        fail(origin, ": not valid YAML: line ", e.mark.line + 1, ": ", e.msg);
+    }
+    ArgumentSet set;
+    if (root.IsNull())
+        return set;
+    if (!root.IsMap())
+        fail(origin, ": must be a mapping of argument: value");
+    for (const auto& kv : root) {
+        const std::string key = kv.first.Scalar();
+        set.setValue(key, yamlToJson(kv.second), cat(origin, ": line ", kv.first.Mark().line + 1));
+    }
+    return set;
+}
+
+ArgumentSet ArgumentSet::fromYamlFile(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        fail(path, ": cannot read");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return fromYaml(ss.str(), path);
+}
+
+json ArgumentSet::get(const std::string& name) const
+{
+    if (m_values.contains(name))
+        return m_values[name];
+    const ArgSpec* spec = findArgument(name);
+    if (!spec)
+        fail("internal error: no argument \"", name, "\" in the schema");
+    return spec->defaultValue;
+}
+
+bool ArgumentSet::isSet(const std::string& name) const
+{
+    return m_values.contains(name);
+}
+
+std::string ArgumentSet::getString(const std::string& name) const
+{
+    const auto v = get(name);
+    return v.is_null() ? std::string() : v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+double ArgumentSet::getFloat(const std::string& name) const
+{
+    const auto v = get(name);
+    return v.is_number() ? v.get<double>() : 0.0;
+}
+
+long long ArgumentSet::getInt(const std::string& name) const
+{
+    const auto v = get(name);
+    return v.is_number() ? v.get<long long>() : 0;
+}
+
+bool ArgumentSet::getBool(const std::string& name) const
+{
+    const auto v = get(name);
+    return v.is_boolean() && v.get<bool>();
+}
+
+std::vector<std::string> ArgumentSet::keys() const
+{
+    std::vector<std::string> out;
+    for (auto it = m_values.begin(); it != m_values.end(); ++it)
+        out.push_back(it.key());
+    return out;
+}
+
+std::vector<std::string> ArgumentSet::validate() const
+{
+    std::vector<std::string> problems;
+    if (getBool("do_train")) {
+        if (getString("model_name_or_path").empty())
+            problems.push_back("model_name_or_path: required for training");
+        if (getString("dataset").empty())
+            problems.push_back("dataset: required for training");
+        if (getString("output_dir").empty())
+            problems.push_back("output_dir: required for training");
+        if (getInt("max_steps") <= 0 && getFloat("num_train_epochs") <= 0)
+            problems.push_back("num_train_epochs or max_steps must be positive");
+    }
+    if (getBool("train_on_prompt") && getBool("mask_history"))
+        problems.push_back("train_on_prompt and mask_history cannot both be set");
+    if (getBool("bf16") && getBool("fp16"))
+        problems.push_back("bf16 and fp16 cannot both be set");
+    if (getBool("neat_packing") && getString("stage") != "sft")
+        problems.push_back("neat_packing is only for stage sft");
+    if (getString("eval_strategy") == "steps" && get("eval_steps").is_null() && get("save_steps").is_null())
+        problems.push_back("eval_strategy steps needs eval_steps");
+    if (getBool("load_best_model_at_end") && getString("eval_strategy") == "no")
+        problems.push_back("load_best_model_at_end needs an eval_strategy other than no");
+    return problems;
+}
+
+std::string ArgumentSet::toYaml() const
+{
+    // Group headers as in LLaMA-Factory's examples; keys within a group in schema order.
+    static const char* groups[] = {"model",  "method", "lora", "freeze",     "dataset",
+                                   "output", "train",  "eval", "generation", "export"};
+    YAML::Emitter out;
+    std::string text;
+    for (const char* g : groups) {
+        std::vector<const ArgSpec*> specs;
+        for (const auto& s : argumentSchema())
+            if (s.group == g && m_values.contains(s.name))
+                specs.push_back(&s);
+        if (specs.empty())
+            continue;
+        text += std::string(text.empty() ? "" : "\n") + "### " + g + "\n";
+        for (const auto* s : specs) {
+            const json& v = m_values[s->name];
+            YAML::Emitter e;
+            e << YAML::BeginMap << YAML::Key << s->name << YAML::Value;
+            if (v.is_null())
+                e << YAML::Null;
+            else if (v.is_boolean())
+                e << v.get<bool>();
+            else if (v.is_number_integer())
+                e << v.get<long long>();
+            else if (v.is_number())
+                e << v.get<double>();
+            else
+                e << v.get<std::string>();
+            e << YAML::EndMap;
+            text += std::string(e.c_str()) + "\n";
+        }
+    }
+    return text;
+}
+
+} // namespace lathe

@@ -1,0 +1,28 @@
+// Guessing a dataset_info.json entry from a data file's records, for registration.
+//
+// Looks at the first records: a list of message objects under "conversations"/"messages" is sharegpt
+// (tags from the message keys and role values: from/value/human/gpt, or role/content/user/assistant as
+// LLaMA-Factory registers OpenAI-style data); otherwise alpaca (instruction/input/output, or a lone "text"
+// column for pretraining). chosen/rejected make it ranking data; a boolean "label"/"kto_tag" a KTO column;
+// "system", "tools", "history" columns are picked up. The guess is a proposal: the user confirms or edits it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/dataset_attr.h"
+
+namespace lathe {
+
+struct DetectedFormat
+{
+    DatasetAttr attr;                ///< the proposed entry (name and file_name filled by the caller)
+    std::vector<std::string> fields; ///< record fields seen
+    std::vector<std::string> notes;  ///< what was inferred and from what
+    std::int64_t recordsRead = 0;
+};
+
+/// Reads up to `maxRecords` records of `path`; throws lathe::Error when it has none or cannot be read.
+DetectedFormat detectFormat(const std::string& path, int maxRecords = 50);
+
+} // namespace lathe

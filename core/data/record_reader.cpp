@@ -1,0 +1,306 @@
+#include "data/record_reader.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+#include "util/error.h"
+
+namespace lathe {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string extensionOf(const std::string& path)
+{
+    std::string ext = fs::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
+    return ext;
+}
+
+bool supported(const std::string& ext)
+{
+    return ext == ".json" || ext == ".jsonl" || ext == ".txt" || ext == ".csv";
+}
+
+} // namespace
+
+std::vector<std::string> RecordReader::filesOf(const std::string& path)
+{
+    if (!fs::exists(path))
+        fail(path, ": not found");
+    if (!fs::is_directory(path)) {
+        const std::string ext = extensionOf(path);
+        if (ext == ".parquet" || ext == ".arrow")
+            fail(path, ": ", ext, " files are not supported yet (convert to .json, .jsonl, .csv or .txt)");
+        if (!supported(ext))
+            fail(path, ": unsupported file type \"", ext, "\" (use .json, .jsonl, .csv or .txt)");
+        return {path};
+    }
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(path))
+        if (e.is_regular_file() && supported(extensionOf(e.path().string())))
+            files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    if (files.empty())
+        fail(path, ": folder holds no .json, .jsonl, .csv or .txt files");
+    return files;
+}
+
+RecordReader::RecordReader(const std::string& path) : m_files(filesOf(path)) {}
+
+RecordReader::~RecordReader()
+{
+    if (m_fp)
+        std::fclose(m_fp);
+}
+
+int RecordReader::getc()
+{
+    const int c = std::getc(m_fp);
+    if (c != EOF)
+        ++m_offset;
+    return c;
+}
+
+bool RecordReader::openNext()
+{
+    if (m_fp) {
+        std::fclose(m_fp);
+        m_fp = nullptr;
+    }
+    if (m_fileIndex >= m_files.size())
+        return false;
+    m_file = m_files[m_fileIndex++];
+    m_fp = std::fopen(m_file.c_str(), "rb");
+    if (!m_fp)
+        fail(m_file, ": cannot open");
+    m_offset = 0;
+    m_line = 0;
+    m_arrayDone = false;
+    m_csvHeader.clear();
+    const std::string ext = extensionOf(m_file);
+    if (ext == ".txt") {
+        m_kind = Kind::Text;
+    } else if (ext == ".csv") {
+        m_kind = Kind::Csv;
+        std::vector<std::string> header;
+        if (!readCsvRow(header))
+            fail(m_file, ": empty CSV file (the first row must name the columns)");
+        m_csvHeader = header;
+    } else if (ext == ".jsonl") {
+        m_kind = Kind::JsonLines;
+    } else {
+        // .json: an array, or JSON lines (HF's json loader reads both).
+        int c;
+        while ((c = getc()) != EOF && std::isspace(c))
+            ;
+        if (c == 0xEF) { // UTF-8 byte order mark
+            getc();
+            getc();
+            while ((c = getc()) != EOF && std::isspace(c))
+                ;
+        }
+        if (c == '[') {
+            m_kind = Kind::JsonArray;
+        } else {
+            m_kind = Kind::JsonLines;
+            std::fseek(m_fp, 0, SEEK_SET);
+            m_offset = 0;
+        }
+    }
+    return true;
+}
+
+bool RecordReader::next(json& record)
+{
+    for (;;) {
+        if (!m_fp && !openNext())
+            return false;
+        bool got = false;
+        switch (m_kind) {
+        case Kind::JsonArray:
+            got = nextJsonArray(record);
+            break;
+        case Kind::JsonLines:
+            got = nextJsonLine(record);
+            break;
+        case Kind::Text:
+            got = nextText(record);
+            break;
+        case Kind::Csv:
+            got = nextCsv(record);
+            break;
+        }
+        if (got) {
+            ++m_index;
+            return true;
+        }
+        std::fclose(m_fp);
+        m_fp = nullptr;
+    }
+}
+
+// One element of the top-level array: scan to the ',' or ']' at depth 0 outside strings, then parse it.
+bool RecordReader::nextJsonArray(json& record)
+{
+    if (m_arrayDone)
+        return false;
+    std::string text;
+    int depth = 0;
+    bool inString = false, escape = false;
+    const std::int64_t start = m_offset;
+    for (;;) {
+        const int c = getc();
+        if (c == EOF)
+            fail(m_file, ": JSON array is not closed (unexpected end of file after record ", m_index + 1,
+                 ")");
+        if (inString) {
+            text.push_back(char(c));
+            if (escape)
+                escape = false;
+            else if (c == '\\')
+                escape = true;
+            else if (c == '"')
+                inString = false;
+            continue;
+        }
+        if (depth == 0 && (c == ',' || c == ']')) {
+            if (c == ']')
+                m_arrayDone = true;
+            const bool blank =
+                std::all_of(text.begin(), text.end(), [](unsigned char ch) { return std::isspace(ch); });
+            if (blank) {
+                if (c == ']')
+                    return false; // "[]", or a trailing comma before "]" (tolerated)
+                fail(m_file, ": record ", m_index + 1, " at byte ", start, " is empty (two commas in a row)");
+            }
+            try {
+                record = json::parse(text);
+            } catch (const json::parse_error& e) {
+                fail(m_file, ": record ", m_index + 1, " (bytes ", start, "..", m_offset,
+                     ") is not valid JSON: ", e.what());
+            }
+            return true;
+        }
+        if (c == '"')
+            inString = true;
+        else if (c == '{' || c == '[')
+            ++depth;
+        else if (c == '}' || c == ']')
+            --depth;
+        if (depth < 0)
+            fail(m_file, ": unbalanced brackets in record ", m_index + 1, " at byte ", m_offset);
+        text.push_back(char(c));
+    }
+}
+
+bool RecordReader::nextJsonLine(json& record)
+{
+    std::string line;
+    for (;;) {
+        line.clear();
+        int c;
+        while ((c = getc()) != EOF && c != '\n')
+            line.push_back(char(c));
+        if (c == EOF && line.empty())
+            return false;
+        ++m_line;
+        if (std::all_of(line.begin(), line.end(), [](unsigned char ch) { return std::isspace(ch); }))
+            continue;
+        try {
+            record = json::parse(line);
+        } catch (const json::parse_error& e) {
+            fail(m_file, ": line ", m_line, " (record ", m_index + 1, ") is not valid JSON: ", e.what());
+        }
+        return true;
+    }
+}
+
+bool RecordReader::nextText(json& record)
+{
+    std::string line;
+    int c;
+    while ((c = getc()) != EOF && c != '\n')
+        line.push_back(char(c));
+    if (c == EOF && line.empty())
+        return false;
+    if (!line.empty() && line.back() == '\r')
+        line.pop_back();
+    record = json{{"text", line}};
+    return true;
+}
+
+bool RecordReader::readCsvRow(std::vector<std::string>& row)
+{
+    row.clear();
+    std::string field;
+    bool quoted = false, any = false;
+    for (;;) {
+        int c = getc();
+        if (c == EOF) {
+            if (quoted)
+                fail(m_file, ": quoted CSV field not closed at end of file (record ", m_index + 2, ")");
+            if (!any && field.empty() && row.empty())
+                return false;
+            row.push_back(field);
+            return true;
+        }
+        any = true;
+        if (quoted) {
+            if (c == '"') {
+                const int d = getc();
+                if (d == '"') {
+                    field.push_back('"');
+                } else {
+                    quoted = false;
+                    if (d == EOF) {
+                        row.push_back(field);
+                        return true;
+                    }
+                    std::ungetc(d, m_fp);
+                    --m_offset;
+                }
+            } else {
+                field.push_back(char(c));
+            }
+            continue;
+        }
+        if (c == '"' && field.empty())
+            quoted = true;
+        else if (c == ',') {
+            row.push_back(field);
+            field.clear();
+        } else if (c == '\n') {
+            if (!field.empty() && field.back() == '\r')
+                field.pop_back();
+            row.push_back(field);
+            return true;
+        } else
+            field.push_back(char(c));
+    }
+}
+
+bool RecordReader::nextCsv(json& record)
+{
+    std::vector<std::string> row;
+    for (;;) {
+        if (!readCsvRow(row))
+            return false;
+        if (row.size() == 1 && row[0].empty())
+            continue; // blank line
+        break;
+    }
+    if (row.size() != m_csvHeader.size())
+        fail(m_file, ": CSV record ", m_index + 1, " has ", row.size(), " fields, the header has ",
+             m_csvHeader.size());
+    record = json::object();
+    for (std::size_t i = 0; i < row.size(); ++i)
+        record[m_csvHeader[i]] = row[i];
+    return true;
+}
+
+} // namespace lathe
