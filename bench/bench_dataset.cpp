@@ -134,6 +134,7 @@ int main(int argc, char** argv)
         o.cacheDir = cacheDir;
         o.overwriteCache = true;
         o.tokenizerDir = model;
+        o.batchSize = std::stoul(option(argc, argv, "batch", "1024"));
         o.process.cutoffLen = std::stoll(option(argc, argv, "cutoff_len", "2048"));
         const auto start = Clock::now();
         const auto s = lathe::preprocessSupervised(registry, {name}, encoder, o);
