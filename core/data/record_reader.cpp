@@ -60,10 +60,38 @@ RecordReader::~RecordReader()
 
 int RecordReader::getc()
 {
-    const int c = std::getc(m_fp);
-    if (c != EOF)
+    if (m_pushback >= 0) {
+        const int c = m_pushback;
+        m_pushback = -1;
         ++m_offset;
-    return c;
+        return c;
+    }
+    if (m_pos == m_len) {
+        if (m_buffer.empty())
+            m_buffer.resize(1 << 20);
+        m_len = std::fread(m_buffer.data(), 1, m_buffer.size(), m_fp);
+        m_pos = 0;
+        if (m_len == 0)
+            return EOF;
+    }
+    ++m_offset;
+    return static_cast<unsigned char>(m_buffer[m_pos++]);
+}
+
+void RecordReader::ungetc(int c)
+{
+    if (c == EOF)
+        return;
+    m_pushback = c;
+    --m_offset;
+}
+
+void RecordReader::rewind()
+{
+    std::fseek(m_fp, 0, SEEK_SET);
+    m_pos = m_len = 0;
+    m_pushback = -1;
+    m_offset = 0;
 }
 
 bool RecordReader::openNext()
@@ -79,6 +107,8 @@ bool RecordReader::openNext()
     if (!m_fp)
         fail(m_file, ": cannot open");
     m_offset = 0;
+    m_pos = m_len = 0;
+    m_pushback = -1;
     m_line = 0;
     m_arrayDone = false;
     m_csvHeader.clear();
@@ -108,8 +138,7 @@ bool RecordReader::openNext()
             m_kind = Kind::JsonArray;
         } else {
             m_kind = Kind::JsonLines;
-            std::fseek(m_fp, 0, SEEK_SET);
-            m_offset = 0;
+            rewind();
         }
     }
     return true;
@@ -261,8 +290,7 @@ bool RecordReader::readCsvRow(std::vector<std::string>& row)
                         row.push_back(field);
                         return true;
                     }
-                    std::ungetc(d, m_fp);
-                    --m_offset;
+                    ungetc(d);
                 }
             } else {
                 field.push_back(char(c));
