@@ -23,6 +23,7 @@
 #include "template/python_json.h"
 #include "template/template_encoder.h"
 #include "template/tool_format.h"
+#include "byte_tokenizer.h"
 #include "test_support.h"
 #include "tst_chat_template_config.h"
 
@@ -117,70 +118,8 @@ void compareReference(const std::string& actual, const QString& expected)
     }
 }
 
-// ---------------------------------------------------------------------------------------------------------
 // A fake tokenizer: special tokens get ids >= 1000, every other byte is its own id.
-// ---------------------------------------------------------------------------------------------------------
-
-class FakeTokenizer : public Tokenizer
-{
-public:
-    FakeTokenizer(std::vector<std::string> specials, std::string bos, std::string eos)
-        : m_specials(std::move(specials))
-    {
-        bosToken = std::move(bos);
-        eosToken = std::move(eos);
-        bosId = bosToken.empty() ? std::nullopt : tokenToId(bosToken);
-        eosId = eosToken.empty() ? std::nullopt : tokenToId(eosToken);
-    }
-
-    std::vector<TokenId> encode(std::string_view text, const EncodeOptions& options) const override
-    {
-        ++encodeCalls;
-        std::vector<TokenId> ids;
-        std::size_t i = 0;
-        while (i < text.size()) {
-            bool matched = false;
-            if (options.parseSpecialTokens)
-                for (std::size_t k = 0; k < m_specials.size(); ++k)
-                    if (text.substr(i, m_specials[k].size()) == m_specials[k]) {
-                        ids.push_back(static_cast<TokenId>(1000 + k));
-                        i += m_specials[k].size();
-                        matched = true;
-                        break;
-                    }
-            if (!matched)
-                ids.push_back(static_cast<unsigned char>(text[i++]));
-        }
-        return ids;
-    }
-    std::string decode(const std::vector<TokenId>& ids, bool) const override
-    {
-        std::string out;
-        for (const TokenId id : ids)
-            out += idToToken(id);
-        return out;
-    }
-    std::optional<TokenId> tokenToId(std::string_view token) const override
-    {
-        for (std::size_t k = 0; k < m_specials.size(); ++k)
-            if (m_specials[k] == token)
-                return static_cast<TokenId>(1000 + k);
-        return std::nullopt;
-    }
-    std::string idToToken(TokenId id) const override
-    {
-        if (id >= 1000 && id < 1000 + static_cast<TokenId>(m_specials.size()))
-            return m_specials[static_cast<std::size_t>(id - 1000)];
-        return std::string(1, static_cast<char>(id));
-    }
-    std::size_t vocabSize() const override { return 1000 + m_specials.size(); }
-    bool isSpecial(TokenId id) const override { return id >= 1000; }
-
-    mutable int encodeCalls = 0;
-
-private:
-    std::vector<std::string> m_specials;
-};
+using FakeTokenizer = lathe::test::ByteTokenizer;
 
 std::vector<TokenId> concatIds(const std::vector<TurnIds>& turns)
 {

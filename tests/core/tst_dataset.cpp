@@ -20,6 +20,7 @@
 #include "error_check.h"
 #include "template/chat_template.h"
 #include "template/template_encoder.h"
+#include "byte_tokenizer.h"
 #include "test_support.h"
 #include "tokenizer/tokenizer.h"
 
@@ -29,75 +30,12 @@ using namespace lathe;
 
 namespace {
 
-// Bytes are ids 0..255; the special tokens given are 256, 257, ... and are matched in the text first.
-class ByteTokenizer : public Tokenizer
-{
-public:
-    ByteTokenizer(std::vector<std::string> specials, const std::string& eos, const std::string& bos = "")
-        : m_specials(std::move(specials))
-    {
-        eosId = tokenToId(eos);
-        eosToken = eos;
-        if (!bos.empty()) {
-            bosId = tokenToId(bos);
-            bosToken = bos;
-        }
-    }
-    std::vector<TokenId> encode(std::string_view text, const EncodeOptions& options) const override
-    {
-        std::vector<TokenId> ids;
-        if (options.addSpecialTokens && addBosToken && bosId)
-            ids.push_back(*bosId);
-        for (std::size_t i = 0; i < text.size();) {
-            bool matched = false;
-            if (options.parseSpecialTokens)
-                for (std::size_t s = 0; s < m_specials.size(); ++s)
-                    if (text.substr(i, m_specials[s].size()) == m_specials[s]) {
-                        ids.push_back(TokenId(256 + s));
-                        i += m_specials[s].size();
-                        matched = true;
-                        break;
-                    }
-            if (!matched)
-                ids.push_back(TokenId(static_cast<unsigned char>(text[i++])));
-        }
-        return ids;
-    }
-    std::string decode(const std::vector<TokenId>& ids, bool) const override
-    {
-        std::string out;
-        for (auto id : ids)
-            out += idToToken(id);
-        return out;
-    }
-    std::optional<TokenId> tokenToId(std::string_view token) const override
-    {
-        for (std::size_t s = 0; s < m_specials.size(); ++s)
-            if (m_specials[s] == token)
-                return TokenId(256 + s);
-        if (token.size() == 1)
-            return TokenId(static_cast<unsigned char>(token[0]));
-        return std::nullopt;
-    }
-    std::string idToToken(TokenId id) const override
-    {
-        if (id >= 0 && id < 256)
-            return std::string(1, char(id));
-        if (id >= 256 && std::size_t(id - 256) < m_specials.size())
-            return m_specials[std::size_t(id - 256)];
-        return {};
-    }
-    std::size_t vocabSize() const override { return 256 + m_specials.size(); }
-    bool isSpecial(TokenId id) const override { return id >= 256; }
-
-private:
-    std::vector<std::string> m_specials;
-};
+using lathe::test::ByteTokenizer;
 
 std::shared_ptr<const Tokenizer> qwenTokenizer()
 {
     return std::make_shared<ByteTokenizer>(
-        std::vector<std::string>{"<|im_start|>", "<|im_end|>", "<|endoftext|>", "<think>", "</think>"},
+        std::vector<std::string>{"<|im_start|>", "<|im_end|>", "<|endoftext|>", "<think>", "</think>"}, "",
         "<|endoftext|>");
 }
 
@@ -295,7 +233,7 @@ private Q_SLOTS:
             << "[gMASK]<sop><|system|>\nBe "
                "brief.<|user|>\nHi<|assistant|>\nHello!<|user|>\n2+2?<|assistant|>\n4"
                "<|endoftext|>"
-            << "|\nHello!<|user|>[label 258]|\n4<|endoftext|>";
+            << "|\nHello!<|user|>[label EOS]|\n4<|endoftext|>";
     }
     void labelMasks()
     {
@@ -307,13 +245,13 @@ private Q_SLOTS:
         std::shared_ptr<const Tokenizer> tok;
         std::string system;
         if (templateName == "llama2") {
-            tok = std::make_shared<ByteTokenizer>(std::vector<std::string>{"<s>", "</s>"}, "</s>", "<s>");
+            tok = std::make_shared<ByteTokenizer>(std::vector<std::string>{"<s>", "</s>"}, "<s>", "</s>");
             system = "Be brief.";
         } else if (templateName == "glm4") {
             tok = std::make_shared<ByteTokenizer>(
                 std::vector<std::string>{"[gMASK]", "<sop>", "<|endoftext|>", "<|user|>", "<|assistant|>",
                                          "<|system|>", "<|observation|>"},
-                "<|endoftext|>");
+                "", "<|endoftext|>");
             system = "Be brief.";
         } else {
             tok = qwenTokenizer();
@@ -333,7 +271,7 @@ private Q_SLOTS:
         // glm4's EOS-in-next-prompt label is the tokenizer's EOS id: name it in the expectation.
         QCOMPARE(QString::fromStdString(all), expectedAll);
         if (templateName == "glm4")
-            expectedLearned.replace("[label 258]", QString("[label %1]").arg(*tok->eosId));
+            expectedLearned.replace("[label EOS]", QString("[label %1]").arg(*tok->eosId));
         QCOMPARE(QString::fromStdString(learned), expectedLearned);
         QVERIFY(!t.truncated);
     }
@@ -342,7 +280,7 @@ private Q_SLOTS:
     {
         // The `empty` template adds nothing, so lengths are the byte counts: 3000/500 at cutoff 2048 keeps
         // the first 1548 prompt bytes and the whole response, as LLaMA-Factory's infer_seqlen says.
-        auto tok = std::make_shared<ByteTokenizer>(std::vector<std::string>{"</s>"}, "</s>");
+        auto tok = std::make_shared<ByteTokenizer>(std::vector<std::string>{"</s>"}, "", "</s>");
         TemplateEncoder encoder(chatTemplate("empty"), tok);
         ProcessOptions options;
         options.cutoffLen = 2048;
@@ -431,7 +369,7 @@ private Q_SLOTS:
     }
     void pretrainBlocks()
     {
-        auto tok = std::make_shared<ByteTokenizer>(std::vector<std::string>{"</s>"}, "</s>");
+        auto tok = std::make_shared<ByteTokenizer>(std::vector<std::string>{"</s>"}, "", "</s>");
         const auto blocks = encodePretrain(*tok, {"abc", "defgh", "ij"}, 4, true, *tok->eosId);
         // "abc</s>defgh</s>ij</s>" = 13 tokens -> 3 blocks of 4, the last token dropped.
         QCOMPARE(blocks.size(), std::size_t(3));
