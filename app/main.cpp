@@ -4,6 +4,7 @@
 
 #include <QApplication>
 #include <QCoreApplication>
+#include <QGuiApplication>
 
 #include "cli/commands.h"
 #include "main_window.h"
@@ -11,9 +12,19 @@
 int main(int argc, char** argv)
 {
     if (argc > 1 && lathe::isCommand(argv[1])) {
+        std::vector<std::string> args(argv + 2, argv + argc);
+        if (std::string(argv[1]) == "train") {
+            // train draws training_loss.png: text needs a QGuiApplication, the offscreen platform needs no display.
+            std::vector<char*> qtArgs(argv, argv + argc);
+            static char platform[] = "-platform", offscreen[] = "offscreen";
+            qtArgs.insert(qtArgs.begin() + 1, {platform, offscreen});
+            int qtArgc = int(qtArgs.size());
+            QGuiApplication app(qtArgc, qtArgs.data());
+            QCoreApplication::setApplicationName("lathe");
+            return lathe::runCommand(argv[1], args);
+        }
         QCoreApplication app(argc, argv); // no display needed
         QCoreApplication::setApplicationName("lathe");
-        std::vector<std::string> args(argv + 2, argv + argc);
         return lathe::runCommand(argv[1], args);
     }
     if (argc > 1) {

@@ -12,6 +12,7 @@
 
 #include "cli/arguments.h"
 #include "cli/dataset_command.h"
+#include "cli/train_command.h"
 #include "generation/generator.h"
 #include "model/model_loader.h"
 #include "model/new_model.h"
@@ -32,6 +33,8 @@ struct Command
     const char* name;
     const char* summary;
     std::function<int(const Arguments&)> run;
+    /// Commands that read LLaMA-Factory configs parse their arguments themselves (train).
+    std::function<int(const std::vector<std::string>&)> runRaw = nullptr;
 };
 
 // Device, dtype and threads: the runtime settings every model command shares.
@@ -197,6 +200,8 @@ const std::vector<Command>& commands()
         {"perplexity", "mean next-token loss and perplexity of token ids", cmdPerplexity},
         {"tokenize", "text to token ids (--model_name_or_path (--text|--file) [--ids|--pieces|--count] [--json] [--no_special])",
          cmdTokenize},
+        {"train", "fine-tune: lathe train config.yaml [key=value ...] (LLaMA-Factory keys)", nullptr,
+         runTrainCommand},
         {"dataset", "datasets of dataset_info.json: list|preview|check|stats|register (--dataset_dir --dataset [--json])",
          cmdDataset},
     };
@@ -238,6 +243,8 @@ int runCommand(const std::string& name, const std::vector<std::string>& rawArgs)
         if (name != c.name)
             continue;
         try {
+            if (c.runRaw)
+                return c.runRaw(rawArgs);
             const Arguments args = Arguments::parse(rawArgs);
             const int code = c.run(args);
             for (const auto& key : args.unusedKeys())

@@ -213,4 +213,23 @@ torch::Tensor bf16LinearViaFloat(const torch::Tensor& x, const torch::Tensor& we
     return out.view(sizes);
 }
 
+torch::Tensor bf16LinearGradInput(const torch::Tensor& gradOut, const torch::Tensor& weight)
+{
+    if (nativeBf16Available() || !gradOut.device().is_cpu() || weight.scalar_type() != torch::kBFloat16 ||
+        weight.dim() != 2)
+        return {};
+    const std::int64_t K = weight.size(1), N = weight.size(0);
+    const auto gf = gradOut.reshape({-1, N}).to(torch::kFloat32);
+    auto dx = torch::zeros({gf.size(0), K}, gf.options());
+    const std::int64_t block =
+        std::max<std::int64_t>(256, (std::int64_t(4) << 20) / std::max<std::int64_t>(K, 1));
+    for (std::int64_t n0 = 0; n0 < N; n0 += block) {
+        const std::int64_t nb = std::min(block, N - n0);
+        dx.addmm_(gf.narrow(1, n0, nb), weight.narrow(0, n0, nb).to(torch::kFloat32));
+    }
+    auto sizes = gradOut.sizes().vec();
+    sizes.back() = K;
+    return dx.view(sizes).to(gradOut.scalar_type());
+}
+
 } // namespace lathe

@@ -29,4 +29,9 @@ torch::Tensor bf16Gemv(const torch::Tensor& x, const torch::Tensor& weight, cons
 torch::Tensor bf16LinearViaFloat(const torch::Tensor& x, const torch::Tensor& weight,
                                  const torch::Tensor& bias);
 
+/// The input gradient of y = x W^T for a frozen bf16 W on such a CPU: dx = dy W, with W widened to float32
+/// in blocks as above. dy [..., N] (any float dtype); returns [..., K] in dy's dtype. Undefined tensor when
+/// not applicable (native bf16, other dtypes or devices).
+torch::Tensor bf16LinearGradInput(const torch::Tensor& gradOut, const torch::Tensor& weight);
+
 } // namespace lathe

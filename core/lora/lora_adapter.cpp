@@ -64,7 +64,10 @@ torch::Tensor LoraLinearAdapter::apply(const torch::Tensor& x, const torch::Tens
                                        const torch::Tensor& bias, const torch::Tensor& base)
 {
     // x [..., in]; A [r, in]; B [out, r]; base [..., out].
-    const auto xa = x.to(loraA.scalar_type());
+    auto xa = x.to(loraA.scalar_type());
+    const bool dropped = training && dropout > 0;
+    if (dropped)
+        xa = torch::dropout(xa, dropout, /*train=*/true);
     const auto lora = torch::linear(torch::linear(xa, loraA), loraB);
     if (!magnitude.defined())
         return base + (lora * scaling).to(base.scalar_type());
@@ -76,9 +79,15 @@ torch::Tensor LoraLinearAdapter::apply(const torch::Tensor& x, const torch::Tens
         weightNorm = merged.norm(2, /*dim=*/1);
     }
     const auto scale = magnitude / weightNorm; // [out]
-    auto baseNoBias = base.to(loraA.scalar_type());
-    if (bias.defined())
-        baseNoBias = baseNoBias - bias.to(loraA.scalar_type());
+    // With dropout PEFT recomputes the base product on the dropped input (DoraLinearLayer, base_result None).
+    torch::Tensor baseNoBias;
+    if (dropped) {
+        baseNoBias = torch::linear(xa, weight.to(loraA.scalar_type()));
+    } else {
+        baseNoBias = base.to(loraA.scalar_type());
+        if (bias.defined())
+            baseNoBias = baseNoBias - bias.to(loraA.scalar_type());
+    }
     const auto delta = (scale - 1) * baseNoBias + scale * lora * scaling;
     return base + delta.to(base.scalar_type());
 }
@@ -102,6 +111,128 @@ std::int64_t mergeLoraAdapters(CausalLM& model)
         ++merged;
     }
     return merged;
+}
+
+std::vector<std::string> resolveLoraTargets(CausalLM& model, const std::vector<std::string>& targets)
+{
+    const std::set<std::string> wanted(targets.begin(), targets.end());
+    const bool all = wanted.count("all") || wanted.count("all-linear");
+    std::vector<std::string> out;
+    std::set<std::string> matched;
+    for (const auto& item : model->named_modules()) {
+        if (!std::dynamic_pointer_cast<LinearImpl>(item.value()))
+            continue;
+        const std::string& name = item.key();
+        const std::string leaf = name.substr(name.rfind('.') + 1);
+        if (all ? name == "lm_head" : !wanted.count(leaf))
+            continue;
+        out.push_back(name);
+        matched.insert(leaf);
+    }
+    if (!all)
+        for (const auto& t : wanted)
+            if (!matched.count(t))
+                fail("lora_target: \"", t, "\" names no linear layer of the model (it has q_proj, k_proj, v_proj, ",
+                     "o_proj, gate_proj, up_proj, down_proj; or use all)");
+    if (out.empty())
+        fail("lora_target selects no linear layer");
+    return out;
+}
+
+AttachedAdapter createLoraAdapter(CausalLM& model, const LoraConfig& config)
+{
+    if (config.r <= 0)
+        fail("lora_rank must be positive (got ", config.r, ")");
+    AttachedAdapter out;
+    out.config = config;
+    const auto names = resolveLoraTargets(model, config.targetModules);
+    const std::set<std::string> selected(names.begin(), names.end());
+    std::set<std::string> leaves;
+    torch::NoGradGuard noGrad;
+    for (const auto& item : model->named_modules()) {
+        if (!selected.count(item.key()))
+            continue;
+        auto linear = std::dynamic_pointer_cast<LinearImpl>(item.value());
+        const auto in = linear->weight.size(1), outDim = linear->weight.size(0);
+        const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(linear->weight.device());
+        const double bound = 1.0 / std::sqrt(double(in));
+        auto a = torch::empty({config.r, in}, torch::kFloat32).uniform_(-bound, bound).to(opts.device());
+        auto b = torch::zeros({outDim, config.r}, opts);
+        torch::Tensor magnitude;
+        if (config.useDora)
+            magnitude = linear->weight.to(torch::kFloat32).norm(2, 1).contiguous();
+        auto adapter = std::make_shared<LoraLinearAdapter>(a.requires_grad_(true), b.requires_grad_(true),
+                                                           magnitude.defined() ? magnitude.requires_grad_(true)
+                                                                               : magnitude,
+                                                           config.scaling());
+        adapter->dropout = config.dropout;
+        linear->adapter = adapter;
+        const std::string prefix = "base_model.model." + item.key();
+        out.parameters.emplace_back(prefix + ".lora_A.weight", adapter->loraA);
+        out.parameters.emplace_back(prefix + ".lora_B.weight", adapter->loraB);
+        if (adapter->magnitude.defined())
+            out.parameters.emplace_back(prefix + ".lora_magnitude_vector", adapter->magnitude);
+        leaves.insert(item.key().substr(item.key().rfind('.') + 1));
+        ++out.modules;
+    }
+    // adapter_config.json lists the leaf names actually adapted, as PEFT resolves "all-linear".
+    out.config.targetModules.assign(leaves.begin(), leaves.end());
+    return out;
+}
+
+void saveLoraAdapter(const std::string& dir, const AttachedAdapter& adapter, const std::string& baseModel)
+{
+    fs::create_directories(dir);
+    const auto& c = adapter.config;
+    nlohmann::ordered_json j = {
+        {"alpha_pattern", nlohmann::json::object()},
+        {"auto_mapping", nullptr},
+        {"base_model_name_or_path", baseModel},
+        {"bias", "none"},
+        {"fan_in_fan_out", false},
+        {"inference_mode", true},
+        {"init_lora_weights", true},
+        {"layer_replication", nullptr},
+        {"layers_pattern", nullptr},
+        {"layers_to_transform", nullptr},
+        {"loftq_config", nlohmann::json::object()},
+        {"lora_alpha", c.alpha},
+        {"lora_dropout", c.dropout},
+        {"megatron_config", nullptr},
+        {"megatron_core", "megatron.core"},
+        {"modules_to_save", nullptr},
+        {"peft_type", "LORA"},
+        {"r", c.r},
+        {"rank_pattern", nlohmann::json::object()},
+        {"revision", nullptr},
+        {"target_modules", c.targetModules},
+        {"task_type", "CAUSAL_LM"},
+        {"use_dora", c.useDora},
+        {"use_rslora", c.useRslora},
+    };
+    // PEFT writes lora_alpha as the integer it usually is.
+    if (c.alpha == std::floor(c.alpha))
+        j["lora_alpha"] = static_cast<std::int64_t>(c.alpha);
+    NamedTensors tensors;
+    for (const auto& [name, t] : adapter.parameters)
+        tensors.emplace_back(name, t.detach().to(torch::kCPU).to(torch::kFloat32).contiguous());
+    saveSafetensors((fs::path(dir) / "adapter_model.safetensors").string(), tensors);
+    writeTextFileAtomic((fs::path(dir) / "adapter_config.json").string(), j.dump(2) + "\n");
+}
+
+void setLoraTraining(CausalLM& model, bool training)
+{
+    for (const auto& item : model->named_modules())
+        if (auto linear = std::dynamic_pointer_cast<LinearImpl>(item.value()))
+            if (auto lora = std::dynamic_pointer_cast<LoraLinearAdapter>(linear->adapter))
+                lora->training = training;
+}
+
+void detachLoraAdapters(CausalLM& model)
+{
+    for (const auto& item : model->named_modules())
+        if (auto linear = std::dynamic_pointer_cast<LinearImpl>(item.value()))
+            linear->adapter.reset();
 }
 
 AttachedAdapter attachLoraAdapter(CausalLM& model, const std::string& adapterDir)
@@ -149,9 +280,11 @@ AttachedAdapter attachLoraAdapter(CausalLM& model, const std::string& adapterDir
                      outDim, " outputs");
             used.insert(mKey);
         }
-        linear->adapter = std::make_shared<LoraLinearAdapter>(
+        auto lora = std::make_shared<LoraLinearAdapter>(
             a.to(linear->weight.device()), b.to(linear->weight.device()),
             magnitude.defined() ? magnitude.to(linear->weight.device()) : magnitude, scaling);
+        lora->dropout = out.config.dropout;
+        linear->adapter = lora;
         const auto& adapter = static_cast<const LoraLinearAdapter&>(*linear->adapter);
         out.parameters.emplace_back(aKey, adapter.loraA);
         out.parameters.emplace_back(bKey, adapter.loraB);

@@ -43,6 +43,9 @@ public:
     torch::Tensor loraB;     ///< [out, r]
     torch::Tensor magnitude; ///< [out] (DoRA) or undefined
     double scaling = 1;
+    /// lora_dropout on the adapter's input, applied only while `training` (PEFT's lora_dropout module).
+    double dropout = 0;
+    bool training = false;
 };
 
 struct AttachedAdapter
@@ -52,6 +55,27 @@ struct AttachedAdapter
     /// The adapter's tensors by their adapter_model.safetensors names (for training and saving).
     std::vector<std::pair<std::string, torch::Tensor>> parameters;
 };
+
+/// Which linear layers `targets` (LLaMA-Factory's lora_target: "all" or module names such as q_proj,v_proj)
+/// selects, by their module names ("model.layers.0.self_attn.q_proj"). "all" is every linear layer but
+/// lm_head (find_all_linear_modules). Throws lathe::Error naming what matches nothing.
+std::vector<std::string> resolveLoraTargets(CausalLM& model, const std::vector<std::string>& targets);
+
+/// Attaches a new adapter to every layer `config.targetModules` names (leaf names, or "all"), initialised as
+/// PEFT's init_lora_weights=True: A kaiming-uniform (a = sqrt(5), i.e. U(-1/sqrt(in), 1/sqrt(in))) drawn
+/// from torch's default generator, B zero; DoRA's magnitude starts at the row norms of W. The tensors are
+/// float32 on the model's device and require grad.
+AttachedAdapter createLoraAdapter(CausalLM& model, const LoraConfig& config);
+
+/// Writes `adapter_config.json` (PEFT's LoraConfig fields) and `adapter_model.safetensors` (float32, PEFT
+/// names) into `dir`, each atomically. `baseModel` goes into base_model_name_or_path.
+void saveLoraAdapter(const std::string& dir, const AttachedAdapter& adapter, const std::string& baseModel);
+
+/// Sets training mode (dropout on) or evaluation mode on every attached LoRA adapter.
+void setLoraTraining(CausalLM& model, bool training);
+
+/// Removes every adapter from the model's linear layers.
+void detachLoraAdapters(CausalLM& model);
 
 /// Folds every attached LoRA adapter into its base weight (PEFT's merge_and_unload): W + scaling * B A, and
 /// for DoRA (magnitude / ||W + scaling * B A||_row) * (W + scaling * B A). Weights keep their dtype (the sum

@@ -1,5 +1,6 @@
 #include "model/causal_lm.h"
 
+#include <cmath>
 #include <limits>
 
 #include <torch/torch.h>
@@ -166,6 +167,9 @@ struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint>
         ctx->saved_data["cos"] = cos;
         ctx->saved_data["sin"] = sin;
         ctx->saved_data["mask"] = mask;
+        // The recomputation must draw the same dropout masks (LoRA dropout): keep the generator's state, as
+        // torch.utils.checkpoint does with preserve_rng_state.
+        ctx->saved_data["rng"] = at::detail::getDefaultCPUGenerator().get_state();
         ctx->save_for_backward({hidden});
         return {layer->forward(hidden, cos, sin, mask, nullptr)}; // grad mode is off inside Function::forward
     }
@@ -176,11 +180,15 @@ struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint>
         auto* layer = reinterpret_cast<DecoderLayerImpl*>(ctx->saved_data["layer"].toInt());
         auto input = ctx->get_saved_variables()[0].detach().requires_grad_(true);
         torch::Tensor output;
+        auto generator = at::detail::getDefaultCPUGenerator();
+        const auto current = generator.get_state();
+        generator.set_state(ctx->saved_data["rng"].toTensor());
         {
             torch::AutoGradMode enable(true);
             output = layer->forward(input, ctx->saved_data["cos"].toTensor(), ctx->saved_data["sin"].toTensor(),
                                     ctx->saved_data["mask"].toTensor(), nullptr);
         }
+        generator.set_state(current);
         torch::autograd::backward({output}, {gradOutputs[0]});
         return {input.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
@@ -266,11 +274,20 @@ torch::Tensor CausalLMImpl::hiddenStates(const torch::Tensor& input_ids, const t
     }
 
     auto h = model->embed_tokens(ids);
+    if (m_neftuneAlpha > 0 && is_training() && torch::GradMode::is_enabled()) {
+        const double magnitude = m_neftuneAlpha / std::sqrt(double(h.size(1) * h.size(2)));
+        h = h + torch::empty_like(h).uniform_(-magnitude, magnitude);
+    }
     auto [cos, sin] = m_rope.cosSin(positions, h.scalar_type());
     auto mask = buildMask(attention_mask, past, T, B, h.scalar_type(), device);
 
     const bool checkpoint =
         m_gradientCheckpointing && is_training() && torch::GradMode::is_enabled() && cache == nullptr;
+    // Checkpointed layers pass gradients only to inputs that need them: with a frozen embedding the first
+    // layer's input must ask for one, or nothing inside the layers would be trained (transformers'
+    // enable_input_require_grads).
+    if (checkpoint && !h.requires_grad())
+        h = h.detach().requires_grad_(true);
     for (const auto& module : *model->layers) {
         auto* layer = module->as<DecoderLayerImpl>();
         if (checkpoint)
@@ -305,6 +322,25 @@ torch::Tensor CausalLMImpl::loss(const torch::Tensor& input_ids, const torch::Te
     auto shiftLabels = labels.to(logits.device()).narrow(1, 1, T - 1).reshape({-1});
     return torch::nn::functional::cross_entropy(
         shiftLogits, shiftLabels, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+}
+
+std::pair<torch::Tensor, std::int64_t> CausalLMImpl::tokenLoss(const torch::Tensor& input_ids,
+                                                                const torch::Tensor& labels,
+                                                                const torch::Tensor& attention_mask)
+{
+    auto hidden = hiddenStates(input_ids, attention_mask); // [B, T, H]
+    const std::int64_t T = hidden.size(1), H = hidden.size(2);
+    auto shiftLabels = labels.to(hidden.device()).narrow(1, 1, T - 1).reshape({-1});
+    auto keep = shiftLabels.ne(-100).nonzero().reshape({-1});
+    const std::int64_t count = keep.numel();
+    if (count == 0)
+        return {(hidden.sum() * 0).to(torch::kFloat32), 0}; // keeps the graph connected
+    auto picked = hidden.narrow(1, 0, T - 1).reshape({-1, H}).index_select(0, keep);
+    auto logits = lmHead(picked).to(torch::kFloat32);
+    auto sum = torch::nn::functional::cross_entropy(
+        logits, shiftLabels.index_select(0, keep),
+        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    return {sum, count};
 }
 
 } // namespace lathe

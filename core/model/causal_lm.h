@@ -94,6 +94,16 @@ public:
     torch::Tensor loss(const torch::Tensor& input_ids, const torch::Tensor& labels,
                        const torch::Tensor& attention_mask = {});
 
+    /// Sum of next-token cross-entropy over the labeled positions, and their count, for token-weighted
+    /// averages across micro-batches (gradient accumulation). lm_head runs only where a label is learned,
+    /// which for supervised data skips the prompt's share of the largest matmul.
+    std::pair<torch::Tensor, std::int64_t> tokenLoss(const torch::Tensor& input_ids, const torch::Tensor& labels,
+                                                     const torch::Tensor& attention_mask = {});
+
+    /// NEFTune (neftune_noise_alpha): uniform noise of magnitude alpha / sqrt(T * H) added to the input
+    /// embeddings in training mode; 0 disables it.
+    void setNeftuneAlpha(double alpha) { m_neftuneAlpha = alpha; }
+
     /// Recompute each layer in the backward pass instead of keeping its activations (training only).
     void setGradientCheckpointing(bool enabled) { m_gradientCheckpointing = enabled; }
     bool gradientCheckpointing() const { return m_gradientCheckpointing; }
@@ -114,6 +124,7 @@ private:
     ModelConfig m_config;
     RotaryEmbedding m_rope;
     bool m_gradientCheckpointing = false;
+    double m_neftuneAlpha = 0;
 };
 TORCH_MODULE(CausalLM);
 

@@ -13,8 +13,40 @@ LinearImpl::LinearImpl(std::int64_t in, std::int64_t out, bool hasBias, torch::S
         bias = register_parameter("bias", torch::empty({out}, torch::dtype(dtype)));
 }
 
+namespace {
+
+// x W^T + b for a weight that is not trained (LoRA's frozen base, frozen layers), when x needs a gradient: the
+// backward pass needs only dx = dy W, so W is kept by reference rather than saved as a float copy, and on CPUs
+// without native bf16 both products run as float32 GEMMs on widened blocks of W (see kernels/bf16_gemv.h).
+struct FrozenLinear : public torch::autograd::Function<FrozenLinear>
+{
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                                 const torch::Tensor& weight, const torch::Tensor& bias)
+    {
+        ctx->saved_data["weight"] = weight;
+        auto out = bf16LinearViaFloat(x, weight, bias); // grad mode is off inside Function::forward
+        return out.defined() ? out : torch::linear(x, weight, bias);
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list gradOutputs)
+    {
+        const auto weight = ctx->saved_data["weight"].toTensor();
+        auto dx = bf16LinearGradInput(gradOutputs[0], weight);
+        if (!dx.defined())
+            dx = torch::matmul(gradOutputs[0], weight);
+        return {dx, torch::Tensor(), torch::Tensor()};
+    }
+};
+
+} // namespace
+
 torch::Tensor linearForward(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias)
 {
+    if (torch::GradMode::is_enabled() && x.requires_grad() && !weight.requires_grad() &&
+        weight.scalar_type() == torch::kBFloat16 && x.device().is_cpu() &&
+        (!bias.defined() || !bias.requires_grad()))
+        return FrozenLinear::apply(x, weight, bias.defined() ? bias : torch::Tensor());
     // One row of bf16 activations on CPU (a decode step): a GEMV kernel that streams the weights faster.
     if (x.numel() == weight.size(1)) {
         auto out = bf16Gemv(x, weight, bias);
@@ -28,8 +60,11 @@ torch::Tensor linearForward(const torch::Tensor& x, const torch::Tensor& weight,
     return torch::linear(x, weight, bias);
 }
 
-torch::Tensor LinearImpl::forward(const torch::Tensor& x)
+torch::Tensor LinearImpl::forward(const torch::Tensor& input)
 {
+    // Training may keep trainable weights in float32 while the rest computes in bf16: compute in the
+    // weight's dtype (autograd carries the cast).
+    const auto x = input.scalar_type() == weight.scalar_type() ? input : input.to(weight.scalar_type());
     auto out = linearForward(x, weight, bias);
     if (adapter)
         out = adapter->apply(x, weight, bias, out);

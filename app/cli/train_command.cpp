@@ -1,0 +1,112 @@
+#include "cli/train_command.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+#include "config/argument_schema.h"
+#include "plot/loss_plot.h"
+#include "runtime/device.h"
+#include "train/trainer.h"
+#include "util/error.h"
+
+namespace lathe {
+
+namespace {
+
+std::atomic<bool> g_abort{false};
+
+void onInterrupt(int)
+{
+    // The first Ctrl-C stops after the current step and saves; a second one ends the process at once.
+    if (g_abort.exchange(true))
+        std::_Exit(130);
+}
+
+bool isConfigFile(const std::string& arg)
+{
+    for (const char* ext : {".yaml", ".yml", ".json"}) {
+        const std::string e(ext);
+        if (arg.size() > e.size() && arg.compare(arg.size() - e.size(), e.size(), e) == 0)
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+int runTrainCommand(const std::vector<std::string>& argv)
+{
+    ArgumentSet args;
+    std::size_t i = 0;
+    if (!argv.empty() && isConfigFile(argv[0]))
+        args = ArgumentSet::fromYamlFile(argv[i++]);
+    int threads = 0;
+    // Overrides in llamafactory-cli's forms: key=value, --key=value, --key value (a bare --flag means true).
+    for (; i < argv.size(); ++i) {
+        std::string arg = argv[i], key, value;
+        const bool dashed = arg.rfind("--", 0) == 0;
+        if (dashed)
+            arg = arg.substr(2);
+        const auto eq = arg.find('=');
+        if (eq != std::string::npos) {
+            key = arg.substr(0, eq);
+            value = arg.substr(eq + 1);
+        } else if (dashed) {
+            key = arg;
+            if (i + 1 < argv.size() && argv[i + 1].rfind("--", 0) != 0 && argv[i + 1].find('=') == std::string::npos)
+                value = argv[++i];
+            else
+                value = "true";
+        } else {
+            fail("unexpected argument \"", argv[i], "\" (give the config file first, then key=value overrides)");
+        }
+        if (key == "threads") { // Lathe's own runtime option, not a LLaMA-Factory key
+            threads = std::stoi(value);
+            continue;
+        }
+        args.set(key, value);
+    }
+    for (const auto& [key, reason] : args.ignored())
+        std::cerr << "[WARNING] " << key << " is ignored: " << reason << "\n";
+    setThreads(threads);
+
+    TrainCallbacks callbacks;
+    callbacks.log = [](const std::string& line) { std::cout << "[INFO] " << line << std::endl; };
+    const bool tty = isatty(STDOUT_FILENO);
+    if (tty)
+        callbacks.progress = [](const TrainProgress& p) {
+            std::printf("\r%lld/%lld  loss %.4f  lr %.3g  %.0f tok/s  %s < %s   ", (long long)p.step,
+                        (long long)p.totalSteps, p.loss.value_or(0), p.learningRate, p.tokensPerSecond,
+                        formatElapsed(p.elapsedSeconds).c_str(), formatElapsed(p.remainingSeconds).c_str());
+            std::fflush(stdout);
+        };
+    callbacks.abort = &g_abort;
+    g_abort = false;
+    auto previous = std::signal(SIGINT, onInterrupt);
+    TrainResult result;
+    try {
+        result = runTraining(args, callbacks);
+    } catch (...) {
+        std::signal(SIGINT, previous);
+        throw;
+    }
+    std::signal(SIGINT, previous);
+    if (tty)
+        std::printf("\n");
+    std::cout << "***** train metrics *****\n";
+    for (auto it = result.metrics.begin(); it != result.metrics.end(); ++it)
+        std::cout << "  " << it.key() << " = " << it.value().dump() << "\n";
+    if (args.getBool("plot_loss")) {
+        const auto plotted = plotLoss(QString::fromStdString(result.outputDir), {"loss", "eval_loss"});
+        for (const auto& w : plotted.warnings)
+            std::cerr << "[WARNING] " << w.toStdString() << "\n";
+        for (const auto& f : plotted.written)
+            std::cout << "[INFO] Figure saved at: " << f.toStdString() << "\n";
+    }
+    return result.aborted ? 130 : 0;
+}
+
+} // namespace lathe

@@ -1,0 +1,1177 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <map>
+#include <numeric>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include <ATen/core/Generator.h>
+#include <torch/torch.h>
+
+#include "data/dataset_attr.h"
+#include "data/dataset_loader.h"
+#include "data/processor.h"
+#include "data/token_cache.h"
+#include "io/safetensors.h"
+#include "lora/lora_adapter.h"
+#include "model/model_loader.h"
+#include "runtime/device.h"
+#include "runtime/env_info.h"
+#include "template/chat_template.h"
+#include "template/template_encoder.h"
+#include "tokenizer/tokenizer.h"
+#include "train/adamw.h"
+#include "train/lr_schedule.h"
+#include "util/error.h"
+#include "util/file_util.h"
+
+namespace lathe {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// ---------------------------------------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------------------------------------
+
+std::string formatElapsed(double seconds)
+{
+    const long long s = std::max(0LL, static_cast<long long>(seconds));
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
+    return buf;
+}
+
+std::string lastCheckpoint(const std::string& outputDir)
+{
+    std::error_code ec;
+    if (!fs::is_directory(outputDir, ec))
+        return {};
+    long long best = -1;
+    std::string found;
+    for (const auto& entry : fs::directory_iterator(outputDir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (!entry.is_directory() || name.rfind("checkpoint-", 0) != 0)
+            continue;
+        const std::string digits = name.substr(11);
+        if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit))
+            continue;
+        const long long n = std::stoll(digits);
+        if (n > best) {
+            best = n;
+            found = entry.path().string();
+        }
+    }
+    return found;
+}
+
+namespace {
+
+double round4(double v)
+{
+    return std::round(v * 1e4) / 1e4;
+}
+
+std::int64_t procStatusKb(const char* key)
+{
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    const std::string prefix = std::string(key) + ":";
+    while (std::getline(in, line))
+        if (line.rfind(prefix, 0) == 0)
+            return std::stoll(line.substr(prefix.size()));
+    return 0;
+}
+
+std::int64_t peakResidentBytes()
+{
+    return procStatusKb("VmHWM") * 1024;
+}
+
+std::int64_t availableHostBytes()
+{
+    std::ifstream in("/proc/meminfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("MemAvailable:", 0) == 0)
+            return std::stoll(line.substr(13)) * 1024;
+    return 0;
+}
+
+std::string gib(std::int64_t bytes)
+{
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(2) << double(bytes) / double(1LL << 30) << " GiB";
+    return o.str();
+}
+
+std::string nowStamp()
+{
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+bool isOutOfMemory(const std::exception& e)
+{
+    const std::string what = e.what();
+    return what.find("out of memory") != std::string::npos || what.find("DefaultCPUAllocator") != std::string::npos ||
+           dynamic_cast<const std::bad_alloc*>(&e) != nullptr;
+}
+
+// The tokenizer and config files a run folder carries next to its weights, as the Trainer saves them.
+const char* const kTokenizerFiles[] = {"tokenizer.json",          "tokenizer_config.json", "special_tokens_map.json",
+                                       "vocab.json",              "merges.txt",            "tokenizer.model",
+                                       "added_tokens.json",       "chat_template.jinja"};
+
+void copyTokenizerFiles(const std::string& modelDir, const fs::path& dest)
+{
+    for (const char* name : kTokenizerFiles) {
+        const fs::path src = fs::path(modelDir) / name;
+        if (fs::exists(src))
+            fs::copy_file(src, dest / name, fs::copy_options::overwrite_existing);
+    }
+}
+
+void writeJson(const fs::path& path, const json& j)
+{
+    writeTextFileAtomic(path.string(), j.dump(2) + "\n");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Settings: the arguments the loop reads, typed and checked once.
+// ---------------------------------------------------------------------------------------------------------
+
+struct Settings
+{
+    std::string stage, finetuningType, modelPath, outputDir, templateName, datasetDir, device, tokenizedPath;
+    std::vector<std::string> datasets, evalDatasets, adapters;
+    std::string lrScheduler, evalStrategy, resumeFrom;
+    std::int64_t cutoffLen = 2048, batchSize = 1, evalBatchSize = 1, accumulation = 1, maxSteps = -1;
+    std::int64_t loggingSteps = 5, saveSteps = 500, evalSteps = 0, warmupSteps = 0, workers = 1;
+    std::uint64_t seed = 42;
+    std::optional<std::int64_t> saveTotalLimit, maxSamples;
+    double learningRate = 5e-5, epochs = 3, warmupRatio = 0, weightDecay = 0, beta1 = 0.9, beta2 = 0.999;
+    double adamEps = 1e-8, maxGradNorm = 1, valSize = 0, neftuneAlpha = 0;
+    bool bf16 = false, fp16 = false, pureBf16 = false, gradientCheckpointing = true, overwriteOutputDir = false;
+    bool overwriteCache = false, saveOnlyModel = false, loadBestAtEnd = false, doEval = false;
+    bool trainOnPrompt = false, maskHistory = false, packing = false, neatPacking = false;
+    bool trainFromScratch = false, createNewAdapter = false;
+    std::optional<bool> enableThinking;
+    std::optional<std::string> defaultSystem;
+    LoraConfig lora;
+    std::int64_t freezeLayers = 2;
+    std::vector<std::string> freezeModules, freezeExtra;
+};
+
+std::vector<std::string> listOf(const ArgumentSet& args, const char* key)
+{
+    return splitNames(args.getString(key));
+}
+
+Settings settingsOf(const ArgumentSet& args)
+{
+    const auto problems = args.validate();
+    if (!problems.empty()) {
+        std::string text;
+        for (const auto& p : problems)
+            text += "\n  " + p;
+        fail("the training arguments have problems:", text);
+    }
+    Settings s;
+    s.stage = args.getString("stage");
+    if (s.stage != "sft" && s.stage != "pt")
+        fail("stage: \"", s.stage, "\" is not supported yet (Lathe trains sft and pt)");
+    if (!args.getBool("do_train"))
+        fail("do_train: false, so there is nothing to train (set do_train: true)");
+    s.finetuningType = args.getString("finetuning_type");
+    s.modelPath = args.getString("model_name_or_path");
+    s.outputDir = args.getString("output_dir");
+    s.templateName = args.getString("template");
+    s.datasetDir = args.getString("dataset_dir");
+    if (s.datasetDir.empty())
+        s.datasetDir = "data";
+    s.device = args.getString("device");
+    s.tokenizedPath = args.getString("tokenized_path");
+    s.datasets = listOf(args, "dataset");
+    s.evalDatasets = listOf(args, "eval_dataset");
+    s.adapters = listOf(args, "adapter_name_or_path");
+    s.lrScheduler = args.getString("lr_scheduler_type");
+    s.evalStrategy = args.getString("eval_strategy");
+    s.resumeFrom = args.getString("resume_from_checkpoint");
+    s.cutoffLen = args.getInt("cutoff_len");
+    s.batchSize = std::max<long long>(1, args.getInt("per_device_train_batch_size"));
+    s.evalBatchSize = std::max<long long>(1, args.getInt("per_device_eval_batch_size"));
+    s.accumulation = std::max<long long>(1, args.getInt("gradient_accumulation_steps"));
+    s.maxSteps = args.getInt("max_steps");
+    s.loggingSteps = std::max<long long>(1, args.getInt("logging_steps"));
+    s.saveSteps = args.getInt("save_steps");
+    s.evalSteps = args.get("eval_steps").is_null() ? s.loggingSteps : args.getInt("eval_steps");
+    s.warmupSteps = args.getInt("warmup_steps");
+    s.workers = std::max<long long>(1, args.getInt("preprocessing_num_workers"));
+    s.seed = static_cast<std::uint64_t>(args.getInt("seed"));
+    if (!args.get("save_total_limit").is_null())
+        s.saveTotalLimit = args.getInt("save_total_limit");
+    if (!args.get("max_samples").is_null())
+        s.maxSamples = args.getInt("max_samples");
+    s.learningRate = args.getFloat("learning_rate");
+    s.epochs = args.getFloat("num_train_epochs");
+    s.warmupRatio = args.getFloat("warmup_ratio");
+    s.weightDecay = args.getFloat("weight_decay");
+    s.beta1 = args.getFloat("adam_beta1");
+    s.beta2 = args.getFloat("adam_beta2");
+    s.adamEps = args.getFloat("adam_epsilon");
+    s.maxGradNorm = args.getFloat("max_grad_norm");
+    s.valSize = args.getFloat("val_size");
+    s.neftuneAlpha = args.getFloat("neftune_noise_alpha");
+    s.bf16 = args.getBool("bf16");
+    s.fp16 = args.getBool("fp16");
+    s.pureBf16 = args.getBool("pure_bf16");
+    s.gradientCheckpointing = !args.getBool("disable_gradient_checkpointing");
+    s.overwriteOutputDir = args.getBool("overwrite_output_dir");
+    s.overwriteCache = args.getBool("overwrite_cache");
+    s.saveOnlyModel = args.getBool("save_only_model");
+    s.loadBestAtEnd = args.getBool("load_best_model_at_end");
+    s.doEval = args.getBool("do_eval");
+    s.trainOnPrompt = args.getBool("train_on_prompt");
+    s.maskHistory = args.getBool("mask_history");
+    // LLaMA-Factory: packing defaults to true for pretraining, false otherwise.
+    s.packing = args.get("packing").is_null() ? s.stage == "pt" : args.getBool("packing");
+    s.neatPacking = args.getBool("neat_packing");
+    s.trainFromScratch = args.getBool("train_from_scratch");
+    s.createNewAdapter = args.getBool("create_new_adapter");
+    if (args.isSet("enable_thinking"))
+        s.enableThinking = args.getBool("enable_thinking");
+    if (!args.getString("default_system").empty())
+        s.defaultSystem = args.getString("default_system");
+    s.lora.r = args.getInt("lora_rank");
+    s.lora.alpha = args.get("lora_alpha").is_null() ? double(s.lora.r * 2) : args.getFloat("lora_alpha");
+    s.lora.dropout = args.getFloat("lora_dropout");
+    s.lora.useRslora = args.getBool("use_rslora");
+    s.lora.useDora = args.getBool("use_dora");
+    s.lora.targetModules = listOf(args, "lora_target");
+    if (s.lora.targetModules.empty())
+        s.lora.targetModules = {"all"};
+    s.freezeLayers = args.getInt("freeze_trainable_layers");
+    s.freezeModules = listOf(args, "freeze_trainable_modules");
+    s.freezeExtra = listOf(args, "freeze_extra_modules");
+
+    if (s.datasets.empty())
+        fail("dataset: required for training");
+    if (s.neatPacking)
+        fail("neat_packing: not supported yet (needs the block-diagonal attention mask); use packing: true");
+    if (!args.getString("additional_target").empty())
+        fail("additional_target (modules_to_save): not supported yet");
+    if (s.bf16 + s.fp16 + s.pureBf16 > 1)
+        fail("bf16, fp16 and pure_bf16: set at most one");
+    if (s.saveSteps <= 0)
+        s.saveSteps = std::numeric_limits<std::int64_t>::max();
+    if (s.evalStrategy == "no" && (s.valSize > 0 || !s.evalDatasets.empty()) && s.loadBestAtEnd)
+        fail("load_best_model_at_end needs evaluation: set eval_strategy: steps");
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Data: tokenized examples, from the token cache (sft) or in memory (pt, packing).
+// ---------------------------------------------------------------------------------------------------------
+
+class ExampleSet
+{
+public:
+    void addCache(std::shared_ptr<TokenCache> cache, std::size_t begin, std::size_t end)
+    {
+        m_caches.push_back(std::move(cache));
+        for (std::size_t i = begin; i < end; ++i)
+            m_refs.push_back({m_caches.size() - 1, i});
+    }
+    void add(TokenizedExample e)
+    {
+        m_memory.push_back(std::move(e));
+        m_refs.push_back({kMemory, m_memory.size() - 1});
+    }
+    std::size_t size() const { return m_refs.size(); }
+    TokenizedExample at(std::size_t i) const
+    {
+        const auto& r = m_refs[i];
+        return r.source == kMemory ? m_memory[r.index] : m_caches[r.source]->at(r.index);
+    }
+    /// Keeps the examples at `indices`, in that order.
+    ExampleSet subset(const std::vector<std::size_t>& indices) const
+    {
+        ExampleSet out;
+        out.m_caches = m_caches;
+        out.m_memory = m_memory;
+        for (auto i : indices)
+            out.m_refs.push_back(m_refs[i]);
+        return out;
+    }
+
+private:
+    static constexpr std::size_t kMemory = std::size_t(-1);
+    struct Ref
+    {
+        std::size_t source, index;
+    };
+    std::vector<std::shared_ptr<TokenCache>> m_caches;
+    std::vector<TokenizedExample> m_memory;
+    std::vector<Ref> m_refs;
+};
+
+struct Batch
+{
+    torch::Tensor inputIds, labels, attentionMask; // mask undefined when no row is padded
+    std::int64_t tokens = 0;                       // non-padding tokens
+    std::int64_t labeled = 0;                      // learned next-token positions
+};
+
+Batch collate(const std::vector<TokenizedExample>& rows, TokenId padId, const torch::Device& device)
+{
+    std::size_t longest = 0;
+    for (const auto& r : rows)
+        longest = std::max(longest, r.inputIds.size());
+    const auto B = std::int64_t(rows.size()), T = std::int64_t(longest);
+    auto ids = torch::full({B, T}, std::int64_t(padId), torch::kLong);
+    auto labels = torch::full({B, T}, std::int64_t(kIgnoreIndex), torch::kLong);
+    auto mask = torch::zeros({B, T}, torch::kLong);
+    Batch b;
+    bool padded = false;
+    for (std::int64_t i = 0; i < B; ++i) {
+        const auto& r = rows[std::size_t(i)];
+        const auto n = std::int64_t(r.inputIds.size());
+        auto* pi = ids[i].data_ptr<std::int64_t>();
+        auto* pl = labels[i].data_ptr<std::int64_t>();
+        auto* pm = mask[i].data_ptr<std::int64_t>();
+        for (std::int64_t t = 0; t < n; ++t) {
+            pi[t] = r.inputIds[std::size_t(t)];
+            pl[t] = r.labels[std::size_t(t)];
+            pm[t] = 1;
+            if (t > 0 && pl[t] != kIgnoreIndex)
+                ++b.labeled;
+        }
+        padded |= n < T;
+        b.tokens += n;
+    }
+    b.inputIds = ids.to(device);
+    b.labels = labels.to(device);
+    if (padded)
+        b.attentionMask = mask.to(device);
+    return b;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------------------
+
+class Run
+{
+public:
+    Run(const ArgumentSet& args, const TrainCallbacks& callbacks)
+        : m_args(args), m_s(settingsOf(args)), m_cb(callbacks), m_out(m_s.outputDir)
+    {
+    }
+
+    TrainResult execute();
+
+private:
+    void log(const std::string& message);
+    void prepareOutputDir();
+    void prepareData();
+    void loadModelAndTrainables();
+    void setTrainable(const std::string& name, torch::Tensor& param);
+    void resume(const std::string& checkpoint);
+    double evaluate();
+    void saveModel(const fs::path& dir);
+    void saveCheckpoint();
+    void pruneCheckpoints();
+    json trainerState() const;
+    void appendRecord(json logEntry);
+    void report(std::optional<double> loss, std::optional<double> evalLoss, double lr, double gradNorm);
+    MemoryEstimate estimateMemory() const;
+    std::vector<std::size_t> epochOrder(std::int64_t epoch) const;
+
+    const ArgumentSet& m_args;
+    Settings m_s;
+    TrainCallbacks m_cb;
+    fs::path m_out;
+    torch::Device m_device = torch::kCPU;
+    torch::ScalarType m_dtype = torch::kFloat32;
+
+    std::shared_ptr<const Tokenizer> m_tokenizer;
+    std::unique_ptr<TemplateEncoder> m_encoder;
+    TokenId m_padId = 0;
+    ExampleSet m_train, m_eval;
+
+    CausalLM m_model{nullptr};
+    AttachedAdapter m_adapter;                                     // LoRA
+    std::vector<std::pair<std::string, torch::Tensor>> m_trainable; // by save name
+    std::unique_ptr<AdamW> m_optimizer;
+    LrSchedule m_schedule;
+
+    std::int64_t m_globalStep = 0, m_totalSteps = 0, m_stepsPerEpoch = 0, m_batchesPerEpoch = 0;
+    std::int64_t m_tokensSeen = 0, m_tokensThisRun = 0, m_startStep = 0;
+    double m_epoch = 0;
+    json m_logHistory = json::array();
+    std::vector<nlohmann::ordered_json> m_records;
+    std::optional<double> m_bestMetric;
+    std::string m_bestCheckpoint;
+    std::optional<std::int64_t> m_bestStep;
+    Clock::time_point m_start;
+    std::ofstream m_runningLog;
+    TrainResult m_result;
+};
+
+void Run::log(const std::string& message)
+{
+    if (m_runningLog.is_open()) {
+        m_runningLog << "[INFO|" << nowStamp() << "] trainer.cpp >> " << message << "\n";
+        m_runningLog.flush();
+    }
+    if (m_cb.log)
+        m_cb.log(message);
+}
+
+void Run::prepareOutputDir()
+{
+    std::error_code ec;
+    const bool exists = fs::is_directory(m_out, ec);
+    if (!m_s.resumeFrom.empty()) {
+        if (!fs::is_directory(m_s.resumeFrom))
+            fail("resume_from_checkpoint: ", m_s.resumeFrom, " is not a folder");
+    } else if (exists && !m_s.overwriteOutputDir) {
+        // transformers + LLaMA-Factory: continue from the latest checkpoint, refuse to mix runs otherwise.
+        m_s.resumeFrom = lastCheckpoint(m_out.string());
+        if (m_s.resumeFrom.empty() && !fs::is_empty(m_out, ec))
+            fail("output_dir ", m_out.string(),
+                 " already exists and is not empty. Please set `overwrite_output_dir` (or pick another "
+                 "output_dir).");
+    }
+    fs::create_directories(m_out);
+    if (m_s.overwriteOutputDir && m_s.resumeFrom.empty())
+        fs::remove(m_out / "trainer_log.jsonl", ec);
+    m_runningLog.open(m_out / "running_log.txt", m_s.resumeFrom.empty() ? std::ios::trunc : std::ios::app);
+    writeTextFileAtomic((m_out / "training_args.yaml").string(), m_args.toYaml());
+}
+
+std::string defaultCacheDir()
+{
+    if (const char* dir = std::getenv("LATHE_CACHE_DIR"); dir && *dir)
+        return (fs::path(dir) / "tokens").string();
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+        return (fs::path(xdg) / "lathe" / "tokens").string();
+    if (const char* home = std::getenv("HOME"); home && *home)
+        return (fs::path(home) / ".cache" / "lathe" / "tokens").string();
+    return (fs::temp_directory_path() / "lathe-tokens").string();
+}
+
+void Run::prepareData()
+{
+    m_tokenizer = Tokenizer::fromDirectory(m_s.modelPath);
+    m_encoder = std::make_unique<TemplateEncoder>(chatTemplate(m_s.templateName), m_tokenizer);
+    const auto eos = m_encoder->eosId();
+    m_padId = m_tokenizer->padId.value_or(eos.value_or(0));
+    const auto registry = DatasetRegistry::load(m_s.datasetDir);
+
+    DatasetLoadOptions load;
+    load.stage = m_s.stage;
+    load.seed = m_s.seed;
+    ProcessOptions process;
+    process.cutoffLen = m_s.cutoffLen;
+    process.trainOnPrompt = m_s.trainOnPrompt;
+    process.maskHistory = m_s.maskHistory;
+    process.chat.enableThinking = m_s.enableThinking.value_or(true);
+    process.chat.defaultSystem = m_s.defaultSystem;
+
+    auto loadNames = [&](const std::vector<std::string>& names, ExampleSet& into) {
+        for (const auto& name : names) {
+            if (m_s.stage == "pt") {
+                std::vector<std::string> texts;
+                const auto info = scanDataset(registry, name, load, [&](Example&& ex) {
+                    if (!ex.prompt.empty())
+                        texts.push_back(ex.prompt.front().content);
+                });
+                if (m_s.maxSamples && std::int64_t(texts.size()) > *m_s.maxSamples)
+                    texts.resize(std::size_t(*m_s.maxSamples));
+                if (!eos)
+                    fail("template ", m_s.templateName, ": the tokenizer has no EOS token for pretraining");
+                for (auto& e : encodePretrain(*m_tokenizer, texts, m_s.cutoffLen, m_s.packing, *eos))
+                    into.add(std::move(e));
+                log("Dataset " + name + ": " + std::to_string(texts.size()) + " texts, " +
+                    std::to_string(info.dropped()) + " records dropped");
+                continue;
+            }
+            PreprocessOptions pre;
+            pre.process = process;
+            pre.load = load;
+            pre.workers = int(m_s.workers);
+            pre.cacheDir = m_s.tokenizedPath.empty() ? defaultCacheDir() : m_s.tokenizedPath;
+            pre.overwriteCache = m_s.overwriteCache;
+            pre.tokenizerDir = m_s.modelPath;
+            const auto stats = preprocessSupervised(registry, {name}, *m_encoder, pre);
+            auto cache = TokenCache::open(stats.cachePath);
+            std::size_t n = cache->size();
+            if (m_s.maxSamples)
+                n = std::min<std::size_t>(n, std::size_t(*m_s.maxSamples));
+            for (const auto& d : stats.datasets)
+                for (const auto& issue : d.issues)
+                    log("Warning: " + issue.text());
+            log("Dataset " + name + ": " + std::to_string(n) + " examples, " + std::to_string(stats.tokens) +
+                " tokens, " + std::to_string(stats.truncated) + " truncated to cutoff_len" +
+                (stats.reused ? " (tokenized cache reused)" : ""));
+            into.addCache(std::move(cache), 0, n);
+        }
+    };
+    ExampleSet all;
+    loadNames(m_s.datasets, all);
+    if (all.size() == 0)
+        fail("dataset ", m_args.getString("dataset"), ": no usable examples (see `lathe dataset check`)");
+
+    if (m_s.packing && m_s.stage == "sft") {
+        std::vector<TokenizedExample> rows;
+        for (std::size_t i = 0; i < all.size(); ++i)
+            rows.push_back(all.at(i));
+        ExampleSet packed;
+        for (auto& p : packExamples(rows, m_s.cutoffLen, false, m_padId))
+            packed.add(TokenizedExample{std::move(p.inputIds), std::move(p.labels), false});
+        log("Packed " + std::to_string(rows.size()) + " examples into " + std::to_string(packed.size()) +
+            " sequences of " + std::to_string(m_s.cutoffLen) + " tokens");
+        all = std::move(packed);
+    }
+
+    if (!m_s.evalDatasets.empty()) {
+        loadNames(m_s.evalDatasets, m_eval);
+        m_train = std::move(all);
+    } else if (m_s.valSize > 0) {
+        // The same seeded shuffle as splitValidation, on indices.
+        const std::size_t n = all.size();
+        const std::size_t evalCount =
+            m_s.valSize < 1 ? std::size_t(std::ceil(m_s.valSize * double(n))) : std::size_t(m_s.valSize);
+        if (evalCount >= n)
+            fail("val_size ", m_s.valSize, " leaves no training examples (the datasets have ", n, ")");
+        std::vector<std::size_t> order(n);
+        std::iota(order.begin(), order.end(), 0);
+        std::mt19937_64 rng(m_s.seed);
+        std::shuffle(order.begin(), order.end(), rng);
+        m_eval = all.subset({order.begin(), order.begin() + std::ptrdiff_t(evalCount)});
+        m_train = all.subset({order.begin() + std::ptrdiff_t(evalCount), order.end()});
+    } else {
+        m_train = std::move(all);
+    }
+    if (m_eval.size() > 0 && m_s.evalStrategy == "no")
+        log("Warning: an evaluation set is given but eval_strategy is \"no\": it is used only with do_eval");
+}
+
+void Run::setTrainable(const std::string& name, torch::Tensor& param)
+{
+    torch::NoGradGuard noGrad;
+    // Trainable weights in float32 (LLaMA-Factory upcasts them) unless pure_bf16; their own memory, as the
+    // loaded ones may be read-only mappings of the safetensors file.
+    const auto type = m_s.pureBf16 ? torch::kBFloat16 : torch::kFloat32;
+    param.set_data(param.to(type).clone());
+    param.requires_grad_(true);
+    m_trainable.emplace_back(name, param);
+}
+
+void Run::loadModelAndTrainables()
+{
+    m_device = resolveDevice(m_s.device.empty() ? "auto" : m_s.device);
+    m_dtype = m_s.bf16 || m_s.pureBf16 ? torch::kBFloat16 : m_s.fp16 ? torch::kHalf : torch::kFloat32;
+    log("Loading " + m_s.modelPath + " on " + m_device.str() + " in " + dtypeName(m_dtype));
+    m_model = loadModel(m_s.modelPath, LoadOptions{m_device, m_dtype});
+    for (auto& p : m_model->parameters())
+        p.requires_grad_(false);
+    if (m_s.trainFromScratch) {
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(m_s.seed);
+        const double std = m_model->config().initializer_range;
+        for (auto& item : m_model->named_parameters()) {
+            auto fresh = item.key().find("norm") != std::string::npos ? torch::ones_like(item.value())
+                         : item.key().size() > 5 && item.key().substr(item.key().size() - 5) == ".bias"
+                             ? torch::zeros_like(item.value())
+                             : torch::randn(item.value().sizes(), torch::kFloat32).mul_(std).to(item.value().dtype());
+            item.value().set_data(fresh.to(m_device));
+        }
+        log("train_from_scratch: weights re-initialised (N(0, " + std::to_string(std) + "))");
+    }
+    m_model->setGradientCheckpointing(m_s.gradientCheckpointing);
+    m_model->setNeftuneAlpha(m_s.neftuneAlpha);
+
+    torch::manual_seed(m_s.seed);
+    if (m_s.finetuningType == "lora") {
+        // Earlier adapters are merged; the last one is trained further unless create_new_adapter.
+        for (std::size_t i = 0; i < m_s.adapters.size(); ++i) {
+            auto attached = attachLoraAdapter(m_model, m_s.adapters[i]);
+            const bool last = i + 1 == m_s.adapters.size();
+            if (last && !m_s.createNewAdapter) {
+                m_adapter = std::move(attached);
+                break;
+            }
+            mergeLoraAdapters(m_model);
+            log("Merged adapter " + m_s.adapters[i]);
+        }
+        if (m_adapter.parameters.empty())
+            m_adapter = createLoraAdapter(m_model, m_s.lora);
+        else
+            log("Continuing to train adapter " + m_s.adapters.back());
+        for (auto& [name, tensor] : m_adapter.parameters) {
+            torch::NoGradGuard noGrad;
+            if (m_s.pureBf16)
+                tensor.set_data(tensor.to(torch::kBFloat16));
+            tensor.requires_grad_(true);
+            m_trainable.emplace_back(name, tensor);
+        }
+        setLoraTraining(m_model, true);
+    } else if (m_s.finetuningType == "full") {
+        for (auto& item : m_model->named_parameters())
+            setTrainable(item.key(), item.value());
+    } else if (m_s.finetuningType == "freeze") {
+        // LLaMA-Factory's _setup_freeze_tuning: the last N layers (first |N| when negative), the named modules
+        // in them ("all" = everything), plus extra modules outside the layers.
+        const auto layers = m_model->config().num_hidden_layers;
+        std::set<std::int64_t> ids;
+        if (m_s.freezeLayers > 0)
+            for (auto i = std::max<std::int64_t>(0, layers - m_s.freezeLayers); i < layers; ++i)
+                ids.insert(i);
+        else
+            for (std::int64_t i = 0; i < std::min<std::int64_t>(layers, -m_s.freezeLayers); ++i)
+                ids.insert(i);
+        std::vector<std::string> patterns;
+        for (auto i : ids)
+            for (const auto& m : m_s.freezeModules)
+                patterns.push_back(".layers." + std::to_string(i) + "." + (m == "all" ? "" : m + "."));
+        for (auto& item : m_model->named_parameters()) {
+            const std::string& name = item.key();
+            bool train = false;
+            for (const auto& p : patterns)
+                train |= name.find(p) != std::string::npos;
+            if (name.find(".layers.") == std::string::npos)
+                for (const auto& m : m_s.freezeExtra)
+                    train |= name.find(m) != std::string::npos;
+            if (train)
+                setTrainable(item.key(), item.value());
+        }
+        if (m_trainable.empty())
+            fail("freeze_trainable_modules: ", m_args.getString("freeze_trainable_modules"),
+                 " selects no parameter of the model");
+    } else {
+        fail("finetuning_type: \"", m_s.finetuningType, "\" is not supported");
+    }
+    std::int64_t trainable = 0, total = 0;
+    for (const auto& [name, t] : m_trainable)
+        trainable += t.numel();
+    for (const auto& p : m_model->parameters())
+        total += p.numel();
+    if (m_s.finetuningType == "lora")
+        total += trainable;
+    std::ostringstream o;
+    o << "trainable params: " << trainable << " || all params: " << total << " || trainable%: " << std::fixed
+      << std::setprecision(4) << 100.0 * double(trainable) / double(std::max<std::int64_t>(1, total));
+    log(o.str());
+
+    std::vector<bool> decay;
+    for (const auto& [name, t] : m_trainable) {
+        const bool isBias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
+        decay.push_back(!isBias && name.find("norm") == std::string::npos);
+    }
+    m_optimizer = std::make_unique<AdamW>(m_trainable,
+                                          AdamWOptions{m_s.beta1, m_s.beta2, m_s.adamEps, m_s.weightDecay}, decay);
+}
+
+MemoryEstimate Run::estimateMemory() const
+{
+    const auto& c = m_model->config();
+    MemoryEstimate m;
+    const std::int64_t width = m_dtype == torch::kFloat32 ? 4 : 2;
+    for (const auto& p : m_model->parameters())
+        if (!p.requires_grad())
+            m.weights += p.numel() * p.element_size();
+    for (const auto& [name, t] : m_trainable) {
+        m.trainable += t.numel() * t.element_size();
+        m.optimizer += t.numel() * (t.element_size() + 8); // gradient + two float32 moments
+    }
+    // Per token and layer, the tensors autograd keeps: norms, q/k/v/o inputs and outputs, the MLP's three
+    // projections and activations; plus the attention probabilities; checkpointing keeps one layer's worth and
+    // each layer's input.
+    const std::int64_t tokens = m_s.batchSize * m_s.cutoffLen;
+    const std::int64_t perLayer = tokens * (10 * c.hidden_size + 4 * c.intermediate_size) * width +
+                                  m_s.batchSize * c.num_attention_heads * m_s.cutoffLen * m_s.cutoffLen * width;
+    const std::int64_t layers = m_s.gradientCheckpointing ? 1 : c.num_hidden_layers;
+    m.activations = perLayer * layers + tokens * c.hidden_size * width * c.num_hidden_layers +
+                    tokens * c.vocab_size * 4 * 3; // float32 logits, log-softmax and their gradient
+    return m;
+}
+
+std::vector<std::size_t> Run::epochOrder(std::int64_t epoch) const
+{
+    // A fresh seeded permutation per epoch (the RandomSampler's role), reproducible on resume.
+    std::vector<std::size_t> order(m_train.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(m_s.seed * 1000003ull + std::uint64_t(epoch));
+    std::shuffle(order.begin(), order.end(), rng);
+    return order;
+}
+
+double Run::evaluate()
+{
+    torch::NoGradGuard noGrad;
+    m_model->eval();
+    setLoraTraining(m_model, false);
+    const auto start = Clock::now();
+    double weighted = 0;
+    std::int64_t samples = 0, batches = 0;
+    for (std::size_t i = 0; i < m_eval.size(); i += std::size_t(m_s.evalBatchSize)) {
+        std::vector<TokenizedExample> rows;
+        for (std::size_t j = i; j < std::min(m_eval.size(), i + std::size_t(m_s.evalBatchSize)); ++j)
+            rows.push_back(m_eval.at(j));
+        const auto batch = collate(rows, m_padId, m_device);
+        auto [sum, count] = m_model->tokenLoss(batch.inputIds, batch.labels, batch.attentionMask);
+        if (count == 0)
+            continue;
+        // transformers averages the per-batch mean losses, each repeated for its batch's rows.
+        weighted += sum.item<double>() / double(count) * double(rows.size());
+        samples += std::int64_t(rows.size());
+        ++batches;
+    }
+    m_model->train();
+    setLoraTraining(m_model, true);
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const double loss = samples ? weighted / double(samples) : std::nan("");
+    json entry = {{"epoch", m_epoch},
+                  {"eval_loss", round4(loss)},
+                  {"eval_runtime", round4(seconds)},
+                  {"eval_samples_per_second", std::round(double(samples) / seconds * 1000) / 1000},
+                  {"eval_steps_per_second", std::round(double(batches) / seconds * 1000) / 1000},
+                  {"num_input_tokens_seen", m_tokensSeen},
+                  {"step", m_globalStep}};
+    m_logHistory.push_back(entry);
+    appendRecord(entry);
+    log("{'eval_loss': " + std::to_string(loss) + ", 'epoch': " + std::to_string(m_epoch) + "}");
+    if (!m_bestMetric || loss < *m_bestMetric) {
+        m_bestMetric = loss;
+        m_bestStep = m_globalStep;
+    }
+    return loss;
+}
+
+void Run::saveModel(const fs::path& dir)
+{
+    fs::create_directories(dir);
+    if (m_s.finetuningType == "lora") {
+        saveLoraAdapter(dir.string(), m_adapter, m_s.modelPath);
+    } else {
+        NamedTensors tensors;
+        for (const auto& item : m_model->named_parameters())
+            tensors.emplace_back(item.key(), item.value().detach().to(torch::kCPU).to(m_dtype == torch::kFloat32
+                                                                                         ? torch::kFloat32
+                                                                                         : torch::kBFloat16));
+        saveSafetensorsSharded(dir.string(), tensors, 5ull << 30);
+        for (const char* name : {"config.json", "generation_config.json"})
+            if (fs::exists(fs::path(m_s.modelPath) / name))
+                fs::copy_file(fs::path(m_s.modelPath) / name, dir / name, fs::copy_options::overwrite_existing);
+    }
+    copyTokenizerFiles(m_s.modelPath, dir);
+}
+
+json Run::trainerState() const
+{
+    json state = {
+        {"best_global_step", m_bestStep ? json(*m_bestStep) : json(nullptr)},
+        {"best_metric", m_bestMetric ? json(*m_bestMetric) : json(nullptr)},
+        {"best_model_checkpoint", m_bestCheckpoint.empty() ? json(nullptr) : json(m_bestCheckpoint)},
+        {"epoch", m_epoch},
+        {"eval_steps", m_s.evalSteps},
+        {"global_step", m_globalStep},
+        {"is_hyper_param_search", false},
+        {"is_local_process_zero", true},
+        {"is_world_process_zero", true},
+        {"log_history", m_logHistory},
+        {"logging_steps", m_s.loggingSteps},
+        {"max_steps", m_totalSteps},
+        {"num_input_tokens_seen", m_tokensSeen},
+        {"num_train_epochs", m_s.maxSteps > 0 ? json(std::int64_t(std::ceil(double(m_totalSteps) /
+                                                                            double(m_stepsPerEpoch))))
+                                              : json(m_s.epochs)},
+        {"save_steps", m_s.saveSteps == std::numeric_limits<std::int64_t>::max() ? 0 : m_s.saveSteps},
+        {"stateful_callbacks",
+         {{"TrainerControl",
+           {{"args",
+             {{"should_epoch_stop", false},
+              {"should_evaluate", false},
+              {"should_log", false},
+              {"should_save", true},
+              {"should_training_stop", m_globalStep >= m_totalSteps}}},
+            {"attributes", json::object()}}}}},
+        {"total_flos", 0},
+        {"train_batch_size", m_s.batchSize},
+        {"trial_name", nullptr},
+        {"trial_params", nullptr},
+    };
+    return state;
+}
+
+void Run::saveCheckpoint()
+{
+    const std::string name = "checkpoint-" + std::to_string(m_globalStep);
+    const fs::path final = m_out / name;
+    const fs::path tmp = m_out / ("." + name + ".tmp");
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    saveModel(tmp);
+    if (!m_s.saveOnlyModel) {
+        auto moments = m_optimizer->stateTensors();
+        saveSafetensors((tmp / "optimizer.safetensors").string(), moments,
+                        {{"format", "lathe"}, {"step", std::to_string(m_optimizer->steps())}});
+        writeJson(tmp / "scheduler.json", {{"type", m_schedule.type},
+                                           {"last_epoch", m_globalStep},
+                                           {"warmup_steps", m_schedule.warmupSteps},
+                                           {"total_steps", m_schedule.totalSteps},
+                                           {"base_lr", m_schedule.initialLr}});
+        NamedTensors rng = {{"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
+        saveSafetensors((tmp / "rng_state.safetensors").string(), rng);
+    }
+    if (m_bestStep && *m_bestStep == m_globalStep)
+        m_bestCheckpoint = final.string();
+    writeJson(tmp / "trainer_state.json", trainerState());
+    writeTextFileAtomic((tmp / "training_args.yaml").string(), m_args.toYaml());
+    // Complete before it gets its name: a crash leaves either the old checkpoint-N or the new one.
+    if (fs::exists(final)) {
+        const fs::path old = m_out / ("." + name + ".old");
+        fs::remove_all(old, ec);
+        fs::rename(final, old);
+        fs::rename(tmp, final);
+        fs::remove_all(old, ec);
+    } else {
+        fs::rename(tmp, final);
+    }
+    log("Saving model checkpoint to " + final.string());
+    pruneCheckpoints();
+}
+
+void Run::pruneCheckpoints()
+{
+    if (!m_s.saveTotalLimit || *m_s.saveTotalLimit <= 0)
+        return;
+    std::vector<std::pair<long long, fs::path>> found;
+    for (const auto& entry : fs::directory_iterator(m_out)) {
+        const std::string name = entry.path().filename().string();
+        if (entry.is_directory() && name.rfind("checkpoint-", 0) == 0 &&
+            std::all_of(name.begin() + 11, name.end(), ::isdigit) && name.size() > 11)
+            found.emplace_back(std::stoll(name.substr(11)), entry.path());
+    }
+    std::sort(found.begin(), found.end());
+    // transformers keeps the best checkpoint however old it is.
+    long long excess = std::int64_t(found.size()) - *m_s.saveTotalLimit;
+    for (const auto& [step, path] : found) {
+        if (excess <= 0)
+            break;
+        if (path.string() == m_bestCheckpoint)
+            continue;
+        log("Deleting older checkpoint [" + path.string() + "] due to args.save_total_limit");
+        fs::remove_all(path);
+        --excess;
+    }
+}
+
+void Run::appendRecord(json entry)
+{
+    // trainer_log.jsonl as LogCallback writes it, keys in its order.
+    nlohmann::ordered_json r;
+    r["current_steps"] = m_globalStep;
+    r["total_steps"] = m_totalSteps;
+    if (entry.contains("loss"))
+        r["loss"] = entry["loss"];
+    if (entry.contains("eval_loss"))
+        r["eval_loss"] = entry["eval_loss"];
+    if (entry.contains("learning_rate"))
+        r["lr"] = entry["learning_rate"];
+    r["epoch"] = m_epoch;
+    r["percentage"] = m_totalSteps ? std::round(double(m_globalStep) / double(m_totalSteps) * 10000) / 100 : 100.0;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - m_start).count();
+    const std::int64_t done = m_globalStep - m_startStep;
+    const double remaining = done > 0 ? double(m_totalSteps - m_globalStep) * elapsed / double(done) : 0;
+    r["elapsed_time"] = formatElapsed(elapsed);
+    r["remaining_time"] = formatElapsed(remaining);
+    if (elapsed > 0)
+        r["throughput"] = std::round(double(m_tokensThisRun) / elapsed * 100) / 100;
+    r["total_tokens"] = m_tokensSeen;
+    m_records.push_back(r);
+    // Rewritten whole and renamed, so a window polling it never reads half a line.
+    std::string text;
+    for (const auto& rec : m_records)
+        text += rec.dump() + "\n";
+    writeTextFileAtomic((m_out / "trainer_log.jsonl").string(), text);
+    if (m_cb.record)
+        m_cb.record(r);
+}
+
+void Run::report(std::optional<double> loss, std::optional<double> evalLoss, double lr, double gradNorm)
+{
+    if (!m_cb.progress)
+        return;
+    TrainProgress p;
+    p.step = m_globalStep;
+    p.totalSteps = m_totalSteps;
+    p.epoch = m_epoch;
+    p.loss = loss;
+    p.evalLoss = evalLoss;
+    p.learningRate = lr;
+    p.gradNorm = gradNorm;
+    p.tokensSeen = m_tokensSeen;
+    p.elapsedSeconds = std::chrono::duration<double>(Clock::now() - m_start).count();
+    const std::int64_t done = m_globalStep - m_startStep;
+    p.remainingSeconds = done > 0 ? double(m_totalSteps - m_globalStep) * p.elapsedSeconds / double(done) : 0;
+    p.tokensPerSecond = p.elapsedSeconds > 0 ? double(m_tokensThisRun) / p.elapsedSeconds : 0;
+    p.peakMemoryBytes = peakResidentBytes();
+    m_cb.progress(p);
+}
+
+void Run::resume(const std::string& checkpoint)
+{
+    const fs::path dir(checkpoint);
+    const auto statePath = dir / "trainer_state.json";
+    if (!fs::exists(statePath))
+        fail("resume_from_checkpoint: ", checkpoint, " has no trainer_state.json (not a checkpoint)");
+    json state;
+    try {
+        state = json::parse(readTextFile(statePath.string()));
+        m_globalStep = state.at("global_step").get<std::int64_t>();
+        m_logHistory = state.value("log_history", json::array());
+        m_tokensSeen = state.value("num_input_tokens_seen", std::int64_t(0));
+        if (state.contains("best_metric") && !state["best_metric"].is_null())
+            m_bestMetric = state["best_metric"].get<double>();
+        if (state.contains("best_global_step") && !state["best_global_step"].is_null())
+            m_bestStep = state["best_global_step"].get<std::int64_t>();
+        if (state.contains("best_model_checkpoint") && !state["best_model_checkpoint"].is_null())
+            m_bestCheckpoint = state["best_model_checkpoint"].get<std::string>();
+    } catch (const json::exception& e) {
+        fail(statePath.string(), ": ", e.what());
+    }
+    // Weights: copied into the tensors the optimizer holds, bit for bit.
+    torch::NoGradGuard noGrad;
+    const auto store = m_s.finetuningType == "lora" ? WeightStore::openDir(dir.string(), "adapter_model")
+                                                     : WeightStore::openDir(dir.string(), "model");
+    for (auto& [name, t] : m_trainable) {
+        if (!store.contains(name))
+            fail(store.description(), ": no tensor ", name, " to resume from (was it made with other settings?)");
+        auto saved = store.get(name);
+        if (!saved.sizes().equals(t.sizes()))
+            fail(store.fileOf(name), ": ", name, " has shape ", saved.sizes(), ", the run needs ", t.sizes());
+        t.copy_(saved);
+    }
+    if (fs::exists(dir / "optimizer.safetensors")) {
+        const auto opt = WeightStore::openFile((dir / "optimizer.safetensors").string());
+        std::vector<std::pair<std::string, torch::Tensor>> moments;
+        for (const auto& n : opt.names())
+            moments.emplace_back(n, opt.get(n));
+        m_optimizer->loadState(moments, m_globalStep, (dir / "optimizer.safetensors").string());
+        const auto rng = WeightStore::openFile((dir / "rng_state.safetensors").string());
+        auto generator = at::detail::getDefaultCPUGenerator();
+        generator.set_state(rng.get("cpu").clone());
+    } else {
+        log("Warning: " + checkpoint + " has no optimizer state (save_only_model): AdamW restarts from zero");
+        m_optimizer->loadState({}, 0, checkpoint);
+    }
+    log("Resuming training from " + checkpoint + " at step " + std::to_string(m_globalStep));
+    m_result.resumedFrom = checkpoint;
+}
+
+TrainResult Run::execute()
+{
+    prepareOutputDir();
+    m_start = Clock::now();
+    prepareData();
+    loadModelAndTrainables();
+
+    m_batchesPerEpoch = std::int64_t((m_train.size() + std::size_t(m_s.batchSize) - 1) / std::size_t(m_s.batchSize));
+    m_stepsPerEpoch = std::max<std::int64_t>(1, (m_batchesPerEpoch + m_s.accumulation - 1) / m_s.accumulation);
+    m_totalSteps = m_s.maxSteps > 0 ? m_s.maxSteps
+                                    : std::int64_t(std::ceil(m_s.epochs * double(m_stepsPerEpoch)));
+    m_schedule.type = m_s.lrScheduler;
+    m_schedule.totalSteps = m_totalSteps;
+    m_schedule.warmupSteps = warmupStepsFor(m_s.warmupSteps, m_s.warmupRatio, m_totalSteps);
+    m_schedule.initialLr = m_s.learningRate;
+    m_schedule.factor(0); // rejects an unknown type before any work
+
+    const auto memory = estimateMemory();
+    log("Memory estimate: " + memory.describe());
+    if (m_device.is_cpu()) {
+        const auto available = availableHostBytes();
+        if (available > 0 && memory.total() > available)
+            log("Warning: the estimate (" + gib(memory.total()) + ") exceeds the memory available (" +
+                gib(available) + "): lower per_device_train_batch_size or cutoff_len, or keep gradient "
+                "checkpointing on");
+    }
+
+    if (!m_s.resumeFrom.empty())
+        resume(m_s.resumeFrom);
+    m_startStep = m_globalStep;
+    m_result.outputDir = m_out.string();
+    m_result.totalSteps = m_totalSteps;
+
+    log("***** Running training *****");
+    log("  Num examples = " + std::to_string(m_train.size()) + ", Num Epochs = " +
+        std::to_string(m_s.maxSteps > 0 ? (m_totalSteps + m_stepsPerEpoch - 1) / m_stepsPerEpoch
+                                        : std::int64_t(std::ceil(m_s.epochs))));
+    log("  Instantaneous batch size per device = " + std::to_string(m_s.batchSize) +
+        ", Gradient Accumulation steps = " + std::to_string(m_s.accumulation));
+    log("  Total optimization steps = " + std::to_string(m_totalSteps));
+
+    m_model->train();
+    const bool evaluating = m_eval.size() > 0 && m_s.evalStrategy == "steps";
+    double logLossSum = 0;
+    std::int64_t logSteps = 0;
+    double lastGradNorm = 0, trainLossSum = 0;
+    bool aborted = false;
+    const auto abortRequested = [&] { return m_cb.abort && m_cb.abort->load(); };
+    m_start = Clock::now();
+
+    try {
+        while (m_globalStep < m_totalSteps && !aborted) {
+            const std::int64_t epochIndex = m_globalStep / m_stepsPerEpoch;
+            const auto order = epochOrder(epochIndex);
+            const std::int64_t firstUpdate = m_globalStep - epochIndex * m_stepsPerEpoch;
+            for (std::int64_t update = firstUpdate; update < m_stepsPerEpoch && m_globalStep < m_totalSteps;
+                 ++update) {
+                const std::int64_t b0 = update * m_s.accumulation;
+                const std::int64_t b1 = std::min(m_batchesPerEpoch, b0 + m_s.accumulation);
+                std::vector<Batch> micro;
+                std::int64_t labeled = 0;
+                for (std::int64_t b = b0; b < b1; ++b) {
+                    std::vector<TokenizedExample> rows;
+                    const std::size_t from = std::size_t(b * m_s.batchSize);
+                    for (std::size_t i = from; i < std::min(order.size(), from + std::size_t(m_s.batchSize)); ++i)
+                        rows.push_back(m_train.at(order[i]));
+                    micro.push_back(collate(rows, m_padId, m_device));
+                    labeled += micro.back().labeled;
+                }
+                // The loss of the update: every learned token of the accumulated batch counts once
+                // (transformers' num_items_in_batch), so accumulation equals one larger batch.
+                double lossSum = 0;
+                for (const auto& batch : micro) {
+                    auto [sum, count] = m_model->tokenLoss(batch.inputIds, batch.labels, batch.attentionMask);
+                    if (labeled > 0)
+                        (sum / double(labeled)).backward();
+                    lossSum += sum.item<double>();
+                    m_tokensSeen += batch.tokens;
+                    m_tokensThisRun += batch.tokens;
+                }
+                const double stepLoss = labeled ? lossSum / double(labeled) : 0;
+                lastGradNorm = m_optimizer->clipGradNorm(m_s.maxGradNorm);
+                const double lr = m_schedule.lr(m_globalStep);
+                m_optimizer->step(lr);
+                m_optimizer->zeroGrad();
+                ++m_globalStep;
+                m_epoch = double(epochIndex) + double(b1) / double(m_batchesPerEpoch);
+                m_result.stepLosses.push_back(stepLoss);
+                logLossSum += stepLoss;
+                trainLossSum += stepLoss;
+                ++logSteps;
+                report(stepLoss, std::nullopt, lr, lastGradNorm);
+
+                if (m_globalStep % m_s.loggingSteps == 0) {
+                    json entry = {{"epoch", m_epoch},
+                                  {"grad_norm", lastGradNorm},
+                                  {"learning_rate", lr},
+                                  {"loss", round4(logLossSum / double(logSteps))},
+                                  {"num_input_tokens_seen", m_tokensSeen},
+                                  {"step", m_globalStep}};
+                    m_logHistory.push_back(entry);
+                    appendRecord(entry);
+                    std::ostringstream o;
+                    o << "{'loss': " << std::fixed << std::setprecision(4) << logLossSum / double(logSteps)
+                      << ", 'learning_rate': " << std::scientific << std::setprecision(4) << lr
+                      << ", 'epoch': " << std::fixed << std::setprecision(2) << m_epoch << "}";
+                    log(o.str());
+                    logLossSum = 0;
+                    logSteps = 0;
+                }
+                if (evaluating && m_globalStep % m_s.evalSteps == 0)
+                    report(std::nullopt, evaluate(), lr, lastGradNorm);
+                aborted = abortRequested();
+                if (m_globalStep % m_s.saveSteps == 0 || (aborted && m_globalStep > m_startStep))
+                    saveCheckpoint();
+                if (aborted) {
+                    log("Training aborted at step " + std::to_string(m_globalStep));
+                    break;
+                }
+            }
+        }
+    } catch (const Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        if (isOutOfMemory(e))
+            fail("out of memory at step ", m_globalStep + 1, ": lower per_device_train_batch_size or cutoff_len, "
+                 "or keep gradient checkpointing on (", e.what(), ")");
+        fail("training failed at step ", m_globalStep + 1, ": ", e.what());
+    }
+
+    const double runtime = std::chrono::duration<double>(Clock::now() - m_start).count();
+    if (m_s.loadBestAtEnd && !m_bestCheckpoint.empty() && !aborted) {
+        log("Loading best model from " + m_bestCheckpoint + " (score: " + std::to_string(*m_bestMetric) + ")");
+        torch::NoGradGuard noGrad;
+        const auto store = m_s.finetuningType == "lora" ? WeightStore::openDir(m_bestCheckpoint, "adapter_model")
+                                                         : WeightStore::openDir(m_bestCheckpoint, "model");
+        for (auto& [name, t] : m_trainable)
+            t.copy_(store.get(name));
+    }
+
+    const std::int64_t steps = m_globalStep - m_startStep;
+    json train = {{"epoch", m_epoch},
+                  {"num_input_tokens_seen", m_tokensSeen},
+                  {"total_flos", 0},
+                  {"train_loss", steps ? trainLossSum / double(steps) : 0.0},
+                  {"train_runtime", round4(runtime)},
+                  {"train_samples_per_second",
+                   std::round(double(steps * m_s.batchSize * m_s.accumulation) / runtime * 1000) / 1000},
+                  {"train_steps_per_second", std::round(double(steps) / runtime * 1000) / 1000}};
+    json summary = train;
+    summary["step"] = m_globalStep;
+    m_logHistory.push_back(summary);
+    appendRecord(json::object());
+
+    saveModel(m_out);
+    writeJson(m_out / "trainer_state.json", trainerState());
+    writeJson(m_out / "train_results.json", train);
+    json all = train;
+    if (m_s.doEval && m_eval.size() > 0 && !aborted) {
+        const double loss = evaluate();
+        json ev = {{"epoch", m_epoch}, {"eval_loss", loss}};
+        writeJson(m_out / "eval_results.json", ev);
+        all.update(ev);
+    }
+    writeJson(m_out / "all_results.json", all);
+    log("Saved the model to " + m_out.string());
+
+    m_result.globalStep = m_globalStep;
+    m_result.aborted = aborted;
+    m_result.metrics = all;
+    return m_result;
+}
+
+} // namespace
+
+std::string MemoryEstimate::describe() const
+{
+    return "weights " + gib(weights) + " + trainable " + gib(trainable) + " + gradients and AdamW " +
+           gib(optimizer) + " + activations " + gib(activations) + " = " + gib(total());
+}
+
+TrainResult runTraining(const ArgumentSet& args, const TrainCallbacks& callbacks)
+{
+    Run run(args, callbacks);
+    return run.execute();
+}
+
+} // namespace lathe

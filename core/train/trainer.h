@@ -1,0 +1,90 @@
+// Supervised fine-tuning and pretraining (stages sft and pt) with LoRA, freeze or full fine-tuning, writing a
+// run folder as LLaMA-Factory + transformers' Trainer do (reference section 5): the adapter or weights,
+// trainer_log.jsonl, trainer_state.json with log_history, train/eval/all_results.json, training_args.yaml,
+// running_log.txt and checkpoint-N/ folders that resume exactly.
+//
+// The loop is transformers' Trainer: shuffled batches padded to their longest example, gradient accumulation
+// with the loss averaged over every learned token of the accumulated batch, clip_grad_norm, AdamW, a
+// LambdaLR-style schedule stepped once per update, logs every logging_steps, evaluation every eval_steps,
+// checkpoints every save_steps. Checkpoints hold what an exact resume needs (weights, AdamW moments,
+// scheduler step, RNG state, trainer_state.json); they are written to a temporary folder and renamed, so an
+// interrupted save leaves the previous checkpoint as it was.
+//
+// Files Lathe writes differently from Python (no pickles): optimizer.safetensors (exp_avg / exp_avg_sq by
+// parameter name), scheduler.json, rng_state.safetensors instead of optimizer.pt, scheduler.pt,
+// rng_state.pth. Adapters, weights and the JSON files are byte-compatible with PEFT and transformers.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/argument_schema.h"
+
+namespace lathe {
+
+/// What the loop reports after each optimizer step and each log (the window's charts and progress bar).
+struct TrainProgress
+{
+    std::int64_t step = 0, totalSteps = 0;
+    double epoch = 0;
+    std::optional<double> loss;     ///< this step's loss (mean over its learned tokens)
+    std::optional<double> evalLoss; ///< set on the report right after an evaluation
+    double learningRate = 0;
+    double gradNorm = 0;
+    double tokensPerSecond = 0;
+    std::int64_t tokensSeen = 0;
+    double elapsedSeconds = 0, remainingSeconds = 0;
+    std::int64_t peakMemoryBytes = 0; ///< peak resident memory of the process (CPU) so far
+};
+
+struct TrainCallbacks
+{
+    /// Lines of the running log (also written to running_log.txt).
+    std::function<void(const std::string&)> log;
+    /// Every optimizer step and every evaluation.
+    std::function<void(const TrainProgress&)> progress;
+    /// Every record appended to trainer_log.jsonl.
+    std::function<void(const nlohmann::ordered_json&)> record;
+    /// Set from another thread to stop: the loop finishes the current step, saves a checkpoint and the model.
+    const std::atomic<bool>* abort = nullptr;
+};
+
+struct TrainResult
+{
+    std::string outputDir;
+    std::int64_t globalStep = 0;
+    std::int64_t totalSteps = 0;
+    bool aborted = false;
+    std::optional<std::string> resumedFrom; ///< the checkpoint the run continued
+    nlohmann::json metrics;                 ///< all_results.json
+    std::vector<double> stepLosses;         ///< loss of each step this run made, in order
+};
+
+/// The memory a run needs, estimated before loading anything big.
+struct MemoryEstimate
+{
+    std::int64_t weights = 0;     ///< base weights in the compute dtype
+    std::int64_t trainable = 0;   ///< trainable parameters (float32 unless pure_bf16)
+    std::int64_t optimizer = 0;   ///< gradients + AdamW moments
+    std::int64_t activations = 0; ///< saved activations and logits for one micro-batch at cutoff_len
+    std::int64_t total() const { return weights + trainable + optimizer + activations; }
+    std::string describe() const;
+};
+
+/// Runs the training the arguments describe (`lathe train`, the window's Start button). Throws lathe::Error
+/// with a message for the user on bad settings, data or out-of-memory; never exits the process.
+TrainResult runTraining(const ArgumentSet& args, const TrainCallbacks& callbacks = {});
+
+/// The latest `checkpoint-N` folder of `outputDir` (transformers' get_last_checkpoint), or "" when none.
+std::string lastCheckpoint(const std::string& outputDir);
+
+/// "H:MM:SS" as Python's str(timedelta(seconds=int(s))) prints it.
+std::string formatElapsed(double seconds);
+
+} // namespace lathe

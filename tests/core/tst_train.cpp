@@ -1,0 +1,463 @@
+// Tests of core/train: learning-rate schedules and AdamW against transformers' / torch's formulas, new LoRA
+// adapters (PEFT initialisation, PEFT file layout, bit-exact reload), gradient checkpointing, the run folder
+// LLaMA-Factory writes, an exact resume after an abort, output_dir rules, and full / freeze fine-tuning.
+//
+// The runs use a tiny float32 model made by writeNewModel and a byte-level tokenizer written here (256 byte
+// tokens and the Qwen chat specials, no merges), so they need neither shared/ nor the network.
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <QtTest/QtTest>
+
+#include "error_check.h"
+#include "io/safetensors.h"
+#include "lora/lora_adapter.h"
+#include "model/model_loader.h"
+#include "model/new_model.h"
+#include "test_support.h"
+#include "train/adamw.h"
+#include "train/lr_schedule.h"
+#include "train/trainer.h"
+#include "util/file_util.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using namespace lathe;
+
+namespace {
+
+// GPT-2's bytes_to_unicode: the printable stand-in of every byte in byte-level BPE vocabularies.
+std::string byteChar(int b)
+{
+    int cp = b;
+    const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+    if (!printable) {
+        int n = 0;
+        for (int i = 0; i < b; ++i)
+            if (!((i >= 33 && i <= 126) || (i >= 161 && i <= 172) || (i >= 174 && i <= 255)))
+                ++n;
+        cp = 256 + n;
+    }
+    std::string out;
+    if (cp < 0x80) {
+        out += char(cp);
+    } else {
+        out += char(0xC0 | (cp >> 6));
+        out += char(0x80 | (cp & 0x3F));
+    }
+    return out;
+}
+
+// A byte-level tokenizer (ids 0-255) with <|endoftext|> 256, <|im_start|> 257, <|im_end|> 258.
+void writeByteTokenizer(const fs::path& dir)
+{
+    json vocab = json::object();
+    for (int b = 0; b < 256; ++b)
+        vocab[byteChar(b)] = b;
+    json added = json::array();
+    const char* specials[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
+    for (int i = 0; i < 3; ++i)
+        added.push_back({{"id", 256 + i}, {"content", specials[i]}, {"single_word", false}, {"lstrip", false},
+                         {"rstrip", false}, {"normalized", false}, {"special", true}});
+    json tok = {{"version", "1.0"},
+                {"added_tokens", added},
+                {"normalizer", nullptr},
+                {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
+                                   {"use_regex", true}}},
+                {"post_processor", nullptr},
+                {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true},
+                             {"use_regex", true}}},
+                {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
+                           {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},
+                           {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", vocab},
+                           {"merges", json::array()}}}};
+    writeTextFileAtomic((dir / "tokenizer.json").string(), tok.dump());
+    json cfg = {{"eos_token", "<|im_end|>"}, {"pad_token", "<|endoftext|>"}, {"bos_token", nullptr},
+                {"model_max_length", 4096}};
+    writeTextFileAtomic((dir / "tokenizer_config.json").string(), cfg.dump());
+}
+
+// A tiny float32 Qwen3 model with the byte tokenizer.
+fs::path makeModel(const fs::path& root)
+{
+    const fs::path tok = root / "tokenizer";
+    fs::create_directories(tok);
+    writeByteTokenizer(tok);
+    NewModelOptions o;
+    o.arch = "qwen3";
+    // (no raw string literals in this file: moc misreads their braces)
+    o.config = json{{"vocab_size", 300},        {"hidden_size", 32},          {"intermediate_size", 64},
+                    {"num_hidden_layers", 2},   {"num_attention_heads", 4},   {"num_key_value_heads", 2},
+                    {"head_dim", 8},            {"tie_word_embeddings", true}, {"max_position_embeddings", 512},
+                    {"initializer_range", 0.1}}
+                   .dump();
+    o.tokenizerDir = tok.string();
+    o.outDir = (root / "model").string();
+    o.dtype = "float32";
+    o.seed = 7;
+    writeNewModel(o);
+    return root / "model";
+}
+
+// An alpaca dataset of `n` short question/answer pairs and its dataset_info.json.
+fs::path makeData(const fs::path& root, int n)
+{
+    const fs::path dir = root / "data";
+    fs::create_directories(dir);
+    json records = json::array();
+    for (int i = 0; i < n; ++i)
+        records.push_back({{"instruction", "Q" + std::to_string(i) + "?"},
+                           {"input", ""},
+                           {"output", "A" + std::to_string(i % 3) + "."}});
+    writeTextFileAtomic((dir / "qa.json").string(), records.dump(2));
+    writeTextFileAtomic((dir / "dataset_info.json").string(), json{{"qa", {{"file_name", "qa.json"}}}}.dump());
+    return dir;
+}
+
+ArgumentSet baseArgs(const fs::path& model, const fs::path& data, const fs::path& out)
+{
+    ArgumentSet a;
+    a.set("model_name_or_path", model.string());
+    a.set("stage", "sft");
+    a.set("do_train", "true");
+    a.set("finetuning_type", "lora");
+    a.set("lora_rank", "4");
+    a.set("lora_target", "all");
+    a.set("dataset", "qa");
+    a.set("dataset_dir", data.string());
+    a.set("template", "qwen");
+    a.set("cutoff_len", "64");
+    a.set("output_dir", out.string());
+    a.set("tokenized_path", (out.parent_path() / "cache").string());
+    a.set("logging_steps", "2");
+    a.set("per_device_train_batch_size", "2");
+    a.set("gradient_accumulation_steps", "2");
+    a.set("learning_rate", "5e-3");
+    a.set("lr_scheduler_type", "cosine");
+    a.set("warmup_steps", "2");
+    a.set("max_steps", "8");
+    a.set("seed", "3");
+    return a;
+}
+
+std::vector<json> readJsonLines(const fs::path& path)
+{
+    std::vector<json> out;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line))
+        if (!line.empty())
+            out.push_back(json::parse(line));
+    return out;
+}
+
+} // namespace
+
+class TestTrain : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { torch::set_num_threads(1); }
+
+    // transformers' get_scheduler lambdas, evaluated by hand for warmup 2 and 10 steps.
+    void schedules()
+    {
+        LrSchedule s;
+        s.warmupSteps = 2;
+        s.totalSteps = 10;
+        s.initialLr = 1e-3;
+        s.type = "linear";
+        QCOMPARE(s.factor(0), 0.0);
+        QCOMPARE(s.factor(1), 0.5);
+        QCOMPARE(s.factor(2), 1.0);
+        QCOMPARE(s.factor(5), 5.0 / 8.0);
+        QCOMPARE(s.factor(10), 0.0);
+        s.type = "cosine";
+        QVERIFY(std::abs(s.factor(6) - 0.5) < 1e-12);
+        QVERIFY(std::abs(s.factor(4) - 0.5 * (1 + std::cos(M_PI * 0.25))) < 1e-12);
+        s.type = "cosine_with_restarts";
+        QVERIFY(std::abs(s.factor(6) - 0.5 * (1 + std::cos(M_PI * 0.5))) < 1e-12);
+        QCOMPARE(s.factor(10), 0.0);
+        s.type = "cosine_with_min_lr";
+        QVERIFY(std::abs(s.factor(6) - (0.5 * 0.9 + 0.1)) < 1e-12);
+        QVERIFY(std::abs(s.factor(10) - 0.1) < 1e-12);
+        s.type = "polynomial";
+        QVERIFY(std::abs(s.factor(6) - ((1e-3 - 1e-7) * 0.5 + 1e-7) / 1e-3) < 1e-12);
+        QVERIFY(std::abs(s.factor(11) - 1e-7 / 1e-3) < 1e-15);
+        s.type = "constant_with_warmup";
+        QCOMPARE(s.factor(1), 0.5);
+        QCOMPARE(s.factor(9), 1.0);
+        s.type = "constant";
+        QCOMPARE(s.factor(0), 1.0);
+        s.type = "inverse_sqrt";
+        QVERIFY(std::abs(s.factor(8) - 1 / std::sqrt(8.0 / 2.0)) < 1e-12);
+        QCOMPARE(warmupStepsFor(0, 0.1, 95), std::int64_t(10));
+        QCOMPARE(warmupStepsFor(3, 0.5, 95), std::int64_t(3));
+        s.type = "nope";
+        QString message;
+        LATHE_VERIFY_ERROR(s.factor(3), message);
+        QVERIFY(message.contains("nope"));
+    }
+
+    // torch.optim.AdamW's update, in double precision by hand.
+    void adamw()
+    {
+        auto p = torch::tensor({1.0, -2.0}, torch::kFloat64).requires_grad_(true);
+        AdamW opt({{"p", p}}, AdamWOptions{0.9, 0.999, 1e-8, 0.1});
+        double w[2] = {1.0, -2.0}, m[2] = {0, 0}, v[2] = {0, 0};
+        const double grads[2][2] = {{0.5, -1.0}, {0.25, 2.0}};
+        const double lr = 0.01;
+        for (int t = 1; t <= 2; ++t) {
+            p.mutable_grad() = torch::tensor({grads[t - 1][0], grads[t - 1][1]}, torch::kFloat64);
+            opt.step(lr);
+            for (int i = 0; i < 2; ++i) {
+                const double g = grads[t - 1][i];
+                w[i] *= 1 - lr * 0.1;
+                m[i] = 0.9 * m[i] + 0.1 * g;
+                v[i] = 0.999 * v[i] + 0.001 * g * g;
+                const double mh = m[i] / (1 - std::pow(0.9, t));
+                w[i] -= lr * mh / (std::sqrt(v[i]) / std::sqrt(1 - std::pow(0.999, t)) + 1e-8);
+            }
+        }
+        QVERIFY(std::abs(p[0].item<double>() - w[0]) < 1e-12);
+        QVERIFY(std::abs(p[1].item<double>() - w[1]) < 1e-12);
+        p.mutable_grad() = torch::tensor({3.0, 4.0}, torch::kFloat64);
+        QVERIFY(std::abs(opt.clipGradNorm(1.0) - 5.0) < 1e-12);
+        QVERIFY(std::abs(p.grad().norm().item<double>() - 1.0) < 1e-6);
+    }
+
+    // A new adapter is PEFT's: A uniform in +-1/sqrt(in), B zero, PEFT names and shapes; it reloads bit-exactly.
+    void newAdapterRoundTrip()
+    {
+        const fs::path root = lathe::test::scratchDir("train_adapter").toStdString();
+        const auto modelDir = makeModel(root);
+        auto model = loadModel(modelDir.string(), {torch::kCPU, torch::kFloat32});
+        torch::manual_seed(1);
+        LoraConfig c;
+        c.r = 4;
+        c.alpha = 8;
+        c.targetModules = {"all"};
+        auto adapter = createLoraAdapter(model, c);
+        QCOMPARE(adapter.modules, std::int64_t(2 * 7));
+        QCOMPARE(adapter.config.targetModules,
+                 (std::vector<std::string>{"down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj",
+                                           "v_proj"}));
+        for (const auto& [name, t] : adapter.parameters) {
+            QVERIFY(t.requires_grad());
+            if (name.find("lora_B") != std::string::npos)
+                QCOMPARE(t.abs().max().item<double>(), 0.0);
+            if (name.find("lora_A") != std::string::npos)
+                QVERIFY(t.abs().max().item<double>() <= 1 / std::sqrt(double(t.size(1))));
+        }
+        {
+            torch::NoGradGuard g;
+            for (auto& [name, t] : adapter.parameters)
+                t.uniform_(-1, 1); // as if trained
+        }
+        saveLoraAdapter((root / "adapter").string(), adapter, modelDir.string());
+        const auto config = json::parse(readTextFile((root / "adapter/adapter_config.json").string()));
+        QCOMPARE(config["peft_type"].get<std::string>(), std::string("LORA"));
+        QCOMPARE(config["r"].get<int>(), 4);
+        QCOMPARE(config["lora_alpha"].get<int>(), 8);
+        QCOMPARE(config["task_type"].get<std::string>(), std::string("CAUSAL_LM"));
+        QCOMPARE(config["base_model_name_or_path"].get<std::string>(), modelDir.string());
+        const auto store = WeightStore::openDir((root / "adapter").string(), "adapter_model");
+        QCOMPARE(store.names().size(), std::size_t(2 * 7 * 2));
+        const auto a = store.get("base_model.model.model.layers.1.mlp.down_proj.lora_A.weight");
+        QCOMPARE(a.sizes().vec(), (std::vector<std::int64_t>{4, 64}));
+        QCOMPARE(store.get("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight").sizes().vec(),
+                 (std::vector<std::int64_t>{32, 4}));
+        auto fresh = loadModel(modelDir.string(), {torch::kCPU, torch::kFloat32});
+        const auto loaded = attachLoraAdapter(fresh, (root / "adapter").string());
+        QCOMPARE(loaded.parameters.size(), adapter.parameters.size());
+        for (std::size_t i = 0; i < loaded.parameters.size(); ++i) {
+            QCOMPARE(loaded.parameters[i].first, adapter.parameters[i].first);
+            QVERIFY(torch::equal(loaded.parameters[i].second, adapter.parameters[i].second.detach()));
+        }
+        torch::NoGradGuard g;
+        const auto ids = torch::tensor({{257, 72, 105, 258}}, torch::kLong);
+        QVERIFY(torch::equal(model->forward(ids), fresh->forward(ids)));
+    }
+
+    // Checkpointed layers give the same LoRA gradients, dropout included (the recomputation replays the RNG).
+    void checkpointingKeepsGradients()
+    {
+        const fs::path root = lathe::test::scratchDir("train_ckpt").toStdString();
+        const auto modelDir = makeModel(root);
+        std::vector<torch::Tensor> grads[2];
+        for (int ckpt = 0; ckpt < 2; ++ckpt) {
+            auto model = loadModel(modelDir.string(), {torch::kCPU, torch::kFloat32});
+            for (auto& p : model->parameters())
+                p.requires_grad_(false);
+            torch::manual_seed(5);
+            LoraConfig c;
+            c.r = 4;
+            c.dropout = 0.3;
+            c.targetModules = {"all"};
+            auto adapter = createLoraAdapter(model, c);
+            {
+                torch::NoGradGuard g;
+                for (auto& [name, t] : adapter.parameters)
+                    t.normal_(0, 0.1);
+            }
+            setLoraTraining(model, true);
+            model->train();
+            model->setGradientCheckpointing(ckpt == 1);
+            const auto ids = torch::tensor({{257, 72, 105, 33, 258, 10}}, torch::kLong);
+            torch::manual_seed(9);
+            auto [sum, n] = model->tokenLoss(ids, ids);
+            sum.backward();
+            QCOMPARE(n, std::int64_t(5));
+            for (auto& [name, t] : adapter.parameters) {
+                QVERIFY2(t.grad().defined(), name.c_str());
+                grads[ckpt].push_back(t.grad().clone());
+            }
+        }
+        for (std::size_t i = 0; i < grads[0].size(); ++i) {
+            const double diff = (grads[0][i] - grads[1][i]).abs().max().item<double>();
+            QVERIFY2(diff < 1e-6, qPrintable(QString("gradient %1 differs by %2").arg(i).arg(diff)));
+        }
+    }
+
+    // A run, an abort after step 4 and a resume: the resumed run's losses and final adapter equal those of
+    // an uninterrupted run, bit for bit; the run folder has LLaMA-Factory's files and fields.
+    void abortAndResumeExactly()
+    {
+        const fs::path root = lathe::test::scratchDir("train_resume").toStdString();
+        const auto modelDir = makeModel(root);
+        const auto dataDir = makeData(root, 12);
+        auto args = [&](const fs::path& out) {
+            auto a = baseArgs(modelDir, dataDir, out);
+            a.set("lora_dropout", "0.1");
+            a.set("save_steps", "3");
+            return a;
+        };
+
+        const auto full = runTraining(args(root / "full"));
+        QCOMPARE(full.globalStep, std::int64_t(8));
+        QCOMPARE(full.stepLosses.size(), std::size_t(8));
+        QVERIFY(!full.aborted);
+
+        std::atomic<bool> abort{false};
+        TrainCallbacks cb;
+        cb.abort = &abort;
+        cb.progress = [&](const TrainProgress& p) {
+            if (p.step == 4)
+                abort = true;
+        };
+        const auto first = runTraining(args(root / "split"), cb);
+        QVERIFY(first.aborted);
+        QCOMPARE(first.globalStep, std::int64_t(4));
+        QVERIFY(fs::exists(root / "split/checkpoint-3"));
+        QVERIFY(fs::exists(root / "split/checkpoint-4")); // the abort's own checkpoint
+        for (const char* f : {"adapter_config.json", "adapter_model.safetensors", "optimizer.safetensors",
+                              "scheduler.json", "rng_state.safetensors", "trainer_state.json", "tokenizer.json"})
+            QVERIFY2(fs::exists(root / "split/checkpoint-4" / f), f);
+
+        const auto second = runTraining(args(root / "split")); // same output_dir: resumes checkpoint-4
+        QVERIFY(second.resumedFrom.has_value());
+        QCOMPARE(QString::fromStdString(*second.resumedFrom).endsWith("checkpoint-4"), true);
+        QCOMPARE(second.globalStep, std::int64_t(8));
+        QCOMPARE(second.stepLosses.size(), std::size_t(4));
+        for (std::size_t i = 0; i < 4; ++i) {
+            QCOMPARE(first.stepLosses[i], full.stepLosses[i]);
+            QCOMPARE(second.stepLosses[i], full.stepLosses[4 + i]);
+        }
+        const auto a = WeightStore::openDir((root / "full").string(), "adapter_model");
+        const auto b = WeightStore::openDir((root / "split").string(), "adapter_model");
+        for (const auto& name : a.names())
+            QVERIFY2(torch::equal(a.get(name), b.get(name)), name.c_str());
+
+        // The run folder.
+        for (const char* f : {"adapter_config.json", "adapter_model.safetensors", "trainer_log.jsonl",
+                              "trainer_state.json", "train_results.json", "all_results.json", "training_args.yaml",
+                              "running_log.txt", "tokenizer.json", "tokenizer_config.json"})
+            QVERIFY2(fs::exists(root / "full" / f), f);
+        const auto records = readJsonLines(root / "full/trainer_log.jsonl");
+        QCOMPARE(records.size(), std::size_t(8 / 2 + 1)); // every logging_steps, then the summary
+        const auto& r = records[1];
+        QCOMPARE(r["current_steps"].get<int>(), 4);
+        QCOMPARE(r["total_steps"].get<int>(), 8);
+        QCOMPARE(r["percentage"].get<double>(), 50.0);
+        QVERIFY(std::abs(r["loss"].get<double>() - (full.stepLosses[2] + full.stepLosses[3]) / 2) < 1e-4);
+        for (const char* k : {"lr", "epoch", "elapsed_time", "remaining_time", "throughput", "total_tokens"})
+            QVERIFY2(r.contains(k), k);
+        QVERIFY(!records.back().contains("loss"));
+        const auto state = json::parse(readTextFile((root / "full/trainer_state.json").string()));
+        QCOMPARE(state["global_step"].get<int>(), 8);
+        QCOMPARE(state["max_steps"].get<int>(), 8);
+        QCOMPARE(state["log_history"].size(), std::size_t(5));
+        QVERIFY(state["log_history"][0].contains("grad_norm"));
+        QVERIFY(state["log_history"][4].contains("train_loss"));
+        // save_steps 3: checkpoints 3 and 6.
+        QVERIFY(fs::exists(root / "full/checkpoint-3") && fs::exists(root / "full/checkpoint-6"));
+        const auto results = json::parse(readTextFile((root / "full/all_results.json").string()));
+        QVERIFY(results.contains("train_loss") && results.contains("train_runtime"));
+    }
+
+    void outputDirRules()
+    {
+        const fs::path root = lathe::test::scratchDir("train_outdir").toStdString();
+        const auto modelDir = makeModel(root);
+        const auto dataDir = makeData(root, 4);
+        fs::create_directories(root / "busy");
+        writeTextFileAtomic((root / "busy/notes.txt").string(), "keep me");
+        QString message;
+        LATHE_VERIFY_ERROR(runTraining(baseArgs(modelDir, dataDir, root / "busy")), message);
+        QVERIFY2(message.contains("overwrite_output_dir"), qPrintable(message));
+        QCOMPARE(QString::fromStdString(readTextFile((root / "busy/notes.txt").string())), QString("keep me"));
+        auto a = baseArgs(modelDir, dataDir, root / "busy");
+        a.set("overwrite_output_dir", "true");
+        a.set("max_steps", "2");
+        QCOMPARE(runTraining(a).globalStep, std::int64_t(2));
+
+        auto bad = baseArgs(modelDir, dataDir, root / "bad");
+        bad.set("lora_target", "q_proj,qkv");
+        LATHE_VERIFY_ERROR(runTraining(bad), message);
+        QVERIFY2(message.contains("qkv"), qPrintable(message));
+        auto missing = baseArgs(modelDir, dataDir, root / "missing");
+        missing.set("dataset", "nope");
+        LATHE_VERIFY_ERROR(runTraining(missing), message);
+        QVERIFY2(message.contains("nope"), qPrintable(message));
+    }
+
+    // Full and freeze fine-tuning: the loss falls, saved weights load as a model, freeze trains only the last
+    // layer.
+    void fullAndFreeze()
+    {
+        const fs::path root = lathe::test::scratchDir("train_full").toStdString();
+        const auto modelDir = makeModel(root);
+        const auto dataDir = makeData(root, 8);
+        auto full = baseArgs(modelDir, dataDir, root / "full");
+        full.set("finetuning_type", "full");
+        full.set("max_steps", "12");
+        full.set("learning_rate", "3e-3");
+        full.set("gradient_accumulation_steps", "1");
+        const auto r = runTraining(full);
+        QVERIFY(r.stepLosses.back() < r.stepLosses.front() * 0.8);
+        auto trained = loadModel((root / "full").string(), {torch::kCPU, torch::kFloat32});
+        QCOMPARE(trained->config().num_hidden_layers, std::int64_t(2));
+
+        auto freeze = baseArgs(modelDir, dataDir, root / "freeze");
+        freeze.set("finetuning_type", "freeze");
+        freeze.set("freeze_trainable_layers", "1");
+        freeze.set("max_steps", "4");
+        runTraining(freeze);
+        const auto before = WeightStore::openDir(modelDir.string());
+        const auto after = WeightStore::openDir((root / "freeze").string());
+        QVERIFY(torch::equal(before.get("model.layers.0.mlp.up_proj.weight"),
+                             after.get("model.layers.0.mlp.up_proj.weight")));
+        QVERIFY(torch::equal(before.get("model.embed_tokens.weight"), after.get("model.embed_tokens.weight")));
+        QVERIFY(!torch::equal(before.get("model.layers.1.mlp.up_proj.weight"),
+                              after.get("model.layers.1.mlp.up_proj.weight")));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTrain)
+#include "tst_train.moc"
