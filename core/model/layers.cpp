@@ -21,11 +21,11 @@ namespace {
 struct FrozenLinear : public torch::autograd::Function<FrozenLinear>
 {
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                                 const torch::Tensor& weight, const torch::Tensor& bias)
+                                 const torch::Tensor& weight)
     {
         ctx->saved_data["weight"] = weight;
-        auto out = bf16LinearViaFloat(x, weight, bias); // grad mode is off inside Function::forward
-        return out.defined() ? out : torch::linear(x, weight, bias);
+        auto out = bf16LinearViaFloat(x, weight, {}); // grad mode is off inside Function::forward
+        return out.defined() ? out : torch::linear(x, weight);
     }
 
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -35,7 +35,7 @@ struct FrozenLinear : public torch::autograd::Function<FrozenLinear>
         auto dx = bf16LinearGradInput(gradOutputs[0], weight);
         if (!dx.defined())
             dx = torch::matmul(gradOutputs[0], weight);
-        return {dx, torch::Tensor(), torch::Tensor()};
+        return {dx, torch::Tensor()};
     }
 };
 
@@ -46,7 +46,11 @@ torch::Tensor linearForward(const torch::Tensor& x, const torch::Tensor& weight,
     if (torch::GradMode::is_enabled() && x.requires_grad() && !weight.requires_grad() &&
         weight.scalar_type() == torch::kBFloat16 && x.device().is_cpu() &&
         (!bias.defined() || !bias.requires_grad()))
-        return FrozenLinear::apply(x, weight, bias.defined() ? bias : torch::Tensor());
+    {
+        // (autograd Functions take no undefined inputs: the frozen bias is added outside)
+        auto out = FrozenLinear::apply(x, weight);
+        return bias.defined() ? out + bias : out;
+    }
     // One row of bf16 activations on CPU (a decode step): a GEMV kernel that streams the weights faster.
     if (x.numel() == weight.size(1)) {
         auto out = bf16Gemv(x, weight, bias);

@@ -14,6 +14,8 @@
 #include <set>
 #include <sstream>
 
+#include <malloc.h>
+
 #include <ATen/core/Generator.h>
 #include <torch/torch.h>
 
@@ -987,12 +989,25 @@ void Run::resume(const std::string& checkpoint)
     m_result.resumedFrom = checkpoint;
 }
 
+// A training step allocates and frees the same large activations every time. glibc's defaults hand blocks
+// above a few MB back to the kernel on free and take fresh zeroed pages on the next malloc, which costs ~10%
+// of a CPU step in page clearing; keeping freed memory in the heap avoids it (the peak is unchanged).
+void keepFreedMemory()
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 32 << 20); // the largest glibc accepts; also stops its dynamic adjustment
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
 TrainResult Run::execute()
 {
     prepareOutputDir();
     m_start = Clock::now();
     prepareData();
     loadModelAndTrainables();
+    if (m_device.is_cpu())
+        keepFreedMemory();
 
     m_batchesPerEpoch = std::int64_t((m_train.size() + std::size_t(m_s.batchSize) - 1) / std::size_t(m_s.batchSize));
     m_stepsPerEpoch = std::max<std::int64_t>(1, (m_batchesPerEpoch + m_s.accumulation - 1) / m_s.accumulation);

@@ -2,8 +2,8 @@
 // adapters (PEFT initialisation, PEFT file layout, bit-exact reload), gradient checkpointing, the run folder
 // LLaMA-Factory writes, an exact resume after an abort, output_dir rules, and full / freeze fine-tuning.
 //
-// The runs use a tiny float32 model made by writeNewModel and a byte-level tokenizer written here (256 byte
-// tokens and the Qwen chat specials, no merges), so they need neither shared/ nor the network.
+// The runs use a tiny float32 model with a byte-level tokenizer (tests/support/tiny_model.h), so they need
+// neither shared/ nor the network.
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -20,6 +20,7 @@
 #include "model/model_loader.h"
 #include "model/new_model.h"
 #include "test_support.h"
+#include "tiny_model.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
 #include "train/trainer.h"
@@ -30,79 +31,6 @@ using json = nlohmann::json;
 using namespace lathe;
 
 namespace {
-
-// GPT-2's bytes_to_unicode: the printable stand-in of every byte in byte-level BPE vocabularies.
-std::string byteChar(int b)
-{
-    int cp = b;
-    const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-    if (!printable) {
-        int n = 0;
-        for (int i = 0; i < b; ++i)
-            if (!((i >= 33 && i <= 126) || (i >= 161 && i <= 172) || (i >= 174 && i <= 255)))
-                ++n;
-        cp = 256 + n;
-    }
-    std::string out;
-    if (cp < 0x80) {
-        out += char(cp);
-    } else {
-        out += char(0xC0 | (cp >> 6));
-        out += char(0x80 | (cp & 0x3F));
-    }
-    return out;
-}
-
-// A byte-level tokenizer (ids 0-255) with <|endoftext|> 256, <|im_start|> 257, <|im_end|> 258.
-void writeByteTokenizer(const fs::path& dir)
-{
-    json vocab = json::object();
-    for (int b = 0; b < 256; ++b)
-        vocab[byteChar(b)] = b;
-    json added = json::array();
-    const char* specials[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
-    for (int i = 0; i < 3; ++i)
-        added.push_back({{"id", 256 + i}, {"content", specials[i]}, {"single_word", false}, {"lstrip", false},
-                         {"rstrip", false}, {"normalized", false}, {"special", true}});
-    json tok = {{"version", "1.0"},
-                {"added_tokens", added},
-                {"normalizer", nullptr},
-                {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
-                                   {"use_regex", true}}},
-                {"post_processor", nullptr},
-                {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true},
-                             {"use_regex", true}}},
-                {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
-                           {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},
-                           {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", vocab},
-                           {"merges", json::array()}}}};
-    writeTextFileAtomic((dir / "tokenizer.json").string(), tok.dump());
-    json cfg = {{"eos_token", "<|im_end|>"}, {"pad_token", "<|endoftext|>"}, {"bos_token", nullptr},
-                {"model_max_length", 4096}};
-    writeTextFileAtomic((dir / "tokenizer_config.json").string(), cfg.dump());
-}
-
-// A tiny float32 Qwen3 model with the byte tokenizer.
-fs::path makeModel(const fs::path& root)
-{
-    const fs::path tok = root / "tokenizer";
-    fs::create_directories(tok);
-    writeByteTokenizer(tok);
-    NewModelOptions o;
-    o.arch = "qwen3";
-    // (no raw string literals in this file: moc misreads their braces)
-    o.config = json{{"vocab_size", 300},        {"hidden_size", 32},          {"intermediate_size", 64},
-                    {"num_hidden_layers", 2},   {"num_attention_heads", 4},   {"num_key_value_heads", 2},
-                    {"head_dim", 8},            {"tie_word_embeddings", true}, {"max_position_embeddings", 512},
-                    {"initializer_range", 0.1}}
-                   .dump();
-    o.tokenizerDir = tok.string();
-    o.outDir = (root / "model").string();
-    o.dtype = "float32";
-    o.seed = 7;
-    writeNewModel(o);
-    return root / "model";
-}
 
 // An alpaca dataset of `n` short question/answer pairs and its dataset_info.json.
 fs::path makeData(const fs::path& root, int n)
@@ -236,7 +164,7 @@ private Q_SLOTS:
     void newAdapterRoundTrip()
     {
         const fs::path root = lathe::test::scratchDir("train_adapter").toStdString();
-        const auto modelDir = makeModel(root);
+        const auto modelDir = lathe::test::makeTinyModel(root);
         auto model = loadModel(modelDir.string(), {torch::kCPU, torch::kFloat32});
         torch::manual_seed(1);
         LoraConfig c;
@@ -285,14 +213,57 @@ private Q_SLOTS:
         QVERIFY(torch::equal(model->forward(ids), fresh->forward(ids)));
     }
 
-    // Checkpointed layers give the same LoRA gradients, dropout included (the recomputation replays the RNG).
+    // The fused lm_head + cross-entropy of tokenLoss equals the plain loss, and so do the gradients of the
+    // (tied) embedding that both the input and the output use.
+    void fusedLossMatchesCrossEntropy()
+    {
+        const fs::path root = lathe::test::scratchDir("train_fused").toStdString();
+        const auto modelDir = lathe::test::makeTinyModel(root);
+        const auto ids = torch::tensor({{257, 72, 105, 33, 258, 10, 44}, {257, 80, 81, 82, 83, 84, 258}}, torch::kLong);
+        auto labels = ids.clone();
+        labels.index_put_({0, torch::indexing::Slice(0, 3)}, -100);
+        torch::Tensor grads[2];
+        double losses[2];
+        for (int fused = 0; fused < 2; ++fused) {
+            auto model = loadModel(modelDir.string(), {torch::kCPU, torch::kFloat32});
+            auto& w = model->model->embed_tokens->weight;
+            w.set_data(w.clone());
+            w.requires_grad_(true);
+            if (fused) {
+                auto [sum, n] = model->tokenLoss(ids, labels);
+                QCOMPARE(n, std::int64_t(2 * 6 - 2));
+                auto loss = sum / double(n);
+                loss.backward();
+                losses[1] = loss.item<double>();
+            } else {
+                auto loss = model->loss(ids, labels);
+                loss.backward();
+                losses[0] = loss.item<double>();
+            }
+            grads[fused] = w.grad().clone();
+        }
+        QVERIFY2(std::abs(losses[0] - losses[1]) < 1e-5, qPrintable(QString("%1 vs %2").arg(losses[0]).arg(losses[1])));
+        const double diff = (grads[0] - grads[1]).abs().max().item<double>();
+        QVERIFY2(diff < 1e-6, qPrintable(QString("embedding gradient differs by %1").arg(diff)));
+        QVERIFY(grads[0].abs().max().item<double>() > 1e-4);
+    }
+
+    // Checkpointed layers give the same LoRA gradients, dropout included (the recomputation replays the RNG);
+    // in float32 and on a bf16 base (the frozen-weight linear and fused loss paths).
+    void checkpointingKeepsGradients_data()
+    {
+        QTest::addColumn<bool>("bf16");
+        QTest::newRow("float32") << false;
+        QTest::newRow("bf16 base") << true;
+    }
     void checkpointingKeepsGradients()
     {
+        QFETCH(bool, bf16);
         const fs::path root = lathe::test::scratchDir("train_ckpt").toStdString();
-        const auto modelDir = makeModel(root);
+        const auto modelDir = lathe::test::makeTinyModel(root);
         std::vector<torch::Tensor> grads[2];
         for (int ckpt = 0; ckpt < 2; ++ckpt) {
-            auto model = loadModel(modelDir.string(), {torch::kCPU, torch::kFloat32});
+            auto model = loadModel(modelDir.string(), {torch::kCPU, bf16 ? torch::kBFloat16 : torch::kFloat32});
             for (auto& p : model->parameters())
                 p.requires_grad_(false);
             torch::manual_seed(5);
@@ -321,7 +292,7 @@ private Q_SLOTS:
         }
         for (std::size_t i = 0; i < grads[0].size(); ++i) {
             const double diff = (grads[0][i] - grads[1][i]).abs().max().item<double>();
-            QVERIFY2(diff < 1e-6, qPrintable(QString("gradient %1 differs by %2").arg(i).arg(diff)));
+            QVERIFY2(diff < (bf16 ? 1e-3 : 1e-6), qPrintable(QString("gradient %1 differs by %2").arg(i).arg(diff)));
         }
     }
 
@@ -330,7 +301,7 @@ private Q_SLOTS:
     void abortAndResumeExactly()
     {
         const fs::path root = lathe::test::scratchDir("train_resume").toStdString();
-        const auto modelDir = makeModel(root);
+        const auto modelDir = lathe::test::makeTinyModel(root);
         const auto dataDir = makeData(root, 12);
         auto args = [&](const fs::path& out) {
             auto a = baseArgs(modelDir, dataDir, out);
@@ -404,7 +375,7 @@ private Q_SLOTS:
     void outputDirRules()
     {
         const fs::path root = lathe::test::scratchDir("train_outdir").toStdString();
-        const auto modelDir = makeModel(root);
+        const auto modelDir = lathe::test::makeTinyModel(root);
         const auto dataDir = makeData(root, 4);
         fs::create_directories(root / "busy");
         writeTextFileAtomic((root / "busy/notes.txt").string(), "keep me");
@@ -432,7 +403,7 @@ private Q_SLOTS:
     void fullAndFreeze()
     {
         const fs::path root = lathe::test::scratchDir("train_full").toStdString();
-        const auto modelDir = makeModel(root);
+        const auto modelDir = lathe::test::makeTinyModel(root);
         const auto dataDir = makeData(root, 8);
         auto full = baseArgs(modelDir, dataDir, root / "full");
         full.set("finetuning_type", "full");

@@ -1,0 +1,195 @@
+// bench_train: LoRA fine-tuning speed and peak memory of the trainer (runTraining, as `lathe train` runs it).
+//
+//   bench_train --model DIR --tokenizer DIR [--batch 1] [--seq 256] [--steps 8] [--threads 2] [--dtype bf16]
+//               [--ckpt true] [--rank 8] [--learned 1.0] [--out /tmp/bench_train]
+//
+// The data is generated text (a fixed seeded word salad tokenized by the model's tokenizer) as SFT examples
+// of exactly `--seq` tokens, of which the last `--learned` share is the learned answer (1.0: every token, as
+// pretraining). Steps after the first two are timed. Reported: tokens/s, the GFLOP/s that means at 4 x
+// parameters FLOPs per token (forward 2N + input gradients 2N; a LoRA's own FLOPs and checkpointing's
+// recomputation not counted), the machine's GEMM peak in float32 and Lathe's bf16 linear (bf16 weights
+// widened to float32 blocks, see kernels/bf16_gemv.h) and libtorch's own bf16 GEMM, and the peak RSS.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <sys/resource.h>
+#include <torch/torch.h>
+
+#include "config/argument_schema.h"
+#include "kernels/bf16_gemv.h"
+#include "model/model_config.h"
+#include "runtime/device.h"
+#include "tokenizer/tokenizer.h"
+#include "train/trainer.h"
+#include "util/file_util.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string option(int argc, char** argv, const std::string& key, const std::string& fallback)
+{
+    for (int i = 1; i + 1 < argc; ++i)
+        if (argv[i] == "--" + key)
+            return argv[i + 1];
+    return fallback;
+}
+
+double seconds(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// x[M,K] W[N,K]^T throughput of `linear` for the model's shapes, best of them.
+template <class F>
+double gemmPeak(const char* name, F linear, torch::ScalarType wType, std::int64_t M, std::int64_t H, std::int64_t I)
+{
+    torch::NoGradGuard noGrad;
+    double best = 0;
+    for (auto [k, n] : std::vector<std::pair<std::int64_t, std::int64_t>>{{H, I}, {I, H}, {H, H}}) {
+        auto x = torch::randn({M, k}).to(wType), w = torch::randn({n, k}).to(wType);
+        linear(x, w);
+        int it = 0;
+        const auto start = Clock::now();
+        while (seconds(start) < 0.5) {
+            linear(x, w);
+            ++it;
+        }
+        best = std::max(best, 2.0 * double(M) * double(k) * double(n) * it / seconds(start) / 1e9);
+    }
+    std::printf("  %-34s %7.1f GFLOP/s\n", name, best);
+    return best;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        const std::string model = option(argc, argv, "model", "");
+        const std::string tokenizerDir = option(argc, argv, "tokenizer", model);
+        if (model.empty()) {
+            std::fprintf(stderr, "usage: bench_train --model DIR [--tokenizer DIR] [--batch 1] [--seq 256] ...\n");
+            return 2;
+        }
+        const int batch = std::stoi(option(argc, argv, "batch", "1"));
+        const int seq = std::stoi(option(argc, argv, "seq", "256"));
+        const int steps = std::stoi(option(argc, argv, "steps", "8"));
+        const int threads = std::stoi(option(argc, argv, "threads", "2"));
+        const std::string dtype = option(argc, argv, "dtype", "bf16");
+        const std::string ckpt = option(argc, argv, "ckpt", "true");
+        const double learned = std::stod(option(argc, argv, "learned", "1.0"));
+        const fs::path out = option(argc, argv, "out", "/tmp/bench_train");
+        lathe::setThreads(threads);
+
+        // The tokenizer files travel with the model folder the trainer reads.
+        for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
+            if (!fs::exists(fs::path(model) / f) && fs::exists(fs::path(tokenizerDir) / f))
+                fs::copy_file(fs::path(tokenizerDir) / f, fs::path(model) / f);
+        const auto tokenizer = lathe::Tokenizer::fromDirectory(model);
+
+        // SFT records whose prompt + answer fill `seq` tokens under the qwen template (about 10 template tokens).
+        fs::create_directories(out / "data");
+        std::mt19937 rng(7);
+        const char* words[] = {"lathe", "model", "train", "token", "weight", "adapter", "loss", "step",
+                               "data",  "query", "value", "layer", "norm",  "matrix",  "rank", "export"};
+        auto text = [&](int tokens) {
+            std::string s;
+            while (int(tokenizer->encode(s).size()) < tokens)
+                s += std::string(s.empty() ? "" : " ") + words[rng() % 16];
+            return s;
+        };
+        const int budget = seq - 12;
+        const int answer = std::max(1, int(budget * learned));
+        nlohmann::json records = nlohmann::json::array();
+        for (int i = 0; i < batch * (steps + 1); ++i)
+            records.push_back({{"instruction", budget - answer > 0 ? text(budget - answer) : std::string("go")},
+                               {"input", ""},
+                               {"output", text(answer)}});
+        lathe::writeTextFileAtomic((out / "data/bench.json").string(), records.dump());
+        lathe::writeTextFileAtomic((out / "data/dataset_info.json").string(),
+                                   nlohmann::json{{"bench", {{"file_name", "bench.json"}}}}.dump());
+
+        lathe::ArgumentSet args;
+        for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+                 {"model_name_or_path", model},
+                 {"stage", "sft"},
+                 {"do_train", "true"},
+                 {"finetuning_type", "lora"},
+                 {"lora_rank", option(argc, argv, "rank", "8")},
+                 {"lora_target", "all"},
+                 {"dataset", "bench"},
+                 {"dataset_dir", (out / "data").string()},
+                 {"template", "qwen"},
+                 {"cutoff_len", std::to_string(seq)},
+                 {"output_dir", (out / "run").string()},
+                 {"overwrite_output_dir", "true"},
+                 {"tokenized_path", (out / "cache").string()},
+                 {"per_device_train_batch_size", std::to_string(batch)},
+                 {"max_steps", std::to_string(steps)},
+                 {"save_steps", "100000"},
+                 {"logging_steps", "1"},
+                 {"learning_rate", "1e-4"},
+                 {"disable_gradient_checkpointing", ckpt == "true" ? "false" : "true"},
+                 {dtype == "bf16" ? "bf16" : "fp16", dtype == "bf16" ? "true" : "false"}})
+            args.set(k, v);
+
+        std::vector<double> stamps;
+        std::vector<std::int64_t> tokens;
+        lathe::TrainCallbacks cb;
+        cb.progress = [&](const lathe::TrainProgress& p) {
+            if (p.loss) {
+                stamps.push_back(p.elapsedSeconds);
+                tokens.push_back(p.tokensSeen);
+                std::printf("  step %lld: loss %.4f  %.1f s\n", (long long)p.step, *p.loss, p.elapsedSeconds);
+                std::fflush(stdout);
+            }
+        };
+        const auto result = lathe::runTraining(args, cb);
+        if (stamps.size() < 4)
+            throw std::runtime_error("too few steps to time (use --steps >= 4)");
+        const double tps = double(tokens.back() - tokens[1]) / (stamps.back() - stamps[1]);
+
+        // Parameters that take part in a matmul per token: every linear layer, and lm_head (tied or not).
+        const auto config = lathe::ModelConfig::fromDir(model);
+        const double H = double(config.hidden_size), D = double(config.head_dim);
+        const double perLayer = H * D * (2.0 * config.num_attention_heads + 2.0 * config.num_key_value_heads) +
+                                3.0 * H * double(config.intermediate_size);
+        const double params = perLayer * double(config.num_hidden_layers) + H * double(config.vocab_size);
+        rusage usage{};
+        getrusage(RUSAGE_SELF, &usage);
+        std::printf("\nLoRA SFT r%s all-linear, %s, seq %d, batch %d, %d threads, checkpointing %s, learned %.0f%%\n",
+                    option(argc, argv, "rank", "8").c_str(), dtype.c_str(), seq, batch, threads, ckpt.c_str(),
+                    learned * 100);
+        std::printf("  tokens/s            %8.1f  (steps 3-%d)\n", tps, steps);
+        std::printf("  achieved            %8.1f GFLOP/s  (4 x %.0fM matmul params per token)\n", tps * 4 * params / 1e9,
+                    params / 1e6);
+        std::printf("  peak RSS            %8.0f MiB\n", usage.ru_maxrss / 1024.0);
+        std::printf("  final loss          %8.4f  (%lld steps)\n", result.stepLosses.back(),
+                    (long long)result.globalStep);
+        std::printf("GEMM peaks on this machine (M = %d):\n", batch * seq);
+        const std::int64_t M = std::int64_t(batch) * seq;
+        gemmPeak("float32 (libtorch)", [](auto& x, auto& w) { return torch::linear(x, w); }, torch::kFloat32, M,
+                 config.hidden_size, config.intermediate_size);
+        gemmPeak("bf16 weights via float32 (Lathe)",
+                 [](auto& x, auto& w) {
+                     auto y = lathe::bf16LinearViaFloat(x, w, {});
+                     return y.defined() ? y : torch::linear(x, w);
+                 },
+                 torch::kBFloat16, M, config.hidden_size, config.intermediate_size);
+        if (option(argc, argv, "native_bf16", "false") == "true")
+            gemmPeak("bf16 (libtorch oneDNN)", [](auto& x, auto& w) { return torch::linear(x, w); },
+                     torch::kBFloat16, std::min<std::int64_t>(M, 64), config.hidden_size, config.intermediate_size);
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_train: %s\n", e.what());
+        return 1;
+    }
+}

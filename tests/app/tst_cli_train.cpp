@@ -1,0 +1,104 @@
+// Tests of `lathe train`: the real executable on a LLaMA-Factory-style YAML with key=value and --key value
+// overrides, the run folder it leaves (loss plot included), and the messages for mistakes in a config.
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include <QFile>
+#include <QImage>
+#include <QtTest/QtTest>
+
+#include "test_support.h"
+#include "tiny_model.h"
+#include "util/file_util.h"
+
+namespace fs = std::filesystem;
+using lathe::test::runLathe;
+using nlohmann::json;
+
+namespace {
+
+QString describe(const lathe::test::ProcessResult& r)
+{
+    return QString("exit %1\nstdout: %2\nstderr: %3").arg(r.exitCode).arg(r.out.right(3000), r.err.right(3000));
+}
+
+} // namespace
+
+class TestCliTrain : public QObject
+{
+    Q_OBJECT
+
+    fs::path m_root, m_model, m_config;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_root = lathe::test::scratchDir("cli_train").toStdString();
+        m_model = lathe::test::makeTinyModel(m_root);
+        fs::create_directories(m_root / "data");
+        json records = json::array();
+        for (int i = 0; i < 6; ++i)
+            records.push_back({{"instruction", "Q" + std::to_string(i)}, {"input", ""}, {"output", "A."}});
+        lathe::writeTextFileAtomic((m_root / "data/qa.json").string(), records.dump());
+        lathe::writeTextFileAtomic((m_root / "data/dataset_info.json").string(),
+                                   json{{"qa", {{"file_name", "qa.json"}}}}.dump());
+        m_config = m_root / "lora_sft.yaml";
+        const std::string yaml = "### model\nmodel_name_or_path: " + m_model.string() +
+                                 "\ntrust_remote_code: true\n\n### method\nstage: sft\ndo_train: true\n"
+                                 "finetuning_type: lora\nlora_rank: 4\nlora_target: all\n\n### dataset\n"
+                                 "dataset: qa\ndataset_dir: " + (m_root / "data").string() +
+                                 "\ntemplate: qwen\ncutoff_len: 64\n\n### output\noutput_dir: " +
+                                 (m_root / "out").string() +
+                                 "\nlogging_steps: 1\nsave_steps: 2\nplot_loss: true\noverwrite_output_dir: true\n\n"
+                                 "### train\nper_device_train_batch_size: 2\nlearning_rate: 1.0e-2\n"
+                                 "num_train_epochs: 1.0\nlr_scheduler_type: cosine\nddp_timeout: 180000000\n";
+        lathe::writeTextFileAtomic(m_config.string(), yaml);
+    }
+
+    void trainsWithOverrides()
+    {
+        const auto r = runLathe({"train", QString::fromStdString(m_config.string()), "max_steps=4", "--seed", "5",
+                                 "--tokenized_path", QString::fromStdString((m_root / "cache").string()),
+                                 "--threads", "1"});
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        // LLaMA-Factory keys Lathe does not act on are named with the reason.
+        QVERIFY2(r.err.contains("trust_remote_code is ignored"), qPrintable(describe(r)));
+        QVERIFY2(r.err.contains("ddp_timeout is ignored"), qPrintable(describe(r)));
+        QVERIFY2(r.out.contains("train_loss"), qPrintable(describe(r)));
+        const fs::path out = m_root / "out";
+        const auto state = json::parse(lathe::readTextFile((out / "trainer_state.json").string()));
+        QCOMPARE(state["global_step"].get<int>(), 4);
+        QVERIFY(fs::exists(out / "checkpoint-2") && fs::exists(out / "checkpoint-4"));
+        const QImage plot(QString::fromStdString((out / "training_loss.png").string()));
+        QCOMPARE(plot.size(), QSize(640, 480));
+        // The overrides are what training_args.yaml records.
+        const QString args = QString::fromStdString(lathe::readTextFile((out / "training_args.yaml").string()));
+        QVERIFY2(args.contains("max_steps: 4"), qPrintable(args));
+        QVERIFY2(args.contains("seed: 5"), qPrintable(args));
+    }
+
+    void mistakesAreExplained_data()
+    {
+        QTest::addColumn<QStringList>("overrides");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("misspelled key") << QStringList{"learning_rat=1e-3"} << "learning_rate";
+        QTest::newRow("bad choice") << QStringList{"lr_scheduler_type=cosin"} << "cosin";
+        QTest::newRow("bad number") << QStringList{"--lora_rank", "eight"} << "lora_rank";
+        QTest::newRow("unsupported stage") << QStringList{"stage=ppo"} << "ppo";
+        QTest::newRow("missing model") << QStringList{"model_name_or_path=/nonexistent/model"} << "/nonexistent/model";
+    }
+    void mistakesAreExplained()
+    {
+        QFETCH(QStringList, overrides);
+        QFETCH(QString, expected);
+        QStringList args{"train", QString::fromStdString(m_config.string())};
+        args << overrides << "output_dir=" + QString::fromStdString((m_root / "bad").string());
+        const auto r = runLathe(args);
+        QVERIFY2(r.exitCode != 0 && r.exitCode < 128, qPrintable(describe(r)));
+        QVERIFY2(r.err.contains(expected), qPrintable(describe(r)));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCliTrain)
+#include "tst_cli_train.moc"
