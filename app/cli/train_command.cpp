@@ -44,6 +44,7 @@ int runTrainCommand(const std::vector<std::string>& argv)
     if (!argv.empty() && isConfigFile(argv[0]))
         args = ArgumentSet::fromYamlFile(argv[i++]);
     int threads = 0;
+    bool dryRun = false;
     // Overrides in llamafactory-cli's forms: key=value, --key=value, --key value (a bare --flag means true).
     for (; i < argv.size(); ++i) {
         std::string arg = argv[i], key, value;
@@ -63,8 +64,13 @@ int runTrainCommand(const std::vector<std::string>& argv)
         } else {
             fail("unexpected argument \"", argv[i], "\" (give the config file first, then key=value overrides)");
         }
-        if (key == "threads") { // Lathe's own runtime option, not a LLaMA-Factory key
+        // Lathe's own options, not LLaMA-Factory keys.
+        if (key == "threads") {
             threads = std::stoi(value);
+            continue;
+        }
+        if (key == "dry_run") {
+            dryRun = value != "false";
             continue;
         }
         args.set(key, value);
@@ -72,6 +78,14 @@ int runTrainCommand(const std::vector<std::string>& argv)
     for (const auto& [key, reason] : args.ignored())
         std::cerr << "[WARNING] " << key << " is ignored: " << reason << "\n";
     setThreads(threads);
+    if (dryRun) {
+        // What would run: the arguments as YAML and as one command, and what is wrong with them.
+        std::cout << args.toYaml() << "\n" << args.toCommandLine() << "\n";
+        const auto problems = args.validate();
+        for (const auto& p : problems)
+            std::cerr << "[ERROR] " << p << "\n";
+        return problems.empty() ? 0 : 2;
+    }
 
     TrainCallbacks callbacks;
     callbacks.log = [](const std::string& line) { std::cout << "[INFO] " << line << std::endl; };

@@ -567,6 +567,28 @@ std::vector<std::string> ArgumentSet::validate() const
     return problems;
 }
 
+std::string ArgumentSet::toCommandLine(const std::string& program) const
+{
+    auto quote = [](const std::string& word) {
+        if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                                    "_-+=.,/:@%") == std::string::npos)
+            return word;
+        std::string out = "'";
+        for (char c : word)
+            out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        return out + "'";
+    };
+    std::string line = program;
+    for (const auto& s : argumentSchema()) {
+        if (!m_values.contains(s.name))
+            continue;
+        const json& v = m_values[s.name];
+        const std::string text = v.is_null() ? "null" : v.is_string() ? v.get<std::string>() : v.dump();
+        line += " " + quote(s.name + "=" + text);
+    }
+    return line;
+}
+
 std::string ArgumentSet::toYaml() const
 {
     // Group headers as in LLaMA-Factory's examples; keys within a group in schema order.

@@ -79,6 +79,10 @@ public:
     /// fine.
     std::vector<std::string> validate() const;
 
+    /// The equivalent command line, `<program> key=value ...` in schema order, each word shell-quoted when it
+    /// needs it (the window's "Preview command").
+    std::string toCommandLine(const std::string& program = "lathe train") const;
+
     /// The set values as YAML, grouped with `### group` headers like LLaMA-Factory's examples.
     std::string toYaml() const;
 

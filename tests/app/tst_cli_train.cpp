@@ -78,6 +78,16 @@ private Q_SLOTS:
         QVERIFY2(args.contains("seed: 5"), qPrintable(args));
     }
 
+    void dryRunPrintsTheCommand()
+    {
+        const auto r = runLathe({"train", QString::fromStdString(m_config.string()), "lora_rank=16", "--dry_run"});
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        QVERIFY2(r.out.contains("### lora\nlora_rank: 16"), qPrintable(describe(r)));
+        QVERIFY2(r.out.contains("lathe train model_name_or_path="), qPrintable(describe(r)));
+        QVERIFY2(r.out.contains(" lora_rank=16 "), qPrintable(describe(r)));
+        QVERIFY(!fs::exists(m_root / "dry"));
+    }
+
     void mistakesAreExplained_data()
     {
         QTest::addColumn<QStringList>("overrides");

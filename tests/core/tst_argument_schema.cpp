@@ -16,6 +16,17 @@ class TestArgumentSchema : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void commandLinePreview()
+    {
+        ArgumentSet a;
+        a.set("learning_rate", "1e-4");
+        a.set("model_name_or_path", "/models/Qwen3 0.6B");
+        a.set("stage", "sft");
+        a.set("default_system", "It's me");
+        QCOMPARE(a.toCommandLine(), std::string("lathe train 'model_name_or_path=/models/Qwen3 0.6B' stage=sft "
+                                                "'default_system=It'\\''s me' learning_rate=0.0001"));
+    }
+
     void schemaIsComplete()
     {
         for (const auto& s : argumentSchema()) {
