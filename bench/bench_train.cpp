@@ -144,6 +144,10 @@ int main(int argc, char** argv)
         std::vector<double> stamps;
         std::vector<std::int64_t> tokens;
         lathe::TrainCallbacks cb;
+        cb.log = [](const std::string& line) {
+            if (line.rfind("Memory estimate", 0) == 0 || line.rfind("trainable params", 0) == 0)
+                std::printf("  %s\n", line.c_str());
+        };
         cb.progress = [&](const lathe::TrainProgress& p) {
             if (p.loss) {
                 stamps.push_back(p.elapsedSeconds);

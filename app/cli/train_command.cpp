@@ -37,15 +37,12 @@ bool isConfigFile(const std::string& arg)
 
 } // namespace
 
-int runTrainCommand(const std::vector<std::string>& argv)
+ConfigCommandLine parseConfigCommandLine(const std::vector<std::string>& argv)
 {
-    ArgumentSet args;
+    ConfigCommandLine line;
     std::size_t i = 0;
     if (!argv.empty() && isConfigFile(argv[0]))
-        args = ArgumentSet::fromYamlFile(argv[i++]);
-    int threads = 0;
-    bool dryRun = false;
-    // Overrides in llamafactory-cli's forms: key=value, --key=value, --key value (a bare --flag means true).
+        line.args = ArgumentSet::fromYamlFile(argv[i++]);
     for (; i < argv.size(); ++i) {
         std::string arg = argv[i], key, value;
         const bool dashed = arg.rfind("--", 0) == 0;
@@ -66,18 +63,26 @@ int runTrainCommand(const std::vector<std::string>& argv)
         }
         // Lathe's own options, not LLaMA-Factory keys.
         if (key == "threads") {
-            threads = std::stoi(value);
+            line.threads = std::stoi(value);
             continue;
         }
         if (key == "dry_run") {
-            dryRun = value != "false";
+            line.dryRun = value != "false";
             continue;
         }
-        args.set(key, value);
+        line.args.set(key, value);
     }
-    for (const auto& [key, reason] : args.ignored())
+    for (const auto& [key, reason] : line.args.ignored())
         std::cerr << "[WARNING] " << key << " is ignored: " << reason << "\n";
-    setThreads(threads);
+    setThreads(line.threads);
+    return line;
+}
+
+int runTrainCommand(const std::vector<std::string>& argv)
+{
+    auto line = parseConfigCommandLine(argv);
+    const ArgumentSet& args = line.args;
+    const bool dryRun = line.dryRun;
     if (dryRun) {
         // What would run: the arguments as YAML and as one command, and what is wrong with them.
         std::cout << args.toYaml() << "\n" << args.toCommandLine() << "\n";

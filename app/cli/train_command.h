@@ -4,7 +4,19 @@
 #include <string>
 #include <vector>
 
+#include "config/argument_schema.h"
+
 namespace lathe {
+
+/// A command line in llamafactory-cli's form: an optional leading YAML/JSON config, then key=value,
+/// --key=value or --key value overrides (a bare --flag is true), plus Lathe's own options.
+struct ConfigCommandLine
+{
+    ArgumentSet args;
+    int threads = 0;     ///< --threads N (0: one per core)
+    bool dryRun = false; ///< --dry_run: print what would run
+};
+ConfigCommandLine parseConfigCommandLine(const std::vector<std::string>& argv);
 
 /// Runs training from the command line; returns the exit code (0 done, 1 failed, 130 aborted by Ctrl-C).
 int runTrainCommand(const std::vector<std::string>& args);

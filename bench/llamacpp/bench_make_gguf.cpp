@@ -1,6 +1,7 @@
 // bench_make_gguf: writes a model folder as a GGUF file, for running the same weights in llama.cpp.
 //
-//   bench_make_gguf --model DIR --out FILE.gguf [--outtype bf16|f16|f32|auto] [--pre NAME] [--placeholder-vocab]
+//   bench_make_gguf --model DIR --out FILE.gguf [--pre NAME] [--placeholder-vocab]
+//                   [--outtype bf16|f16|f32|auto|q8_0|q4_0|q4_1|q5_0|q6_k|q4_k|q4_k_m]
 //
 // The llama.cpp side of the decode/prefill comparison (bench_llamacpp.mjs) and the greedy-ids check
 // (check_greedy.mjs) load what this writes. --placeholder-vocab lets tokenizer-less fixtures (driven by ids
@@ -19,7 +20,8 @@ namespace {
 
 void usage()
 {
-    std::fprintf(stderr, "usage: bench_make_gguf --model DIR --out FILE.gguf [--outtype bf16|f16|f32|auto] "
+    std::fprintf(stderr, "usage: bench_make_gguf --model DIR --out FILE.gguf "
+                         "[--outtype bf16|f16|f32|auto|q8_0|q4_0|q4_1|q5_0|q6_k|q4_k|q4_k_m] "
                          "[--pre NAME] [--placeholder-vocab] [--quiet]\n");
 }
 

@@ -67,29 +67,14 @@ void writeAll(std::FILE* file, const void* data, std::size_t size, const std::st
 
 // ===== types =====
 
-const char* ggmlTypeName(GgmlType type)
-{
-    switch (type) {
-    case GgmlType::F32: return "F32";
-    case GgmlType::F16: return "F16";
-    case GgmlType::BF16: return "BF16";
-    }
-    return "?";
-}
-
-std::size_t ggmlTypeSize(GgmlType type)
-{
-    return type == GgmlType::F32 ? 4 : 2;
-}
-
 at::ScalarType ggmlScalarType(GgmlType type)
 {
     switch (type) {
     case GgmlType::F32: return at::kFloat;
     case GgmlType::F16: return at::kHalf;
     case GgmlType::BF16: return at::kBFloat16;
+    default: return at::kByte; // block-quantized: raw bytes
     }
-    return at::kFloat;
 }
 
 // ===== metadata =====
@@ -187,13 +172,18 @@ void GgufFile::addTensor(const std::string& name, std::vector<std::int64_t> ne, 
             fail("GGUF: duplicate tensor \"", name, "\"");
     if (ne.empty() || ne.size() > 4)
         fail("GGUF: tensor \"", name, "\" has ", ne.size(), " dimensions (1 to 4 allowed)");
-    std::uint64_t count = 1;
-    for (const auto n : ne) {
-        if (n <= 0)
-            fail("GGUF: tensor \"", name, "\" has a dimension of ", n);
-        count *= static_cast<std::uint64_t>(n);
+    std::uint64_t rows = 1;
+    for (std::size_t d = 0; d < ne.size(); ++d) {
+        if (ne[d] <= 0)
+            fail("GGUF: tensor \"", name, "\" has a dimension of ", ne[d]);
+        if (d > 0)
+            rows *= static_cast<std::uint64_t>(ne[d]);
     }
-    m_tensors.push_back({name, std::move(ne), type, count * ggmlTypeSize(type), std::move(produce)});
+    if (ne[0] % ggmlBlockSize(type) != 0)
+        fail("GGUF: tensor \"", name, "\" has rows of ", ne[0], " elements, not a multiple of ",
+             ggmlTypeName(type), "'s block size ", ggmlBlockSize(type));
+    const std::uint64_t nbytes = rows * ggmlRowSize(type, ne[0]);
+    m_tensors.push_back({name, std::move(ne), type, nbytes, std::move(produce)});
 }
 
 std::uint64_t GgufFile::dataBytes() const

@@ -14,21 +14,11 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "export/ggml_type.h"
+
 namespace lathe {
 
-/// ggml tensor types Lathe writes (ids as in ggml.h).
-enum class GgmlType : std::uint32_t
-{
-    F32 = 0,
-    F16 = 1,
-    BF16 = 30,
-};
-
-/// "F32", "F16", "BF16".
-const char* ggmlTypeName(GgmlType type);
-/// Bytes per element of an unquantized type.
-std::size_t ggmlTypeSize(GgmlType type);
-/// The torch dtype holding `type`'s bytes.
+/// The torch dtype holding `type`'s bytes: float/half/bfloat16, or uint8 (block bytes) for quantized types.
 at::ScalarType ggmlScalarType(GgmlType type);
 
 class GgufFile
@@ -50,9 +40,11 @@ public:
     /// Writes `general.alignment` (UINT32, power of two) and lays the data out on it.
     void setAlignment(std::uint32_t alignment);
 
-    /// Adds a tensor. `ne` is in ggml order (ne[0] = contiguous dimension, i.e. the reverse of the torch shape).
-    /// `produce` is called once, at write time, and must return a CPU tensor of dtype ggmlScalarType(type) with
-    /// exactly prod(ne) elements; it is made contiguous before writing.
+    /// Adds a tensor. `ne` is in ggml order (ne[0] = contiguous dimension, i.e. the reverse of the torch
+    /// shape); for a quantized type ne[0] must be a multiple of its block size. `produce` is called once, at
+    /// write time, and must return a CPU tensor of dtype ggmlScalarType(type) holding exactly the tensor's
+    /// bytes (prod(ne) elements, or for a quantized type ggmlRowSize(type, ne[0]) * prod(ne[1:]) uint8 values
+    /// of block data); it is made contiguous before writing.
     void addTensor(const std::string& name, std::vector<std::int64_t> ne, GgmlType type,
                    std::function<at::Tensor()> produce);
 

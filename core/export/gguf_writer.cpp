@@ -1,16 +1,22 @@
 #include "export/gguf_writer.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
 #include "export/gguf_file.h"
+#include "export/gguf_mixture.h"
 #include "export/gguf_names.h"
+#include "export/gguf_quant.h"
 #include "io/safetensors.h"
 #include "model/arch/architecture.h"
 #include "model/model_config.h"
@@ -27,6 +33,13 @@ namespace fs = std::filesystem;
 constexpr std::uint32_t kFtypeAllF32 = 0;
 constexpr std::uint32_t kFtypeMostlyF16 = 1;
 constexpr std::uint32_t kFtypeMostlyBF16 = 32;
+constexpr std::uint32_t kFtypeMostlyQ4_0 = 2;
+constexpr std::uint32_t kFtypeMostlyQ4_1 = 3;
+constexpr std::uint32_t kFtypeMostlyQ8_0 = 7;
+constexpr std::uint32_t kFtypeMostlyQ5_0 = 8;
+constexpr std::uint32_t kFtypeMostlyQ4_K_S = 14; // what llama-quantize calls an all-Q4_K file
+constexpr std::uint32_t kFtypeMostlyQ4_K_M = 15;
+constexpr std::uint32_t kFtypeMostlyQ6_K = 18;
 constexpr std::uint32_t kQuantizationVersion = 2; // GGML_QNT_VERSION
 
 bool endsWith(const std::string& s, const std::string& suffix)
@@ -45,19 +58,87 @@ GgmlType storedType(at::ScalarType type, const std::string& hfName)
     }
 }
 
-// convert_hf_to_gguf: 1-D tensors, norms and anything that is not a ".weight" (biases) stay F32.
-GgmlType chooseType(const std::string& ggufName, std::size_t dims, at::ScalarType stored, const std::string& hfName,
-                    GgufOutType outType)
+// The default ggml type of a quantized export.
+GgmlType defaultQuantType(GgufOutType outType)
 {
-    if (dims <= 1 || endsWith(ggufName, "_norm.weight") || !endsWith(ggufName, ".weight"))
+    switch (outType) {
+    case GgufOutType::Q8_0: return GgmlType::Q8_0;
+    case GgufOutType::Q4_0: return GgmlType::Q4_0;
+    case GgufOutType::Q4_1: return GgmlType::Q4_1;
+    case GgufOutType::Q5_0: return GgmlType::Q5_0;
+    case GgufOutType::Q6_K: return GgmlType::Q6_K;
+    case GgufOutType::Q4_K: return GgmlType::Q4_K;
+    default: return GgmlType::F32;
+    }
+}
+
+// convert_hf_to_gguf / llama-quantize: 1-D tensors, norms and anything that is not a ".weight" (biases)
+// stay F32. Quantized exports choose as llama-quantize does (gguf_mixture.h): the Q4_K_M mixture, or for
+// q8_0 / q4_0 / q4_1 / q5_0 / q6_k the ftype's type with Q6_K for the output tensor (Q8_0 keeps Q8_0); q4_k
+// is every matrix Q4_K (`llama-quantize --pure`). Rows that do not hold whole blocks fall back as there.
+GgmlType chooseType(const std::string& ggufName, const std::vector<std::int64_t>& ne, at::ScalarType stored,
+                    const std::string& hfName, GgufOutType outType, const GgufMixtureModel& mixture)
+{
+    if (ne.size() <= 1 || endsWith(ggufName, "_norm.weight") || !endsWith(ggufName, ".weight"))
         return GgmlType::F32;
     switch (outType) {
     case GgufOutType::AsStored: return storedType(stored, hfName);
     case GgufOutType::F32: return GgmlType::F32;
     case GgufOutType::F16: return GgmlType::F16;
     case GgufOutType::BF16: return GgmlType::BF16;
+    case GgufOutType::Q4_K_M: return q4kmTypeFor(ggufName, ne, mixture, GgmlType::F32);
+    case GgufOutType::Q4_K:
+        if (!ggufTensorAllowsQuantization(ggufName, ne))
+            return GgmlType::F32;
+        return ggmlTypeForRow(GgmlType::Q4_K, ne[0]);
+    default: return llamaQuantizeTypeFor(defaultQuantType(outType), ggufName, ne, mixture, GgmlType::F32);
     }
-    return GgmlType::F32;
+}
+
+// general.file_type of a quantized export; nullopt for the float types.
+std::optional<std::uint32_t> quantizedFileType(GgufOutType outType)
+{
+    switch (outType) {
+    case GgufOutType::Q8_0: return kFtypeMostlyQ8_0;
+    case GgufOutType::Q4_0: return kFtypeMostlyQ4_0;
+    case GgufOutType::Q4_1: return kFtypeMostlyQ4_1;
+    case GgufOutType::Q5_0: return kFtypeMostlyQ5_0;
+    case GgufOutType::Q6_K: return kFtypeMostlyQ6_K;
+    case GgufOutType::Q4_K: return kFtypeMostlyQ4_K_S;
+    case GgufOutType::Q4_K_M: return kFtypeMostlyQ4_K_M;
+    default: return std::nullopt;
+    }
+}
+
+// llama.cpp's LLM_TYPE_70B, which bumps Q4_K_M's attn_v: 80-layer llama with GQA (without it, 65B) and qwen2.
+bool isLlamaCpp70B(const std::string& arch, const ModelConfig& c)
+{
+    if (c.num_hidden_layers != 80)
+        return false;
+    if (arch == "llama")
+        return c.num_attention_heads != c.num_key_value_heads;
+    return arch == "qwen2";
+}
+
+// Quantizes a tensor whose rows are its last dimension: `rows` rows of ne0 values, widened to float32 a
+// slice of rows at a time (a 150k x 1k embedding never exists in float32 as a whole), each slice split over
+// `threads`.
+at::Tensor quantizeTensor(const at::Tensor& t, GgmlType type, std::int64_t ne0, int threads)
+{
+    const std::int64_t rows = t.numel() / ne0;
+    const std::size_t rowBytes = ggmlRowSize(type, ne0);
+    at::Tensor out = at::empty({static_cast<std::int64_t>(rows * rowBytes)}, at::kByte);
+    const at::Tensor matrix = t.reshape({rows, ne0});
+    constexpr std::int64_t kSliceElements = std::int64_t(1) << 23; // 32 MiB of float32
+    const std::int64_t sliceRows = std::max<std::int64_t>(1, kSliceElements / ne0);
+    std::uint8_t* dst = out.data_ptr<std::uint8_t>();
+    for (std::int64_t r0 = 0; r0 < rows; r0 += sliceRows) {
+        const std::int64_t n = std::min(sliceRows, rows - r0);
+        const at::Tensor slice = matrix.narrow(0, r0, n).to(at::kFloat).contiguous();
+        std::uint8_t* out0 = dst + static_cast<std::size_t>(r0) * rowBytes;
+        quantizeRows(type, slice.data_ptr<float>(), out0, n, ne0, threads);
+    }
+    return out;
 }
 
 // LlamaModel.permute: within each head of D rows, row 2i+j takes old row j*D/2+i (rotate-half -> adjacent pairs).
@@ -146,15 +227,22 @@ void writeHyperParameters(GgufFile& file, const std::string& a, const ModelConfi
 
 GgufOutType parseGgufOutType(const std::string& name)
 {
-    if (name == "auto" || name == "as-stored")
-        return GgufOutType::AsStored;
-    if (name == "f32")
-        return GgufOutType::F32;
-    if (name == "f16")
-        return GgufOutType::F16;
-    if (name == "bf16")
-        return GgufOutType::BF16;
-    fail("GGUF out type \"", name, "\" is not one of auto, f32, f16, bf16");
+    std::string lower = name;
+    for (char& c : lower)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    static const std::pair<const char*, GgufOutType> kNames[] = {
+        {"auto", GgufOutType::AsStored}, {"as-stored", GgufOutType::AsStored},
+        {"f32", GgufOutType::F32},       {"f16", GgufOutType::F16},
+        {"bf16", GgufOutType::BF16},     {"q8_0", GgufOutType::Q8_0},
+        {"q4_0", GgufOutType::Q4_0},     {"q4_1", GgufOutType::Q4_1},
+        {"q5_0", GgufOutType::Q5_0},     {"q6_k", GgufOutType::Q6_K},
+        {"q4_k", GgufOutType::Q4_K},     {"q4_k_m", GgufOutType::Q4_K_M},
+    };
+    for (const auto& [text, type] : kNames)
+        if (lower == text)
+            return type;
+    fail("GGUF out type \"", name,
+         "\" is not one of auto, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q6_k, q4_k, q4_k_m");
 }
 
 GgufExportSummary exportGguf(const GgufExportOptions& options)
@@ -185,6 +273,15 @@ GgufExportSummary exportGguf(const GgufExportOptions& options)
 
     // ===== tensors: the architecture's table, renamed, in transformers' order =====
     const std::vector<TensorSpec> table = tensorTable(config);
+    GgufMixtureModel mixture;
+    mixture.layerCount = config.num_hidden_layers;
+    mixture.hasOutputTensor = false; // tied embeddings: token_embd.weight is also the output tensor
+    for (const TensorSpec& spec : table)
+        if (ggufTensorName(spec.name) == std::optional<std::string>("output.weight"))
+            mixture.hasOutputTensor = true;
+    mixture.is70B = isLlamaCpp70B(arch, config);
+    const int hardwareThreads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads = options.threads > 0 ? options.threads : hardwareThreads;
     std::set<std::string> expected;
     std::map<GgmlType, std::uint64_t> matrixBytes;
     for (const TensorSpec& spec : table) {
@@ -199,23 +296,26 @@ GgufExportSummary exportGguf(const GgufExportOptions& options)
         if (!gguf)
             fail("GGUF export: tensor \"", spec.name, "\" has no GGUF name");
         const at::ScalarType stored = scalarTypeFromSafetensors(entry.dtype);
-        const GgmlType type = chooseType(*gguf, spec.shape.size(), stored, spec.name, options.outType);
         std::vector<std::int64_t> ne(spec.shape.rbegin(), spec.shape.rend());
+        const GgmlType type = chooseType(*gguf, ne, stored, spec.name, options.outType, mixture);
         std::int64_t permuteHeads = 0;
         if (needsLlamaQkPermute(arch, spec.name))
             permuteHeads = spec.name.find(".q_proj.") != std::string::npos ? config.num_attention_heads
                                                                              : config.num_key_value_heads;
         if (spec.shape.size() >= 2) {
-            std::uint64_t n = ggmlTypeSize(type);
-            for (const auto d : spec.shape)
-                n *= static_cast<std::uint64_t>(d);
+            std::uint64_t n = ggmlRowSize(type, ne[0]);
+            for (std::size_t d = 1; d < ne.size(); ++d)
+                n *= static_cast<std::uint64_t>(ne[d]);
             matrixBytes[type] += n;
         }
         const std::string hfName = spec.name;
-        file.addTensor(*gguf, std::move(ne), type, [store, hfName, type, permuteHeads]() {
+        const std::int64_t ne0 = ne[0];
+        file.addTensor(*gguf, std::move(ne), type, [store, hfName, type, permuteHeads, ne0, threads]() {
             at::Tensor t = store->get(hfName);
             if (permuteHeads > 0)
                 t = permuteQk(t, permuteHeads);
+            if (ggmlIsQuantized(type))
+                return quantizeTensor(t, type, ne0, threads);
             return t.to(ggmlScalarType(type));
         });
     }
@@ -232,7 +332,7 @@ GgufExportSummary exportGguf(const GgufExportOptions& options)
         file.addTensor("rope_freqs.weight", {freqs.size(0)}, GgmlType::F32, [freqs]() { return freqs; });
     }
 
-    // general.file_type: the type holding most of the matrix bytes.
+    // general.file_type: the requested quantization, else the type holding most of the matrix bytes.
     GgmlType main = GgmlType::F32;
     std::uint64_t best = 0;
     for (const auto& [type, bytes] : matrixBytes)
@@ -240,9 +340,10 @@ GgufExportSummary exportGguf(const GgufExportOptions& options)
             best = bytes;
             main = type;
         }
-    const std::uint32_t fileType = main == GgmlType::F16    ? kFtypeMostlyF16
-                                   : main == GgmlType::BF16 ? kFtypeMostlyBF16
-                                                            : kFtypeAllF32;
+    const std::uint32_t fileType = quantizedFileType(options.outType) ? *quantizedFileType(options.outType)
+                                   : main == GgmlType::F16            ? kFtypeMostlyF16
+                                   : main == GgmlType::BF16           ? kFtypeMostlyBF16
+                                                                      : kFtypeAllF32;
     file.setU32("general.file_type", fileType);
     file.setU32("general.quantization_version", kQuantizationVersion);
     file.setAlignment(GgufFile::kDefaultAlignment);

@@ -5,8 +5,11 @@
 // reads (with key/value_length whenever head_dim is explicit or differs from hidden/heads, RoPE scaling keys or
 // Llama 3.1's rope_freqs tensor), the tokenizer (gguf_vocab.h), and every tensor of the architecture's table under
 // its GGUF name (gguf_names.h). Norms, biases and other 1-D tensors are always F32; matrices keep their stored
-// dtype or are converted to the requested one. q/k rows are permuted for the "llama" arch only. Tensors are read
-// from the mapped safetensors and written one at a time; the file appears atomically when complete.
+// dtype, are converted to the requested one, or are quantized (gguf_quant.h: Q8_0, Q4_0, Q4_1, Q5_0, Q4_K,
+// Q6_K, or the Q4_K_M mixture of gguf_mixture.h) with llama.cpp's shape fallbacks for rows that do not hold
+// whole blocks. q/k rows are permuted for the "llama" arch only. Tensors are read from the mapped safetensors
+// and written one at a time (quantized ones widened to float32 a slice of rows at a time); the file appears
+// atomically when complete.
 #pragma once
 
 #include <cstdint>
@@ -24,9 +27,19 @@ enum class GgufOutType
     F32,
     F16,
     BF16,
+    // Quantized as llama-quantize (no imatrix) quantizes an F32/BF16 file: the output tensor (output.weight, or
+    // token_embd.weight when tied) is Q6_K except in Q8_0 files; rows that do not hold whole blocks fall back.
+    Q8_0,
+    Q4_0,
+    Q4_1,
+    Q5_0,
+    Q6_K,
+    Q4_K,   ///< every matrix Q4_K, output included (llama-quantize --pure Q4_K_S)
+    Q4_K_M, ///< llama-quantize's Q4_K_M mixture: Q4_K, with Q6_K for output and some attn_v / ffn_down
 };
 
-/// "auto"/"as-stored", "f32", "f16", "bf16" -> GgufOutType; throws lathe::Error listing the choices.
+/// "auto"/"as-stored", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q6_k", "q4_k", "q4_k_m" (any
+/// case) -> GgufOutType; throws lathe::Error listing the choices.
 GgufOutType parseGgufOutType(const std::string& name);
 
 struct GgufExportOptions
@@ -37,6 +50,9 @@ struct GgufExportOptions
     std::string outPath;
     /// Type of the 2-D weights; 1-D tensors are always F32.
     GgufOutType outType = GgufOutType::AsStored;
+    /// Threads quantizing each tensor's rows; 0 = std::thread::hardware_concurrency(). The bytes do not
+    /// depend on it.
+    int threads = 0;
     /// general.name; empty = the folder's name.
     std::string name;
     /// Tokenizer options (pre-tokenizer override, placeholder vocab for tokenizer-less test models).

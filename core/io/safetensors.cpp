@@ -407,4 +407,83 @@ void saveSafetensorsSharded(const std::string& dir, const NamedTensors& tensors,
     writeTextFileAtomic((fs::path(dir) / (stem + ".safetensors.index.json")).string(), index.dump(2) + "\n");
 }
 
+std::uint64_t TensorPlan::bytes() const
+{
+    std::uint64_t n = at::elementSize(dtype);
+    for (auto d : shape)
+        n *= std::uint64_t(d);
+    return n;
+}
+
+std::vector<std::string> saveSafetensorsStreamed(const std::string& dir, const std::vector<TensorPlan>& plan,
+                                                 std::uint64_t maxShardBytes, const TensorProducer& produce,
+                                                 const std::string& stem)
+{
+    namespace fs = std::filesystem;
+    fs::create_directories(dir);
+    // Shards in plan order, as save_pretrained fills them; within a file tensors are stored sorted by name.
+    std::vector<std::vector<const TensorPlan*>> shards(1);
+    std::uint64_t current = 0, total = 0;
+    for (const auto& t : plan) {
+        if (current > 0 && current + t.bytes() > maxShardBytes) {
+            shards.emplace_back();
+            current = 0;
+        }
+        shards.back().push_back(&t);
+        current += t.bytes();
+        total += t.bytes();
+    }
+    std::vector<std::string> names;
+    nlohmann::json index;
+    index["metadata"] = {{"total_size", total}};
+    index["weight_map"] = nlohmann::json::object();
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+        char name[160];
+        if (shards.size() == 1)
+            std::snprintf(name, sizeof(name), "%s.safetensors", stem.c_str());
+        else
+            std::snprintf(name, sizeof(name), "%s-%05zu-of-%05zu.safetensors", stem.c_str(), i + 1, shards.size());
+        auto& tensors = shards[i];
+        std::sort(tensors.begin(), tensors.end(), [](auto* a, auto* b) { return a->name < b->name; });
+        nlohmann::json header = nlohmann::json::object();
+        header["__metadata__"] = {{"format", "pt"}};
+        std::uint64_t offset = 0;
+        for (const auto* t : tensors) {
+            header[t->name] = {{"dtype", safetensorsDtypeName(t->dtype)},
+                               {"shape", t->shape},
+                               {"data_offsets", {offset, offset + t->bytes()}}};
+            offset += t->bytes();
+            index["weight_map"][t->name] = name;
+        }
+        std::string headerText = header.dump();
+        while ((headerText.size() + 8) % 8 != 0)
+            headerText.push_back(' ');
+        const std::string path = (fs::path(dir) / name).string();
+        writeFileAtomic(path, [&](std::FILE* file) {
+            std::uint8_t len[8];
+            const std::uint64_t n = headerText.size();
+            for (int b = 0; b < 8; ++b)
+                len[b] = static_cast<std::uint8_t>(n >> (8 * b));
+            bool ok = std::fwrite(len, 1, 8, file) == 8 &&
+                      std::fwrite(headerText.data(), 1, headerText.size(), file) == headerText.size();
+            for (const auto* t : tensors) {
+                auto value = produce(*t).detach().to(at::kCPU).to(t->dtype).contiguous();
+                if (value.sizes().vec() != t->shape)
+                    fail(path, ": tensor \"", t->name, "\" came out with shape ", value.sizes(), ", planned ",
+                         at::IntArrayRef(t->shape));
+                const auto bytes = t->bytes();
+                ok = ok && (bytes == 0 || std::fwrite(value.data_ptr(), 1, bytes, file) == bytes);
+                if (!ok)
+                    break;
+            }
+            if (!ok)
+                fail(path, ": write failed (disk full?)");
+        });
+        names.push_back(name);
+    }
+    if (shards.size() > 1)
+        writeTextFileAtomic((fs::path(dir) / (stem + ".safetensors.index.json")).string(), index.dump(2) + "\n");
+    return names;
+}
+
 } // namespace lathe

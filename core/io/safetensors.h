@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -97,5 +98,25 @@ void saveSafetensors(const std::string& path, const NamedTensors& tensors,
 /// `<stem>-0000i-of-0000n.safetensors` plus `<stem>.safetensors.index.json` as transformers does.
 void saveSafetensorsSharded(const std::string& dir, const NamedTensors& tensors, std::uint64_t maxShardBytes,
                             const std::string& stem = "model");
+
+/// A tensor to be written later: its name, dtype and shape (the bytes come from a producer).
+struct TensorPlan
+{
+    std::string name;
+    at::ScalarType dtype = at::kFloat;
+    std::vector<std::int64_t> shape;
+    std::uint64_t bytes() const;
+};
+
+/// Called once per planned tensor, in the order the file stores them; returns the tensor (any device; it is
+/// converted to the planned dtype and checked against the planned shape).
+using TensorProducer = std::function<at::Tensor(const TensorPlan&)>;
+
+/// Writes safetensors shards as transformers' save_pretrained(max_shard_size) does (`<stem>.safetensors`, or
+/// `<stem>-0000i-of-0000n.safetensors` + `<stem>.safetensors.index.json`), producing one tensor at a time so
+/// that memory holds one tensor, never the model. Each file is written atomically. Returns the file names.
+std::vector<std::string> saveSafetensorsStreamed(const std::string& dir, const std::vector<TensorPlan>& plan,
+                                                 std::uint64_t maxShardBytes, const TensorProducer& produce,
+                                                 const std::string& stem = "model");
 
 } // namespace lathe

@@ -1,0 +1,129 @@
+#include "cli/export_command.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/train_command.h"
+#include "export/gguf_writer.h"
+#include "export/hf_export.h"
+#include "util/error.h"
+#include "util/file_util.h"
+
+namespace lathe {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> adapterList(const ArgumentSet& args)
+{
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : args.getString("adapter_name_or_path") + ",") {
+        if (c == ',') {
+            const auto b = cur.find_first_not_of(' '), e = cur.find_last_not_of(' ');
+            if (b != std::string::npos)
+                out.push_back(cur.substr(b, e - b + 1));
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+int runExportCommand(const std::vector<std::string>& argv)
+{
+    const auto line = parseConfigCommandLine(argv);
+    const ArgumentSet& args = line.args;
+    if (args.getBool("export_legacy_format"))
+        fail("export_legacy_format: pickled pytorch_model.bin is not written by Lathe (safetensors only)");
+    const std::string model = args.getString("model_name_or_path");
+    if (model.empty())
+        fail("model_name_or_path: required for export");
+    const std::string exportDir = args.getString("export_dir");
+    if (exportDir.empty())
+        fail("Please specify `export_dir` to save model.");
+    const std::string format = args.getString("export_format");
+    const auto adapters = adapterList(args);
+    const auto start = std::chrono::steady_clock::now();
+    auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+
+    HfExportOptions hf;
+    hf.modelDir = model;
+    hf.adapters = adapters;
+    hf.shardGb = args.getFloat("export_size");
+    hf.dtype = args.getString("infer_dtype");
+    hf.device = args.getString("export_device");
+    hf.templateName = args.isSet("template") ? args.getString("template") : std::string();
+    hf.overwrite = args.getBool("overwrite_output_dir");
+    std::int64_t lastShown = -1;
+    hf.progress = [&](const std::string& name, std::int64_t done, std::int64_t total) {
+        const std::int64_t percent = done * 100 / std::max<std::int64_t>(1, total);
+        if (percent / 10 != lastShown) {
+            lastShown = percent / 10;
+            std::cout << "[INFO] merging and writing " << done << "/" << total << " tensors (" << name << ")"
+                      << std::endl;
+        }
+    };
+    if (line.dryRun) {
+        std::cout << args.toYaml() << "\n" << args.toCommandLine("lathe export") << "\n";
+        return 0;
+    }
+
+    if (format == "hf") {
+        const auto summary = exportHf(hf);
+        std::cout << "[INFO] Exported " << summary.tensors << " tensors (" << summary.mergedTensors
+                  << " merged with " << adapters.size() << " adapter(s)), "
+                  << double(summary.bytes) / 1e9 << " GB to " << exportDir << " in " << seconds() << " s\n";
+        return 0;
+    }
+
+    // GGUF: adapters are merged into an HF folder first (next to the export), which is then converted.
+    std::error_code ec;
+    if (fs::exists(exportDir) && !fs::is_empty(exportDir, ec) && !args.getBool("overwrite_output_dir"))
+        fail("export_dir ", exportDir, " is not empty: pick another folder or set overwrite_output_dir: true");
+    std::string source = model;
+    const fs::path merged = fs::path(exportDir).parent_path() / ("." + fs::path(exportDir).filename().string() + ".merged");
+    if (!adapters.empty()) {
+        hf.exportDir = merged.string();
+        hf.overwrite = true;
+        hf.dtype = "float32"; // the quantizer reads the merged weights unrounded
+        hf.templateName.clear();
+        exportHf(hf);
+        source = merged.string();
+    }
+    const std::string quant = args.getString("export_quantization");
+    GgufExportOptions g;
+    g.modelDir = source;
+    g.outType = parseGgufOutType(quant);
+    g.name = fs::path(model).filename().string();
+    fs::create_directories(exportDir);
+    const std::string file = "model-" + quant + ".gguf";
+    g.outPath = (fs::path(exportDir) / file).string();
+    g.threads = line.threads;
+    g.progress = [&](std::size_t i, std::size_t n, const std::string& name) {
+        if (i % std::max<std::size_t>(1, n / 10) == 0)
+            std::cout << "[INFO] writing tensor " << i + 1 << "/" << n << " (" << name << ")" << std::endl;
+    };
+    const auto summary = exportGguf(g);
+    if (!adapters.empty())
+        fs::remove_all(merged, ec);
+    if (args.isSet("template")) {
+        // Ollama's Modelfile, pointing at the GGUF file instead of LLaMA-Factory's `FROM .`.
+        std::string text = ollamaModelfile(args.getString("template"), model);
+        const auto at = text.find("FROM .\n");
+        if (at != std::string::npos)
+            text.replace(at, 7, "FROM ./" + file + "\n");
+        writeTextFileAtomic((fs::path(exportDir) / "Modelfile").string(), text);
+    }
+    std::cout << "[INFO] Exported " << summary.tensors << " tensors (" << summary.architecture << ", " << quant
+              << ") to " << summary.path << " in " << seconds() << " s\n";
+    return 0;
+}
+
+} // namespace lathe

@@ -1,0 +1,49 @@
+// Merged Hugging Face export (`lathe export` with export_format hf, LLaMA-Factory's export_model): a base
+// model with zero or more LoRA adapters merged in order (PEFT merge_and_unload, rsLoRA and DoRA included),
+// written as safetensors shards of export_size GB with model.safetensors.index.json, config.json (torch_dtype
+// updated), generation_config.json, the tokenizer files and LLaMA-Factory's Ollama Modelfile.
+//
+// Tensors are merged and written one at a time (peak memory: one tensor and its adapters, not the model).
+// Everything is written into a temporary folder next to export_dir and renamed when complete, so an
+// interrupted export never leaves a folder that looks finished.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace lathe {
+
+struct HfExportOptions
+{
+    std::string modelDir;
+    std::vector<std::string> adapters; ///< merged in order
+    std::string exportDir;
+    double shardGb = 5;                   ///< export_size
+    std::string dtype = "auto";           ///< auto: config torch_dtype, float32 becoming bfloat16 (LLaMA-Factory)
+    std::string device = "cpu";           ///< export_device: where the merge products are computed
+    std::string templateName;             ///< for the Modelfile; empty writes none
+    bool overwrite = false;               ///< replace a non-empty export_dir
+    /// (tensor name, tensors done, tensors in all)
+    std::function<void(const std::string&, std::int64_t, std::int64_t)> progress;
+};
+
+struct HfExportSummary
+{
+    std::vector<std::string> files;
+    std::int64_t tensors = 0, mergedTensors = 0;
+    std::uint64_t bytes = 0;
+    torch::ScalarType dtype = torch::kBFloat16;
+};
+
+/// Throws lathe::Error naming the file and tensor on a mismatched adapter, an unreadable model, or an
+/// export_dir that is not empty without `overwrite`.
+HfExportSummary exportHf(const HfExportOptions& options);
+
+/// LLaMA-Factory's Template.get_ollama_modelfile for the template and the model folder's tokenizer.
+std::string ollamaModelfile(const std::string& templateName, const std::string& modelDir);
+
+} // namespace lathe
