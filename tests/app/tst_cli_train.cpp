@@ -1,5 +1,6 @@
 // Tests of `lathe train`: the real executable on a LLaMA-Factory-style YAML with key=value and --key value
 // overrides, the run folder it leaves (loss plot included), and the messages for mistakes in a config.
+#include <cmath>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -76,6 +77,40 @@ private Q_SLOTS:
         const QString args = QString::fromStdString(lathe::readTextFile((out / "training_args.yaml").string()));
         QVERIFY2(args.contains("max_steps: 4"), qPrintable(args));
         QVERIFY2(args.contains("seed: 5"), qPrintable(args));
+    }
+
+    // The trained adapter merged and exported (hf, float32) generates what base + adapter generate.
+    void exportsTheTrainedAdapter()
+    {
+        const QString out = QString::fromStdString((m_root / "out").string());
+        const QString exported = QString::fromStdString((m_root / "exported").string());
+        auto r = runLathe({"export", "model_name_or_path=" + QString::fromStdString(m_model.string()),
+                           "adapter_name_or_path=" + out, "export_dir=" + exported, "template=qwen",
+                           "infer_dtype=float32", "export_size=1"});
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        QVERIFY(QFile::exists(exported + "/model.safetensors"));
+        QVERIFY(QFile::exists(exported + "/Modelfile"));
+        QVERIFY(QFile::exists(exported + "/tokenizer.json"));
+        const QStringList ids{"--input_ids", "257,81,49,258,10,257,97,115", "--max_new_tokens", "6", "--json"};
+        r = runLathe(QStringList{"generate", "--model_name_or_path", exported} + ids);
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        const auto merged = json::parse(r.out.toStdString());
+        r = runLathe(QStringList{"generate", "--model_name_or_path", QString::fromStdString(m_model.string()),
+                                 "--adapter_name_or_path", out} + ids);
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        const auto unmerged = json::parse(r.out.toStdString());
+        QCOMPARE(merged["output_ids"], unmerged["output_ids"]);
+        const auto a = merged["logits_last"].get<std::vector<double>>();
+        const auto b = unmerged["logits_last"].get<std::vector<double>>();
+        QCOMPARE(a.size(), b.size());
+        double diff = 0;
+        for (std::size_t i = 0; i < a.size(); ++i)
+            diff = std::max(diff, std::abs(a[i] - b[i]));
+        QVERIFY2(diff < 1e-4, qPrintable(QString("merged and unmerged logits differ by %1").arg(diff)));
+        // A second export into the same folder is refused unless asked.
+        r = runLathe({"export", "model_name_or_path=" + QString::fromStdString(m_model.string()),
+                      "export_dir=" + exported});
+        QVERIFY2(r.exitCode != 0 && r.err.contains("not empty"), qPrintable(describe(r)));
     }
 
     void dryRunPrintsTheCommand()
