@@ -372,6 +372,40 @@ private Q_SLOTS:
         QVERIFY(results.contains("train_loss") && results.contains("train_runtime"));
     }
 
+    // Pretraining (stage pt): texts + EOS packed into cutoff_len blocks, every token learned; NEFTune on.
+    void pretrainPacked()
+    {
+        const fs::path root = lathe::test::scratchDir("train_pt").toStdString();
+        const auto modelDir = lathe::test::makeTinyModel(root);
+        const fs::path data = root / "data";
+        fs::create_directories(data);
+        json texts = json::array();
+        for (int i = 0; i < 30; ++i)
+            texts.push_back({{"text", "the lathe turns wood and metal, round " + std::to_string(i % 4) + "."}});
+        writeTextFileAtomic((data / "wiki.json").string(), texts.dump());
+        writeTextFileAtomic((data / "dataset_info.json").string(),
+                            json{{"wiki", {{"file_name", "wiki.json"}, {"columns", {{"prompt", "text"}}}}}}.dump());
+        auto a = baseArgs(modelDir, data, root / "out");
+        a.set("stage", "pt");
+        a.set("dataset", "wiki");
+        a.set("cutoff_len", "32");
+        a.set("max_steps", "10");
+        a.set("gradient_accumulation_steps", "1");
+        a.set("learning_rate", "2e-2");
+        a.set("neftune_noise_alpha", "5");
+        std::vector<std::string> lines;
+        TrainCallbacks cb;
+        cb.log = [&](const std::string& l) { lines.push_back(l); };
+        const auto r = runTraining(a, cb);
+        QCOMPARE(r.globalStep, std::int64_t(10));
+        QVERIFY2(r.stepLosses.back() < r.stepLosses.front() * 0.8,
+                 qPrintable(QString("%1 -> %2").arg(r.stepLosses.front()).arg(r.stepLosses.back())));
+        bool packed = false;
+        for (const auto& l : lines)
+            packed |= l.find("Dataset wiki: 30 texts") != std::string::npos;
+        QVERIFY(packed);
+    }
+
     void outputDirRules()
     {
         const fs::path root = lathe::test::scratchDir("train_outdir").toStdString();
