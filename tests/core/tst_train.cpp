@@ -389,15 +389,15 @@ private Q_SLOTS:
         a.set("stage", "pt");
         a.set("dataset", "wiki");
         a.set("cutoff_len", "32");
-        a.set("max_steps", "10");
+        a.set("max_steps", "40");
         a.set("gradient_accumulation_steps", "1");
-        a.set("learning_rate", "2e-2");
+        a.set("learning_rate", "3e-2");
         a.set("neftune_noise_alpha", "5");
         std::vector<std::string> lines;
         TrainCallbacks cb;
         cb.log = [&](const std::string& l) { lines.push_back(l); };
         const auto r = runTraining(a, cb);
-        QCOMPARE(r.globalStep, std::int64_t(10));
+        QCOMPARE(r.globalStep, std::int64_t(40));
         QVERIFY2(r.stepLosses.back() < r.stepLosses.front() * 0.8,
                  qPrintable(QString("%1 -> %2").arg(r.stepLosses.front()).arg(r.stepLosses.back())));
         bool packed = false;
