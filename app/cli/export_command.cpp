@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/train_command.h"
+#include "data/dataset_loader.h"
 #include "export/gguf_writer.h"
 #include "export/hf_export.h"
 #include "util/error.h"
@@ -14,27 +15,6 @@
 namespace lathe {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-std::vector<std::string> adapterList(const ArgumentSet& args)
-{
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : args.getString("adapter_name_or_path") + ",") {
-        if (c == ',') {
-            const auto b = cur.find_first_not_of(' '), e = cur.find_last_not_of(' ');
-            if (b != std::string::npos)
-                out.push_back(cur.substr(b, e - b + 1));
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    return out;
-}
-
-} // namespace
 
 int runExportCommand(const std::vector<std::string>& argv)
 {
@@ -49,7 +29,7 @@ int runExportCommand(const std::vector<std::string>& argv)
     if (exportDir.empty())
         fail("Please specify `export_dir` to save model.");
     const std::string format = args.getString("export_format");
-    const auto adapters = adapterList(args);
+    const auto adapters = splitNames(args.getString("adapter_name_or_path"));
     const auto start = std::chrono::steady_clock::now();
     auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
 

@@ -15,6 +15,7 @@
 #include "template/chat_template.h"
 #include "template/template_encoder.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_files.h"
 #include "util/error.h"
 #include "util/file_util.h"
 
@@ -221,14 +222,13 @@ HfExportSummary exportHf(const HfExportOptions& options)
     config["torch_dtype"] = dtypeConfigName(summary.dtype);
     writeTextFileAtomic((tmp / "config.json").string(), config.dump(2) + "\n");
     summary.files.push_back("config.json");
-    for (const char* name : {"generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                             "special_tokens_map.json", "vocab.json", "merges.txt", "tokenizer.model",
-                             "added_tokens.json", "chat_template.jinja"}) {
-        if (fs::exists(fs::path(options.modelDir) / name)) {
-            fs::copy_file(fs::path(options.modelDir) / name, tmp / name, fs::copy_options::overwrite_existing);
-            summary.files.push_back(name);
-        }
+    if (fs::exists(fs::path(options.modelDir) / "generation_config.json")) {
+        fs::copy_file(fs::path(options.modelDir) / "generation_config.json", tmp / "generation_config.json",
+                      fs::copy_options::overwrite_existing);
+        summary.files.push_back("generation_config.json");
     }
+    for (auto& name : copyTokenizerFiles(options.modelDir, tmp.string()))
+        summary.files.push_back(std::move(name));
     if (!options.templateName.empty()) {
         writeTextFileAtomic((tmp / "Modelfile").string(), ollamaModelfile(options.templateName, options.modelDir));
         summary.files.push_back("Modelfile");

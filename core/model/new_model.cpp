@@ -7,6 +7,7 @@
 
 #include "io/safetensors.h"
 #include "model/arch/architecture.h"
+#include "tokenizer/tokenizer_files.h"
 #include "util/error.h"
 #include "util/file_util.h"
 
@@ -157,17 +158,7 @@ ModelConfig writeNewModel(const NewModelOptions& options)
     writeTextFileAtomic((fs::path(options.outDir) / "generation_config.json").string(), generation.dump(2) + "\n");
 
     if (!options.tokenizerDir.empty()) {
-        const char* files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
-                               "merges.txt", "tokenizer.model", "added_tokens.json"};
-        bool any = false;
-        for (const char* name : files) {
-            const fs::path src = fs::path(options.tokenizerDir) / name;
-            if (fs::exists(src)) {
-                fs::copy_file(src, fs::path(options.outDir) / name, fs::copy_options::overwrite_existing);
-                any = true;
-            }
-        }
-        if (!any)
+        if (copyTokenizerFiles(options.tokenizerDir, options.outDir).empty())
             fail("--tokenizer ", options.tokenizerDir, ": no tokenizer files (tokenizer.json, vocab.json, ...) found");
     }
     return config;

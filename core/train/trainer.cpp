@@ -13,6 +13,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include <malloc.h>
 
@@ -31,6 +32,7 @@
 #include "template/chat_template.h"
 #include "template/template_encoder.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_files.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
 #include "util/error.h"
@@ -54,27 +56,33 @@ std::string formatElapsed(double seconds)
     return buf;
 }
 
-std::string lastCheckpoint(const std::string& outputDir)
+namespace {
+
+// The checkpoint-N folders of a run, by step (transformers' _sorted_checkpoints).
+std::vector<std::pair<long long, fs::path>> checkpointFolders(const fs::path& outputDir)
 {
+    std::vector<std::pair<long long, fs::path>> found;
     std::error_code ec;
     if (!fs::is_directory(outputDir, ec))
-        return {};
-    long long best = -1;
-    std::string found;
+        return found;
     for (const auto& entry : fs::directory_iterator(outputDir, ec)) {
         const std::string name = entry.path().filename().string();
         if (!entry.is_directory() || name.rfind("checkpoint-", 0) != 0)
             continue;
         const std::string digits = name.substr(11);
-        if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit))
-            continue;
-        const long long n = std::stoll(digits);
-        if (n > best) {
-            best = n;
-            found = entry.path().string();
-        }
+        if (!digits.empty() && std::all_of(digits.begin(), digits.end(), ::isdigit))
+            found.emplace_back(std::stoll(digits), entry.path());
     }
+    std::sort(found.begin(), found.end());
     return found;
+}
+
+} // namespace
+
+std::string lastCheckpoint(const std::string& outputDir)
+{
+    const auto found = checkpointFolders(outputDir);
+    return found.empty() ? std::string() : found.back().second.string();
 }
 
 namespace {
@@ -132,20 +140,6 @@ bool isOutOfMemory(const std::exception& e)
     const std::string what = e.what();
     return what.find("out of memory") != std::string::npos || what.find("DefaultCPUAllocator") != std::string::npos ||
            dynamic_cast<const std::bad_alloc*>(&e) != nullptr;
-}
-
-// The tokenizer and config files a run folder carries next to its weights, as the Trainer saves them.
-const char* const kTokenizerFiles[] = {"tokenizer.json",          "tokenizer_config.json", "special_tokens_map.json",
-                                       "vocab.json",              "merges.txt",            "tokenizer.model",
-                                       "added_tokens.json",       "chat_template.jinja"};
-
-void copyTokenizerFiles(const std::string& modelDir, const fs::path& dest)
-{
-    for (const char* name : kTokenizerFiles) {
-        const fs::path src = fs::path(modelDir) / name;
-        if (fs::exists(src))
-            fs::copy_file(src, dest / name, fs::copy_options::overwrite_existing);
-    }
 }
 
 void writeJson(const fs::path& path, const json& j)
@@ -401,6 +395,7 @@ private:
     json trainerState() const;
     void appendRecord(json logEntry);
     void report(std::optional<double> loss, std::optional<double> evalLoss, double lr, double gradNorm);
+    std::pair<double, double> timing() const; ///< (elapsed, remaining) seconds
     MemoryEstimate estimateMemory() const;
     std::vector<std::size_t> epochOrder(std::int64_t epoch) const;
 
@@ -784,7 +779,7 @@ void Run::saveModel(const fs::path& dir)
             if (fs::exists(fs::path(m_s.modelPath) / name))
                 fs::copy_file(fs::path(m_s.modelPath) / name, dir / name, fs::copy_options::overwrite_existing);
     }
-    copyTokenizerFiles(m_s.modelPath, dir);
+    copyTokenizerFiles(m_s.modelPath, dir.string()); // as the Trainer saves its processing_class
 }
 
 json Run::trainerState() const
@@ -866,14 +861,7 @@ void Run::pruneCheckpoints()
 {
     if (!m_s.saveTotalLimit || *m_s.saveTotalLimit <= 0)
         return;
-    std::vector<std::pair<long long, fs::path>> found;
-    for (const auto& entry : fs::directory_iterator(m_out)) {
-        const std::string name = entry.path().filename().string();
-        if (entry.is_directory() && name.rfind("checkpoint-", 0) == 0 &&
-            std::all_of(name.begin() + 11, name.end(), ::isdigit) && name.size() > 11)
-            found.emplace_back(std::stoll(name.substr(11)), entry.path());
-    }
-    std::sort(found.begin(), found.end());
+    const auto found = checkpointFolders(m_out);
     // transformers keeps the best checkpoint however old it is.
     long long excess = std::int64_t(found.size()) - *m_s.saveTotalLimit;
     for (const auto& [step, path] : found) {
@@ -901,9 +889,7 @@ void Run::appendRecord(json entry)
         r["lr"] = entry["learning_rate"];
     r["epoch"] = m_epoch;
     r["percentage"] = m_totalSteps ? std::round(double(m_globalStep) / double(m_totalSteps) * 10000) / 100 : 100.0;
-    const double elapsed = std::chrono::duration<double>(Clock::now() - m_start).count();
-    const std::int64_t done = m_globalStep - m_startStep;
-    const double remaining = done > 0 ? double(m_totalSteps - m_globalStep) * elapsed / double(done) : 0;
+    const auto [elapsed, remaining] = timing();
     r["elapsed_time"] = formatElapsed(elapsed);
     r["remaining_time"] = formatElapsed(remaining);
     if (elapsed > 0)
@@ -919,6 +905,14 @@ void Run::appendRecord(json entry)
         m_cb.record(r);
 }
 
+std::pair<double, double> Run::timing() const
+{
+    // Seconds since this run's first step, and the rest extrapolated from the steps it made (LogCallback).
+    const double elapsed = std::chrono::duration<double>(Clock::now() - m_start).count();
+    const std::int64_t done = m_globalStep - m_startStep;
+    return {elapsed, done > 0 ? double(m_totalSteps - m_globalStep) * elapsed / double(done) : 0.0};
+}
+
 void Run::report(std::optional<double> loss, std::optional<double> evalLoss, double lr, double gradNorm)
 {
     if (!m_cb.progress)
@@ -932,9 +926,7 @@ void Run::report(std::optional<double> loss, std::optional<double> evalLoss, dou
     p.learningRate = lr;
     p.gradNorm = gradNorm;
     p.tokensSeen = m_tokensSeen;
-    p.elapsedSeconds = std::chrono::duration<double>(Clock::now() - m_start).count();
-    const std::int64_t done = m_globalStep - m_startStep;
-    p.remainingSeconds = done > 0 ? double(m_totalSteps - m_globalStep) * p.elapsedSeconds / double(done) : 0;
+    std::tie(p.elapsedSeconds, p.remainingSeconds) = timing();
     p.tokensPerSecond = p.elapsedSeconds > 0 ? double(m_tokensThisRun) / p.elapsedSeconds : 0;
     p.peakMemoryBytes = peakResidentBytes();
     m_cb.progress(p);

@@ -1,0 +1,29 @@
+#include "tokenizer/tokenizer_files.h"
+
+#include <filesystem>
+
+namespace lathe {
+
+const std::vector<std::string>& tokenizerFileNames()
+{
+    static const std::vector<std::string> names = {
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
+        "merges.txt",     "tokenizer.model",       "added_tokens.json",       "chat_template.jinja"};
+    return names;
+}
+
+std::vector<std::string> copyTokenizerFiles(const std::string& fromDir, const std::string& toDir)
+{
+    namespace fs = std::filesystem;
+    std::vector<std::string> copied;
+    for (const auto& name : tokenizerFileNames()) {
+        const fs::path src = fs::path(fromDir) / name;
+        if (!fs::exists(src))
+            continue;
+        fs::copy_file(src, fs::path(toDir) / name, fs::copy_options::overwrite_existing);
+        copied.push_back(name);
+    }
+    return copied;
+}
+
+} // namespace lathe
