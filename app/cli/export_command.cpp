@@ -64,8 +64,28 @@ int runExportCommand(const std::vector<std::string>& argv)
         return 0;
     }
 
-    // GGUF: adapters are merged into an HF folder first (next to the export), which is then converted.
     std::error_code ec;
+    if (format == "gguf_lora") {
+        if (adapters.size() != 1)
+            fail("export_format gguf_lora: adapter_name_or_path must name exactly one adapter (got ",
+                 adapters.size(), ")");
+        if (fs::exists(exportDir) && !fs::is_empty(exportDir, ec) && !args.getBool("overwrite_output_dir"))
+            fail("export_dir ", exportDir, " is not empty: pick another folder or set overwrite_output_dir: true");
+        const std::string quant = args.getString("export_quantization");
+        GgufLoraExportOptions g;
+        g.adapterDir = adapters.front();
+        g.modelDir = model;
+        g.outType = parseGgufOutType(quant);
+        fs::create_directories(exportDir);
+        g.outPath = (fs::path(exportDir) / ("adapter-" + quant + ".gguf")).string();
+        const auto summary = exportGgufLora(g);
+        std::cout << "[INFO] Exported LoRA adapter (" << summary.tensors << " tensors, " << summary.architecture
+                  << ", " << quant << ") to " << summary.path << " in " << seconds() << " s\n"
+                  << "[INFO] use it with: llama-cli -m <base>.gguf --lora " << summary.path << "\n";
+        return 0;
+    }
+
+    // GGUF: adapters are merged into an HF folder first (next to the export), which is then converted.
     if (fs::exists(exportDir) && !fs::is_empty(exportDir, ec) && !args.getBool("overwrite_output_dir"))
         fail("export_dir ", exportDir, " is not empty: pick another folder or set overwrite_output_dir: true");
     std::string source = model;

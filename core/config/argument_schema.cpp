@@ -193,8 +193,11 @@ std::vector<ArgSpec> buildSchema()
         arg("export_legacy_format", B, false, "export",
             "Write .bin weights instead of safetensors (not supported).", "导出 .bin 格式权重（暂不支持）。"),
         arg("export_format", C, "hf", "export",
-            "hf: safetensors folder; gguf: one GGUF file for llama.cpp/Ollama.",
-            "hf：safetensors 文件夹；gguf：供 llama.cpp/Ollama 使用的 GGUF 文件。", {"hf", "gguf"}),
+            "hf: safetensors folder; gguf: one GGUF file for llama.cpp/Ollama; gguf_lora: the LoRA adapter alone "
+            "as a GGUF adapter (llama-cli --lora).",
+            "hf：safetensors 文件夹；gguf：供 llama.cpp/Ollama 使用的 GGUF 文件；gguf_lora：仅将 LoRA 适配器导出为 "
+            "GGUF 适配器（llama-cli --lora）。",
+            {"hf", "gguf", "gguf_lora"}),
         arg("export_quantization", C, "f16", "export", "GGUF tensor type.", "GGUF 张量类型。",
             {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q6_k", "q4_k", "q4_k_m"}),
         // ---- generation

@@ -58,6 +58,15 @@ int nearestInt(float f)
     return static_cast<int>(floatBits(v) & 0x007FFFFF) - 0x00400000;
 }
 
+// roundf (half away from zero) for |f| < 2^31, in operations the compiler vectorises (truncating conversion,
+// exact subtraction, compares); std::roundf is a library call per element. Same result for every such f.
+inline int roundHalfAway(float f)
+{
+    const int t = static_cast<int>(f);
+    const float r = f - static_cast<float>(t);
+    return t + (r >= 0.5f) - (r <= -0.5f);
+}
+
 // ===== 32-weight blocks =====
 
 // block_q8_0: fp16 d; int8 qs[32].
@@ -73,7 +82,7 @@ void quantizeQ8_0(const float* x, std::uint8_t* y, std::int64_t n)
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         putFp16(y, d);
         for (int j = 0; j < kQK32; ++j)
-            y[2 + j] = static_cast<std::uint8_t>(static_cast<std::int8_t>(std::roundf(x[j] * id)));
+            y[2 + j] = static_cast<std::uint8_t>(static_cast<std::int8_t>(roundHalfAway(x[j] * id)));
     }
 }
 
@@ -799,18 +808,13 @@ void quantizeRow(GgmlType type, const float* src, void* dst, std::int64_t n)
     quantizeRowUnchecked(type, src, static_cast<std::uint8_t*>(dst), n);
 }
 
-void quantizeRows(GgmlType type, const float* src, void* dst, std::int64_t rows, std::int64_t cols,
-                  int threads)
+namespace {
+
+// Runs work(begin, end) over contiguous, near-equal chunks of `rows` rows on up to `threads` threads (the
+// calling thread takes the first chunk).
+template <typename Work>
+void parallelRows(std::int64_t rows, std::int64_t cols, int threads, const Work& work)
 {
-    checkRow(type, cols, "quantizeRows");
-    if (rows <= 0)
-        return;
-    const std::size_t rowBytes = ggmlRowSize(type, cols);
-    auto* out = static_cast<std::uint8_t*>(dst);
-    auto work = [=](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t r = begin; r < end; ++r)
-            quantizeRowUnchecked(type, src + r * cols, out + static_cast<std::size_t>(r) * rowBytes, cols);
-    };
     // Starting a thread costs tens of microseconds: below ~64k elements per thread it does not pay.
     constexpr std::int64_t kMinElementsPerThread = 1 << 16;
     std::int64_t n = std::max(1, threads);
@@ -820,7 +824,6 @@ void quantizeRows(GgmlType type, const float* src, void* dst, std::int64_t rows,
         work(0, rows);
         return;
     }
-    // Contiguous, near-equal chunks; the calling thread takes the first.
     std::vector<std::thread> pool;
     pool.reserve(static_cast<std::size_t>(n - 1));
     auto chunkBegin = [&](std::int64_t t) { return rows * t / n; };
@@ -835,6 +838,41 @@ void quantizeRows(GgmlType type, const float* src, void* dst, std::int64_t rows,
     work(0, chunkBegin(1));
     for (auto& th : pool)
         th.join();
+}
+
+} // namespace
+
+void quantizeRows(GgmlType type, const float* src, void* dst, std::int64_t rows, std::int64_t cols,
+                  int threads)
+{
+    checkRow(type, cols, "quantizeRows");
+    if (rows <= 0)
+        return;
+    const std::size_t rowBytes = ggmlRowSize(type, cols);
+    auto* out = static_cast<std::uint8_t*>(dst);
+    parallelRows(rows, cols, threads, [=](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t r = begin; r < end; ++r)
+            quantizeRowUnchecked(type, src + r * cols, out + static_cast<std::size_t>(r) * rowBytes, cols);
+    });
+}
+
+void quantizeRowsBf16(GgmlType type, const std::uint16_t* src, void* dst, std::int64_t rows, std::int64_t cols,
+                      int threads)
+{
+    checkRow(type, cols, "quantizeRowsBf16");
+    if (rows <= 0)
+        return;
+    const std::size_t rowBytes = ggmlRowSize(type, cols);
+    auto* out = static_cast<std::uint8_t*>(dst);
+    parallelRows(rows, cols, threads, [=](std::int64_t begin, std::int64_t end) {
+        std::vector<float> row(static_cast<std::size_t>(cols));
+        for (std::int64_t r = begin; r < end; ++r) {
+            const std::uint16_t* in = src + r * cols;
+            for (std::int64_t j = 0; j < cols; ++j) // bfloat16 is the top half of a float32
+                row[static_cast<std::size_t>(j)] = bitsFloat(static_cast<std::uint32_t>(in[j]) << 16);
+            quantizeRowUnchecked(type, row.data(), out + static_cast<std::size_t>(r) * rowBytes, cols);
+        }
+    });
 }
 
 void dequantizeRow(GgmlType type, const void* src, float* dst, std::int64_t n)

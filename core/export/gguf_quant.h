@@ -44,6 +44,11 @@ void quantizeRow(GgmlType type, const float* src, void* dst, std::int64_t n);
 void quantizeRows(GgmlType type, const float* src, void* dst, std::int64_t rows, std::int64_t cols,
                   int threads = 1);
 
+/// quantizeRows for bfloat16 input (each row widened to float32 exactly, in the worker threads): the same bytes
+/// as widening the whole matrix first, without a float32 copy of it.
+void quantizeRowsBf16(GgmlType type, const std::uint16_t* src, void* dst, std::int64_t rows, std::int64_t cols,
+                      int threads);
+
 /// Decodes one row of `n` elements of `type` back to floats (ggml's dequantize_row_*); for tests and checks.
 void dequantizeRow(GgmlType type, const void* src, float* dst, std::int64_t n);
 

@@ -18,6 +18,7 @@
 #include "export/gguf_names.h"
 #include "export/gguf_quant.h"
 #include "io/safetensors.h"
+#include "lora/lora_adapter.h"
 #include "model/arch/architecture.h"
 #include "model/model_config.h"
 #include "util/error.h"
@@ -129,13 +130,18 @@ at::Tensor quantizeTensor(const at::Tensor& t, GgmlType type, std::int64_t ne0, 
     const std::size_t rowBytes = ggmlRowSize(type, ne0);
     at::Tensor out = at::empty({static_cast<std::int64_t>(rows * rowBytes)}, at::kByte);
     const at::Tensor matrix = t.reshape({rows, ne0});
+    std::uint8_t* dst0 = out.data_ptr<std::uint8_t>();
+    if (matrix.scalar_type() == at::kBFloat16 && matrix.is_contiguous()) {
+        quantizeRowsBf16(type, reinterpret_cast<const std::uint16_t*>(matrix.data_ptr<at::BFloat16>()), dst0, rows,
+                         ne0, threads);
+        return out;
+    }
     constexpr std::int64_t kSliceElements = std::int64_t(1) << 23; // 32 MiB of float32
     const std::int64_t sliceRows = std::max<std::int64_t>(1, kSliceElements / ne0);
-    std::uint8_t* dst = out.data_ptr<std::uint8_t>();
     for (std::int64_t r0 = 0; r0 < rows; r0 += sliceRows) {
         const std::int64_t n = std::min(sliceRows, rows - r0);
         const at::Tensor slice = matrix.narrow(0, r0, n).to(at::kFloat).contiguous();
-        std::uint8_t* out0 = dst + static_cast<std::size_t>(r0) * rowBytes;
+        std::uint8_t* out0 = dst0 + static_cast<std::size_t>(r0) * rowBytes;
         quantizeRows(type, slice.data_ptr<float>(), out0, n, ne0, threads);
     }
     return out;
@@ -355,6 +361,125 @@ GgufExportSummary exportGguf(const GgufExportOptions& options)
     summary.path = options.outPath;
     summary.architecture = arch;
     summary.fileType = fileType;
+    summary.tensors = file.tensorCount();
+    summary.keys = file.keyCount();
+    summary.dataBytes = file.dataBytes();
+    return summary;
+}
+
+GgufExportSummary exportGgufLora(const GgufLoraExportOptions& options)
+{
+    const fs::path adapterDir(options.adapterDir);
+    const std::string configPath = (adapterDir / "adapter_config.json").string();
+    const nlohmann::json ac = nlohmann::json::parse(readTextFile(configPath), nullptr, false);
+    if (ac.is_discarded() || !ac.is_object())
+        fail(configPath, ": invalid JSON");
+    const LoraConfig lora = LoraConfig::fromDir(options.adapterDir);
+    if (lora.useDora)
+        fail(configPath, ": use_dora: llama.cpp has no DoRA adapters; export the merged model instead");
+    for (const char* key : {"alpha_pattern"})
+        if (ac.contains(key) && ac[key].is_object() && !ac[key].empty())
+            fail(configPath, ": ", key, ": per-module alphas have no GGUF form (one adapter.lora.alpha per file)");
+    if (ac.contains("modules_to_save") && ac["modules_to_save"].is_array() && !ac["modules_to_save"].empty())
+        fail(configPath, ": modules_to_save: fully trained modules have no GGUF adapter form; export the merged model");
+    switch (options.outType) {
+    case GgufOutType::F32:
+    case GgufOutType::F16:
+    case GgufOutType::BF16:
+    case GgufOutType::Q8_0: break;
+    default: fail("GGUF LoRA export: type must be f32, f16, bf16 or q8_0 (convert_lora_to_gguf's --outtype)");
+    }
+
+    const ModelConfig config = ModelConfig::fromDir(options.modelDir);
+    const std::string arch = ggufArchitecture(config);
+    const WeightStore base = WeightStore::openDir(options.modelDir);
+    auto store = std::make_shared<WeightStore>(WeightStore::openDir(options.adapterDir, "adapter_model"));
+
+    GgufFile file;
+    file.setString("general.architecture", arch);
+    file.setString("general.type", "adapter");
+    std::string name = options.name;
+    if (name.empty())
+        name = fs::absolute(adapterDir).lexically_normal().filename().string();
+    if (!name.empty())
+        file.setString("general.name", name);
+    file.setString("adapter.type", "lora");
+    // llama.cpp scales by alpha / r; rsLoRA's alpha / sqrt(r) is the same with alpha * sqrt(r).
+    const double alpha = lora.useRslora ? lora.alpha * std::sqrt(double(lora.r)) : lora.alpha;
+    file.setF32("adapter.lora.alpha", static_cast<float>(alpha));
+
+    const std::string prefix = "base_model.model.";
+    std::set<std::string> used;
+    std::map<GgmlType, std::uint64_t> bytes;
+    const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (const std::string& key : store->names()) {
+        const std::string suffix = ".lora_A.weight";
+        if (!endsWith(key, suffix))
+            continue;
+        if (key.compare(0, prefix.size(), prefix) != 0)
+            fail(store->fileOf(key), ": tensor \"", key, "\" does not start with ", prefix, " (not a PEFT adapter?)");
+        const std::string module = key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
+        const std::string hfName = module + ".weight";
+        const std::string bKey = prefix + module + ".lora_B.weight";
+        if (!store->contains(bKey))
+            fail(store->fileOf(key), ": ", key, " has no ", bKey);
+        if (module.find("embed_tokens") != std::string::npos)
+            fail(store->fileOf(key), ": ", key, ": embedding LoRA is not exported to GGUF; export the merged model");
+        if (module == "lm_head" && config.tie_word_embeddings)
+            fail(store->fileOf(key), ": ", key, ": lm_head LoRA on a tied-embedding model has no GGUF tensor to adapt");
+        const auto gguf = ggufTensorName(hfName);
+        if (!gguf)
+            fail(store->fileOf(key), ": ", key, ": ", hfName, " has no GGUF counterpart");
+        if (!base.contains(hfName))
+            fail(store->fileOf(key), ": ", key, ": ", options.modelDir, " has no tensor ", hfName,
+                 " (is the adapter for another model?)");
+        const SafetensorsEntry& a = store->entry(key);
+        const SafetensorsEntry& b = store->entry(bKey);
+        const SafetensorsEntry& w = base.entry(hfName);
+        if (a.shape.size() != 2 || b.shape.size() != 2 || w.shape.size() != 2 || a.shape[1] != w.shape[1] ||
+            b.shape[0] != w.shape[0] || a.shape[0] != b.shape[1])
+            fail(store->fileOf(key), ": ", key, " ", at::IntArrayRef(a.shape), " and ", bKey, " ",
+                 at::IntArrayRef(b.shape), " do not fit ", hfName, " ", at::IntArrayRef(w.shape), " of ",
+                 options.modelDir);
+        std::int64_t permuteHeads = 0;
+        if (needsLlamaQkPermute(arch, hfName))
+            permuteHeads = hfName.find(".q_proj.") != std::string::npos ? config.num_attention_heads
+                                                                          : config.num_key_value_heads;
+        for (const auto& [hfKey, shape, permute, tag] :
+             {std::tuple{key, a.shape, std::int64_t(0), ".lora_a"}, std::tuple{bKey, b.shape, permuteHeads, ".lora_b"}}) {
+            std::vector<std::int64_t> ne(shape.rbegin(), shape.rend());
+            GgmlType type = GgmlType::F32;
+            switch (options.outType) {
+            case GgufOutType::F16: type = GgmlType::F16; break;
+            case GgufOutType::BF16: type = GgmlType::BF16; break;
+            case GgufOutType::Q8_0: type = ggmlTypeForRow(GgmlType::Q8_0, ne[0]); break;
+            default: break;
+            }
+            std::uint64_t n = ggmlRowSize(type, ne[0]) * static_cast<std::uint64_t>(ne[1]);
+            bytes[type] += n;
+            const std::int64_t ne0 = ne[0];
+            file.addTensor(*gguf + tag, std::move(ne), type, [store, hfKey = hfKey, type, permute = permute, ne0, threads]() {
+                at::Tensor t = store->get(hfKey).to(at::kFloat);
+                if (permute > 0)
+                    t = permuteQk(t, permute);
+                if (ggmlIsQuantized(type))
+                    return quantizeTensor(t, type, ne0, threads);
+                return t.to(ggmlScalarType(type));
+            });
+            used.insert(hfKey);
+        }
+    }
+    for (const std::string& key : store->names())
+        if (!used.count(key))
+            fail(store->fileOf(key), ": tensor \"", key, "\" is not a LoRA A/B matrix and has no GGUF adapter form");
+    if (file.tensorCount() == 0)
+        fail(store->description(), ": no lora_A / lora_B tensors");
+    file.setAlignment(GgufFile::kDefaultAlignment);
+    file.write(options.outPath, options.progress);
+
+    GgufExportSummary summary;
+    summary.path = options.outPath;
+    summary.architecture = arch;
     summary.tensors = file.tensorCount();
     summary.keys = file.keyCount();
     summary.dataBytes = file.dataBytes();

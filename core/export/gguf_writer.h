@@ -75,4 +75,24 @@ struct GgufExportSummary
 /// Writes the GGUF file; throws lathe::Error naming the file, tensor or field on any problem.
 GgufExportSummary exportGguf(const GgufExportOptions& options);
 
+/// A PEFT LoRA adapter alone as a GGUF adapter for `llama-cli --lora` (convert_lora_to_gguf.py's layout):
+/// general.type "adapter", adapter.type "lora", adapter.lora.alpha (times sqrt(r) for rsLoRA, which llama.cpp
+/// does not know), and `<gguf name>.lora_a` (ne [in, r]) / `.lora_b` (ne [r, out]) per adapted matrix, with the
+/// llama arch's q/k permutation applied to lora_b's rows. The base model folder gives the architecture and head
+/// counts. DoRA, modules_to_save, per-module alpha_pattern and embedding / tied lm_head adapters have no GGUF
+/// form and are refused with the reason.
+struct GgufLoraExportOptions
+{
+    std::string adapterDir; ///< adapter_config.json + adapter_model.safetensors
+    std::string modelDir;   ///< the base model the adapter was trained on
+    std::string outPath;
+    /// F32 (default), F16, BF16 or Q8_0, as convert_lora_to_gguf's --outtype.
+    GgufOutType outType = GgufOutType::F32;
+    std::string name; ///< general.name; empty = the adapter folder's name
+    std::function<void(std::size_t, std::size_t, const std::string&)> progress;
+};
+
+/// Writes the adapter GGUF atomically; throws lathe::Error naming the file and tensor on any problem.
+GgufExportSummary exportGgufLora(const GgufLoraExportOptions& options);
+
 } // namespace lathe

@@ -7,6 +7,7 @@
 
 #include "io/safetensors.h"
 #include "model/arch/architecture.h"
+#include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_files.h"
 #include "util/error.h"
 #include "util/file_util.h"
@@ -120,6 +121,14 @@ ModelConfig writeNewModel(const NewModelOptions& options)
     if (options.outDir.empty())
         fail("new-model: --out is required");
     const ModelConfig config = newModelConfig(options);
+    if (!options.tokenizerDir.empty()) {
+        // An embedding smaller than the tokenizer would index out of range on its highest ids.
+        const auto tokenizer = Tokenizer::fromDirectory(options.tokenizerDir);
+        if (static_cast<std::int64_t>(tokenizer->vocabSize()) > config.vocab_size)
+            fail("the tokenizer in ", options.tokenizerDir, " has ", tokenizer->vocabSize(),
+                 " tokens but vocab_size is ", config.vocab_size, ": set \"vocab_size\" in --config to at least ",
+                 tokenizer->vocabSize());
+    }
     // The storage dtype, not a compute dtype: resolveDtype would refuse float16 where the CPU cannot
     // multiply in it, but writing float16 weights needs no matmul (torch_dtype is validated already).
     const auto saveType = config.torch_dtype == "bfloat16" ? torch::kBFloat16

@@ -32,6 +32,8 @@
 #include "export/gguf_quant.h"
 #include "export/gguf_writer.h"
 #include "io/safetensors.h"
+#include "lora/lora_adapter.h"
+#include "model/model_loader.h"
 #include "model/new_model.h"
 #include "test_support.h"
 
@@ -149,6 +151,8 @@ struct ReadTensor
 struct ReadGguf
 {
     std::map<std::string, std::uint32_t> u32;
+    std::map<std::string, std::string> strings;
+    std::map<std::string, float> f32;
     std::vector<ReadTensor> tensors;
     QByteArray bytes;
     std::uint64_t dataStart = 0;
@@ -219,7 +223,11 @@ ReadGguf readGguf(const QString& path)
         const std::string key = str();
         const std::uint32_t type = u32();
         if (type == 8) {
-            str();
+            out.strings[key] = str();
+        } else if (type == 6) {
+            float v = 0;
+            take(&v, 4);
+            out.f32[key] = v;
         } else if (type == 9) {
             const std::uint32_t elem = u32();
             const std::uint64_t count = u64();
@@ -528,6 +536,32 @@ private Q_SLOTS:
         for (const std::int64_t r : {std::int64_t(0), std::int64_t(450), rows - 1}) {
             lathe::quantizeRow(t, x.data() + r * cols, row.data(), cols);
             QVERIFY(std::memcmp(row.data(), one.data() + r * row.size(), row.size()) == 0);
+        }
+    }
+
+    // bfloat16 input widened row by row in the workers equals widening the whole matrix first.
+    void bf16RowsMatchFloatRows_data() { parallelRowsMatchOneThread_data(); }
+
+    void bf16RowsMatchFloatRows()
+    {
+        QFETCH(int, type);
+        const auto t = static_cast<GgmlType>(type);
+        const std::int64_t rows = 333, cols = 512;
+        std::vector<float> x = randomWeights(rows * cols, 5);
+        std::vector<std::uint16_t> bf16(x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            std::uint32_t u;
+            std::memcpy(&u, &x[i], sizeof u);
+            bf16[i] = static_cast<std::uint16_t>(u >> 16); // truncation is fine: x is redefined from it
+            u = static_cast<std::uint32_t>(bf16[i]) << 16;
+            std::memcpy(&x[i], &u, sizeof u);
+        }
+        const std::vector<std::uint8_t> want = quantize(t, x, rows, cols, 1);
+        for (const int threads : {1, 3}) {
+            std::vector<std::uint8_t> got(want.size());
+            lathe::quantizeRowsBf16(t, bf16.data(), got.data(), rows, cols, threads);
+            const QString diff = firstDifference(t, cols, got.data(), want.data(), want.size());
+            QVERIFY2(diff.isEmpty(), qPrintable(QStringLiteral("%1 threads: ").arg(threads) + diff));
         }
     }
 
@@ -916,7 +950,126 @@ private Q_SLOTS:
             QCOMPARE(typeCounts["Q5_0"], 8);         // ffn_down's rows of 320
         }
     }
-};
+    // ===== LoRA adapters as GGUF adapters =====
 
+    void exportLoraGguf_data()
+    {
+        QTest::addColumn<QString>("arch");
+        QTest::addColumn<bool>("rslora");
+        QTest::addColumn<QString>("outType");
+        QTest::newRow("qwen3 f32") << "qwen3" << false << "f32";
+        QTest::newRow("llama rslora f32 (lora_b q/k permuted)") << "llama" << true << "f32";
+        QTest::newRow("qwen3 f16") << "qwen3" << false << "f16";
+        QTest::newRow("llama q8_0") << "llama" << false << "q8_0";
+    }
+
+    void exportLoraGguf()
+    {
+        QFETCH(QString, arch);
+        QFETCH(bool, rslora);
+        QFETCH(QString, outType);
+        namespace fs = std::filesystem;
+        const fs::path root = lathe::test::scratchDir("gguf_lora_export").toStdString();
+        lathe::NewModelOptions o;
+        o.arch = arch.toStdString();
+        o.config = nlohmann::json{{"vocab_size", 512},     {"hidden_size", 64},        {"intermediate_size", 128},
+                                  {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"num_key_value_heads", 2}}
+                       .dump();
+        o.outDir = (root / "model").string();
+        o.dtype = "float32";
+        LATHE_VERIFY_NO_ERROR(lathe::writeNewModel(o));
+        lathe::CausalLM model(nullptr);
+        LATHE_VERIFY_NO_ERROR(model = lathe::loadModel(o.outDir, {torch::kCPU, torch::kFloat32}));
+        lathe::LoraConfig lc;
+        lc.r = 8;
+        lc.alpha = 16;
+        lc.useRslora = rslora;
+        lc.targetModules = {"all"};
+        lathe::AttachedAdapter adapter;
+        LATHE_VERIFY_NO_ERROR(adapter = lathe::createLoraAdapter(model, lc));
+        {
+            torch::NoGradGuard noGrad;
+            for (auto& [name, t] : adapter.parameters)
+                t.normal_(0.0, 0.1);
+        }
+        const std::string adapterDir = (root / "adapter").string();
+        LATHE_VERIFY_NO_ERROR(lathe::saveLoraAdapter(adapterDir, adapter, o.outDir));
+
+        lathe::GgufLoraExportOptions options;
+        options.adapterDir = adapterDir;
+        options.modelDir = o.outDir;
+        options.outType = lathe::parseGgufOutType(outType.toStdString());
+        options.outPath = (root / "adapter.gguf").string();
+        lathe::GgufExportSummary summary;
+        LATHE_VERIFY_NO_ERROR(summary = lathe::exportGgufLora(options));
+        const ReadGguf g = readGguf(QString::fromStdString(options.outPath));
+        QVERIFY2(g.error.isEmpty(), qPrintable(g.error));
+        QCOMPARE(g.strings.at("general.architecture"), arch.toStdString());
+        QCOMPARE(g.strings.at("general.type"), std::string("adapter"));
+        QCOMPARE(g.strings.at("adapter.type"), std::string("lora"));
+        QCOMPARE(g.f32.at("adapter.lora.alpha"), rslora ? float(16 * std::sqrt(8.0)) : 16.0f);
+        QVERIFY(!g.strings.count("tokenizer.ggml.model")); // adapters carry no vocabulary
+        QCOMPARE(g.tensors.size(), std::size_t(2 * 2 * 7)); // 2 layers x 7 linear layers x (A, B)
+
+        const lathe::WeightStore store = lathe::WeightStore::openDir(adapterDir, "adapter_model");
+        for (const ReadTensor& t : g.tensors) {
+            const bool isA = t.name.size() > 7 && t.name.compare(t.name.size() - 7, 7, ".lora_a") == 0;
+            const std::string base = t.name.substr(0, t.name.size() - 7); // blk.N.attn_q.weight
+            std::string hf;
+            for (const std::string& n : store.names()) {
+                const std::string module = n.substr(17, n.find(".lora_") - 17); // strip base_model.model.
+                if (lathe::ggufTensorName(module + ".weight") == base && (n.find(".lora_A.") != std::string::npos) == isA)
+                    hf = n;
+            }
+            QVERIFY2(!hf.empty(), t.name.c_str());
+            torch::Tensor w = store.get(hf).to(torch::kFloat).contiguous();
+            QCOMPARE(t.ne, (std::vector<std::int64_t>{w.size(1), w.size(0)}));
+            if (arch == "llama" && !isA &&
+                (base.find("attn_q.") != std::string::npos || base.find("attn_k.") != std::string::npos)) {
+                const std::int64_t heads = base.find("attn_q.") != std::string::npos ? 4 : 2;
+                w = w.reshape({heads, 2, w.size(0) / heads / 2, w.size(1)}).transpose(1, 2).reshape(w.sizes()).contiguous();
+            }
+            const auto type = static_cast<GgmlType>(t.type);
+            const GgmlType want = outType == "f32"   ? GgmlType::F32
+                                  : outType == "f16" ? GgmlType::F16
+                                                     : lathe::ggmlTypeForRow(GgmlType::Q8_0, t.ne[0]);
+            QCOMPARE(type, want);
+            std::vector<std::uint8_t> expected(static_cast<std::size_t>(w.size(0)) * lathe::ggmlRowSize(type, t.ne[0]));
+            lathe::quantizeRows(type, w.data_ptr<float>(), expected.data(), w.size(0), t.ne[0], 1);
+            const auto* got = reinterpret_cast<const std::uint8_t*>(g.bytes.constData()) + g.dataStart + t.offset;
+            const QString diff = firstDifference(type, t.ne[0], got, expected.data(), expected.size());
+            QVERIFY2(diff.isEmpty(), qPrintable(QString::fromStdString(t.name) + ": " + diff));
+        }
+    }
+
+    void loraGgufRefusals()
+    {
+        namespace fs = std::filesystem;
+        const fs::path root = lathe::test::scratchDir("gguf_lora_refusals").toStdString();
+        lathe::NewModelOptions o;
+        o.config = "tiny";
+        o.outDir = (root / "model").string();
+        o.dtype = "float32";
+        LATHE_VERIFY_NO_ERROR(lathe::writeNewModel(o));
+        lathe::CausalLM model(nullptr);
+        LATHE_VERIFY_NO_ERROR(model = lathe::loadModel(o.outDir, {torch::kCPU, torch::kFloat32}));
+        lathe::LoraConfig lc;
+        lc.useDora = true;
+        lc.targetModules = {"q_proj"};
+        lathe::AttachedAdapter adapter;
+        LATHE_VERIFY_NO_ERROR(adapter = lathe::createLoraAdapter(model, lc));
+        LATHE_VERIFY_NO_ERROR(lathe::saveLoraAdapter((root / "dora").string(), adapter, o.outDir));
+        lathe::GgufLoraExportOptions options;
+        options.adapterDir = (root / "dora").string();
+        options.modelDir = o.outDir;
+        options.outPath = (root / "dora.gguf").string();
+        QString message;
+        LATHE_VERIFY_ERROR(lathe::exportGgufLora(options), message);
+        LATHE_VERIFY_MENTIONS(message, (QStringList{"adapter_config.json", "use_dora", "merged"}));
+        options.outType = lathe::GgufOutType::Q4_K_M;
+        LATHE_VERIFY_ERROR(lathe::exportGgufLora(options), message);
+        QVERIFY(!fs::exists(options.outPath));
+    }
+};
 QTEST_GUILESS_MAIN(TestGgufQuant)
 #include "tst_gguf_quant.moc"

