@@ -87,6 +87,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     layout->addWidget(topFrame);
     layout->addWidget(m_tabs, 1);
 
+    // The Train tab reads the model, method, checkpoint and template of its run from the top bar.
+    m_trainTab->setTopBar(m_topBar);
     setWindowIcon(appIcon());
     connect(m_topBar, &TopBar::languageRequested, this, &MainWindow::setLanguage);
     retranslateUi();

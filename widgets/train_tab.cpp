@@ -1,21 +1,595 @@
-// The Train tab (LLaMA-Board's train.*): stage, datasets, hyperparameters, and the run with its loss curve.
-// For now a placeholder page saying so.
+// The Train tab (see train_tab.h).
 #include "train_tab.h"
+
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QEvent>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFontDatabase>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QStandardItemModel>
+#include <QStyle>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include "argument_form.h"
+#include "checkpoint_lister.h"
+#include "data/dataset_attr.h"
+#include "top_bar.h"
+#include "train/trainer.h"
+#include "train_charts.h"
+#include "train_runner.h"
+#include "util/error.h"
 
 namespace lathe {
 
-TrainTab::TrainTab(QWidget* parent) : PlaceholderPage(parent)
+namespace {
+
+// What the trainer logs once it has loaded the model (core/train/trainer.cpp).
+const QString memoryPrefix = QStringLiteral("Memory estimate: ");
+
+QLabel* fieldLabel(QWidget* buddy, QWidget* parent)
 {
+    auto* label = new QLabel(parent);
+    label->setBuddy(buddy);
+    return label;
+}
+
+QString gib(std::int64_t bytes)
+{
+    return QString::number(double(bytes) / double(1 << 30), 'f', 2) + QStringLiteral(" GiB");
+}
+
+QStringList splitNames(const std::string& text)
+{
+    QStringList names;
+    for (const QString& n : QString::fromStdString(text).split(QLatin1Char(','), Qt::SkipEmptyParts))
+        names << n.trimmed();
+    return names;
+}
+
+} // namespace
+
+TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
+{
+    m_runner = new TrainRunner(this);
+    auto* page = new QWidget;
+
+    // ---- data row: stage, data folder, datasets
+    m_stage = new QComboBox(page);
+    auto* stageModel = new QStandardItemModel(m_stage);
+    for (const QString& code : stages()) {
+        auto* item = new QStandardItem;
+        item->setData(code, Qt::UserRole);
+        if (!isStageSupported(code))
+            item->setFlags(item->flags() & ~Qt::ItemIsEnabled);
+        stageModel->appendRow(item);
+    }
+    m_stage->setModel(stageModel);
+    m_datasetDir = new QLineEdit(QStringLiteral("data"), page);
+    m_datasetList = new QListWidget(page);
+    m_datasetList->setMaximumHeight(110);
+    m_datasetList->setFlow(QListView::LeftToRight);
+    m_datasetList->setWrapping(true);
+    m_datasetList->setSpacing(2);
+    m_refreshDatasets = new QToolButton(page);
+    m_refreshDatasets->setIcon(style()->standardIcon(QStyle::SP_BrowserReload));
+    m_datasetNote = new QLabel(page);
+    m_datasetNote->setForegroundRole(QPalette::PlaceholderText);
+    m_stageLabel = fieldLabel(m_stage, page);
+    m_datasetDirLabel = fieldLabel(m_datasetDir, page);
+    m_datasetLabel = fieldLabel(m_datasetList, page);
+
+    auto* dataGrid = new QGridLayout;
+    dataGrid->setHorizontalSpacing(12);
+    dataGrid->setVerticalSpacing(2);
+    dataGrid->addWidget(m_stageLabel, 0, 0);
+    dataGrid->addWidget(m_stage, 1, 0, Qt::AlignTop);
+    dataGrid->addWidget(m_datasetDirLabel, 0, 1);
+    dataGrid->addWidget(m_datasetDir, 1, 1, Qt::AlignTop);
+    dataGrid->addWidget(m_datasetLabel, 0, 2);
+    auto* datasetRow = new QHBoxLayout;
+    datasetRow->addWidget(m_datasetList, 1);
+    datasetRow->addWidget(m_refreshDatasets, 0, Qt::AlignTop);
+    dataGrid->addLayout(datasetRow, 1, 2);
+    dataGrid->addWidget(m_datasetNote, 2, 2);
+    dataGrid->setColumnStretch(0, 1);
+    dataGrid->setColumnStretch(1, 1);
+    dataGrid->setColumnStretch(2, 4);
+
+    // ---- the form and the buttons
+    m_form = new ArgumentForm(page);
+    m_preview = new QPushButton(page);
+    m_save = new QPushButton(page);
+    m_load = new QPushButton(page);
+    m_start = new QPushButton(page);
+    m_start->setDefault(true);
+    m_abort = new QPushButton(page);
+    m_abort->setEnabled(false);
+    auto* buttons = new QHBoxLayout;
+    for (QPushButton* b : {m_preview, m_save, m_load, m_start, m_abort})
+        buttons->addWidget(b, 1);
+
+    // ---- the run
+    m_outputDir = new QLineEdit(
+        QStringLiteral("train_") + QDateTime::currentDateTime().toString(QStringLiteral("yyyy-MM-dd-HH-mm-ss")), page);
+    m_outputDirLabel = fieldLabel(m_outputDir, page);
+    m_memory = new QLabel(page);
+    m_memory->setWordWrap(true);
+    m_progress = new QProgressBar(page);
+    m_progress->setVisible(false);
+    m_stats = new QLabel(page);
+    m_status = new QLabel(page);
+    m_status->setWordWrap(true);
+    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_output = new QPlainTextEdit(page);
+    m_output->setReadOnly(true);
+    m_output->setMaximumBlockCount(5000);
+    m_output->setMinimumHeight(200);
+    m_output->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_charts = new TrainCharts(page);
+
+    auto* layout = new QVBoxLayout(page);
+    layout->addLayout(dataGrid);
+    layout->addWidget(m_form);
+    layout->addLayout(buttons);
+    auto* outputRow = new QGridLayout;
+    outputRow->addWidget(m_outputDirLabel, 0, 0);
+    outputRow->addWidget(m_outputDir, 1, 0);
+    outputRow->addWidget(m_memory, 1, 1);
+    outputRow->setColumnStretch(0, 1);
+    outputRow->setColumnStretch(1, 1);
+    layout->addLayout(outputRow);
+    layout->addWidget(m_progress);
+    layout->addWidget(m_stats);
+    layout->addWidget(m_status);
+    layout->addWidget(m_output);
+    layout->addWidget(m_charts);
+    layout->addStretch(1);
+
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setWidget(page);
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    outer->addWidget(scroll);
+
+    connect(m_stage, &QComboBox::currentIndexChanged, this, &TrainTab::refreshDatasets);
+    connect(m_datasetDir, &QLineEdit::editingFinished, this, &TrainTab::refreshDatasets);
+    connect(m_refreshDatasets, &QToolButton::clicked, this, &TrainTab::refreshDatasets);
+    connect(m_datasetList, &QListWidget::itemChanged, this, &TrainTab::onDatasetItemChanged);
+    connect(m_preview, &QPushButton::clicked, this, &TrainTab::previewCommand);
+    connect(m_save, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save arguments"), QString(),
+                                                          tr("YAML files (*.yaml *.yml)"));
+        if (!path.isEmpty())
+            saveArguments(path);
+    });
+    connect(m_load, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Load arguments"), QString(),
+                                                          tr("YAML files (*.yaml *.yml *.json)"));
+        if (!path.isEmpty())
+            loadArgumentsFile(path);
+    });
+    connect(m_start, &QPushButton::clicked, this, &TrainTab::start);
+    connect(m_abort, &QPushButton::clicked, this, &TrainTab::abort);
+    connect(m_runner, &TrainRunner::logLine, this, &TrainTab::onLogLine);
+    connect(m_runner, &TrainRunner::progress, this, &TrainTab::onProgress);
+    connect(m_runner, &TrainRunner::succeeded, this, [this](const QString& dir, bool aborted, qint64 step) {
+        m_status->setStyleSheet(QString());
+        m_status->setText(aborted ? tr("Aborted at step %1; what was trained is saved in %2.")
+                                        .arg(step)
+                                        .arg(QDir::toNativeSeparators(dir))
+                                  : tr("Finished."));
+        if (m_topBar)
+            m_topBar->refreshCheckpoints();
+        Q_EMIT runFinished(true, aborted, QString());
+    });
+    connect(m_runner, &TrainRunner::failed, this, [this](const QString& message) {
+        showProblem(tr("Failed.") + QLatin1Char('\n') + message, true);
+        Q_EMIT runFinished(false, false, message);
+    });
+    connect(m_runner, &TrainRunner::finished, this, [this] { setRunning(false); });
+
+    applyLlamaBoardDefaults();
     retranslateUi();
+    m_status->setText(tr("Ready."));
+    refreshDatasets();
+}
+
+TrainTab::~TrainTab() = default; // the runner (a child) aborts and waits for its run
+
+QStringList TrainTab::stages()
+{
+    return {QStringLiteral("sft"), QStringLiteral("rm"),  QStringLiteral("ppo"),
+            QStringLiteral("dpo"), QStringLiteral("kto"), QStringLiteral("pt")};
+}
+
+bool TrainTab::isStageSupported(const QString& stage)
+{
+    return stage == QLatin1String("sft") || stage == QLatin1String("pt");
+}
+
+void TrainTab::applyLlamaBoardDefaults()
+{
+    // The Train tab's own defaults where they differ from the CLI's (llamaboard-reference.md §1.3).
+    ArgumentSet defaults;
+    defaults.setValue("per_device_train_batch_size", 2);
+    defaults.setValue("gradient_accumulation_steps", 8);
+    defaults.setValue("lr_scheduler_type", "cosine");
+    defaults.setValue("save_steps", 100);
+    defaults.setValue("max_samples", 100000);
+    defaults.setValue("plot_loss", true);
+    m_form->load(defaults);
+}
+
+void TrainTab::setTopBar(TopBar* topBar)
+{
+    m_topBar = topBar;
+}
+
+QString TrainTab::stage() const
+{
+    return m_stage->currentData(Qt::UserRole).toString();
+}
+
+QString TrainTab::datasetDir() const
+{
+    return m_datasetDir->text().trimmed();
+}
+
+QStringList TrainTab::datasets() const
+{
+    return m_chosenDatasets;
+}
+
+void TrainTab::setDatasets(const QStringList& names)
+{
+    m_chosenDatasets = names;
+    const QSignalBlocker blocker(m_datasetList);
+    for (const QString& name : names) {
+        if (m_datasetList->findItems(name, Qt::MatchExactly).isEmpty()) {
+            auto* item = new QListWidgetItem(name, m_datasetList); // not in dataset_info.json, as typed
+            item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+        }
+    }
+    for (int i = 0; i < m_datasetList->count(); ++i) {
+        QListWidgetItem* item = m_datasetList->item(i);
+        item->setCheckState(names.contains(item->text()) ? Qt::Checked : Qt::Unchecked);
+    }
+}
+
+QStringList TrainTab::availableDatasets() const
+{
+    QStringList names;
+    for (int i = 0; i < m_datasetList->count(); ++i)
+        names << m_datasetList->item(i)->text();
+    return names;
+}
+
+void TrainTab::refreshDatasets()
+{
+    // LLaMA-Board's list_datasets: the entries whose "ranking" matches the stage (rm and dpo need pairs).
+    const bool ranking = stage() == QLatin1String("rm") || stage() == QLatin1String("dpo");
+    QStringList offered;
+    QString note;
+    try {
+        const DatasetRegistry registry = DatasetRegistry::load(datasetDir().toStdString());
+        for (const std::string& name : registry.names())
+            if (registry.get(name).ranking == ranking)
+                offered << QString::fromStdString(name);
+        if (offered.isEmpty())
+            note = tr("No dataset of %1 suits this stage.").arg(QDir::toNativeSeparators(registry.infoPath().c_str()));
+    } catch (const Error&) {
+        note = tr("No dataset_info.json in %1.").arg(QDir::toNativeSeparators(datasetDir()));
+    }
+    QStringList chosen;
+    for (const QString& name : m_chosenDatasets)
+        if (offered.contains(name))
+            chosen << name;
+    {
+        const QSignalBlocker blocker(m_datasetList);
+        m_datasetList->clear();
+        for (const QString& name : offered) {
+            auto* item = new QListWidgetItem(name, m_datasetList);
+            item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+        }
+    }
+    setDatasets(chosen);
+    m_datasetNote->setText(note);
+    m_datasetNote->setVisible(!note.isEmpty());
+}
+
+void TrainTab::onDatasetItemChanged(QListWidgetItem* item)
+{
+    const QString name = item->text();
+    if (item->checkState() == Qt::Checked && !m_chosenDatasets.contains(name))
+        m_chosenDatasets << name;
+    else if (item->checkState() != Qt::Checked)
+        m_chosenDatasets.removeAll(name);
+}
+
+QString TrainTab::outputDir() const
+{
+    const QString text = m_outputDir->text().trimmed();
+    // A bare name is a run of the current model and method, as in LLaMA-Board's get_save_dir.
+    if (text.isEmpty() || !m_topBar || text.contains(QLatin1Char('/')) || text.contains(QDir::separator()))
+        return text;
+    const QString model = m_topBar->modelName().isEmpty() ? QStringLiteral("Custom") : m_topBar->modelName();
+    return QDir(CheckpointLister::saveDir(m_topBar->savesRoot(), model, m_topBar->finetuningType())).filePath(text);
+}
+
+ArgumentSet TrainTab::arguments() const
+{
+    ArgumentSet args;
+    args.setValue("stage", stage().toStdString(), "form");
+    args.setValue("do_train", true, "form");
+    if (m_topBar) {
+        const QString type = m_topBar->finetuningType();
+        QString model = m_topBar->modelPath();
+        QString checkpoint = m_topBar->checkpointPath();
+        if (!checkpoint.isEmpty() && QDir::isRelativePath(checkpoint)) {
+            const QString name = m_topBar->modelName().isEmpty() ? QStringLiteral("Custom") : m_topBar->modelName();
+            checkpoint = QDir(CheckpointLister::saveDir(m_topBar->savesRoot(), name, type)).filePath(checkpoint);
+        }
+        // LLaMA-Board: a LoRA checkpoint is an adapter on the model; a full or freeze one is the model.
+        if (!checkpoint.isEmpty() && type != QLatin1String("lora"))
+            model = checkpoint;
+        if (!model.isEmpty())
+            args.setValue("model_name_or_path", model.toStdString(), "form");
+        args.setValue("finetuning_type", type.toStdString(), "form");
+        args.setValue("template", m_topBar->chatTemplate().toStdString(), "form");
+        if (!checkpoint.isEmpty() && type == QLatin1String("lora"))
+            args.setValue("adapter_name_or_path", checkpoint.toStdString(), "form");
+    }
+    args.setValue("dataset_dir", datasetDir().toStdString(), "form");
+    if (!m_chosenDatasets.isEmpty())
+        args.setValue("dataset", m_chosenDatasets.join(QLatin1Char(',')).toStdString(), "form");
+    if (!outputDir().isEmpty())
+        args.setValue("output_dir", outputDir().toStdString(), "form");
+    m_form->writeTo(args);
+    return args;
+}
+
+void TrainTab::loadArguments(const ArgumentSet& args)
+{
+    const int stageIndex = m_stage->findData(QString::fromStdString(args.getString("stage")), Qt::UserRole);
+    if (stageIndex >= 0)
+        m_stage->setCurrentIndex(stageIndex);
+    m_datasetDir->setText(QString::fromStdString(args.getString("dataset_dir")));
+    refreshDatasets();
+    setDatasets(splitNames(args.getString("dataset")));
+    if (args.isSet("output_dir"))
+        m_outputDir->setText(QString::fromStdString(args.getString("output_dir")));
+    m_form->load(args);
+    if (m_topBar) {
+        if (args.isSet("model_name_or_path"))
+            m_topBar->modelPathEdit()->setText(QString::fromStdString(args.getString("model_name_or_path")));
+        m_topBar->finetuningTypeCombo()->setCurrentText(QString::fromStdString(args.getString("finetuning_type")));
+        m_topBar->templateCombo()->setCurrentText(QString::fromStdString(args.getString("template")));
+        // After the method, whose change lists the checkpoints again.
+        m_topBar->checkpointCombo()->setCurrentText(QString::fromStdString(args.getString("adapter_name_or_path")));
+    }
+}
+
+QStringList TrainTab::problems()
+{
+    // LLaMA-Board's alerts (llamaboard-reference.md §1.9), then the schema's own checks.
+    QStringList found = m_form->validate();
+    if (!m_topBar || m_topBar->modelPath().isEmpty())
+        found << tr("Please select a model.");
+    if (m_chosenDatasets.isEmpty())
+        found << tr("Please choose a dataset.");
+    if (outputDir().isEmpty())
+        found << tr("Please provide output dir.");
+    if (!isStageSupported(stage()))
+        found << tr("Lathe does not train the stage %1 yet.").arg(stage());
+    if (!found.isEmpty())
+        return found;
+    try {
+        for (const std::string& p : arguments().validate())
+            found << QString::fromStdString(p);
+    } catch (const Error& e) {
+        found << QString::fromUtf8(e.what());
+    }
+    return found;
+}
+
+bool TrainTab::saveArguments(const QString& path)
+{
+    try {
+        const std::string yaml = arguments().toYaml();
+        QFile file(path);
+        if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+            file.write(yaml.data(), qint64(yaml.size())) != qint64(yaml.size()))
+            fail(path.toStdString(), ": cannot write");
+    } catch (const Error& e) {
+        showProblem(QString::fromUtf8(e.what()), false);
+        return false;
+    }
+    m_status->setStyleSheet(QString());
+    m_status->setText(tr("Arguments have been saved at: %1").arg(QDir::toNativeSeparators(path)));
+    return true;
+}
+
+bool TrainTab::loadArgumentsFile(const QString& path)
+{
+    try {
+        loadArguments(ArgumentSet::fromYamlFile(path.toStdString()));
+    } catch (const Error& e) {
+        showProblem(QString::fromUtf8(e.what()), false);
+        return false;
+    }
+    m_status->setStyleSheet(QString());
+    m_status->setText(tr("Arguments have been restored."));
+    return true;
+}
+
+QString TrainTab::previewCommand()
+{
+    QString text;
+    try {
+        const ArgumentSet args = arguments();
+        text = QString::fromStdString(args.toYaml()) + QLatin1Char('\n') +
+               QString::fromStdString(args.toCommandLine("lathe train"));
+    } catch (const Error& e) {
+        showProblem(QString::fromUtf8(e.what()), false);
+        return {};
+    }
+    m_output->setPlainText(text);
+    return text;
+}
+
+bool TrainTab::isRunning() const
+{
+    return m_runner->isRunning();
+}
+
+bool TrainTab::start()
+{
+    if (isRunning()) {
+        showProblem(tr("A process is in running, please abort it first."), true);
+        return false;
+    }
+    const QStringList found = problems();
+    if (!found.isEmpty()) {
+        showProblem(found.join(QLatin1Char('\n')), true);
+        return false;
+    }
+    const ArgumentSet args = arguments();
+    m_runOutputDir = outputDir();
+    m_output->clear();
+    m_charts->clear();
+    m_progress->setRange(0, 0); // busy until the first step
+    m_progress->setFormat(QString());
+    m_stats->clear();
+    m_memoryEstimate.clear();
+    showMemoryEstimate();
+    m_status->setStyleSheet(QString());
+    m_status->setText(tr("Loading model..."));
+    m_aborting = false;
+    m_runner->start(args);
+    setRunning(true);
+    Q_EMIT runStarted(m_runOutputDir);
+    return true;
+}
+
+void TrainTab::abort()
+{
+    if (!isRunning())
+        return;
+    m_aborting = true;
+    m_runner->abort();
+    m_status->setText(tr("Aborted, wait for terminating..."));
+}
+
+void TrainTab::setRunning(bool running)
+{
+    m_start->setEnabled(!running);
+    m_abort->setEnabled(running);
+    for (QWidget* w : std::initializer_list<QWidget*>{m_form, m_stage, m_datasetDir, m_datasetList,
+                                                      m_refreshDatasets, m_outputDir, m_load})
+        w->setEnabled(!running);
+    if (running)
+        m_progress->setVisible(true);
+}
+
+void TrainTab::showProblem(const QString& message, bool dialog)
+{
+    m_lastError = message;
+    m_status->setStyleSheet(QStringLiteral("color: #d93025;"));
+    m_status->setText(message);
+    if (!dialog)
+        return;
+    // Window-modal and asynchronous: the event loop (and a run's progress) goes on while it is shown.
+    auto* box = new QMessageBox(QMessageBox::Warning, tr("Train"), message, QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+void TrainTab::onProgress(const TrainProgress& p)
+{
+    m_charts->addProgress(p);
+    if (p.totalSteps > 0) {
+        m_progress->setRange(0, int(p.totalSteps));
+        m_progress->setValue(int(std::min(p.step, p.totalSteps)));
+    }
+    // LLaMA-Board's progress label.
+    m_progress->setFormat(tr("Running %1/%2: %3 < %4")
+                              .arg(p.step)
+                              .arg(p.totalSteps)
+                              .arg(QString::fromStdString(formatElapsed(p.elapsedSeconds)))
+                              .arg(QString::fromStdString(formatElapsed(p.remainingSeconds))));
+    m_stats->setText(tr("%1 tokens/s, peak memory %2")
+                         .arg(QString::number(p.tokensPerSecond, 'f', 0))
+                         .arg(gib(p.peakMemoryBytes)));
+    if (!m_aborting && m_status->text() == tr("Loading model..."))
+        m_status->setText(tr("Training..."));
+}
+
+void TrainTab::onLogLine(const QString& line)
+{
+    m_output->appendPlainText(line);
+    if (line.startsWith(memoryPrefix)) {
+        m_memoryEstimate = line.mid(memoryPrefix.size());
+        showMemoryEstimate();
+    }
+}
+
+void TrainTab::changeEvent(QEvent* event)
+{
+    if (event->type() == QEvent::LanguageChange)
+        retranslateUi();
+    QWidget::changeEvent(event);
 }
 
 void TrainTab::retranslateUi()
 {
-    setTexts(tr("Train"),
-             tr("Fine-tune the model chosen above on your datasets: pick the training stage and the "
-                "datasets, set the learning rate, epochs, batch size and LoRA rank, preview the equivalent "
-                "command, then start a run and follow its progress and loss curve. Runs are saved under "
-                "saves/<model>/<method>/, and their checkpoints appear in the checkpoint picker."));
+    // Labels and hints are LLaMA-Board's (llamaboard_locales.json).
+    static const char* const stageNames[] = {
+        QT_TR_NOOP("Supervised Fine-Tuning"), QT_TR_NOOP("Reward Modeling"), QT_TR_NOOP("PPO"),
+        QT_TR_NOOP("DPO"), QT_TR_NOOP("KTO"), QT_TR_NOOP("Pre-Training")};
+    auto* stageModel = static_cast<QStandardItemModel*>(m_stage->model());
+    for (int i = 0; i < stageModel->rowCount(); ++i) {
+        QStandardItem* item = stageModel->item(i);
+        item->setText(tr(stageNames[i]));
+        item->setToolTip(isStageSupported(item->data(Qt::UserRole).toString()) ? QString()
+                                                                                 : tr("Lathe does not train this stage yet."));
+    }
+    m_stageLabel->setText(tr("Stage"));
+    m_stage->setToolTip(tr("The stage to perform in training."));
+    m_datasetDirLabel->setText(tr("Data dir"));
+    m_datasetDir->setToolTip(tr("Path to the data directory."));
+    m_datasetLabel->setText(tr("Dataset"));
+    m_refreshDatasets->setToolTip(tr("Read dataset_info.json of the data dir again."));
+    m_preview->setText(tr("Preview command"));
+    m_save->setText(tr("Save arguments"));
+    m_load->setText(tr("Load arguments"));
+    m_start->setText(tr("Start"));
+    m_abort->setText(tr("Abort"));
+    m_outputDirLabel->setText(tr("Output dir"));
+    m_outputDir->setToolTip(tr("Directory for saving results."));
+    showMemoryEstimate();
+}
+
+void TrainTab::showMemoryEstimate()
+{
+    // The trainer estimates the memory from the loaded model's shapes and logs it before the first step.
+    m_memory->setText(m_memoryEstimate.isEmpty() ? tr("Memory estimate: computed once the model is loaded.")
+                                                 : tr("Memory estimate: %1").arg(m_memoryEstimate));
 }
 
 } // namespace lathe

@@ -211,6 +211,8 @@ std::vector<ArgSpec> buildSchema()
             std::nullopt),
         arg("repetition_penalty", F, 1.0, "generation", "Penalty on repeated tokens.", "重复惩罚系数。", {},
             0, 10),
+        arg("skip_special_tokens", B, true, "generation", "Drop special tokens when decoding predictions.",
+            "解码预测结果时去掉特殊词元。"),
     };
 }
 

@@ -35,6 +35,7 @@
 #include "tokenizer/tokenizer_files.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
+#include "train/predict.h"
 #include "util/error.h"
 #include "util/file_util.h"
 
@@ -1161,6 +1162,19 @@ TrainResult Run::execute()
     }
     writeJson(m_out / "all_results.json", all);
     log("Saved the model to " + m_out.string());
+    if (m_args.getBool("do_predict") && !aborted) {
+        // After train and eval, as LLaMA-Factory's run_sft; the predict_* entries join all_results.json.
+        m_model->eval();
+        if (m_s.finetuningType == "lora")
+            setLoraTraining(m_model, false);
+        TrainCallbacks predictCallbacks; // the log and abort; no progress reports into the training's chart
+        predictCallbacks.log = [this](const std::string& line) { log(line); };
+        predictCallbacks.abort = m_cb.abort;
+        const auto predicted =
+            runPrediction(m_model, *m_tokenizer, *m_encoder, m_args, m_out.string(), predictCallbacks, false);
+        aborted = predicted.aborted;
+        all.update(predicted.metrics);
+    }
 
     m_result.globalStep = m_globalStep;
     m_result.aborted = aborted;
@@ -1178,6 +1192,8 @@ std::string MemoryEstimate::describe() const
 
 TrainResult runTraining(const ArgumentSet& args, const TrainCallbacks& callbacks)
 {
+    if (!args.getBool("do_train") && args.getBool("do_predict"))
+        return runPredictOnly(args, callbacks);
     Run run(args, callbacks);
     return run.execute();
 }

@@ -14,6 +14,7 @@
 #include "placeholder_page.h"
 #include "test_support.h"
 #include "top_bar.h"
+#include "train_tab.h"
 
 using lathe::MainWindow;
 
@@ -55,6 +56,7 @@ private Q_SLOTS:
     void resourcesAreCompiledIn();
     void opensWithFourTabsInOrder();
     void tabsDescribeWhatTheyWillDo();
+    void trainTabUsesTheTopBar();
     void switchingToChineseTranslatesTheWindow();
     void topBarLabelsMatchLlamaBoard_data();
     void topBarLabelsMatchLlamaBoard();
@@ -94,13 +96,32 @@ void TestMainWindow::tabsDescribeWhatTheyWillDo()
     MainWindow window;
     QVERIFY(window.setLanguage(QStringLiteral("en")));
     QCoreApplication::processEvents();
+    // The Train tab is built; the others still describe what they will do.
+    auto* train = qobject_cast<lathe::TrainTab*>(window.tabs()->widget(MainWindow::TrainPage));
+    QVERIFY(train);
+    QCOMPARE(train->startButton()->text(), QStringLiteral("Start"));
     const QStringList headings = {"Train", "Evaluate & Predict", "Chat", "Export"};
-    for (int i = 0; i < window.tabs()->count(); ++i) {
+    for (int i = MainWindow::EvaluatePage; i < window.tabs()->count(); ++i) {
         auto* page = qobject_cast<lathe::PlaceholderPage*>(window.tabs()->widget(i));
         QVERIFY2(page, qPrintable(QString("tab %1 is not a page").arg(i)));
         QCOMPARE(page->heading(), headings.at(i));
         QVERIFY(page->description().size() > 40);
     }
+}
+
+void TestMainWindow::trainTabUsesTheTopBar()
+{
+    MainWindow window;
+    auto* train = qobject_cast<lathe::TrainTab*>(window.tabs()->widget(MainWindow::TrainPage));
+    QVERIFY(train);
+    lathe::TopBar* bar = window.topBar();
+    bar->modelPathEdit()->setText(QStringLiteral("/models/tiny"));
+    bar->finetuningTypeCombo()->setCurrentText(QStringLiteral("freeze"));
+    bar->templateCombo()->setCurrentText(QStringLiteral("qwen"));
+    const lathe::ArgumentSet args = train->arguments();
+    QCOMPARE(args.getString("model_name_or_path"), std::string("/models/tiny"));
+    QCOMPARE(args.getString("finetuning_type"), std::string("freeze"));
+    QCOMPARE(args.getString("template"), std::string("qwen"));
 }
 
 void TestMainWindow::switchingToChineseTranslatesTheWindow()
@@ -116,15 +137,16 @@ void TestMainWindow::switchingToChineseTranslatesTheWindow()
     QTRY_COMPARE(tabTitles(window.tabs()), QStringList({"训练", "评估与预测", "对话", "导出"}));
     QCOMPARE(labelOf(bar, bar->modelNameCombo()), QStringLiteral("模型名称"));
     QCOMPARE(bar->browseButton()->text(), QStringLiteral("浏览..."));
-    auto* train = qobject_cast<lathe::PlaceholderPage*>(window.tabs()->widget(MainWindow::TrainPage));
-    QCOMPARE(train->heading(), QStringLiteral("训练"));
+    auto* train = qobject_cast<lathe::TrainTab*>(window.tabs()->widget(MainWindow::TrainPage));
+    QCOMPARE(train->startButton()->text(), QStringLiteral("开始"));
+    QCOMPARE(train->abortButton()->text(), QStringLiteral("中断"));
     QCOMPARE(window.windowTitle(), QStringLiteral("Lathe")); // the product name is not translated
 
     pickLanguage(window, QStringLiteral("en"));
     QCOMPARE(window.language(), QStringLiteral("en"));
     QTRY_COMPARE(tabTitles(window.tabs()), QStringList({"Train", "Evaluate & Predict", "Chat", "Export"}));
     QCOMPARE(labelOf(bar, bar->modelNameCombo()), QStringLiteral("Model name"));
-    QCOMPARE(train->heading(), QStringLiteral("Train"));
+    QCOMPARE(train->startButton()->text(), QStringLiteral("Start"));
 }
 
 void TestMainWindow::topBarLabelsMatchLlamaBoard_data()

@@ -1,0 +1,358 @@
+// Tests of the Train tab: datasets listed by stage from dataset_info.json, the arguments it builds from the
+// top bar, the tab and the form (preview, save and load), refusing to start without what a run needs, and
+// real runs of a tiny model started from the tab: progress, log, charts and run folder; abort; an error.
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStandardItemModel>
+#include <QtTest/QtTest>
+
+#include <QLineSeries>
+
+#include "argument_form.h"
+#include "test_support.h"
+#include "tiny_model.h"
+#include "top_bar.h"
+#include "train_charts.h"
+#include "train_runner.h"
+#include "train_tab.h"
+
+using lathe::ArgumentSet;
+using lathe::TopBar;
+using lathe::TrainTab;
+
+namespace {
+
+void writeFile(const QString& path, const QByteArray& data)
+{
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    QCOMPARE(file.write(data), qint64(data.size()));
+}
+
+int lineCount(const QString& path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return -1;
+    return int(file.readAll().trimmed().split('\n').size());
+}
+
+} // namespace
+
+class TestTrainTab : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void datasetsAreListedByStage();
+    void argumentsComeFromTopBarTabAndForm();
+    void previewSaveAndLoadRoundTrip();
+    void startRefusesWhatCannotRun();
+    void runFromTheTab();
+    void abortStopsAndSaves();
+    void trainerErrorIsShown();
+
+private:
+    // A tab on a top bar set up for a short LoRA run of the tiny model on `qa`, writing to `out`.
+    void setUp(TopBar& bar, TrainTab& tab, const QString& out, int maxSteps);
+
+    QString m_root, m_model, m_data;
+};
+
+void TestTrainTab::initTestCase()
+{
+    m_root = lathe::test::scratchDir("train_tab");
+    m_model = QString::fromStdString(lathe::test::makeTinyModel(m_root.toStdString()).string());
+    m_data = m_root + "/data";
+    QDir().mkpath(m_data);
+    QJsonArray qa;
+    for (int i = 0; i < 12; ++i)
+        qa.append(QJsonObject{{"instruction", QString("What is %1 plus %1?").arg(i)},
+                              {"input", ""},
+                              {"output", QString("It is %1.").arg(2 * i)}});
+    writeFile(m_data + "/qa.json", QJsonDocument(qa).toJson());
+    writeFile(m_data + "/pairs.json", "[]");
+    const QJsonObject pairsColumns{{"prompt", "instruction"}, {"chosen", "chosen"}, {"rejected", "rejected"}};
+    const QJsonObject info{
+        {"qa", QJsonObject{{"file_name", "qa.json"}}},
+        {"pairs", QJsonObject{{"file_name", "pairs.json"}, {"ranking", true}, {"columns", pairsColumns}}}};
+    writeFile(m_data + "/dataset_info.json", QJsonDocument(info).toJson());
+}
+
+void TestTrainTab::setUp(TopBar& bar, TrainTab& tab, const QString& out, int maxSteps)
+{
+    bar.modelNameCombo()->setCurrentText("Custom");
+    bar.modelPathEdit()->setText(m_model);
+    bar.templateCombo()->setCurrentText("qwen");
+    bar.finetuningTypeCombo()->setCurrentText("lora");
+    tab.setTopBar(&bar);
+    tab.datasetDirEdit()->setText(m_data);
+    tab.refreshDatasets();
+    tab.setDatasets({"qa"});
+    tab.outputDirEdit()->setText(out);
+    ArgumentSet a;
+    a.set("cutoff_len", "64");
+    a.set("max_steps", QByteArray::number(maxSteps).toStdString());
+    a.set("logging_steps", "1");
+    a.set("save_steps", "1000");
+    a.set("per_device_train_batch_size", "2");
+    a.set("gradient_accumulation_steps", "1");
+    a.set("learning_rate", "5e-3");
+    a.set("lr_scheduler_type", "cosine");
+    a.set("lora_rank", "4");
+    a.set("plot_loss", "true");
+    a.set("overwrite_output_dir", "true");
+    a.set("tokenized_path", (m_root + "/cache").toStdString());
+    tab.form()->load(a);
+}
+
+void TestTrainTab::datasetsAreListedByStage()
+{
+    TrainTab tab;
+    // LLaMA-Board's stages in order; only the ones Lathe trains can be picked.
+    QCOMPARE(TrainTab::stages(), QStringList({"sft", "rm", "ppo", "dpo", "kto", "pt"}));
+    auto* model = qobject_cast<QStandardItemModel*>(tab.stageCombo()->model());
+    QVERIFY(model);
+    for (int i = 0; i < model->rowCount(); ++i) {
+        const QString code = model->item(i)->data(Qt::UserRole).toString();
+        QCOMPARE(model->item(i)->isEnabled(), code == "sft" || code == "pt");
+    }
+    QCOMPARE(tab.stage(), QStringLiteral("sft"));
+
+    tab.datasetDirEdit()->setText(m_data);
+    tab.refreshDatasets();
+    QCOMPARE(tab.availableDatasets(), QStringList({"qa"})); // "pairs" is a ranking dataset
+    tab.stageCombo()->setCurrentIndex(int(TrainTab::stages().indexOf("pt")));
+    QCOMPARE(tab.stage(), QStringLiteral("pt"));
+    QCOMPARE(tab.availableDatasets(), QStringList({"qa"}));
+
+    // Ticking items chooses datasets in the order they were ticked.
+    tab.datasetList()->item(0)->setCheckState(Qt::Checked);
+    QCOMPARE(tab.datasets(), QStringList({"qa"}));
+    tab.datasetList()->item(0)->setCheckState(Qt::Unchecked);
+    QVERIFY(tab.datasets().isEmpty());
+
+    tab.datasetDirEdit()->setText(m_root + "/nowhere");
+    tab.refreshDatasets();
+    QVERIFY(tab.availableDatasets().isEmpty());
+}
+
+void TestTrainTab::argumentsComeFromTopBarTabAndForm()
+{
+    TopBar bar;
+    TrainTab tab;
+    setUp(bar, tab, "run1", 3);
+    const ArgumentSet a = tab.arguments();
+    QCOMPARE(a.getString("stage"), std::string("sft"));
+    QVERIFY(a.getBool("do_train"));
+    QCOMPARE(QString::fromStdString(a.getString("model_name_or_path")), m_model);
+    QCOMPARE(a.getString("finetuning_type"), std::string("lora"));
+    QCOMPARE(a.getString("template"), std::string("qwen"));
+    QCOMPARE(a.getString("dataset"), std::string("qa"));
+    QCOMPARE(QString::fromStdString(a.getString("dataset_dir")), m_data);
+    // A bare output name is a run under saves/<model>/<method>/, as in LLaMA-Board.
+    QCOMPARE(QString::fromStdString(a.getString("output_dir")),
+             QDir(bar.savesRoot()).filePath("Custom/lora/run1"));
+    QCOMPARE(a.getInt("lora_rank"), 4LL);
+    QCOMPARE(a.getInt("max_steps"), 3LL);
+    QVERIFY(!a.isSet("adapter_name_or_path"));
+
+    // A checkpoint of the top bar: an adapter for LoRA, the model itself for full fine-tuning.
+    bar.checkpointCombo()->setCurrentText("train_old");
+    QCOMPARE(QString::fromStdString(tab.arguments().getString("adapter_name_or_path")),
+             QDir(bar.savesRoot()).filePath("Custom/lora/train_old"));
+    bar.finetuningTypeCombo()->setCurrentText("full");
+    bar.checkpointCombo()->setCurrentText("train_old");
+    QCOMPARE(QString::fromStdString(tab.arguments().getString("model_name_or_path")),
+             QDir(bar.savesRoot()).filePath("Custom/full/train_old"));
+    QVERIFY(!tab.arguments().isSet("adapter_name_or_path"));
+}
+
+void TestTrainTab::previewSaveAndLoadRoundTrip()
+{
+    TopBar bar;
+    TrainTab tab;
+    const QString out = m_root + "/preview_run";
+    setUp(bar, tab, out, 5);
+    static_cast<QLineEdit*>(tab.form()->editor("lora_dropout"))->setText("0.1");
+
+    tab.previewButton()->click();
+    const QString preview = tab.outputBox()->toPlainText();
+    QVERIFY(preview.contains("### method"));
+    QVERIFY(preview.contains("lathe train "));
+    QVERIFY(preview.contains("stage=sft"));
+    QVERIFY(preview.contains("dataset=qa"));
+    QVERIFY(preview.contains("lora_dropout=0.1"));
+    QVERIFY(preview.contains("output_dir=" + out));
+    QCOMPARE(preview, tab.previewCommand());
+    // The YAML part is exactly what `lathe train` would read.
+    const ArgumentSet expected = tab.arguments();
+    QCOMPARE(QString::fromStdString(expected.toYaml()), preview.left(int(expected.toYaml().size())));
+
+    const QString yaml = m_root + "/saved.yaml";
+    QVERIFY(tab.saveArguments(yaml));
+    QVERIFY(tab.statusLabel()->text().contains(yaml));
+
+    TopBar otherBar;
+    TrainTab other;
+    other.setTopBar(&otherBar);
+    QVERIFY(other.loadArgumentsFile(yaml));
+    QCOMPARE(other.statusLabel()->text(), QStringLiteral("Arguments have been restored."));
+    QCOMPARE(otherBar.modelPath(), m_model);
+    QCOMPARE(otherBar.chatTemplate(), QStringLiteral("qwen"));
+    QCOMPARE(other.datasets(), QStringList({"qa"}));
+    QCOMPARE(other.arguments().toYaml(), expected.toYaml());
+
+    QVERIFY(!other.loadArgumentsFile(m_root + "/missing.yaml"));
+    QVERIFY(other.statusLabel()->text().contains("cannot read"));
+}
+
+void TestTrainTab::startRefusesWhatCannotRun()
+{
+    TopBar bar;
+    TrainTab tab;
+    setUp(bar, tab, m_root + "/refused", 3);
+    tab.setDatasets({});
+    QVERIFY(!tab.start());
+    QVERIFY(!tab.isRunning());
+    QVERIFY(tab.statusLabel()->text().contains("Please choose a dataset."));
+
+    tab.setDatasets({"qa"});
+    static_cast<QLineEdit*>(tab.form()->editor("learning_rate"))->setText("much");
+    QVERIFY(!tab.start());
+    QVERIFY(tab.statusLabel()->text().contains("learning_rate"));
+    QVERIFY(tab.form()->editor("learning_rate")->property("invalid").toBool());
+
+    static_cast<QLineEdit*>(tab.form()->editor("learning_rate"))->setText("1e-3");
+    qobject_cast<QCheckBox*>(tab.form()->editor("bf16"))->setChecked(true);
+    qobject_cast<QCheckBox*>(tab.form()->editor("fp16"))->setChecked(true);
+    QVERIFY(!tab.start()); // the schema's cross-field check
+    QVERIFY(tab.statusLabel()->text().contains("bf16 and fp16"));
+    QVERIFY(!QDir(m_root + "/refused").exists());
+}
+
+void TestTrainTab::runFromTheTab()
+{
+    TopBar bar;
+    TrainTab tab;
+    const QString out = m_root + "/run";
+    const int steps = 6;
+    setUp(bar, tab, out, steps);
+    QSignalSpy progress(tab.runner(), &lathe::TrainRunner::progress);
+    QSignalSpy finished(&tab, &TrainTab::runFinished);
+    QVERIFY(progress.isValid());
+
+    QElapsedTimer timer;
+    timer.start();
+    tab.startButton()->click();
+    QVERIFY(tab.isRunning());
+    QVERIFY(!tab.startButton()->isEnabled());
+    QVERIFY(tab.abortButton()->isEnabled());
+    QVERIFY(!tab.form()->isEnabled());
+    // The click returned at once: training runs in the worker while this thread spins the event loop.
+    QVERIFY(timer.elapsed() < 2000);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+    const QList<QVariant> result = finished.takeFirst();
+    QVERIFY2(result.at(0).toBool(), qPrintable(result.at(2).toString()));
+    QCOMPARE(result.at(1).toBool(), false);
+    QVERIFY(!tab.isRunning());
+    QVERIFY(tab.startButton()->isEnabled());
+    QCOMPARE(tab.statusLabel()->text(), QStringLiteral("Finished."));
+
+    // One report per step; the last one is the last step.
+    QVERIFY(progress.count() >= steps);
+    const auto last = progress.last().at(0).value<lathe::TrainProgress>();
+    QCOMPARE(last.step, qint64(steps));
+    QCOMPARE(last.totalSteps, qint64(steps));
+    QVERIFY(last.loss.has_value());
+    QCOMPARE(tab.progressBar()->value(), steps);
+    QVERIFY2(tab.progressBar()->format().startsWith(QString("Running %1/%1: ").arg(steps)),
+             qPrintable(tab.progressBar()->format()));
+    QVERIFY(tab.progressBar()->format().contains(" < "));
+    QVERIFY(tab.statsLabel()->text().contains("tokens/s"));
+    QVERIFY(tab.memoryLabel()->text().contains("GiB"));
+    QVERIFY(!tab.outputBox()->toPlainText().isEmpty());
+
+    // The run folder, as `lathe train` writes it.
+    QVERIFY(QFile::exists(out + "/adapter_model.safetensors"));
+    QVERIFY(QFile::exists(out + "/adapter_config.json"));
+    QVERIFY(lineCount(out + "/trainer_log.jsonl") >= steps);
+    QVERIFY(QFile::exists(out + "/training_loss.png")); // plot_loss, as the CLI does
+
+    // The charts got every step (the shown series follow within a refresh).
+    lathe::TrainCharts* charts = tab.charts();
+    QCOMPARE(int(charts->lossPoints().size()), steps);
+    QCOMPARE(int(charts->learningRatePoints().size()), steps);
+    QTRY_COMPARE(charts->lossSeries()->count(), steps);
+    QCOMPARE(charts->smoothedLossSeries()->count(), steps);
+    QCOMPARE(charts->learningRateSeries()->count(), steps);
+    QCOMPARE(charts->lossSeries()->at(0).x(), 1.0);
+    QCOMPARE(charts->lossSeries()->at(0).y(), *progress.first().at(0).value<lathe::TrainProgress>().loss);
+}
+
+void TestTrainTab::abortStopsAndSaves()
+{
+    TopBar bar;
+    TrainTab tab;
+    const QString out = m_root + "/aborted";
+    const int steps = 100000;
+    setUp(bar, tab, out, steps);
+    QSignalSpy progress(tab.runner(), &lathe::TrainRunner::progress);
+    QSignalSpy finished(&tab, &TrainTab::runFinished);
+    QVERIFY(tab.start());
+    QTRY_VERIFY_WITH_TIMEOUT(progress.count() >= 2, 60000);
+    tab.abortButton()->click();
+    QVERIFY(tab.runner()->abortRequested());
+    QCOMPARE(tab.statusLabel()->text(), QStringLiteral("Aborted, wait for terminating..."));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+    const QList<QVariant> result = finished.takeFirst();
+    QVERIFY2(result.at(0).toBool(), qPrintable(result.at(2).toString()));
+    QCOMPARE(result.at(1).toBool(), true);
+    QVERIFY(tab.statusLabel()->text().startsWith("Aborted at step"));
+    const auto last = progress.last().at(0).value<lathe::TrainProgress>();
+    QVERIFY(last.step < steps);
+    QCOMPARE(last.totalSteps, qint64(steps));
+    // An aborted run still saves what it trained.
+    QVERIFY(QFile::exists(out + "/adapter_model.safetensors"));
+    QVERIFY(tab.startButton()->isEnabled());
+    QVERIFY(!tab.abortButton()->isEnabled());
+}
+
+void TestTrainTab::trainerErrorIsShown()
+{
+    TopBar bar;
+    TrainTab tab;
+    setUp(bar, tab, m_root + "/failed", 3);
+    bar.modelPathEdit()->setText(m_root + "/no_such_model");
+    QSignalSpy finished(&tab, &TrainTab::runFinished);
+    QVERIFY(tab.start()); // the form is fine; the trainer finds out
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+    const QList<QVariant> result = finished.takeFirst();
+    QCOMPARE(result.at(0).toBool(), false);
+    const QString error = result.at(2).toString();
+    QVERIFY(!error.isEmpty());
+    QVERIFY2(error.contains("no_such_model"), qPrintable(error));
+    QVERIFY(tab.statusLabel()->text().startsWith("Failed."));
+    QVERIFY(tab.statusLabel()->text().contains(error));
+    QMessageBox* box = tab.findChild<QMessageBox*>();
+    QVERIFY(box);
+    QVERIFY(box->text().contains(error));
+    QVERIFY(tab.startButton()->isEnabled());
+}
+
+QTEST_MAIN(TestTrainTab)
+#include "tst_train_tab.moc"

@@ -1,0 +1,433 @@
+// The hyperparameter form generated from the argument schema (see argument_form.h).
+#include "argument_form.h"
+
+#include <algorithm>
+#include <limits>
+#include <set>
+#include <string>
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QCoreApplication>
+#include <QEvent>
+#include <QGridLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QSpinBox>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include "util/error.h"
+
+namespace lathe {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int kColumns = 4;
+const char* const kContext = "lathe::ArgumentForm";
+
+// Where LLaMA-Board puts an argument outside the section of its schema group.
+const std::set<std::string> basicArguments = {
+    "learning_rate", "num_train_epochs", "max_grad_norm", "seed", "max_samples", "bf16", "fp16", "pure_bf16",
+    "cutoff_len", "per_device_train_batch_size", "gradient_accumulation_steps", "val_size",
+    "lr_scheduler_type", "max_steps"};
+const std::set<std::string> rlhfArguments = {"pref_beta", "pref_loss", "reward_model"};
+// Set by the top bar (model, method, checkpoint, template) or the tab itself (stage, data, output folder),
+// or not about training (evaluation, chat and export arguments).
+const std::set<std::string> shownElsewhere = {
+    "model_name_or_path", "adapter_name_or_path", "template", "finetuning_type", "stage", "dataset",
+    "dataset_dir", "output_dir", "do_train", "do_eval", "do_predict", "predict_with_generate", "infer_dtype"};
+const std::set<std::string> otherGroups = {"generation", "export"};
+
+// LLaMA-Board's labels (llamaboard_locales.json) for its own fields; the others are labelled by their YAML key.
+struct Label
+{
+    const char* name;
+    const char* text;
+};
+const Label labels[] = {
+    {"learning_rate", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Learning rate")},
+    {"num_train_epochs", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Epochs")},
+    {"max_grad_norm", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Maximum gradient norm")},
+    {"seed", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Seed")},
+    {"max_samples", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Max samples")},
+    {"cutoff_len", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Cutoff length")},
+    {"per_device_train_batch_size", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Batch size")},
+    {"gradient_accumulation_steps", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Gradient accumulation")},
+    {"val_size", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Val size")},
+    {"lr_scheduler_type", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "LR scheduler")},
+    {"logging_steps", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Logging steps")},
+    {"save_steps", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Save steps")},
+    {"warmup_steps", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Warmup steps")},
+    {"neftune_noise_alpha", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "NEFTune alpha")},
+    {"packing", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Pack sequences")},
+    {"neat_packing", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Use neat packing")},
+    {"train_on_prompt", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Train on prompt")},
+    {"mask_history", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Mask history")},
+    {"enable_thinking", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Enable thinking")},
+    {"report_to", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Enable external logger")},
+    {"freeze_trainable_layers", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Trainable layers")},
+    {"freeze_trainable_modules", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Trainable modules")},
+    {"freeze_extra_modules", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Extra modules (optional)")},
+    {"lora_rank", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "LoRA rank")},
+    {"lora_alpha", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "LoRA alpha")},
+    {"lora_dropout", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "LoRA dropout")},
+    {"create_new_adapter", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Create new adapter")},
+    {"use_rslora", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Use rslora")},
+    {"use_dora", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Use DoRA")},
+    {"lora_target", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "LoRA modules (optional)")},
+    {"additional_target", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Additional modules (optional)")},
+    {"pref_beta", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Beta value")},
+    {"pref_loss", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Loss type")},
+    {"reward_model", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Reward model")},
+};
+
+QString labelOf(const ArgSpec& spec)
+{
+    for (const Label& l : labels)
+        if (spec.name == l.name)
+            return QCoreApplication::translate(kContext, l.text);
+    return QString::fromStdString(spec.name);
+}
+
+bool nullable(const ArgSpec& spec)
+{
+    return spec.defaultValue.is_null();
+}
+
+int clampToInt(double v)
+{
+    return int(std::clamp(v, double(std::numeric_limits<int>::min() + 1), double(std::numeric_limits<int>::max())));
+}
+
+// The shortest text that reads back as the same double ("5e-05", "3.0").
+QString numberText(double v)
+{
+    return QString::fromStdString(json(v).dump());
+}
+
+} // namespace
+
+ArgumentForm::ArgumentForm(QWidget* parent) : QWidget(parent)
+{
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    for (int s = 0; s < SectionCount; ++s) {
+        SectionUi& ui = m_sections[s];
+        ui.frame = new QWidget(this);
+        auto* frameLayout = new QVBoxLayout(ui.frame);
+        frameLayout->setContentsMargins(0, 0, 0, 0);
+        ui.content = new QWidget(ui.frame);
+        if (s != BasicSection) {
+            // LLaMA-Board's accordions: a header that opens and closes the section, closed at first.
+            ui.header = new QToolButton(ui.frame);
+            ui.header->setCheckable(true);
+            ui.header->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+            ui.header->setAutoRaise(true);
+            ui.header->setArrowType(Qt::RightArrow);
+            frameLayout->addWidget(ui.header);
+            ui.content->setVisible(false);
+            connect(ui.header, &QToolButton::toggled, this,
+                    [this, s](bool on) { setSectionExpanded(Section(s), on); });
+        }
+        frameLayout->addWidget(ui.content);
+        auto* grid = new QGridLayout(ui.content);
+        grid->setContentsMargins(s == BasicSection ? 0 : 16, 4, 0, 8);
+        grid->setHorizontalSpacing(12);
+        for (int c = 0; c < kColumns; ++c)
+            grid->setColumnStretch(c, 1);
+        layout->addWidget(ui.frame);
+    }
+
+    int counts[SectionCount] = {};
+    for (const ArgSpec& spec : argumentSchema()) {
+        const int section = sectionOf(spec);
+        if (section < 0)
+            continue;
+        Field field;
+        field.spec = &spec;
+        field.section = section;
+        field.editor = createEditor(spec);
+        field.editor->setObjectName(QString::fromStdString(spec.name));
+        auto* cell = new QWidget(m_sections[section].content);
+        auto* cellLayout = new QVBoxLayout(cell);
+        cellLayout->setContentsMargins(0, 0, 0, 0);
+        cellLayout->setSpacing(2);
+        if (!qobject_cast<QCheckBox*>(field.editor)) {
+            field.label = new QLabel(cell);
+            field.label->setBuddy(field.editor);
+            cellLayout->addWidget(field.label);
+        } else {
+            cellLayout->addStretch(1);
+        }
+        field.editor->setParent(cell);
+        cellLayout->addWidget(field.editor);
+        auto* grid = static_cast<QGridLayout*>(m_sections[section].content->layout());
+        const int n = counts[section]++;
+        grid->addWidget(cell, n / kColumns, n % kColumns);
+        m_index.insert(QString::fromStdString(spec.name), int(m_fields.size()));
+        m_fields.push_back(field);
+    }
+    for (int i = 0; i < int(m_fields.size()); ++i) {
+        setValue(QString::fromStdString(m_fields[std::size_t(i)].spec->name),
+                 m_fields[std::size_t(i)].spec->defaultValue);
+        connectEditor(i);
+    }
+    retranslateUi();
+}
+
+int ArgumentForm::sectionOf(const ArgSpec& spec)
+{
+    if (shownElsewhere.count(spec.name) || otherGroups.count(spec.group))
+        return -1;
+    if (basicArguments.count(spec.name))
+        return BasicSection;
+    if (rlhfArguments.count(spec.name))
+        return RlhfSection;
+    if (spec.group == "freeze")
+        return FreezeSection;
+    if (spec.group == "lora")
+        return LoraSection;
+    return ExtraSection;
+}
+
+QWidget* ArgumentForm::createEditor(const ArgSpec& spec)
+{
+    switch (spec.type) {
+    case ArgType::Bool: {
+        auto* box = new QCheckBox;
+        // An unset boolean without a default (packing: on for pt, off for sft) is the third state.
+        box->setTristate(nullable(spec));
+        return box;
+    }
+    case ArgType::Int: {
+        auto* spin = new QSpinBox;
+        int lo = spec.minimum ? clampToInt(*spec.minimum) : std::numeric_limits<int>::min() + 1;
+        const int hi = spec.maximum ? clampToInt(*spec.maximum) : std::numeric_limits<int>::max();
+        if (nullable(spec))
+            --lo; // the lowest value stands for "unset" and shows specialValueText
+        spin->setRange(lo, hi);
+        spin->setAccelerated(true);
+        return spin;
+    }
+    case ArgType::Choice: {
+        auto* combo = new QComboBox;
+        if (nullable(spec))
+            combo->addItem(QStringLiteral("none"), QVariant());
+        for (const std::string& c : spec.choices)
+            combo->addItem(QString::fromStdString(c), QString::fromStdString(c));
+        return combo;
+    }
+    case ArgType::Float:
+    case ArgType::String:
+        break;
+    }
+    auto* edit = new QLineEdit;
+    edit->setClearButtonEnabled(spec.type == ArgType::String);
+    return edit;
+}
+
+void ArgumentForm::connectEditor(int index)
+{
+    QWidget* w = m_fields[std::size_t(index)].editor;
+    auto changed = [this, index] {
+        checkField(index);
+        Q_EMIT edited();
+    };
+    if (auto* box = qobject_cast<QCheckBox*>(w))
+        connect(box, &QCheckBox::stateChanged, this, changed);
+    else if (auto* spin = qobject_cast<QSpinBox*>(w))
+        connect(spin, &QSpinBox::valueChanged, this, changed);
+    else if (auto* combo = qobject_cast<QComboBox*>(w))
+        connect(combo, &QComboBox::currentIndexChanged, this, changed);
+    else if (auto* edit = qobject_cast<QLineEdit*>(w))
+        connect(edit, &QLineEdit::textChanged, this, changed);
+}
+
+QStringList ArgumentForm::argumentNames() const
+{
+    QStringList names;
+    for (const Field& f : m_fields)
+        names << QString::fromStdString(f.spec->name);
+    return names;
+}
+
+QWidget* ArgumentForm::editor(const QString& name) const
+{
+    const auto it = m_index.constFind(name);
+    return it == m_index.constEnd() ? nullptr : m_fields[std::size_t(*it)].editor;
+}
+
+QStringList ArgumentForm::sectionArguments(Section section) const
+{
+    QStringList names;
+    for (const Field& f : m_fields)
+        if (f.section == section)
+            names << QString::fromStdString(f.spec->name);
+    return names;
+}
+
+bool ArgumentForm::isSectionExpanded(Section section) const
+{
+    return section == BasicSection || m_sections[section].header->isChecked();
+}
+
+void ArgumentForm::setSectionExpanded(Section section, bool expanded)
+{
+    const SectionUi& ui = m_sections[section];
+    if (!ui.header)
+        return;
+    const QSignalBlocker blocker(ui.header);
+    ui.header->setChecked(expanded);
+    ui.header->setArrowType(expanded ? Qt::DownArrow : Qt::RightArrow);
+    ui.content->setVisible(expanded);
+}
+
+QToolButton* ArgumentForm::sectionHeader(Section section) const
+{
+    return m_sections[section].header;
+}
+
+json ArgumentForm::value(const QString& name) const
+{
+    const auto it = m_index.constFind(name);
+    if (it == m_index.constEnd())
+        fail("internal error: the form has no argument \"", name.toStdString(), "\"");
+    const Field& f = m_fields[std::size_t(*it)];
+    const ArgSpec& spec = *f.spec;
+    if (auto* box = qobject_cast<QCheckBox*>(f.editor)) {
+        if (box->checkState() == Qt::PartiallyChecked)
+            return nullptr;
+        return box->isChecked();
+    }
+    if (auto* spin = qobject_cast<QSpinBox*>(f.editor)) {
+        if (nullable(spec) && spin->value() == spin->minimum())
+            return nullptr;
+        return static_cast<long long>(spin->value());
+    }
+    if (auto* combo = qobject_cast<QComboBox*>(f.editor)) {
+        const QVariant data = combo->currentData();
+        return data.isValid() ? json(data.toString().toStdString()) : json(nullptr);
+    }
+    const QString text = static_cast<QLineEdit*>(f.editor)->text().trimmed();
+    if (text.isEmpty()) {
+        if (spec.type == ArgType::Float && !nullable(spec))
+            fail(spec.name, ": a number is required");
+        return spec.defaultValue; // an empty name list means the default ("all" modules, ...)
+    }
+    if (spec.type == ArgType::String)
+        return text.toStdString();
+    // Parsed and range-checked by the schema itself, with its messages.
+    ArgumentSet probe;
+    probe.set(spec.name, text.toStdString(), "form");
+    return probe.get(spec.name);
+}
+
+void ArgumentForm::setValue(const QString& name, const json& v)
+{
+    const auto it = m_index.constFind(name);
+    if (it == m_index.constEnd())
+        return;
+    const Field& f = m_fields[std::size_t(*it)];
+    const ArgSpec& spec = *f.spec;
+    const json shown = v.is_null() && !nullable(spec) ? spec.defaultValue : v;
+    if (auto* box = qobject_cast<QCheckBox*>(f.editor)) {
+        box->setCheckState(shown.is_null() ? Qt::PartiallyChecked
+                                           : shown.get<bool>() ? Qt::Checked : Qt::Unchecked);
+    } else if (auto* spin = qobject_cast<QSpinBox*>(f.editor)) {
+        spin->setValue(shown.is_null() ? spin->minimum() : clampToInt(shown.get<double>()));
+    } else if (auto* combo = qobject_cast<QComboBox*>(f.editor)) {
+        const int index = shown.is_null() ? combo->findData(QVariant())
+                                          : combo->findData(QString::fromStdString(shown.get<std::string>()));
+        combo->setCurrentIndex(std::max(index, 0));
+    } else if (auto* edit = qobject_cast<QLineEdit*>(f.editor)) {
+        if (shown.is_null())
+            edit->clear();
+        else if (shown.is_number())
+            edit->setText(numberText(shown.get<double>()));
+        else
+            edit->setText(QString::fromStdString(shown.is_string() ? shown.get<std::string>() : shown.dump()));
+    }
+}
+
+void ArgumentForm::writeTo(ArgumentSet& args) const
+{
+    for (const Field& f : m_fields) {
+        const json v = value(QString::fromStdString(f.spec->name));
+        if (v != f.spec->defaultValue)
+            args.setValue(f.spec->name, v, "form");
+    }
+}
+
+void ArgumentForm::load(const ArgumentSet& args)
+{
+    for (const Field& f : m_fields)
+        setValue(QString::fromStdString(f.spec->name), args.get(f.spec->name));
+}
+
+QStringList ArgumentForm::validate()
+{
+    QStringList problems;
+    for (int i = 0; i < int(m_fields.size()); ++i) {
+        checkField(i);
+        if (!m_fields[std::size_t(i)].problem.isEmpty())
+            problems << m_fields[std::size_t(i)].problem;
+    }
+    return problems;
+}
+
+void ArgumentForm::checkField(int index)
+{
+    Field& f = m_fields[std::size_t(index)];
+    QString problem;
+    try {
+        ArgumentSet probe;
+        probe.setValue(f.spec->name, value(QString::fromStdString(f.spec->name)), "form");
+    } catch (const Error& e) {
+        problem = QString::fromUtf8(e.what());
+        if (problem.startsWith(QLatin1String("form: ")))
+            problem = problem.mid(6);
+    }
+    if (problem == f.problem)
+        return;
+    f.problem = problem;
+    f.editor->setProperty("invalid", !problem.isEmpty());
+    f.editor->setStyleSheet(problem.isEmpty() ? QString() : QStringLiteral("border: 1px solid #d93025;"));
+    retranslateUi(); // the tooltip names the problem
+}
+
+void ArgumentForm::changeEvent(QEvent* event)
+{
+    if (event->type() == QEvent::LanguageChange)
+        retranslateUi();
+    QWidget::changeEvent(event);
+}
+
+void ArgumentForm::retranslateUi()
+{
+    // The schema has each help text in English and Chinese; this string tells which language is shown.
+    const bool chinese = tr("en", "code of the interface language") == QLatin1String("zh");
+    for (Field& f : m_fields) {
+        const ArgSpec& spec = *f.spec;
+        const std::string& help = chinese && !spec.helpZh.empty() ? spec.helpZh : spec.help;
+        QString tip = QString::fromStdString(help) + QStringLiteral("\n(") + QString::fromStdString(spec.name) +
+                      QLatin1Char(')');
+        if (!f.problem.isEmpty())
+            tip += QLatin1Char('\n') + f.problem;
+        f.editor->setToolTip(tip);
+        if (f.label)
+            f.label->setText(labelOf(spec));
+        else
+            static_cast<QCheckBox*>(f.editor)->setText(labelOf(spec));
+        if (auto* spin = qobject_cast<QSpinBox*>(f.editor); spin && nullable(spec))
+            spin->setSpecialValueText(tr("auto"));
+    }
+    m_sections[ExtraSection].header->setText(tr("Extra configurations"));
+    m_sections[FreezeSection].header->setText(tr("Freeze tuning configurations"));
+    m_sections[LoraSection].header->setText(tr("LoRA configurations"));
+    m_sections[RlhfSection].header->setText(tr("RLHF configurations"));
+}
+
+} // namespace lathe

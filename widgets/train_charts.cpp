@@ -1,0 +1,177 @@
+// The Train tab's live charts (see train_charts.h).
+#include "train_charts.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <QChart>
+#include <QChartView>
+#include <QEvent>
+#include <QHBoxLayout>
+#include <QLineSeries>
+#include <QPen>
+#include <QTimer>
+#include <QValueAxis>
+
+#include "plot/loss_plot.h"
+#include "series_downsample.h"
+
+namespace lathe {
+
+namespace {
+
+// matplotlib's first colour, as LLaMA-Board's plot draws the loss; the raw line at 40% opacity.
+const QColor lossColor(0x1f, 0x77, 0xb4);
+
+QLineSeries* addSeries(QChart* chart, const QColor& color, qreal alpha, QValueAxis* x, QValueAxis* y)
+{
+    auto* series = new QLineSeries(chart);
+    QColor c = color;
+    c.setAlphaF(alpha);
+    QPen pen(c);
+    pen.setWidthF(1.5);
+    series->setPen(pen);
+    chart->addSeries(series);
+    series->attachAxis(x);
+    series->attachAxis(y);
+    return series;
+}
+
+QChart* makeChart(QValueAxis*& x, QValueAxis*& y)
+{
+    auto* chart = new QChart;
+    chart->setMargins(QMargins(4, 4, 4, 4));
+    x = new QValueAxis(chart);
+    y = new QValueAxis(chart);
+    x->setLabelFormat(QStringLiteral("%d"));
+    chart->addAxis(x, Qt::AlignBottom);
+    chart->addAxis(y, Qt::AlignLeft);
+    return chart;
+}
+
+QChartView* makeView(QChart* chart, QWidget* parent)
+{
+    auto* view = new QChartView(chart, parent);
+    view->setRenderHint(QPainter::Antialiasing);
+    view->setMinimumSize(320, 240);
+    return view;
+}
+
+// Padded [lo, hi] of the values, so a flat curve still gets a visible range.
+std::pair<double, double> rangeOf(const std::vector<const std::vector<QPointF>*>& curves, bool ofX)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (const auto* c : curves)
+        for (const QPointF& p : *c) {
+            const double v = ofX ? p.x() : p.y();
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+        }
+    if (!std::isfinite(lo))
+        return {0, 1};
+    if (ofX)
+        return {lo, std::max(hi, lo + 1)};
+    const double pad = hi > lo ? (hi - lo) * 0.05 : std::max(std::abs(hi) * 0.05, 1e-12);
+    return {lo - pad, hi + pad};
+}
+
+} // namespace
+
+TrainCharts::TrainCharts(QWidget* parent) : QWidget(parent)
+{
+    m_lossChart = makeChart(m_lossX, m_lossY);
+    m_lossSeries = addSeries(m_lossChart, lossColor, 0.4, m_lossX, m_lossY);
+    m_smoothedSeries = addSeries(m_lossChart, lossColor, 1.0, m_lossX, m_lossY);
+    m_evalSeries = addSeries(m_lossChart, QColor(0xff, 0x7f, 0x0e), 1.0, m_lossX, m_lossY);
+    m_evalSeries->setPointsVisible(true);
+
+    m_lrChart = makeChart(m_lrX, m_lrY);
+    m_lrY->setLabelFormat(QStringLiteral("%.2g"));
+    m_lrSeries = addSeries(m_lrChart, QColor(0x2c, 0xa0, 0x2c), 1.0, m_lrX, m_lrY);
+    m_lrChart->legend()->hide();
+
+    auto* layout = new QHBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(makeView(m_lossChart, this), 3);
+    layout->addWidget(makeView(m_lrChart, this), 2);
+
+    // Progress arrives every step; the series are rebuilt at most five times a second.
+    m_refreshTimer = new QTimer(this);
+    m_refreshTimer->setSingleShot(true);
+    m_refreshTimer->setInterval(200);
+    connect(m_refreshTimer, &QTimer::timeout, this, &TrainCharts::refresh);
+
+    retranslateUi();
+    refresh();
+}
+
+void TrainCharts::clear()
+{
+    m_loss.clear();
+    m_evalLoss.clear();
+    m_lr.clear();
+    refresh();
+}
+
+void TrainCharts::addProgress(const TrainProgress& p)
+{
+    const double step = double(p.step);
+    if (p.evalLoss) {
+        m_evalLoss.emplace_back(step, *p.evalLoss);
+    } else {
+        if (p.loss)
+            m_loss.emplace_back(step, *p.loss);
+        m_lr.emplace_back(step, p.learningRate);
+    }
+    if (!m_refreshTimer->isActive())
+        m_refreshTimer->start();
+}
+
+void TrainCharts::refresh()
+{
+    m_refreshTimer->stop();
+    // The smoothing weight depends on the number of points, so the whole smoothed curve is recomputed.
+    std::vector<double> values;
+    values.reserve(m_loss.size());
+    for (const QPointF& p : m_loss)
+        values.push_back(p.y());
+    const std::vector<double> smoothed = smoothCurve(values);
+    std::vector<QPointF> smoothedPoints(m_loss.size());
+    for (std::size_t i = 0; i < m_loss.size(); ++i)
+        smoothedPoints[i] = QPointF(m_loss[i].x(), smoothed[i]);
+
+    m_lossSeries->replace(downsampleMinMax(m_loss, kDisplayBuckets));
+    m_smoothedSeries->replace(downsampleMinMax(smoothedPoints, kDisplayBuckets));
+    m_evalSeries->replace(downsampleMinMax(m_evalLoss, kDisplayBuckets));
+    m_lrSeries->replace(downsampleMinMax(m_lr, kDisplayBuckets));
+
+    const auto [x0, x1] = rangeOf({&m_loss, &m_evalLoss}, true);
+    const auto [y0, y1] = rangeOf({&m_loss, &m_evalLoss}, false);
+    m_lossX->setRange(x0, x1);
+    m_lossY->setRange(y0, y1);
+    const auto [lx0, lx1] = rangeOf({&m_lr}, true);
+    const auto [ly0, ly1] = rangeOf({&m_lr}, false);
+    m_lrX->setRange(lx0, lx1);
+    m_lrY->setRange(std::max(0.0, ly0), ly1);
+}
+
+void TrainCharts::changeEvent(QEvent* event)
+{
+    if (event->type() == QEvent::LanguageChange)
+        retranslateUi();
+    QWidget::changeEvent(event);
+}
+
+void TrainCharts::retranslateUi()
+{
+    // LLaMA-Board's plot legend ("original", "smoothed") and axis names.
+    m_lossChart->setTitle(tr("Loss"));
+    m_lossSeries->setName(tr("original"));
+    m_smoothedSeries->setName(tr("smoothed"));
+    m_evalSeries->setName(tr("eval loss"));
+    m_lossX->setTitleText(tr("step"));
+    m_lrChart->setTitle(tr("Learning rate"));
+    m_lrX->setTitleText(tr("step"));
+}
+
+} // namespace lathe

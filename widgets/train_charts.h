@@ -1,0 +1,70 @@
+// The Train tab's live charts (LLaMA-Board's loss_viewer, plus what it only draws at the end): training loss
+// raw and smoothed with LLaMA-Factory's smoothing (app/plot/loss_plot.h smoothCurve), evaluation loss, and
+// the learning rate.
+//
+// Every reported point is kept; the series shown are rebuilt at most a few times a second, thinned by
+// min-max bucketing (series_downsample.h), so a run of 100k steps stays responsive.
+#pragma once
+
+#include <vector>
+
+#include <QPointF>
+#include <QWidget>
+
+#include "train/trainer.h"
+
+class QChart;
+class QLineSeries;
+class QScatterSeries;
+class QTimer;
+class QValueAxis;
+
+namespace lathe {
+
+class TrainCharts : public QWidget
+{
+    Q_OBJECT
+public:
+    /// Buckets of the thinned series (each gives at most two points).
+    static constexpr int kDisplayBuckets = 600;
+
+    explicit TrainCharts(QWidget* parent = nullptr);
+
+    /// Forgets every point (a new run).
+    void clear();
+    /// Records a step's loss and learning rate, or an evaluation's loss; the series follow shortly.
+    void addProgress(const TrainProgress& progress);
+    /// Rebuilds the shown series from every point now (addProgress schedules this itself).
+    void refresh();
+
+    /// Points recorded (not thinned).
+    const std::vector<QPointF>& lossPoints() const { return m_loss; }
+    const std::vector<QPointF>& evalLossPoints() const { return m_evalLoss; }
+    const std::vector<QPointF>& learningRatePoints() const { return m_lr; }
+
+    QLineSeries* lossSeries() const { return m_lossSeries; }
+    QLineSeries* smoothedLossSeries() const { return m_smoothedSeries; }
+    QLineSeries* evalLossSeries() const { return m_evalSeries; }
+    QLineSeries* learningRateSeries() const { return m_lrSeries; }
+
+protected:
+    void changeEvent(QEvent* event) override;
+
+private:
+    void retranslateUi();
+
+    std::vector<QPointF> m_loss, m_evalLoss, m_lr;
+    QChart* m_lossChart = nullptr;
+    QChart* m_lrChart = nullptr;
+    QLineSeries* m_lossSeries = nullptr;
+    QLineSeries* m_smoothedSeries = nullptr;
+    QLineSeries* m_evalSeries = nullptr;
+    QLineSeries* m_lrSeries = nullptr;
+    QValueAxis* m_lossX = nullptr;
+    QValueAxis* m_lossY = nullptr;
+    QValueAxis* m_lrX = nullptr;
+    QValueAxis* m_lrY = nullptr;
+    QTimer* m_refreshTimer = nullptr;
+};
+
+} // namespace lathe
