@@ -13,7 +13,10 @@
 
 #include "cli/arguments.h"
 #include "cli/dataset_command.h"
+#include "cli/api_command.h"
+#include "cli/chat_command.h"
 #include "cli/export_command.h"
+#include "cli/predict_command.h"
 #include "cli/train_command.h"
 #include "generation/generator.h"
 #include "lora/lora_adapter.h"
@@ -292,10 +295,17 @@ const std::vector<Command>& commands()
          cmdTokenize},
         {"train", "fine-tune: lathe train config.yaml [key=value ...] (LLaMA-Factory keys)", nullptr,
          runTrainCommand},
+        {"predict", "batch predict + BLEU/ROUGE: lathe predict config.yaml [key=value ...] (eval_dataset, "
+         "per_device_eval_batch_size, max_new_tokens; writes generated_predictions.jsonl)", nullptr,
+         runPredictCommand},
         {"export",
          "merge adapters and export: lathe export config.yaml (export_dir, export_format hf|gguf, "
          "export_quantization)",
          nullptr, runExportCommand},
+        {"chat", "multi-turn chat in the terminal: lathe chat config.yaml [key=value ...] (clear, exit)", nullptr,
+         runChatCommand},
+        {"api", "OpenAI-compatible server: lathe api config.yaml (API_HOST=127.0.0.1 API_PORT=8000 API_KEY ...)",
+         nullptr, runApiCommand},
         {"dataset", "datasets of dataset_info.json: list|preview|check|stats|register (--dataset_dir --dataset [--json])",
          cmdDataset},
     };

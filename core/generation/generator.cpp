@@ -34,17 +34,22 @@ void checkIds(const CausalLM& model, const std::vector<std::int64_t>& ids)
 
 } // namespace
 
-GenerationResult greedyGenerate(CausalLM& model, const std::vector<std::int64_t>& input_ids,
-                                const GenerationOptions& options)
+GenerationResult generate(CausalLM& model, const std::vector<std::int64_t>& input_ids,
+                          const GenerationOptions& options)
 {
     checkIds(model, input_ids);
     torch::NoGradGuard noGrad;
+    Sampler sampler(options.sampling);
     GenerationResult result;
+    result.finish_reason = "length";
     auto start = std::chrono::steady_clock::now();
 
     KVCache cache = model->makeCache();
     KVCache* cachePtr = options.use_cache ? &cache : nullptr;
     std::vector<std::int64_t> sequence = input_ids;
+    auto isStop = [&](std::int64_t id) {
+        return std::find(options.eos_token_ids.begin(), options.eos_token_ids.end(), id) != options.eos_token_ids.end();
+    };
 
     // Prefill: logits only for the last position (the lm_head over the whole prompt is wasted work).
     auto hidden = model->hiddenStates(idsTensor(sequence), {}, cachePtr);
@@ -54,11 +59,18 @@ GenerationResult greedyGenerate(CausalLM& model, const std::vector<std::int64_t>
     start = std::chrono::steady_clock::now();
 
     for (std::int64_t step = 0; step < options.max_new_tokens; ++step) {
-        const std::int64_t next = logits.argmax(-1).item<std::int64_t>();
+        if (options.cancel && options.cancel->load()) {
+            result.finish_reason = "cancelled";
+            break;
+        }
+        const std::int64_t next = sampler.next(logits[0], sequence);
         result.output_ids.push_back(next);
         sequence.push_back(next);
-        if (std::find(options.eos_token_ids.begin(), options.eos_token_ids.end(), next) != options.eos_token_ids.end())
+        const bool keepGoing = !options.on_token || options.on_token(next);
+        if (isStop(next) || !keepGoing) {
+            result.finish_reason = "stop";
             break;
+        }
         if (step + 1 == options.max_new_tokens)
             break;
         if (options.use_cache) {
@@ -72,15 +84,24 @@ GenerationResult greedyGenerate(CausalLM& model, const std::vector<std::int64_t>
     return result;
 }
 
-std::vector<std::vector<std::int64_t>> greedyGenerateBatch(CausalLM& model,
-                                                           const std::vector<std::vector<std::int64_t>>& prompts,
-                                                           const GenerationOptions& options)
+GenerationResult greedyGenerate(CausalLM& model, const std::vector<std::int64_t>& input_ids,
+                                const GenerationOptions& options)
+{
+    GenerationOptions greedy = options;
+    greedy.sampling = SamplingOptions{};
+    return generate(model, input_ids, greedy);
+}
+
+std::vector<std::vector<std::int64_t>> generateBatch(CausalLM& model,
+                                                     const std::vector<std::vector<std::int64_t>>& prompts,
+                                                     const GenerationOptions& options)
 {
     if (prompts.empty())
         return {};
     for (const auto& p : prompts)
         checkIds(model, p);
     torch::NoGradGuard noGrad;
+    Sampler sampler(options.sampling);
     const std::int64_t B = static_cast<std::int64_t>(prompts.size());
     std::int64_t longest = 0;
     for (const auto& p : prompts)
@@ -96,19 +117,25 @@ std::vector<std::vector<std::int64_t>> greedyGenerateBatch(CausalLM& model,
 
     KVCache cache = model->makeCache();
     std::vector<std::vector<std::int64_t>> outputs(B);
+    std::vector<std::vector<std::int64_t>> sequences(prompts.begin(), prompts.end());
     std::vector<bool> finished(B, false);
     auto hidden = model->hiddenStates(ids, mask, options.use_cache ? &cache : nullptr);
     for (std::int64_t step = 0; step < options.max_new_tokens; ++step) {
+        if (options.cancel && options.cancel->load())
+            break;
         auto logits = model->lmHead(hidden.select(1, hidden.size(1) - 1)).to(torch::kFloat32);
-        auto next = logits.argmax(-1).to(torch::kCPU); // [B]
+        const std::vector<std::int64_t> chosen = sampler.next(logits, sequences);
+        auto next = torch::empty({B}, torch::kLong);
         bool allDone = true;
         for (std::int64_t b = 0; b < B; ++b) {
             if (finished[b]) {
                 next[b] = options.pad_token_id;
                 continue;
             }
-            const std::int64_t token = next[b].item<std::int64_t>();
+            const std::int64_t token = chosen[static_cast<std::size_t>(b)];
+            next[b] = token;
             outputs[b].push_back(token);
+            sequences[b].push_back(token);
             if (std::find(options.eos_token_ids.begin(), options.eos_token_ids.end(), token) !=
                 options.eos_token_ids.end())
                 finished[b] = true;
@@ -125,6 +152,15 @@ std::vector<std::vector<std::int64_t>> greedyGenerateBatch(CausalLM& model,
         }
     }
     return outputs;
+}
+
+std::vector<std::vector<std::int64_t>> greedyGenerateBatch(CausalLM& model,
+                                                           const std::vector<std::vector<std::int64_t>>& prompts,
+                                                           const GenerationOptions& options)
+{
+    GenerationOptions greedy = options;
+    greedy.sampling = SamplingOptions{};
+    return generateBatch(model, prompts, greedy);
 }
 
 PerplexityResult perplexity(CausalLM& model, const std::vector<std::int64_t>& input_ids)

@@ -302,4 +302,13 @@ AttachedAdapter attachLoraAdapter(CausalLM& model, const std::string& adapterDir
     return out;
 }
 
+void loadInferenceAdapters(CausalLM& model, const std::vector<std::string>& adapterDirs, bool mergeAll)
+{
+    for (std::size_t i = 0; i < adapterDirs.size(); ++i) {
+        attachLoraAdapter(model, adapterDirs[i]);
+        if (mergeAll || i + 1 < adapterDirs.size())
+            mergeLoraAdapters(model);
+    }
+}
+
 } // namespace lathe

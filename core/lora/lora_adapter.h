@@ -86,4 +86,9 @@ std::int64_t mergeLoraAdapters(CausalLM& model);
 /// lathe::Error when a tensor is missing, has the wrong shape for its layer, or names no layer of the model.
 AttachedAdapter attachLoraAdapter(CausalLM& model, const std::string& adapterDir);
 
+/// adapter_name_or_path as LLaMA-Factory loads it for inference: every adapter but the last is merged into the
+/// weights in order, the last stays attached (unmerged) unless `mergeAll`. Throws lathe::Error naming the
+/// adapter that does not fit the model.
+void loadInferenceAdapters(CausalLM& model, const std::vector<std::string>& adapterDirs, bool mergeAll = false);
+
 } // namespace lathe
