@@ -122,24 +122,30 @@ void BpeModel::tokenizeCached(std::string_view word, std::vector<TokenId>& out) 
         mergeWord(word, out);
         return;
     }
-    Shard& shard = m_cache[std::hash<std::string_view>()(word) % kShards];
-    const std::string key(word);
+    const std::uint64_t hash = std::hash<std::string_view>()(word);
+    Shard& shard = m_cache[hash % kShards];
+    bool collision = false;
     {
         std::lock_guard<std::mutex> lock(shard.mutex);
-        const auto it = shard.words.find(key);
+        const auto it = shard.words.find(hash);
         if (it != shard.words.end()) {
-            out.insert(out.end(), it->second.begin(), it->second.end());
-            return;
+            if (it->second.word == word) {
+                out.insert(out.end(), it->second.ids.begin(), it->second.ids.end());
+                return;
+            }
+            collision = true;
         }
     }
     const std::size_t first = out.size();
     mergeWord(word, out);
-    std::vector<TokenId> ids(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+    if (collision)
+        return; // keep the word already cached under this hash
+    CachedWord entry{std::string(word), std::vector<TokenId>(out.begin() + static_cast<std::ptrdiff_t>(first), out.end())};
     std::lock_guard<std::mutex> lock(shard.mutex);
     // A full shard starts over rather than freezing on the words seen first.
     if (shard.words.size() >= kShardCapacity)
         shard.words.clear();
-    shard.words.emplace(key, std::move(ids));
+    shard.words.emplace(hash, std::move(entry));
 }
 
 void BpeModel::mergeWord(std::string_view word, std::vector<TokenId>& out) const

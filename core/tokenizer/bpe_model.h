@@ -82,10 +82,17 @@ private:
     static constexpr std::size_t kShards = 32;
     static constexpr std::size_t kShardCapacity = 4096;
     static constexpr std::size_t kMaxCachedLength = 256;
+    struct CachedWord
+    {
+        std::string word;
+        std::vector<TokenId> ids;
+    };
+    /// Keyed by the word's 64-bit hash, computed once per lookup (a hit costs no key string and no second
+    /// hash); the stored word is compared, so a colliding word is merged uncached, never answered wrongly.
     struct Shard
     {
         std::mutex mutex;
-        std::unordered_map<std::string, std::vector<TokenId>> words;
+        std::unordered_map<std::uint64_t, CachedWord> words;
     };
     mutable std::unique_ptr<Shard[]> m_cache;
 };
