@@ -5,6 +5,8 @@
 #include <QApplication>
 #include <QCoreApplication>
 #include <QGuiApplication>
+#include <QTabWidget>
+#include <QTimer>
 
 #include "cli/commands.h"
 #include "main_window.h"
@@ -35,6 +37,19 @@ int main(int argc, char** argv)
     QApplication::setApplicationName("Lathe");
     QApplication::setOrganizationName("Lathe");
     lathe::MainWindow window;
+    // For tools/screenshots.sh: LATHE_LANGUAGE (en, zh) and LATHE_TAB (0-3) pick what is shown, and
+    // LATHE_SCREENSHOT=<file.png> saves the window there once it is drawn, then quits.
+    if (qEnvironmentVariableIsSet("LATHE_LANGUAGE"))
+        window.setLanguage(qEnvironmentVariable("LATHE_LANGUAGE"));
+    if (qEnvironmentVariableIsSet("LATHE_TAB"))
+        window.tabs()->setCurrentIndex(qEnvironmentVariableIntValue("LATHE_TAB"));
     window.show();
+    const QString screenshot = qEnvironmentVariable("LATHE_SCREENSHOT");
+    if (!screenshot.isEmpty()) {
+        QTimer::singleShot(1500, &window, [&window, screenshot] {
+            const bool saved = window.grab().save(screenshot);
+            QCoreApplication::exit(saved ? 0 : 1);
+        });
+    }
     return app.exec();
 }

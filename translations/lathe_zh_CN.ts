@@ -168,23 +168,223 @@
 <context>
     <name>lathe::ChatTab</name>
     <message>
-        <source>Chat</source>
-        <translation>对话</translation>
+        <source>Invalid JSON schema.</source>
+        <translation>Json 格式错误。</translation>
     </message>
     <message>
-        <source>Load the model and checkpoint chosen above and chat with it through its chat template: a system prompt, tools, replies streamed as they are generated with the model&apos;s thinking shown apart, and sampling settings.</source>
-        <translation>加载上方选择的模型和检查点，通过其对话模板与模型对话：支持系统提示词、工具列表、边生成边显示的流式回复（模型的思考过程单独显示）以及采样参数设置。</translation>
+        <source>Tool name not found.</source>
+        <translation>工具名称未找到。</translation>
+    </message>
+    <message>
+        <source>User</source>
+        <translation>用户</translation>
+    </message>
+    <message>
+        <source>Observation</source>
+        <translation>工具结果</translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation>助手</translation>
+    </message>
+    <message>
+        <source>Thinking…</source>
+        <translation>思考中…</translation>
+    </message>
+    <message>
+        <source>Thought</source>
+        <translation>思考完成</translation>
+    </message>
+    <message>
+        <source>You have loaded a model, please unload it first.</source>
+        <translation>模型已存在，请先卸载模型。</translation>
+    </message>
+    <message>
+        <source>Please select a model.</source>
+        <translation>请选择模型。</translation>
+    </message>
+    <message>
+        <source>%1 tokens · %2 tokens/s</source>
+        <translation>%1 个 token · %2 token/秒</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>Last reply: %1 tokens/s</source>
+        <translation>上次回复：%1 token/秒</translation>
+    </message>
+    <message>
+        <source>Inference data type</source>
+        <translation>推理数据类型</translation>
+    </message>
+    <message>
+        <source>Load model</source>
+        <translation>加载模型</translation>
+    </message>
+    <message>
+        <source>Unload model</source>
+        <translation>卸载模型</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <source>System prompt (optional)</source>
+        <translation>系统提示词（非必填）</translation>
+    </message>
+    <message>
+        <source>Tools (optional)</source>
+        <translation>工具列表（非必填）</translation>
+    </message>
+    <message>
+        <source>Input...</source>
+        <translation>输入...</translation>
+    </message>
+    <message>
+        <source>Submit</source>
+        <translation>提交</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Maximum new tokens</source>
+        <translation>最大生成长度</translation>
+    </message>
+    <message>
+        <source>Top-p</source>
+        <translation>Top-p 采样值</translation>
+    </message>
+    <message>
+        <source>Temperature</source>
+        <translation>温度系数</translation>
+    </message>
+    <message>
+        <source>0 decodes greedily (always the most likely token).</source>
+        <translation>为 0 时使用贪心解码（总是选择概率最高的 token）。</translation>
+    </message>
+    <message>
+        <source>Enable thinking</source>
+        <translation>启用思考模式</translation>
+    </message>
+    <message>
+        <source>Whether or not to enable thinking mode for reasoning models.</source>
+        <translation>是否启用推理模型的思考模式。</translation>
+    </message>
+    <message>
+        <source>Clear history</source>
+        <translation>清空历史</translation>
+    </message>
+    <message>
+        <source>Model unloaded, please load a model first.</source>
+        <translation>模型未加载，请先加载模型。</translation>
+    </message>
+    <message>
+        <source>Loading model...</source>
+        <translation>加载中……</translation>
+    </message>
+    <message>
+        <source>Model loaded, now you can chat with your model!</source>
+        <translation>模型已加载，可以开始聊天了！</translation>
+    </message>
+    <message>
+        <source>Model unloaded.</source>
+        <translation>模型已卸载。</translation>
     </message>
 </context>
 <context>
     <name>lathe::EvalTab</name>
     <message>
-        <source>Evaluate &amp; Predict</source>
-        <translation>评估与预测</translation>
+        <source>Failed: %1</source>
+        <translation>失败：%1</translation>
     </message>
     <message>
-        <source>Score the model and checkpoint chosen above on a dataset and save its predictions, with BLEU and ROUGE metrics. Generation is controlled by the maximum number of new tokens, top-p and temperature.</source>
-        <translation>在数据集上评估上方选择的模型和检查点并保存预测结果，给出 BLEU 和 ROUGE 指标。生成过程由最大生成长度、Top-p 采样值和温度系数控制。</translation>
+        <source>Choose a dataset: none is registered in %1.</source>
+        <translation>请选择数据集：%1 中没有注册任何数据集。</translation>
+    </message>
+    <message>
+        <source>Choose an output folder.</source>
+        <translation>请选择输出目录。</translation>
+    </message>
+    <message>
+        <source>Generating...</source>
+        <translation>生成中……</translation>
+    </message>
+    <message>
+        <source>Running %1/%2: %3 &lt; %4</source>
+        <translation>运行中 %1/%2：%3 &lt; %4</translation>
+    </message>
+    <message>
+        <source>Aborted: nothing was written.</source>
+        <translation>已中断：没有写入任何文件。</translation>
+    </message>
+    <message>
+        <source>aborted</source>
+        <translation>已中断</translation>
+    </message>
+    <message>
+        <source>BLEU-4 %1, ROUGE-1 %2, ROUGE-2 %3, ROUGE-L %4; %5 samples in %6 s. Saved in %7.</source>
+        <translation>BLEU-4 %1，ROUGE-1 %2，ROUGE-2 %3，ROUGE-L %4；%5 个样本，用时 %6 秒。已保存到 %7。</translation>
+    </message>
+    <message>
+        <source>Data dir</source>
+        <translation>数据路径</translation>
+    </message>
+    <message>
+        <source>Dataset</source>
+        <translation>数据集</translation>
+    </message>
+    <message>
+        <source>Cutoff length</source>
+        <translation>截断长度</translation>
+    </message>
+    <message>
+        <source>Max samples</source>
+        <translation>最大样本数</translation>
+    </message>
+    <message>
+        <source>Batch size</source>
+        <translation>批处理大小</translation>
+    </message>
+    <message>
+        <source>Maximum new tokens</source>
+        <translation>最大生成长度</translation>
+    </message>
+    <message>
+        <source>Top-p</source>
+        <translation>Top-p 采样值</translation>
+    </message>
+    <message>
+        <source>Temperature</source>
+        <translation>温度系数</translation>
+    </message>
+    <message>
+        <source>Output dir</source>
+        <translation>输出目录</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <source>Abort</source>
+        <translation>中断</translation>
+    </message>
+    <message>
+        <source>Prompt</source>
+        <translation>提示词</translation>
+    </message>
+    <message>
+        <source>Prediction</source>
+        <translation>预测</translation>
+    </message>
+    <message>
+        <source>Label</source>
+        <translation>标签</translation>
     </message>
 </context>
 <context>
@@ -196,6 +396,205 @@
     <message>
         <source>Merge the LoRA adapters of the chosen checkpoint into the base model and write the result as safetensors shards of a chosen size, or as a GGUF file for llama.cpp, optionally quantized.</source>
         <translation>将所选检查点的 LoRA 适配器合并到基础模型中，并将结果保存为指定大小的 safetensors 分块，或保存为供 llama.cpp 使用的 GGUF 文件，可选择量化。</translation>
+    </message>
+    <message>
+        <source>Export wizard…</source>
+        <translation>导出向导…</translation>
+    </message>
+    <message>
+        <source>Last export</source>
+        <translation>上次导出</translation>
+    </message>
+</context>
+<context>
+    <name>lathe::ExportWizard</name>
+    <message>
+        <source>Model not found.</source>
+        <translation>模型未找到。</translation>
+    </message>
+    <message>
+        <source>Adapter not found: %1</source>
+        <translation>未找到适配器：%1</translation>
+    </message>
+    <message>
+        <source>A LoRA-only GGUF needs exactly one adapter (checkpoint).</source>
+        <translation>仅导出 LoRA 的 GGUF 需要恰好一个适配器（检查点）。</translation>
+    </message>
+    <message>
+        <source>A LoRA adapter GGUF is written as f32, f16, bf16 or q8_0.</source>
+        <translation>LoRA 适配器 GGUF 只能保存为 f32、f16、bf16 或 q8_0。</translation>
+    </message>
+    <message>
+        <source>Export dir</source>
+        <translation>导出目录</translation>
+    </message>
+    <message>
+        <source>Writing %1 (%2 of %3)</source>
+        <translation>正在写入 %1（第 %2 个，共 %3 个）</translation>
+    </message>
+    <message>
+        <source>Model exported.</source>
+        <translation>模型导出完成。</translation>
+    </message>
+    <message>
+        <source>%1 in %2 s</source>
+        <translation>%1，用时 %2 秒</translation>
+    </message>
+    <message>
+        <source>Export cancelled.</source>
+        <translation>导出已取消。</translation>
+    </message>
+    <message>
+        <source>Failed.</source>
+        <translation>导出出错。</translation>
+    </message>
+    <message>
+        <source>Exporting model...</source>
+        <translation>正在导出模型……</translation>
+    </message>
+    <message>
+        <source>Total: %1 in %2</source>
+        <translation>共 %1，位于 %2</translation>
+    </message>
+    <message>
+        <source>(no Modelfile: give a template to write one)</source>
+        <translation>（未生成 Modelfile：指定对话模板后才会生成）</translation>
+    </message>
+    <message>
+        <source>Export model</source>
+        <translation>导出模型</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>The model and the checkpoints (adapters) chosen in the top bar; adapters are merged in order.</source>
+        <translation>顶栏中选择的模型和检查点（适配器）；适配器按顺序合并。</translation>
+    </message>
+    <message>
+        <source>Model path</source>
+        <translation>模型路径</translation>
+    </message>
+    <message>
+        <source>Adapters</source>
+        <translation>适配器</translation>
+    </message>
+    <message>
+        <source>none (comma-separated folders)</source>
+        <translation>无（多个文件夹用逗号分隔）</translation>
+    </message>
+    <message>
+        <source>Chat template</source>
+        <translation>对话模板</translation>
+    </message>
+    <message>
+        <source>for the Ollama Modelfile (optional)</source>
+        <translation>用于 Ollama Modelfile（非必填）</translation>
+    </message>
+    <message>
+        <source>Format</source>
+        <translation>格式</translation>
+    </message>
+    <message>
+        <source>How the model is written.</source>
+        <translation>模型的保存方式。</translation>
+    </message>
+    <message>
+        <source>Merged Hugging Face model (safetensors)</source>
+        <translation>合并后的 Hugging Face 模型（safetensors）</translation>
+    </message>
+    <message>
+        <source>GGUF file for llama.cpp and Ollama</source>
+        <translation>供 llama.cpp 和 Ollama 使用的 GGUF 文件</translation>
+    </message>
+    <message>
+        <source>LoRA adapter only, as a GGUF adapter</source>
+        <translation>仅导出 LoRA 适配器（GGUF 适配器）</translation>
+    </message>
+    <message>
+        <source>Max shard size (GB)</source>
+        <translation>最大分块大小（GB）</translation>
+    </message>
+    <message>
+        <source>The maximum size for a model file.</source>
+        <translation>单个模型文件的最大大小。</translation>
+    </message>
+    <message>
+        <source>Data type</source>
+        <translation>数据类型</translation>
+    </message>
+    <message>
+        <source>GGUF type</source>
+        <translation>GGUF 类型</translation>
+    </message>
+    <message>
+        <source>f32/f16/bf16 keep full weights; q8_0 … q4_k_m quantize them.</source>
+        <translation>f32/f16/bf16 保留完整权重；q8_0 … q4_k_m 对权重进行量化。</translation>
+    </message>
+    <message>
+        <source>Pre-tokenizer</source>
+        <translation>预分词器</translation>
+    </message>
+    <message>
+        <source>recognised from tokenizer.json</source>
+        <translation>从 tokenizer.json 自动识别</translation>
+    </message>
+    <message>
+        <source>tokenizer.ggml.pre of the GGUF file; leave empty unless the tokenizer&apos;s split pattern is not recognised.</source>
+        <translation>GGUF 文件的 tokenizer.ggml.pre；除非分词器的切分规则无法识别，否则留空。</translation>
+    </message>
+    <message>
+        <source>Destination</source>
+        <translation>目标位置</translation>
+    </message>
+    <message>
+        <source>Directory to save exported model.</source>
+        <translation>保存导出模型的文件夹路径。</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <source>This folder is not empty. Its files may be replaced (a Hugging Face export replaces the whole folder).</source>
+        <translation>该文件夹不为空，其中的文件可能被替换（Hugging Face 导出会替换整个文件夹）。</translation>
+    </message>
+    <message>
+        <source>Overwrite the folder&apos;s contents</source>
+        <translation>覆盖文件夹中的内容</translation>
+    </message>
+    <message>
+        <source>Writing the model; this may take a while for large models.</source>
+        <translation>正在写入模型；大模型可能需要一段时间。</translation>
+    </message>
+    <message>
+        <source>Cancel export</source>
+        <translation>取消导出</translation>
+    </message>
+    <message>
+        <source>Summary</source>
+        <translation>总结</translation>
+    </message>
+    <message>
+        <source>What was written and how to try it.</source>
+        <translation>写入了哪些文件，以及如何试用。</translation>
+    </message>
+    <message>
+        <source>Files</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Ollama Modelfile</source>
+        <translation>Ollama Modelfile</translation>
+    </message>
+    <message>
+        <source>Try it</source>
+        <translation>试用</translation>
     </message>
 </context>
 <context>
@@ -224,12 +623,74 @@
         <source>Export</source>
         <translation>导出</translation>
     </message>
+    <message>
+        <source>Runs</source>
+        <translation>运行记录</translation>
+    </message>
 </context>
 <context>
     <name>lathe::PlaceholderPage</name>
     <message>
         <source>This tab is not available yet; it arrives in a later version of Lathe. The model, method and template chosen above will apply to it.</source>
         <translation>此标签页暂不可用，将在 Lathe 的后续版本中提供。上方选择的模型、微调方法和对话模板将应用于此。</translation>
+    </message>
+</context>
+<context>
+    <name>lathe::RunsModel</name>
+    <message>
+        <source>finished</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>步数</translation>
+    </message>
+    <message>
+        <source>Final loss</source>
+        <translation>最终损失</translation>
+    </message>
+    <message>
+        <source>Duration</source>
+        <translation>用时</translation>
+    </message>
+</context>
+<context>
+    <name>lathe::RunsPanel</name>
+    <message>
+        <source>step</source>
+        <translation>步</translation>
+    </message>
+    <message>
+        <source>loss</source>
+        <translation>损失</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Runs under the saves folder, however they were started; select several to compare their loss curves.</source>
+        <translation>saves 文件夹下的所有运行（无论以何种方式启动）；选择多个以比较它们的损失曲线。</translation>
+    </message>
+    <message>
+        <source>Training loss</source>
+        <translation>训练损失</translation>
     </message>
 </context>
 <context>

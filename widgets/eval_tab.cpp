@@ -1,20 +1,273 @@
-// The Evaluate & Predict tab (LLaMA-Board's eval.*): scores a model on a dataset and saves its predictions.
-// For now a placeholder page saying so.
 #include "eval_tab.h"
+
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QEvent>
+#include <QFile>
+#include <QGridLayout>
+#include <QHeaderView>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include "data/dataset_attr.h"
+#include "model_arguments.h"
+#include "train/trainer.h"
+#include "train_runner.h"
+#include "util/error.h"
 
 namespace lathe {
 
-EvalTab::EvalTab(QWidget* parent) : PlaceholderPage(parent)
+namespace {
+
+QSpinBox* spin(int min, int max, int value, QWidget* parent)
 {
+    auto* s = new QSpinBox(parent);
+    s->setRange(min, max);
+    s->setValue(value);
+    return s;
+}
+
+QDoubleSpinBox* doubleSpin(double min, double max, double value, double step, QWidget* parent)
+{
+    auto* s = new QDoubleSpinBox(parent);
+    s->setRange(min, max);
+    s->setDecimals(2);
+    s->setSingleStep(step);
+    s->setValue(value);
+    return s;
+}
+
+} // namespace
+
+EvalTab::EvalTab(QWidget* parent) : QWidget(parent), m_runner(new TrainRunner(this))
+{
+    // LLaMA-Board's eval tab defaults: cutoff 1024, max samples 100000, batch 8, 512 new tokens, top-p 0.7,
+    // temperature 0.95.
+    m_datasetDir = new QLineEdit(QStringLiteral("data"), this);
+    m_dataset = new QComboBox(this);
+    m_cutoff = spin(4, 131072, 1024, this);
+    m_maxSamples = spin(1, 100000000, 100000, this);
+    m_batchSize = spin(1, 1024, 8, this);
+    m_maxNewTokens = spin(8, 4096, 512, this);
+    m_topP = doubleSpin(0.01, 1.0, 0.7, 0.01, this);
+    m_temperature = doubleSpin(0.0, 1.5, 0.95, 0.01, this);
+    m_outputDir = new QLineEdit(QStringLiteral("eval_") + QDateTime::currentDateTime().toString("yyyy-MM-dd-HH-mm-ss"), this);
+    m_start = new QPushButton(this);
+    m_start->setDefault(true);
+    m_abort = new QPushButton(this);
+    m_abort->setEnabled(false);
+    m_progress = new QProgressBar(this);
+    m_progress->setTextVisible(true);
+    m_results = new QLabel(this);
+    m_results->setWordWrap(true);
+    m_results->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_table = new QTableWidget(0, 3, this);
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_table->setWordWrap(true);
+
+    auto label = [this](QWidget* buddy) {
+        auto* l = new QLabel(this);
+        l->setBuddy(buddy);
+        return l;
+    };
+    m_datasetDirLabel = label(m_datasetDir);
+    m_datasetLabel = label(m_dataset);
+    m_cutoffLabel = label(m_cutoff);
+    m_maxSamplesLabel = label(m_maxSamples);
+    m_batchSizeLabel = label(m_batchSize);
+    m_maxNewTokensLabel = label(m_maxNewTokens);
+    m_topPLabel = label(m_topP);
+    m_temperatureLabel = label(m_temperature);
+    m_outputDirLabel = label(m_outputDir);
+
+    auto* grid = new QGridLayout;
+    const std::pair<QLabel*, QWidget*> fields[] = {
+        {m_datasetDirLabel, m_datasetDir}, {m_datasetLabel, m_dataset},       {m_cutoffLabel, m_cutoff},
+        {m_maxSamplesLabel, m_maxSamples}, {m_batchSizeLabel, m_batchSize},   {m_maxNewTokensLabel, m_maxNewTokens},
+        {m_topPLabel, m_topP},             {m_temperatureLabel, m_temperature}, {m_outputDirLabel, m_outputDir}};
+    int column = 0, row = 0;
+    for (const auto& [l, w] : fields) {
+        grid->addWidget(l, row, column);
+        grid->addWidget(w, row + 1, column);
+        if (++column == 3) {
+            column = 0;
+            row += 2;
+        }
+    }
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(m_start, 1);
+    buttons->addWidget(m_abort, 1);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(grid);
+    layout->addLayout(buttons);
+    layout->addWidget(m_progress);
+    layout->addWidget(m_results);
+    layout->addWidget(m_table, 1);
+
+    connect(m_datasetDir, &QLineEdit::editingFinished, this, &EvalTab::refreshDatasets);
+    connect(m_start, &QPushButton::clicked, this, &EvalTab::start);
+    connect(m_abort, &QPushButton::clicked, m_runner, &TrainRunner::abort);
+    connect(m_runner, &TrainRunner::progress, this, &EvalTab::onProgress);
+    connect(m_runner, &TrainRunner::succeeded, this,
+            [this](const QString& dir, bool aborted, qint64) { onSucceeded(dir, aborted); });
+    connect(m_runner, &TrainRunner::failed, this, [this](const QString& message) {
+        setRunning(false);
+        m_results->setText(tr("Failed: %1").arg(message));
+        Q_EMIT runFinished(false, message);
+    });
     retranslateUi();
+    refreshDatasets();
+}
+
+void EvalTab::setTopBar(TopBar* topBar) { m_topBar = topBar; }
+
+void EvalTab::refreshDatasets()
+{
+    const QString current = m_dataset->currentText();
+    m_dataset->clear();
+    try {
+        const auto registry = DatasetRegistry::load(m_datasetDir->text().toStdString());
+        for (const auto& name : registry.names())
+            m_dataset->addItem(QString::fromStdString(name));
+    } catch (const Error&) {
+        // No dataset_info.json there (yet): the list stays empty and Start says why.
+    }
+    const int at = m_dataset->findText(current);
+    if (at >= 0)
+        m_dataset->setCurrentIndex(at);
+}
+
+ArgumentSet EvalTab::arguments() const
+{
+    ArgumentSet args;
+    args.setValue("stage", "sft", "form");
+    args.setValue("do_train", false, "form");
+    args.setValue("do_predict", true, "form");
+    args.setValue("predict_with_generate", true, "form");
+    addModelArguments(m_topBar, args);
+    args.setValue("dataset_dir", m_datasetDir->text().toStdString(), "form");
+    if (!m_dataset->currentText().isEmpty())
+        args.setValue("eval_dataset", m_dataset->currentText().toStdString(), "form");
+    args.setValue("cutoff_len", m_cutoff->value(), "form");
+    args.setValue("max_samples", m_maxSamples->value(), "form");
+    args.setValue("per_device_eval_batch_size", m_batchSize->value(), "form");
+    args.setValue("max_new_tokens", m_maxNewTokens->value(), "form");
+    args.setValue("top_p", m_topP->value(), "form");
+    args.setValue("temperature", m_temperature->value(), "form");
+    args.setValue("do_sample", m_temperature->value() > 0, "form");
+    args.setValue("output_dir", m_outputDir->text().trimmed().toStdString(), "form");
+    args.setValue("overwrite_output_dir", true, "form");
+    return args;
+}
+
+void EvalTab::start()
+{
+    if (m_dataset->currentText().isEmpty()) {
+        m_results->setText(tr("Choose a dataset: none is registered in %1.").arg(m_datasetDir->text()));
+        return;
+    }
+    if (m_outputDir->text().trimmed().isEmpty()) {
+        m_results->setText(tr("Choose an output folder."));
+        return;
+    }
+    m_table->setRowCount(0);
+    m_results->setText(tr("Generating..."));
+    m_progress->setRange(0, 0);
+    if (m_runner->start(arguments()))
+        setRunning(true);
+}
+
+void EvalTab::onProgress(const TrainProgress& p)
+{
+    if (p.totalSteps > 0) {
+        m_progress->setRange(0, static_cast<int>(p.totalSteps));
+        m_progress->setValue(static_cast<int>(p.step));
+    }
+    m_progress->setFormat(tr("Running %1/%2: %3 < %4")
+                              .arg(p.step)
+                              .arg(p.totalSteps)
+                              .arg(QString::fromStdString(formatElapsed(p.elapsedSeconds)),
+                                   QString::fromStdString(formatElapsed(p.remainingSeconds))));
+}
+
+void EvalTab::onSucceeded(const QString& outputDir, bool aborted)
+{
+    setRunning(false);
+    if (aborted) {
+        m_results->setText(tr("Aborted: nothing was written."));
+        Q_EMIT runFinished(false, tr("aborted"));
+        return;
+    }
+    QFile results(outputDir + "/predict_results.json");
+    QJsonObject metrics;
+    if (results.open(QIODevice::ReadOnly))
+        metrics = QJsonDocument::fromJson(results.readAll()).object();
+    m_results->setText(tr("BLEU-4 %1, ROUGE-1 %2, ROUGE-2 %3, ROUGE-L %4; %5 samples in %6 s. Saved in %7.")
+                           .arg(metrics.value("predict_bleu-4").toDouble(), 0, 'f', 2)
+                           .arg(metrics.value("predict_rouge-1").toDouble(), 0, 'f', 2)
+                           .arg(metrics.value("predict_rouge-2").toDouble(), 0, 'f', 2)
+                           .arg(metrics.value("predict_rouge-l").toDouble(), 0, 'f', 2)
+                           .arg(qRound(metrics.value("predict_samples_per_second").toDouble() *
+                                       metrics.value("predict_runtime").toDouble()))
+                           .arg(metrics.value("predict_runtime").toDouble(), 0, 'f', 1)
+                           .arg(outputDir));
+    QFile predictions(outputDir + "/generated_predictions.jsonl");
+    if (predictions.open(QIODevice::ReadOnly)) {
+        while (!predictions.atEnd()) {
+            const QJsonObject line = QJsonDocument::fromJson(predictions.readLine()).object();
+            if (line.isEmpty())
+                continue;
+            const int row = m_table->rowCount();
+            m_table->insertRow(row);
+            int column = 0;
+            for (const char* key : {"prompt", "predict", "label"})
+                m_table->setItem(row, column++, new QTableWidgetItem(line.value(key).toString()));
+        }
+    }
+    m_table->resizeRowsToContents();
+    Q_EMIT runFinished(true, QString());
+}
+
+void EvalTab::setRunning(bool running)
+{
+    m_start->setEnabled(!running);
+    m_abort->setEnabled(running);
+    if (!running && m_progress->maximum() == 0)
+        m_progress->setRange(0, 1);
+}
+
+void EvalTab::changeEvent(QEvent* event)
+{
+    if (event->type() == QEvent::LanguageChange)
+        retranslateUi();
+    QWidget::changeEvent(event);
 }
 
 void EvalTab::retranslateUi()
 {
-    setTexts(tr("Evaluate & Predict"),
-             tr("Score the model and checkpoint chosen above on a dataset and save its predictions, with "
-                "BLEU and ROUGE metrics. Generation is controlled by the maximum number of new tokens, top-p "
-                "and temperature."));
+    m_datasetDirLabel->setText(tr("Data dir"));
+    m_datasetLabel->setText(tr("Dataset"));
+    m_cutoffLabel->setText(tr("Cutoff length"));
+    m_maxSamplesLabel->setText(tr("Max samples"));
+    m_batchSizeLabel->setText(tr("Batch size"));
+    m_maxNewTokensLabel->setText(tr("Maximum new tokens"));
+    m_topPLabel->setText(tr("Top-p"));
+    m_temperatureLabel->setText(tr("Temperature"));
+    m_outputDirLabel->setText(tr("Output dir"));
+    m_start->setText(tr("Start"));
+    m_abort->setText(tr("Abort"));
+    m_table->setHorizontalHeaderLabels({tr("Prompt"), tr("Prediction"), tr("Label")});
 }
 
 } // namespace lathe

@@ -1,19 +1,79 @@
-// The Evaluate & Predict tab (LLaMA-Board's eval.*): scores a model on a dataset and saves its predictions.
-// For now a placeholder page saying so.
+// The Evaluate & Predict tab (LLaMA-Board's eval.*): generates answers for a dataset with the model and
+// checkpoint chosen in the top bar and scores them (BLEU-4, ROUGE-1/2/L), through the same predict run as
+// `lathe predict` (runTraining with do_predict + predict_with_generate, on TrainRunner's worker thread). The
+// results and a table of predictions against labels are shown when the run ends.
 #pragma once
 
-#include "placeholder_page.h"
+#include <QWidget>
+
+#include "config/argument_schema.h"
+
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QTableWidget;
 
 namespace lathe {
 
-class EvalTab : public PlaceholderPage
+class TopBar;
+class TrainRunner;
+struct TrainProgress;
+
+class EvalTab : public QWidget
 {
     Q_OBJECT
 public:
     explicit EvalTab(QWidget* parent = nullptr);
 
+    void setTopBar(TopBar* topBar);
+    /// The arguments Start would run.
+    ArgumentSet arguments() const;
+    /// Re-reads dataset_info.json of the dataset folder.
+    void refreshDatasets();
+
+    QLineEdit* datasetDirEdit() const { return m_datasetDir; }
+    QComboBox* datasetCombo() const { return m_dataset; }
+    QSpinBox* maxSamplesSpin() const { return m_maxSamples; }
+    QSpinBox* batchSizeSpin() const { return m_batchSize; }
+    QSpinBox* maxNewTokensSpin() const { return m_maxNewTokens; }
+    QLineEdit* outputDirEdit() const { return m_outputDir; }
+    QPushButton* startButton() const { return m_start; }
+    QPushButton* abortButton() const { return m_abort; }
+    QLabel* resultsLabel() const { return m_results; }
+    QTableWidget* predictionsTable() const { return m_table; }
+    TrainRunner* runner() const { return m_runner; }
+
+Q_SIGNALS:
+    /// The run ended: ok, and the error message otherwise.
+    void runFinished(bool ok, const QString& error);
+
 protected:
-    void retranslateUi() override;
+    void changeEvent(QEvent* event) override;
+
+private:
+    void retranslateUi();
+    void start();
+    void onProgress(const TrainProgress& p);
+    void onSucceeded(const QString& outputDir, bool aborted);
+    void setRunning(bool running);
+
+    TopBar* m_topBar = nullptr;
+    TrainRunner* m_runner = nullptr;
+    QLabel *m_datasetDirLabel, *m_datasetLabel, *m_cutoffLabel, *m_maxSamplesLabel, *m_batchSizeLabel,
+        *m_maxNewTokensLabel, *m_topPLabel, *m_temperatureLabel, *m_outputDirLabel;
+    QLineEdit* m_datasetDir;
+    QComboBox* m_dataset;
+    QSpinBox *m_cutoff, *m_maxSamples, *m_batchSize, *m_maxNewTokens;
+    QDoubleSpinBox *m_topP, *m_temperature;
+    QLineEdit* m_outputDir;
+    QPushButton *m_start, *m_abort;
+    QProgressBar* m_progress;
+    QLabel* m_results;
+    QTableWidget* m_table;
 };
 
 } // namespace lathe

@@ -11,6 +11,7 @@
 
 #include "chat_tab.h"
 #include "eval_tab.h"
+#include "runs_panel.h"
 #include "export_tab.h"
 #include "language_switcher.h"
 #include "top_bar.h"
@@ -79,6 +80,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_tabs->insertTab(EvaluatePage, m_evalTab, QString());
     m_tabs->insertTab(ChatPage, m_chatTab, QString());
     m_tabs->insertTab(ExportPage, m_exportTab, QString());
+    m_runsPanel = new RunsPanel;
+    m_tabs->insertTab(RunsPage, m_runsPanel, QString());
 
     auto* layout = new QVBoxLayout(central);
     layout->setContentsMargins(16, 12, 16, 12);
@@ -89,6 +92,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 
     // The Train tab reads the model, method, checkpoint and template of its run from the top bar.
     m_trainTab->setTopBar(m_topBar);
+    m_chatTab->setTopBar(m_topBar);
+    m_exportTab->setTopBar(m_topBar);
+    m_evalTab->setTopBar(m_topBar);
+    m_runsPanel->setTopBar(m_topBar);
     setWindowIcon(appIcon());
     connect(m_topBar, &TopBar::languageRequested, this, &MainWindow::setLanguage);
     retranslateUi();
@@ -126,6 +133,7 @@ void MainWindow::retranslateUi()
     m_tabs->setTabText(EvaluatePage, tr("Evaluate && Predict"));
     m_tabs->setTabText(ChatPage, tr("Chat"));
     m_tabs->setTabText(ExportPage, tr("Export"));
+    m_tabs->setTabText(RunsPage, tr("Runs"));
 }
 
 } // namespace lathe

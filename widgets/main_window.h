@@ -16,6 +16,7 @@ class ChatTab;
 class EvalTab;
 class ExportTab;
 class LanguageSwitcher;
+class RunsPanel;
 class TopBar;
 class TrainTab;
 
@@ -30,6 +31,7 @@ public:
         EvaluatePage,
         ChatPage,
         ExportPage,
+        RunsPage,
     };
 
     explicit MainWindow(QWidget* parent = nullptr);
@@ -56,6 +58,7 @@ private:
     EvalTab* m_evalTab = nullptr;
     ChatTab* m_chatTab = nullptr;
     ExportTab* m_exportTab = nullptr;
+    RunsPanel* m_runsPanel = nullptr;
 };
 
 } // namespace lathe

@@ -26,6 +26,7 @@
 
 #include "argument_form.h"
 #include "checkpoint_lister.h"
+#include "model_arguments.h"
 #include "data/dataset_attr.h"
 #include "top_bar.h"
 #include "train/trainer.h"
@@ -337,24 +338,7 @@ ArgumentSet TrainTab::arguments() const
     ArgumentSet args;
     args.setValue("stage", stage().toStdString(), "form");
     args.setValue("do_train", true, "form");
-    if (m_topBar) {
-        const QString type = m_topBar->finetuningType();
-        QString model = m_topBar->modelPath();
-        QString checkpoint = m_topBar->checkpointPath();
-        if (!checkpoint.isEmpty() && QDir::isRelativePath(checkpoint)) {
-            const QString name = m_topBar->modelName().isEmpty() ? QStringLiteral("Custom") : m_topBar->modelName();
-            checkpoint = QDir(CheckpointLister::saveDir(m_topBar->savesRoot(), name, type)).filePath(checkpoint);
-        }
-        // LLaMA-Board: a LoRA checkpoint is an adapter on the model; a full or freeze one is the model.
-        if (!checkpoint.isEmpty() && type != QLatin1String("lora"))
-            model = checkpoint;
-        if (!model.isEmpty())
-            args.setValue("model_name_or_path", model.toStdString(), "form");
-        args.setValue("finetuning_type", type.toStdString(), "form");
-        args.setValue("template", m_topBar->chatTemplate().toStdString(), "form");
-        if (!checkpoint.isEmpty() && type == QLatin1String("lora"))
-            args.setValue("adapter_name_or_path", checkpoint.toStdString(), "form");
-    }
+    addModelArguments(m_topBar, args);
     args.setValue("dataset_dir", datasetDir().toStdString(), "form");
     if (!m_chosenDatasets.isEmpty())
         args.setValue("dataset", m_chosenDatasets.join(QLatin1Char(',')).toStdString(), "form");

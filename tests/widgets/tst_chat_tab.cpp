@@ -1,0 +1,191 @@
+// Tests of the Chat tab on the tiny model: load through the top bar, a streamed reply on the worker thread that
+// equals ChatEngine's greedy reply for the same conversation (two turns, so the history is checked too), the
+// decoding speed shown, Clear history, Stop, the tools check, the folded thought, and Unload.
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTextBrowser>
+#include <QtTest/QtTest>
+
+#include "chat_runner.h"
+#include "chat_tab.h"
+#include "generation/chat_engine.h"
+#include "test_support.h"
+#include "tiny_model.h"
+#include "top_bar.h"
+
+using lathe::ChatTab;
+using lathe::TopBar;
+
+class TestChatTab : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void toolsAreValidated();
+    void thoughtIsFolded();
+    void chatRoundTrip();
+
+private:
+    void setUp(TopBar& bar, ChatTab& tab);
+    QString m_model;
+};
+
+void TestChatTab::initTestCase()
+{
+    const QString root = lathe::test::scratchDir("chat_tab");
+    m_model = QString::fromStdString(lathe::test::makeTinyModel(root.toStdString()).string());
+}
+
+void TestChatTab::setUp(TopBar& bar, ChatTab& tab)
+{
+    bar.modelNameCombo()->setCurrentText("Custom");
+    bar.modelPathEdit()->setText(m_model);
+    bar.templateCombo()->setCurrentText("qwen");
+    bar.finetuningTypeCombo()->setCurrentText("lora");
+    tab.setTopBar(&bar);
+}
+
+void TestChatTab::toolsAreValidated()
+{
+    QVERIFY(ChatTab::validateTools("").isEmpty());
+    QVERIFY(ChatTab::validateTools("[{\"name\": \"get_weather\", \"parameters\": {}}]").isEmpty());
+    QVERIFY(ChatTab::validateTools("[{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]").isEmpty());
+    QCOMPARE(ChatTab::validateTools("not json"), QStringLiteral("Invalid JSON schema."));
+    QCOMPARE(ChatTab::validateTools("{\"name\": \"f\"}"), QStringLiteral("Invalid JSON schema."));
+    QCOMPARE(ChatTab::validateTools("[{\"description\": \"no name\"}]"), QStringLiteral("Tool name not found."));
+}
+
+void TestChatTab::thoughtIsFolded()
+{
+    ChatTab::Entry e;
+    e.role = lathe::ChatTurnRole::Assistant;
+    e.reasoning = "let me think <carefully>";
+    e.streaming = true;
+    e.thoughtOpen = true;
+    QString html = ChatTab::entryHtml(e, 3);
+    QVERIFY(html.contains(QStringLiteral("Thinking…")));
+    QVERIFY(html.contains("let me think &lt;carefully&gt;")); // escaped
+    QVERIFY(html.contains("toggle:3"));
+    e.streaming = false;
+    e.thoughtOpen = false;
+    e.content = "The answer.";
+    html = ChatTab::entryHtml(e, 3);
+    QVERIFY(html.contains(QStringLiteral("Thought")));
+    QVERIFY(!html.contains(QStringLiteral("Thinking…")));
+    QVERIFY(!html.contains("let me think")); // folded
+    QVERIFY(html.contains("The answer."));
+    e.toolCalls = "[{\"name\": \"f\", \"arguments\": {\"x\": 1}}]";
+    html = ChatTab::entryHtml(e, 3);
+    QVERIFY(html.contains("&quot;name&quot;: &quot;f&quot;") || html.contains("\"name\": \"f\""));
+}
+
+void TestChatTab::chatRoundTrip()
+{
+    TopBar bar;
+    ChatTab tab;
+    setUp(bar, tab);
+    QVERIFY(!tab.submitButton()->isEnabled());
+    tab.loadButton()->click();
+    QVERIFY(tab.runner()->isBusy()); // loading on the worker, the GUI thread goes on
+    QTRY_VERIFY_WITH_TIMEOUT(tab.runner()->isLoaded() && !tab.runner()->isBusy(), 20000);
+    QCOMPARE(tab.status(), QStringLiteral("Model loaded, now you can chat with your model!"));
+    QVERIFY(tab.submitButton()->isEnabled());
+
+    // An invalid tool list is refused before sending.
+    tab.toolsEdit()->setPlainText("[oops");
+    tab.queryEdit()->setPlainText("Hello");
+    tab.submitButton()->click();
+    QVERIFY(tab.entries().isEmpty());
+    QCOMPARE(tab.status(), QStringLiteral("Invalid JSON schema."));
+    tab.toolsEdit()->clear();
+
+    tab.temperatureSpin()->setValue(0);
+    tab.maxNewTokensSpin()->setValue(24);
+    tab.systemEdit()->setText("You are terse.");
+
+    // The reference: ChatEngine itself, greedy, on the same conversation.
+    lathe::ChatModelOptions mo;
+    mo.modelDir = m_model.toStdString();
+    mo.templateName = "qwen";
+    lathe::ChatEngine engine(mo);
+    lathe::ChatGenerationOptions go;
+    go.max_new_tokens = 24;
+    go.sampling.do_sample = false;
+    lathe::Conversation conversation;
+    conversation.system = "You are terse.";
+
+    QByteArray streamed;
+    int deltas = 0;
+    connect(tab.runner(), &lathe::ChatRunner::delta, this, [&](const QByteArray&, const QByteArray& c) {
+        streamed += c;
+        ++deltas;
+    });
+    QSignalSpy done(&tab, &ChatTab::replyDone);
+    for (const char* query : {"Hello", "And again?"}) {
+        streamed.clear();
+        deltas = 0;
+        tab.queryEdit()->setPlainText(query);
+        tab.submitButton()->click();
+        // Generation runs on the worker: the click returned at once with a streaming entry.
+        QVERIFY(tab.runner()->isBusy());
+        QVERIFY(tab.entries().last().streaming);
+        QVERIFY(tab.stopButton()->isEnabled());
+        QVERIFY(!tab.submitButton()->isEnabled());
+        QVERIFY(tab.queryEdit()->toPlainText().isEmpty());
+        QVERIFY(done.wait(20000));
+        QVERIFY(!tab.runner()->isBusy());
+
+        conversation.messages.push_back({lathe::Role::User, query});
+        const lathe::ChatReply expected = engine.chat(conversation, go);
+        conversation.messages.push_back({lathe::Role::Assistant, expected.text});
+        QVERIFY(!expected.content.empty());
+        const ChatTab::Entry& reply = tab.entries().last();
+        QVERIFY(!reply.streaming);
+        QCOMPARE(reply.content.toStdString(), expected.content);
+        QCOMPARE(reply.history.toStdString(), expected.text);
+        QVERIFY(deltas > 0);
+        QCOMPARE(streamed.toStdString(), expected.content); // the deltas add up to the reply
+        QVERIFY(reply.stats.contains("tokens/s"));
+        QVERIFY(tab.lastTokensPerSecond() > 0);
+        QVERIFY(tab.speedLabel()->text().contains("tokens/s"));
+    }
+    QCOMPARE(tab.entries().size(), 4);
+    QVERIFY(tab.chatView()->toPlainText().contains("And again?"));
+
+    tab.clearButton()->click();
+    QVERIFY(tab.entries().isEmpty());
+    QVERIFY(tab.chatView()->toPlainText().trimmed().isEmpty());
+
+    // Stop: a long sampled reply, stopped at its first delta.
+    tab.temperatureSpin()->setValue(0.95);
+    tab.maxNewTokensSpin()->setValue(400);
+    bool stopped = false;
+    connect(tab.runner(), &lathe::ChatRunner::delta, this, [&] {
+        if (!stopped) {
+            stopped = true;
+            tab.stopButton()->click();
+        }
+    });
+    tab.queryEdit()->setPlainText("Write a long story.");
+    tab.submitButton()->click();
+    QVERIFY(done.wait(20000));
+    QVERIFY(stopped);
+    QVERIFY(tab.entries().last().stopped);
+    QVERIFY(tab.entries().last().stats.contains("stopped"));
+    const int tokens = tab.entries().last().stats.section(' ', 0, 0).toInt();
+    QVERIFY2(tokens > 0 && tokens < 400, qPrintable(tab.entries().last().stats));
+
+    tab.unloadButton()->click();
+    QVERIFY(!tab.runner()->isLoaded());
+    QVERIFY(!tab.submitButton()->isEnabled());
+    QCOMPARE(tab.status(), QStringLiteral("Model unloaded."));
+}
+
+QTEST_MAIN(TestChatTab)
+#include "tst_chat_tab.moc"

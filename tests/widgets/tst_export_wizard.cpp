@@ -1,0 +1,176 @@
+// Tests of the Export wizard, driven page by page on the tiny model: a GGUF export (the file starts with
+// "GGUF", its size is sane, the Modelfile points at it), a merged Hugging Face export (config.json and
+// safetensors), and the warning for a non-empty destination (no export until overwriting is allowed).
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QFileInfo>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QSignalSpy>
+#include <QtTest/QtTest>
+
+#include "export_tab.h"
+#include "export_wizard.h"
+#include "test_support.h"
+#include "tiny_model.h"
+#include "top_bar.h"
+
+using lathe::ExportWizard;
+
+class TestExportWizard : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void ggufExport();
+    void hfExport();
+    void nonEmptyDirectoryIsWarnedAbout();
+    void tabOpensTheWizardOnTheTopBar();
+
+private:
+    lathe::ModelSelection selection() const { return {m_model, {}, "qwen", "lora"}; }
+    /// Source -> Format (the caller picks) -> Destination `dir`.
+    void toDestination(ExportWizard& w, const QString& dir);
+    QString m_root, m_model;
+};
+
+void TestExportWizard::initTestCase()
+{
+    m_root = lathe::test::scratchDir("export_wizard");
+    m_model = QString::fromStdString(lathe::test::makeTinyModel(m_root.toStdString()).string());
+}
+
+void TestExportWizard::toDestination(ExportWizard& w, const QString& dir)
+{
+    QCOMPARE(w.currentId(), int(ExportWizard::FormatPage));
+    w.next();
+    QCOMPARE(w.currentId(), int(ExportWizard::DestinationPage));
+    w.directoryEdit()->setText(dir);
+}
+
+void TestExportWizard::ggufExport()
+{
+    ExportWizard w(selection());
+    w.restart();
+    QCOMPARE(w.currentId(), int(ExportWizard::SourcePage));
+    QCOMPARE(w.modelEdit()->text(), m_model);
+    QVERIFY(w.currentPage()->isComplete());
+    w.next();
+    QVERIFY(!w.loraRadio()->isEnabled()); // no adapter chosen
+    w.ggufRadio()->setChecked(true);
+    w.quantizationCombo()->setCurrentText("q8_0");
+    // The tiny model's byte tokenizer has no split pattern to recognise the pre-tokenizer from.
+    w.preTokenizerCombo()->setCurrentText("qwen2");
+    const QString dir = m_root + "/gguf_out";
+    toDestination(w, dir);
+    QVERIFY(w.currentPage()->isComplete());
+    QVERIFY(w.nonEmptyWarning()->isHidden());
+    QSignalSpy finished(&w, &ExportWizard::exportFinished);
+    w.next(); // the commit: the export starts on the worker
+    QCOMPARE(w.currentId(), int(ExportWizard::RunPage));
+    QVERIFY(w.isExporting() || finished.count() == 1);
+    QVERIFY(finished.count() == 1 || finished.wait(30000));
+    QVERIFY2(finished.first().first().toBool(), qPrintable(w.runStatus()->text()));
+    QVERIFY(w.currentPage()->isComplete());
+    w.next();
+    QCOMPARE(w.currentId(), int(ExportWizard::SummaryPage));
+
+    const QString file = dir + "/model-q8_0.gguf";
+    QFile gguf(file);
+    QVERIFY(gguf.open(QIODevice::ReadOnly));
+    QCOMPARE(gguf.read(4), QByteArray("GGUF"));
+    // q8_0 holds about a byte per weight: smaller than the float32 safetensors, but not empty.
+    const qint64 stored = QFileInfo(m_model + "/model.safetensors").size();
+    QVERIFY2(gguf.size() > 8 * 1024 && gguf.size() < stored, qPrintable(QString::number(gguf.size())));
+    QVERIFY(w.filesView()->toPlainText().contains("model-q8_0.gguf"));
+    QVERIFY(w.filesView()->toPlainText().contains("Modelfile"));
+    QVERIFY(w.modelfileView()->toPlainText().contains("FROM ./model-q8_0.gguf"));
+    QVERIFY(w.commandsView()->toPlainText().contains("llama-cli -m " + file));
+    QVERIFY(w.commandsView()->toPlainText().contains("ollama create"));
+    QVERIFY(!QFileInfo::exists(m_root + "/.gguf_out.merged"));
+}
+
+void TestExportWizard::hfExport()
+{
+    ExportWizard w(selection());
+    w.restart();
+    w.next();
+    QVERIFY(w.hfRadio()->isChecked());
+    w.shardSizeSpin()->setValue(0.05);
+    w.dtypeCombo()->setCurrentText("float32");
+    const QString dir = m_root + "/hf_out";
+    toDestination(w, dir);
+    QSignalSpy finished(&w, &ExportWizard::exportFinished);
+    w.next();
+    QVERIFY(finished.count() == 1 || finished.wait(30000));
+    QVERIFY2(finished.first().first().toBool(), qPrintable(w.runStatus()->text()));
+    QVERIFY(QFileInfo::exists(dir + "/config.json"));
+    QVERIFY(QFileInfo::exists(dir + "/tokenizer.json"));
+    QVERIFY(QFileInfo::exists(dir + "/Modelfile"));
+    const QStringList shards = QDir(dir).entryList({"*.safetensors"}, QDir::Files);
+    QVERIFY(!shards.isEmpty());
+    for (const QString& s : shards)
+        QVERIFY(w.filesView()->toPlainText().contains(s));
+    QVERIFY(w.commandsView()->toPlainText().contains("lathe chat model_name_or_path="));
+}
+
+void TestExportWizard::nonEmptyDirectoryIsWarnedAbout()
+{
+    const QString dir = m_root + "/busy";
+    QDir().mkpath(dir);
+    QFile keep(dir + "/notes.txt");
+    QVERIFY(keep.open(QIODevice::WriteOnly));
+    keep.write("mine");
+    keep.close();
+
+    ExportWizard w(selection());
+    w.restart();
+    w.next();
+    w.ggufRadio()->setChecked(true);
+    w.quantizationCombo()->setCurrentText("f16");
+    w.preTokenizerCombo()->setCurrentText("qwen2");
+    toDestination(w, dir);
+    QVERIFY(!w.nonEmptyWarning()->isHidden());
+    QVERIFY(!w.overwriteCheck()->isHidden());
+    QVERIFY(!w.currentPage()->isComplete());
+    w.next(); // refused: still on the destination, nothing written
+    QCOMPARE(w.currentId(), int(ExportWizard::DestinationPage));
+    QVERIFY(!QFileInfo::exists(dir + "/model-f16.gguf"));
+
+    w.directoryEdit()->setText(m_root + "/fresh");
+    QVERIFY(w.nonEmptyWarning()->isHidden());
+    QVERIFY(w.currentPage()->isComplete());
+    w.directoryEdit()->setText(dir);
+    w.overwriteCheck()->setChecked(true);
+    QVERIFY(w.currentPage()->isComplete());
+    QSignalSpy finished(&w, &ExportWizard::exportFinished);
+    w.next();
+    QVERIFY(finished.count() == 1 || finished.wait(30000));
+    QVERIFY2(finished.first().first().toBool(), qPrintable(w.runStatus()->text()));
+    QVERIFY(QFileInfo::exists(dir + "/model-f16.gguf"));
+    QVERIFY(QFileInfo::exists(dir + "/notes.txt")); // a GGUF export only replaces its own files
+}
+
+void TestExportWizard::tabOpensTheWizardOnTheTopBar()
+{
+    lathe::TopBar bar;
+    bar.modelNameCombo()->setCurrentText("Custom");
+    bar.modelPathEdit()->setText(m_model);
+    bar.templateCombo()->setCurrentText("qwen");
+    lathe::ExportTab tab;
+    tab.setTopBar(&bar);
+    tab.wizardButton()->click();
+    QVERIFY(tab.wizard());
+    QCOMPARE(tab.wizard()->modelEdit()->text(), m_model);
+    QCOMPARE(tab.wizard()->templateEdit()->text(), QStringLiteral("qwen"));
+    tab.wizard()->reject();
+}
+
+QTEST_MAIN(TestExportWizard)
+#include "tst_export_wizard.moc"

@@ -1,0 +1,97 @@
+// The Runs tab: run folders found under a saves root from their trainer_log.jsonl alone (status, steps, final
+// loss, duration; checkpoints are not runs), the model checked by QAbstractItemModelTester, and the selected
+// runs' loss curves overlaid.
+#include <QAbstractItemModelTester>
+#include <QChart>
+#include <QDir>
+#include <QFile>
+#include <QItemSelectionModel>
+#include <QLineSeries>
+#include <QTableView>
+#include <QtTest/QtTest>
+
+#include "runs_model.h"
+#include "runs_panel.h"
+#include "test_support.h"
+
+namespace {
+
+void write(const QString& path, const QByteArray& text)
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(text);
+}
+
+QByteArray record(int step, int total, double loss, const char* elapsed)
+{
+    return QStringLiteral("{\"current_steps\":%1,\"total_steps\":%2,\"loss\":%3,\"lr\":0.001,\"epoch\":1.0,"
+                          "\"percentage\":50.0,\"elapsed_time\":\"%4\",\"remaining_time\":\"0:00:01\"}\n")
+        .arg(step).arg(total).arg(loss).arg(elapsed).toUtf8();
+}
+
+} // namespace
+
+class TestRunsPanel : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void findsRunsAndOverlaysCurves()
+    {
+        const QString root = lathe::test::scratchDir("runs_panel");
+        // A finished run (train_results.json), a stopped one (old log, no results), a checkpoint inside the
+        // first (not a run), a partly written last line, and a folder without a log.
+        write(root + "/Qwen3-0.6B/lora/done/trainer_log.jsonl",
+              record(5, 10, 2.5, "0:00:05") + record(10, 10, 1.25, "0:00:10") +
+                  "{\"current_steps\":10,\"total_steps\":10,\"elapsed_time\":\"0:00:11\"}\n");
+        write(root + "/Qwen3-0.6B/lora/done/train_results.json", "{}");
+        write(root + "/Qwen3-0.6B/lora/done/checkpoint-5/trainer_log.jsonl", record(5, 10, 2.5, "0:00:05"));
+        write(root + "/Custom/full/stopped/trainer_log.jsonl", record(1, 100, 3.0, "0:00:01") + "{\"current_ste");
+        QFile old(root + "/Custom/full/stopped/trainer_log.jsonl");
+        QVERIFY(old.open(QIODevice::ReadWrite));
+        QVERIFY(old.setFileTime(QDateTime::currentDateTime().addSecs(-3600), QFileDevice::FileModificationTime));
+        old.close();
+        QDir().mkpath(root + "/Custom/lora/empty");
+
+        lathe::RunsPanel panel;
+        QAbstractItemModelTester tester(panel.model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        panel.setRoot(root);
+        lathe::RunsModel* model = panel.model();
+        QCOMPARE(model->rowCount(), 2);
+        QStringList names;
+        for (int r = 0; r < model->rowCount(); ++r)
+            names << model->run(r).name;
+        QCOMPARE(names, QStringList({"Qwen3-0.6B/lora/done", "Custom/full/stopped"})); // newest first
+        const lathe::RunInfo& done = model->run(0);
+        QCOMPARE(done.status, QString("finished"));
+        QCOMPARE(done.step, 10);
+        QCOMPARE(done.finalLoss, 1.25);
+        QCOMPARE(done.elapsed, QString("0:00:11"));
+        QCOMPARE(done.loss.size(), 2);
+        const lathe::RunInfo& stopped = model->run(1);
+        QCOMPARE(stopped.status, QString("stopped"));
+        QCOMPARE(stopped.totalSteps, 100);
+        QCOMPARE(model->data(model->index(1, lathe::RunsModel::Steps)).toString(), QString("1/100"));
+        QCOMPARE(model->data(model->index(0, lathe::RunsModel::FinalLoss)).toString(), QString("1.2500"));
+
+        panel.view()->selectAll();
+        const auto series = panel.chart()->series();
+        QCOMPARE(series.size(), 2);
+        int points = 0;
+        for (auto* s : series)
+            points += static_cast<QLineSeries*>(s)->count();
+        QCOMPARE(points, 3);
+        panel.view()->clearSelection();
+        QCOMPARE(panel.chart()->series().size(), 0);
+
+        // A new run appears on refresh.
+        write(root + "/Custom/lora/new/trainer_log.jsonl", record(1, 2, 0.5, "0:00:01"));
+        panel.refresh();
+        QCOMPARE(model->rowCount(), 3);
+        QCOMPARE(model->run(0).status, QString("running"));
+    }
+};
+
+QTEST_MAIN(TestRunsPanel)
+#include "tst_runs_panel.moc"

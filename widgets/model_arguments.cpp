@@ -1,0 +1,20 @@
+#include "model_arguments.h"
+
+#include "model_selection.h"
+
+namespace lathe {
+
+void addModelArguments(const TopBar* topBar, ArgumentSet& args)
+{
+    if (!topBar)
+        return;
+    const ModelSelection s = modelSelection(topBar);
+    if (!s.modelPath.isEmpty())
+        args.setValue("model_name_or_path", s.modelPath.toStdString(), "form");
+    args.setValue("finetuning_type", s.finetuningType.toStdString(), "form");
+    args.setValue("template", s.templateName.toStdString(), "form");
+    if (!s.adapters.isEmpty())
+        args.setValue("adapter_name_or_path", s.adapters.join(QLatin1Char(',')).toStdString(), "form");
+}
+
+} // namespace lathe

@@ -1,0 +1,109 @@
+#include "runs_model.h"
+
+#include <algorithm>
+
+#include <QDir>
+#include <QDirIterator>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace lathe {
+
+bool readRun(const QString& dir, RunInfo& run)
+{
+    QFile log(dir + "/trainer_log.jsonl");
+    if (!log.open(QIODevice::ReadOnly))
+        return false;
+    run.path = dir;
+    run.modified = QFileInfo(log).lastModified();
+    QJsonObject last;
+    while (!log.atEnd()) {
+        const QByteArray line = log.readLine().trimmed();
+        if (line.isEmpty())
+            continue;
+        const QJsonObject record = QJsonDocument::fromJson(line).object();
+        if (record.isEmpty())
+            continue; // a line being written
+        last = record;
+        if (record.contains("loss")) {
+            run.finalLoss = record.value("loss").toDouble();
+            run.loss.append(QPointF(record.value("current_steps").toDouble(), run.finalLoss));
+        }
+    }
+    run.step = last.value("current_steps").toInteger();
+    run.totalSteps = last.value("total_steps").toInteger();
+    run.elapsed = last.value("elapsed_time").toString();
+    if (QFile::exists(dir + "/train_results.json") || QFile::exists(dir + "/predict_results.json"))
+        run.status = QStringLiteral("finished");
+    else if (run.modified.secsTo(QDateTime::currentDateTime()) < 60)
+        run.status = QStringLiteral("running");
+    else
+        run.status = QStringLiteral("stopped");
+    return true;
+}
+
+RunsModel::RunsModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+void RunsModel::scan(const QString& root)
+{
+    beginResetModel();
+    m_runs.clear();
+    const QDir base(root);
+    QDirIterator it(root, {QStringLiteral("trainer_log.jsonl")}, QDir::Files, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        const QString dir = QFileInfo(it.next()).absolutePath();
+        if (base.relativeFilePath(dir).count(QLatin1Char('/')) > 3 || dir.contains(QStringLiteral("/checkpoint-")))
+            continue;
+        RunInfo run;
+        if (readRun(dir, run)) {
+            run.name = base.relativeFilePath(dir);
+            m_runs.append(run);
+        }
+    }
+    std::sort(m_runs.begin(), m_runs.end(), [](const RunInfo& a, const RunInfo& b) { return a.modified > b.modified; });
+    endResetModel();
+}
+
+int RunsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(m_runs.size()); }
+
+int RunsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+QVariant RunsModel::data(const QModelIndex& index, int role) const
+{
+    if (!index.isValid() || index.row() >= m_runs.size() || index.column() >= ColumnCount)
+        return {};
+    const RunInfo& r = m_runs.at(index.row());
+    if (role == Qt::ToolTipRole)
+        return r.path;
+    if (role != Qt::DisplayRole)
+        return {};
+    switch (index.column()) {
+    case Name: return r.name;
+    case Status:
+        return r.status == QLatin1String("finished") ? tr("finished")
+               : r.status == QLatin1String("running") ? tr("running")
+                                                      : tr("stopped");
+    case Steps: return QStringLiteral("%1/%2").arg(r.step).arg(r.totalSteps);
+    case FinalLoss: return r.finalLoss < 0 ? QVariant() : QVariant(QString::number(r.finalLoss, 'f', 4));
+    case Duration: return r.elapsed;
+    default: return {};
+    }
+}
+
+QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case Name: return tr("Run");
+    case Status: return tr("Status");
+    case Steps: return tr("Steps");
+    case FinalLoss: return tr("Final loss");
+    case Duration: return tr("Duration");
+    default: return {};
+    }
+}
+
+} // namespace lathe

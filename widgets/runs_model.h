@@ -1,0 +1,51 @@
+// The runs under a saves/ folder (beyond LLaMA-Board, which forgets a run once its page is closed): every folder
+// holding a trainer_log.jsonl, however it was started (this window, `lathe train`, LLaMA-Factory itself), with
+// its status, steps, final loss and duration, read from the files alone. Table model for the Runs panel.
+#pragma once
+
+#include <QAbstractTableModel>
+#include <QDateTime>
+#include <QPointF>
+#include <QString>
+#include <QVector>
+
+namespace lathe {
+
+/// One run as its files describe it.
+struct RunInfo
+{
+    QString path;          ///< the output_dir
+    QString name;          ///< path relative to the scanned root
+    QString status;        ///< "finished", "running" (log written in the last minute), "stopped"
+    qint64 step = 0, totalSteps = 0;
+    double finalLoss = -1; ///< last logged loss, -1 when none
+    QString elapsed;       ///< elapsed_time of the last record ("0:04:11")
+    QDateTime modified;    ///< of trainer_log.jsonl
+    QVector<QPointF> loss; ///< (step, loss) of every record with a loss
+};
+
+/// Reads one run folder; false when it has no readable trainer_log.jsonl.
+bool readRun(const QString& dir, RunInfo& run);
+
+class RunsModel : public QAbstractTableModel
+{
+    Q_OBJECT
+public:
+    enum Column { Name, Status, Steps, FinalLoss, Duration, ColumnCount };
+
+    explicit RunsModel(QObject* parent = nullptr);
+
+    /// Scans `root` (up to 4 levels: saves/<model>/<method>/<run>) and replaces the rows; newest run first.
+    void scan(const QString& root);
+    const RunInfo& run(int row) const { return m_runs.at(row); }
+
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+private:
+    QVector<RunInfo> m_runs;
+};
+
+} // namespace lathe
