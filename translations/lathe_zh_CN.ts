@@ -627,6 +627,10 @@
         <source>Runs</source>
         <translation>运行记录</translation>
     </message>
+    <message>
+        <source>A run is still going. Stop it and close? A training run saves a checkpoint and the model first.</source>
+        <translation>仍有任务在运行。要停止并关闭吗？训练任务会先保存检查点和模型。</translation>
+    </message>
 </context>
 <context>
     <name>lathe::PlaceholderPage</name>

@@ -1,7 +1,12 @@
 // The workbench's main window (see main_window.h).
 #include "main_window.h"
 
+#include <QCloseEvent>
+#include <QComboBox>
 #include <QEvent>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QSettings>
 #include <QFrame>
 #include <QHBoxLayout>
 #include <QIcon>
@@ -13,7 +18,9 @@
 #include "eval_tab.h"
 #include "runs_panel.h"
 #include "export_tab.h"
+#include "chat_runner.h"
 #include "language_switcher.h"
+#include "train_runner.h"
 #include "top_bar.h"
 #include "train_tab.h"
 
@@ -101,6 +108,69 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     retranslateUi();
     setLanguage(LanguageSwitcher::systemLanguage());
     resize(1280, 800);
+    m_confirmClose = [this] {
+        return QMessageBox::question(this, tr("Lathe"),
+                                     tr("A run is still going. Stop it and close? A training run saves a checkpoint "
+                                        "and the model first."),
+                                     QMessageBox::Yes | QMessageBox::No, QMessageBox::No) == QMessageBox::Yes;
+    };
+    restoreSettings();
+}
+
+bool MainWindow::isBusy() const
+{
+    return m_trainTab->isRunning() || m_evalTab->runner()->isRunning() || m_chatTab->runner()->isBusy();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    if (isBusy()) {
+        if (!m_confirmClose || !m_confirmClose()) {
+            event->ignore();
+            return;
+        }
+        // The runners abort here and their destructors wait for the workers (the trainer saves first).
+        m_trainTab->runner()->abort();
+        m_evalTab->runner()->abort();
+    }
+    saveSettings();
+    QMainWindow::closeEvent(event);
+}
+
+void MainWindow::saveSettings() const
+{
+    QSettings settings;
+    settings.setValue("window/geometry", saveGeometry());
+    settings.setValue("window/tab", m_tabs->currentIndex());
+    settings.setValue("ui/language", language());
+    settings.setValue("model/name", m_topBar->modelNameCombo()->currentText());
+    settings.setValue("model/path", m_topBar->modelPathEdit()->text());
+    settings.setValue("model/finetuning_type", m_topBar->finetuningTypeCombo()->currentText());
+    settings.setValue("model/template", m_topBar->templateCombo()->currentText());
+    settings.setValue("train/dataset_dir", m_trainTab->datasetDirEdit()->text());
+}
+
+void MainWindow::restoreSettings()
+{
+    QSettings settings;
+    if (settings.contains("window/geometry"))
+        restoreGeometry(settings.value("window/geometry").toByteArray());
+    if (settings.contains("ui/language"))
+        setLanguage(settings.value("ui/language").toString());
+    if (settings.contains("model/name"))
+        m_topBar->modelNameCombo()->setCurrentText(settings.value("model/name").toString());
+    if (settings.contains("model/path"))
+        m_topBar->modelPathEdit()->setText(settings.value("model/path").toString());
+    if (settings.contains("model/finetuning_type"))
+        m_topBar->finetuningTypeCombo()->setCurrentText(settings.value("model/finetuning_type").toString());
+    if (settings.contains("model/template"))
+        m_topBar->templateCombo()->setCurrentText(settings.value("model/template").toString());
+    if (settings.contains("train/dataset_dir")) {
+        m_trainTab->datasetDirEdit()->setText(settings.value("train/dataset_dir").toString());
+        m_trainTab->refreshDatasets();
+    }
+    if (settings.contains("window/tab"))
+        m_tabs->setCurrentIndex(settings.value("window/tab").toInt());
 }
 
 QString MainWindow::language() const

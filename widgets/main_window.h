@@ -5,6 +5,8 @@
 // every widget re-reads its texts (see LanguageSwitcher).
 #pragma once
 
+#include <functional>
+
 #include <QMainWindow>
 
 class QLabel;
@@ -44,8 +46,20 @@ public:
     /// Switches the interface language; false for a language Lathe has no translation for.
     bool setLanguage(const QString& code);
 
+    /// Training, prediction or a chat reply is running.
+    bool isBusy() const;
+    /// Asked when the window closes while busy; true closes (the runs are aborted: a training saves a checkpoint
+    /// and the model first). The default asks with a message box; tests replace it.
+    void setCloseConfirmation(std::function<bool()> confirm) { m_confirmClose = std::move(confirm); }
+
+    /// Window geometry, language, the top bar's model, method and template and the dataset folder are saved in
+    /// QSettings on close and restored when the window opens.
+    void saveSettings() const;
+    void restoreSettings();
+
 protected:
     void changeEvent(QEvent* event) override;
+    void closeEvent(QCloseEvent* event) override;
 
 private:
     void retranslateUi();
@@ -59,6 +73,7 @@ private:
     ChatTab* m_chatTab = nullptr;
     ExportTab* m_exportTab = nullptr;
     RunsPanel* m_runsPanel = nullptr;
+    std::function<bool()> m_confirmClose;
 };
 
 } // namespace lathe

@@ -8,6 +8,8 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QTabWidget>
+#include <QSettings>
+#include <QStandardPaths>
 #include <QtTest/QtTest>
 
 #include "chat_tab.h"
@@ -55,6 +57,12 @@ class TestMainWindow : public QObject
 {
     Q_OBJECT
 private Q_SLOTS:
+    // The window restores saved settings: keep the user's out of the tests.
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QSettings().clear();
+    }
     void resourcesAreCompiledIn();
     void opensWithItsTabsInOrder();
     void tabsDescribeWhatTheyWillDo();
