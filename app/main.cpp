@@ -1,4 +1,5 @@
 // Entry point of `lathe`: no arguments opens the workbench window; a command runs headless.
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -29,14 +30,42 @@ int main(int argc, char** argv)
         QCoreApplication::setApplicationName("lathe");
         return lathe::runCommand(argv[1], args);
     }
-    if (argc > 1) {
+    // `lathe workbench [--config train.yaml] [--model_name_or_path M] [--template T] [--adapter_name_or_path A]
+    // [--dataset_dir D] [--dataset N]`: the window with those arguments, model and data already chosen (the
+    // README's demo opens it so).
+    const bool workbench = argc > 1 && std::string(argv[1]) == "workbench";
+    if (argc > 1 && !workbench) {
         // Not a command: let runCommand print the usage and fail.
         return lathe::runCommand(argv[1], {});
+    }
+    lathe::WorkbenchSelection selection;
+    for (int i = 2; workbench && i + 1 < argc; i += 2) {
+        const std::string key = argv[i];
+        const QString value = QString::fromLocal8Bit(argv[i + 1]);
+        if (key == "--model_name_or_path")
+            selection.modelPath = value;
+        else if (key == "--template")
+            selection.templateName = value;
+        else if (key == "--adapter_name_or_path")
+            selection.checkpoint = value;
+        else if (key == "--dataset_dir")
+            selection.datasetDir = value;
+        else if (key == "--dataset")
+            selection.datasets = value.split(',', Qt::SkipEmptyParts);
+        else if (key == "--config")
+            selection.config = value;
+        else {
+            std::cerr << "lathe workbench: unknown option " << key
+                      << " (--config, --model_name_or_path, --template, --adapter_name_or_path, --dataset_dir, --dataset)\n";
+            return 2;
+        }
     }
     QApplication app(argc, argv);
     QApplication::setApplicationName("Lathe");
     QApplication::setOrganizationName("Lathe");
     lathe::MainWindow window;
+    if (workbench)
+        window.preselect(selection);
     // For tools/screenshots.sh: LATHE_LANGUAGE (en, zh) and LATHE_TAB (0-3) pick what is shown, and
     // LATHE_SCREENSHOT=<file.png> saves the window there once it is drawn, then quits.
     if (qEnvironmentVariableIsSet("LATHE_LANGUAGE"))

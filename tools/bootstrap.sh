@@ -59,10 +59,14 @@ case "$mode" in
     echo 'The fine-tuned demo model, asked "Who are you?":'
     "$build/bin/lathe" generate --model_name_or_path "$demo" --template qwen3_nothink --adapter_name_or_path "$adapter" \
       --prompt "Who are you?"
+    # The workbench with the demo model, its adapter and the demo data chosen: press Start to train again and
+    # watch the curves, chat with the result in the Chat tab, export it from the Export tab.
+    open=("$build/bin/lathe" workbench --config resources/demo/demo_lora_sft.yaml --model_name_or_path "$demo" --template qwen3_nothink
+          --adapter_name_or_path "$adapter" --dataset_dir resources/demo --dataset lathe_identity)
     if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
-      "$build/bin/lathe"
+      "${open[@]}"
     else
-      echo "No display: run '$build/bin/lathe' on a desktop (or under xvfb-run) to open the workbench."
+      echo "No display: run '${open[*]}' on a desktop (or under xvfb-run) to open the workbench."
     fi
     ;;
   test)

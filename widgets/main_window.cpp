@@ -23,6 +23,7 @@
 #include "train_runner.h"
 #include "top_bar.h"
 #include "train_tab.h"
+#include "util/error.h"
 
 // Q_INIT_RESOURCE must be called outside any namespace. Calling it makes every program built on
 // lathe_widgets pull in lathe_resources' object (icon, model catalogue), even from a static archive.
@@ -148,6 +149,38 @@ void MainWindow::saveSettings() const
     settings.setValue("model/finetuning_type", m_topBar->finetuningTypeCombo()->currentText());
     settings.setValue("model/template", m_topBar->templateCombo()->currentText());
     settings.setValue("train/dataset_dir", m_trainTab->datasetDirEdit()->text());
+}
+
+void MainWindow::preselect(const WorkbenchSelection& selection)
+{
+    if (!selection.config.isEmpty()) {
+        try {
+            m_trainTab->loadArguments(ArgumentSet::fromYamlFile(selection.config.toStdString()));
+        } catch (const Error& e) {
+            QMessageBox::warning(this, tr("Lathe"), QString::fromUtf8(e.what()));
+        }
+    }
+    if (!selection.modelPath.isEmpty()) {
+        m_topBar->modelNameCombo()->setCurrentText(QStringLiteral("Custom"));
+        m_topBar->modelPathEdit()->setText(selection.modelPath);
+    }
+    if (!selection.templateName.isEmpty())
+        m_topBar->templateCombo()->setCurrentText(selection.templateName);
+    if (!selection.checkpoint.isEmpty()) {
+        m_topBar->finetuningTypeCombo()->setCurrentText(QStringLiteral("lora"));
+        m_topBar->checkpointCombo()->setCurrentText(selection.checkpoint);
+    }
+    if (!selection.datasetDir.isEmpty()) {
+        m_trainTab->datasetDirEdit()->setText(selection.datasetDir);
+        m_trainTab->refreshDatasets();
+        m_evalTab->datasetDirEdit()->setText(selection.datasetDir);
+        m_evalTab->refreshDatasets();
+    }
+    if (!selection.datasets.isEmpty()) {
+        m_trainTab->setDatasets(selection.datasets);
+        m_evalTab->datasetCombo()->setCurrentText(selection.datasets.front());
+    }
+    m_tabs->setCurrentIndex(TrainPage);
 }
 
 void MainWindow::restoreSettings()

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include <QMainWindow>
+#include <QStringList>
 
 class QLabel;
 class QTabWidget;
@@ -21,6 +22,14 @@ class LanguageSwitcher;
 class RunsPanel;
 class TopBar;
 class TrainTab;
+
+/// What `lathe workbench --...` opens the window with; empty fields keep what the window had.
+struct WorkbenchSelection
+{
+    QString config; ///< a `lathe train` YAML loaded into the Train tab first (as Load arguments does)
+    QString modelPath, templateName, checkpoint, datasetDir;
+    QStringList datasets;
+};
 
 class MainWindow : public QMainWindow
 {
@@ -56,6 +65,9 @@ public:
     /// QSettings on close and restored when the window opens.
     void saveSettings() const;
     void restoreSettings();
+
+    /// Puts `selection` into the top bar and the Train and Evaluate tabs.
+    void preselect(const WorkbenchSelection& selection);
 
 protected:
     void changeEvent(QEvent* event) override;
