@@ -301,58 +301,44 @@ int stats(const Arguments& args)
 int registerDataset(const Arguments& args)
 {
     const std::string dir = datasetDirOf(args);
-    const std::string file = args.require("file");
-    // file_name is relative to dataset_dir, as dataset_info.json expects.
-    fs::path rel = fs::path(file).is_absolute() ? fs::relative(file, dir) : fs::path(file);
-    if (rel.empty() || rel.string().rfind("..", 0) == 0)
-        fail(file, ": the file must be inside dataset_dir \"", dir, "\" (copy it there first)");
-    const std::string path = (fs::path(dir) / rel).string();
-    auto detected = detectFormat(path);
-    auto& attr = detected.attr;
-    attr.name = args.get("name", fs::path(rel).stem().string());
-    attr.source = "file";
-    attr.location = rel.string();
-    if (args.has("formatting")) {
-        const auto f = args.get("formatting");
-        attr.formatting = f == "sharegpt" ? DataFormat::ShareGpt
-                          : f == "openai" ? DataFormat::OpenAi
-                                          : DataFormat::Alpaca;
+    RegistrationProposal proposal = proposeRegistration(dir, args.require("file"), args.get("name", ""));
+    auto& attr = proposal.attr;
+    if (args.has("formatting") || args.has("ranking")) {
+        if (args.has("formatting")) {
+            const auto f = args.get("formatting");
+            attr.formatting = f == "sharegpt" ? DataFormat::ShareGpt
+                              : f == "openai" ? DataFormat::OpenAi
+                                              : DataFormat::Alpaca;
+        }
+        if (args.has("ranking"))
+            attr.ranking = args.getBool("ranking");
+        checkRegistration(dir, proposal);
     }
-    if (args.has("ranking"))
-        attr.ranking = args.getBool("ranking");
     auto registry = DatasetRegistry::load(dir);
-    // Check the proposal on the file before writing it.
-    std::vector<DataIssue> issues;
-    RecordReader reader(path);
-    json record;
-    std::int64_t ok = 0, n = 0;
-    while (n < 200 && reader.next(record)) {
-        ++n;
-        ok += convertRecord(attr, record, reader.index(), reader.currentFile(), issues).has_value();
-    }
     const bool dryRun = args.getBool("dry_run");
-    if (!dryRun && ok > 0)
+    const bool ok = proposal.usable > 0;
+    if (!dryRun && ok)
         registry.add(attr, args.getBool("overwrite"));
     if (args.getBool("json")) {
-        std::cout << json{{"name", attr.name}, {"entry", attr.toJson()}, {"notes", detected.notes},
-                          {"checked", n},      {"usable", ok},           {"written", !dryRun && ok > 0}}
+        std::cout << json{{"name", attr.name},          {"entry", attr.toJson()},   {"notes", proposal.notes},
+                          {"checked", proposal.checked}, {"usable", proposal.usable}, {"written", !dryRun && ok}}
                          .dump(2)
                   << "\n";
     } else {
-        for (const auto& note : detected.notes)
+        for (const auto& note : proposal.notes)
             std::cout << "detected: " << note << "\n";
         std::cout << "\"" << attr.name << "\": " << attr.toJson().dump(2) << "\n";
-        std::cout << ok << " of the first " << n << " records convert cleanly\n";
-        for (std::size_t k = 0; k < issues.size() && k < 10; ++k)
-            std::cout << "  " << issues[k].text() << "\n";
-        if (ok == 0)
+        std::cout << proposal.usable << " of the first " << proposal.checked << " records convert cleanly\n";
+        for (const auto& problem : proposal.problems)
+            std::cout << "  " << problem << "\n";
+        if (!ok)
             std::cout << "not registered: no record converts with this entry (give --formatting, or fix the "
                          "file)\n";
         else
             std::cout << (dryRun ? "dry run: not written to " : "registered in ") << registry.infoPath()
                       << "\n";
     }
-    return ok > 0 ? 0 : 1;
+    return ok ? 0 : 1;
 }
 
 } // namespace

@@ -1,10 +1,12 @@
 #include "data/format_detect.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <tuple>
 
+#include "data/converter.h"
 #include "data/record_reader.h"
 #include "util/error.h"
 
@@ -165,6 +167,41 @@ DetectedFormat detectFormat(const std::string& path, int maxRecords)
             break;
         }
     return out;
+}
+
+RegistrationProposal proposeRegistration(const std::string& datasetDir, const std::string& file,
+                                         const std::string& name)
+{
+    namespace fs = std::filesystem;
+    // file_name is relative to dataset_dir, as dataset_info.json expects.
+    const fs::path rel = fs::path(file).is_absolute() ? fs::relative(file, datasetDir) : fs::path(file);
+    if (rel.empty() || rel.string().rfind("..", 0) == 0)
+        fail(file, ": the file must be inside dataset_dir \"", datasetDir, "\" (copy it there first)");
+    DetectedFormat detected = detectFormat((fs::path(datasetDir) / rel).string());
+    RegistrationProposal p;
+    p.attr = detected.attr;
+    p.attr.name = name.empty() ? rel.stem().string() : name;
+    p.attr.source = "file";
+    p.attr.location = rel.string();
+    p.notes = detected.notes;
+    checkRegistration(datasetDir, p);
+    return p;
+}
+
+void checkRegistration(const std::string& datasetDir, RegistrationProposal& p)
+{
+    const std::string path = (std::filesystem::path(datasetDir) / p.attr.location).string();
+    std::vector<DataIssue> issues;
+    RecordReader reader(path);
+    nlohmann::json record;
+    p.checked = p.usable = 0;
+    while (p.checked < 200 && reader.next(record)) {
+        ++p.checked;
+        p.usable += convertRecord(p.attr, record, reader.index(), reader.currentFile(), issues).has_value();
+    }
+    p.problems.clear();
+    for (std::size_t k = 0; k < issues.size() && k < 10; ++k)
+        p.problems.push_back(issues[k].text());
 }
 
 } // namespace lathe
