@@ -297,6 +297,49 @@
     </message>
 </context>
 <context>
+    <name>lathe::DatasetPreviewDialog</name>
+    <message>
+        <source>Previous</source>
+        <translation>上一页</translation>
+    </message>
+    <message>
+        <source>Next</source>
+        <translation>下一页</translation>
+    </message>
+    <message>
+        <source>Preview of %1</source>
+        <translation>%1 预览</translation>
+    </message>
+    <message>
+        <source>Choose a model and a template in the top bar to see the training view.</source>
+        <translation>在顶栏选择模型和对话模板后可查看训练视图。</translation>
+    </message>
+    <message>
+        <source>Records per page</source>
+        <translation>每页记录数</translation>
+    </message>
+    <message>
+        <source>Record</source>
+        <translation>记录</translation>
+    </message>
+    <message>
+        <source>Content</source>
+        <translation>内容</translation>
+    </message>
+    <message>
+        <source>Page %1 of %2 (%3 records)</source>
+        <translation>第 %1 页，共 %2 页（%3 条记录）</translation>
+    </message>
+    <message>
+        <source>%1 tokens; learned text is highlighted.</source>
+        <translation>共 %1 个词元；高亮部分为学习的文本。</translation>
+    </message>
+    <message>
+        <source>Truncated to cutoff_len.</source>
+        <translation>已按 cutoff_len 截断。</translation>
+    </message>
+</context>
+<context>
     <name>lathe::EvalTab</name>
     <message>
         <source>Failed: %1</source>
@@ -640,6 +683,57 @@
     </message>
 </context>
 <context>
+    <name>lathe::RegisterDatasetDialog</name>
+    <message>
+        <source>Replace an entry of that name</source>
+        <translation>替换同名条目</translation>
+    </message>
+    <message>
+        <source>Browse...</source>
+        <translation>浏览...</translation>
+    </message>
+    <message>
+        <source>Register</source>
+        <translation>注册</translation>
+    </message>
+    <message>
+        <source>Register a dataset in %1</source>
+        <translation>在 %1 中注册数据集</translation>
+    </message>
+    <message>
+        <source>Data file</source>
+        <translation>数据文件</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <source>Format</source>
+        <translation>格式</translation>
+    </message>
+    <message>
+        <source>Proposed entry</source>
+        <translation>建议的条目</translation>
+    </message>
+    <message>
+        <source>Data (*.json *.jsonl *.csv *.txt)</source>
+        <translation>数据 (*.json *.jsonl *.csv *.txt)</translation>
+    </message>
+    <message>
+        <source>Detected: %1</source>
+        <translation>检测到：%1</translation>
+    </message>
+    <message>
+        <source>%1 of the first %2 records convert cleanly.</source>
+        <translation>前 %2 条记录中有 %1 条可以正确转换。</translation>
+    </message>
+    <message>
+        <source>Nothing to register: no record of the file converts with this entry.</source>
+        <translation>无可注册内容：按此条目，文件中没有记录可以转换。</translation>
+    </message>
+</context>
+<context>
     <name>lathe::RunsModel</name>
     <message>
         <source>finished</source>
@@ -971,6 +1065,26 @@
     <message>
         <source>Memory estimate: %1</source>
         <translation>内存估计：%1</translation>
+    </message>
+    <message>
+        <source>Choose a dataset to preview.</source>
+        <translation>请选择要预览的数据集。</translation>
+    </message>
+    <message>
+        <source>Preview dataset</source>
+        <translation>预览数据集</translation>
+    </message>
+    <message>
+        <source>Pages of raw records and the exact training text with the learned part marked.</source>
+        <translation>分页查看原始记录，以及标出学习部分的实际训练文本。</translation>
+    </message>
+    <message>
+        <source>Register dataset...</source>
+        <translation>注册数据集...</translation>
+    </message>
+    <message>
+        <source>Add a data file of the data dir to dataset_info.json.</source>
+        <translation>将数据路径中的数据文件添加到 dataset_info.json。</translation>
     </message>
 </context>
 </TS>

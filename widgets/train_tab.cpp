@@ -26,7 +26,9 @@
 
 #include "argument_form.h"
 #include "checkpoint_lister.h"
+#include "dataset_dialogs.h"
 #include "model_arguments.h"
+#include "model_selection.h"
 #include "data/dataset_attr.h"
 #include "top_bar.h"
 #include "train/trainer.h"
@@ -89,6 +91,8 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
     m_refreshDatasets->setIcon(style()->standardIcon(QStyle::SP_BrowserReload));
     m_datasetNote = new QLabel(page);
     m_datasetNote->setForegroundRole(QPalette::PlaceholderText);
+    m_previewDataset = new QPushButton(page);
+    m_registerDataset = new QPushButton(page);
     m_stageLabel = fieldLabel(m_stage, page);
     m_datasetDirLabel = fieldLabel(m_datasetDir, page);
     m_datasetLabel = fieldLabel(m_datasetList, page);
@@ -105,7 +109,11 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
     datasetRow->addWidget(m_datasetList, 1);
     datasetRow->addWidget(m_refreshDatasets, 0, Qt::AlignTop);
     dataGrid->addLayout(datasetRow, 1, 2);
-    dataGrid->addWidget(m_datasetNote, 2, 2);
+    auto* datasetButtons = new QHBoxLayout;
+    datasetButtons->addWidget(m_datasetNote, 1);
+    datasetButtons->addWidget(m_previewDataset);
+    datasetButtons->addWidget(m_registerDataset);
+    dataGrid->addLayout(datasetButtons, 2, 2);
     dataGrid->setColumnStretch(0, 1);
     dataGrid->setColumnStretch(1, 1);
     dataGrid->setColumnStretch(2, 4);
@@ -171,6 +179,8 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
     connect(m_stage, &QComboBox::currentIndexChanged, this, &TrainTab::refreshDatasets);
     connect(m_datasetDir, &QLineEdit::editingFinished, this, &TrainTab::refreshDatasets);
     connect(m_refreshDatasets, &QToolButton::clicked, this, &TrainTab::refreshDatasets);
+    connect(m_previewDataset, &QPushButton::clicked, this, &TrainTab::previewDataset);
+    connect(m_registerDataset, &QPushButton::clicked, this, &TrainTab::registerDataset);
     connect(m_datasetList, &QListWidget::itemChanged, this, &TrainTab::onDatasetItemChanged);
     connect(m_preview, &QPushButton::clicked, this, &TrainTab::previewCommand);
     connect(m_save, &QPushButton::clicked, this, [this] {
@@ -540,6 +550,35 @@ void TrainTab::changeEvent(QEvent* event)
     QWidget::changeEvent(event);
 }
 
+void TrainTab::previewDataset()
+{
+    QString name = m_chosenDatasets.isEmpty() ? QString() : m_chosenDatasets.front();
+    if (QListWidgetItem* item = m_datasetList->currentItem(); name.isEmpty() && item)
+        name = item->text();
+    if (name.isEmpty()) {
+        showProblem(tr("Choose a dataset to preview."), false);
+        return;
+    }
+    const ModelSelection model = modelSelection(m_topBar);
+    auto* dialog = new DatasetPreviewDialog(datasetDir(), name, model.modelPath, model.templateName, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+}
+
+void TrainTab::registerDataset()
+{
+    auto* dialog = new RegisterDatasetDialog(datasetDir(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &RegisterDatasetDialog::registered, this, [this](const QString& name) {
+        refreshDatasets();
+        QStringList chosen = m_chosenDatasets;
+        if (!chosen.contains(name))
+            chosen << name;
+        setDatasets(chosen);
+    });
+    dialog->show();
+}
+
 void TrainTab::retranslateUi()
 {
     // Labels and hints are LLaMA-Board's (llamaboard_locales.json).
@@ -559,6 +598,10 @@ void TrainTab::retranslateUi()
     m_datasetDir->setToolTip(tr("Path to the data directory."));
     m_datasetLabel->setText(tr("Dataset"));
     m_refreshDatasets->setToolTip(tr("Read dataset_info.json of the data dir again."));
+    m_previewDataset->setText(tr("Preview dataset"));
+    m_previewDataset->setToolTip(tr("Pages of raw records and the exact training text with the learned part marked."));
+    m_registerDataset->setText(tr("Register dataset..."));
+    m_registerDataset->setToolTip(tr("Add a data file of the data dir to dataset_info.json."));
     m_preview->setText(tr("Preview command"));
     m_save->setText(tr("Save arguments"));
     m_load->setText(tr("Load arguments"));

@@ -94,6 +94,10 @@ public:
 public Q_SLOTS:
     /// Reads dataset_info.json of the data folder again, keeping the chosen datasets.
     void refreshDatasets();
+    /// The Preview dialog for the first chosen dataset (or the one under the cursor), with the top bar's model.
+    void previewDataset();
+    /// The Register dataset dialog on the dataset folder; a registered dataset is listed and chosen.
+    void registerDataset();
     /// Checks the arguments and starts the run; false (and a message) when something is wrong.
     bool start();
     void abort();
@@ -131,6 +135,8 @@ private:
     QLabel* m_datasetLabel = nullptr;
     QListWidget* m_datasetList = nullptr;
     QToolButton* m_refreshDatasets = nullptr;
+    QPushButton* m_previewDataset = nullptr;
+    QPushButton* m_registerDataset = nullptr;
     QLabel* m_datasetNote = nullptr;
     ArgumentForm* m_form = nullptr;
     QPushButton* m_preview = nullptr;
