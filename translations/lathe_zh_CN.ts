@@ -857,6 +857,26 @@
         <source>The chat template used in constructing prompts.</source>
         <translation>构建提示词时使用的模板。</translation>
     </message>
+    <message>
+        <source>%1 does not exist.</source>
+        <translation>%1 不存在。</translation>
+    </message>
+    <message>
+        <source>Not a model folder: no config.json in %1.</source>
+        <translation>不是模型文件夹：%1 中没有 config.json。</translation>
+    </message>
+    <message>
+        <source>%1 is not valid JSON.</source>
+        <translation>%1 不是有效的 JSON。</translation>
+    </message>
+    <message>
+        <source>%1, but no .safetensors weights in %2.</source>
+        <translation>%1，但 %2 中没有 .safetensors 权重。</translation>
+    </message>
+    <message>
+        <source>%1 · %2 parameters · %3 · %4 GB on disk · context %5</source>
+        <translation>%1 · %2 参数 · %3 · 磁盘占用 %4 GB · 上下文长度 %5</translation>
+    </message>
 </context>
 <context>
     <name>lathe::TrainCharts</name>

@@ -1,6 +1,10 @@
 // The bar above the tabs (see top_bar.h).
 #include "top_bar.h"
 
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QComboBox>
 #include <QCompleter>
 #include <QDir>
@@ -59,6 +63,9 @@ TopBar::TopBar(QWidget* parent)
 
     m_modelPath = new QLineEdit(this);
     m_modelPath->setClearButtonEnabled(true);
+    m_modelSummary = new QLabel(this);
+    m_modelSummary->setForegroundRole(QPalette::PlaceholderText);
+    m_modelSummary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_browse = new QPushButton(this);
     m_browse->setIcon(style()->standardIcon(QStyle::SP_DirOpenIcon));
 
@@ -104,6 +111,7 @@ TopBar::TopBar(QWidget* parent)
     grid->addWidget(m_modelName, 1, 1);
     grid->addWidget(m_modelPathLabel, 0, 2, 1, 2);
     grid->addLayout(pathRow, 1, 2, 1, 2);
+    grid->addWidget(m_modelSummary, 2, 2, 1, 2);
     grid->setRowMinimumHeight(2, 8);
     grid->addWidget(m_finetuningTypeLabel, 3, 0);
     grid->addWidget(m_finetuningType, 4, 0);
@@ -125,8 +133,42 @@ TopBar::TopBar(QWidget* parent)
     connect(m_finetuningType, &QComboBox::currentTextChanged, this, &TopBar::refreshCheckpoints);
     connect(m_refreshCheckpoints, &QToolButton::clicked, this, &TopBar::refreshCheckpoints);
     connect(m_browse, &QPushButton::clicked, this, &TopBar::browseModelFolder);
+    connect(m_modelPath, &QLineEdit::textChanged, this,
+            [this](const QString& path) { m_modelSummary->setText(describeModelFolder(path.trimmed())); });
 
     retranslateUi();
+}
+
+QString TopBar::describeModelFolder(const QString& dir)
+{
+    if (dir.isEmpty())
+        return {};
+    const QFileInfo folder(dir);
+    if (!folder.exists())
+        return folder.isRelative() && dir.count(QLatin1Char('/')) == 1
+                   ? QString() // an organisation/name hub id: downloading is not part of Lathe yet
+                   : tr("%1 does not exist.").arg(dir);
+    QFile configFile(QDir(dir).filePath(QStringLiteral("config.json")));
+    if (!folder.isDir() || !configFile.open(QIODevice::ReadOnly))
+        return tr("Not a model folder: no config.json in %1.").arg(dir);
+    const QJsonObject config = QJsonDocument::fromJson(configFile.readAll()).object();
+    if (config.isEmpty())
+        return tr("%1 is not valid JSON.").arg(configFile.fileName());
+    const QString arch = config.value("architectures").toArray().first().toString(config.value("model_type").toString());
+    const QString dtype = config.value("torch_dtype").toString(QStringLiteral("float32"));
+    qint64 bytes = 0;
+    for (const QFileInfo& f : QDir(dir).entryInfoList({QStringLiteral("*.safetensors")}, QDir::Files))
+        bytes += f.size();
+    if (bytes == 0)
+        return tr("%1, but no .safetensors weights in %2.").arg(arch, dir);
+    const int width = dtype == QLatin1String("float32") ? 4 : 2;
+    const double params = double(bytes) / width;
+    const QString count = params >= 1e9 ? QString::number(params / 1e9, 'f', 2) + QStringLiteral("B")
+                                        : QString::number(params / 1e6, 'f', 0) + QStringLiteral("M");
+    return tr("%1 · %2 parameters · %3 · %4 GB on disk · context %5")
+        .arg(arch, count, dtype)
+        .arg(double(bytes) / 1e9, 0, 'f', 2)
+        .arg(config.value("max_position_embeddings").toInt());
 }
 
 QStringList TopBar::finetuningTypes()

@@ -41,6 +41,11 @@ public:
     QComboBox* languageCombo() const { return m_language; }
     QComboBox* modelNameCombo() const { return m_modelName; }
     QLineEdit* modelPathEdit() const { return m_modelPath; }
+    /// One line under the model path once a local folder is read: architecture, parameters, dtype, size on
+    /// disk, context length, or why it is not a model folder.
+    QLabel* modelSummaryLabel() const { return m_modelSummary; }
+    /// That line for `dir` (empty for an empty path or a hub id that is not a local folder).
+    static QString describeModelFolder(const QString& dir);
     QPushButton* browseButton() const { return m_browse; }
     QComboBox* finetuningTypeCombo() const { return m_finetuningType; }
     QComboBox* checkpointCombo() const { return m_checkpoint; }
@@ -72,6 +77,7 @@ private:
     QComboBox* m_modelName = nullptr;
     QLabel* m_modelPathLabel = nullptr;
     QLineEdit* m_modelPath = nullptr;
+    QLabel* m_modelSummary = nullptr;
     QPushButton* m_browse = nullptr;
     QLabel* m_finetuningTypeLabel = nullptr;
     QComboBox* m_finetuningType = nullptr;

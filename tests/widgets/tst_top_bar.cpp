@@ -6,6 +6,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
 #include <QLineEdit>
 #include <QSignalSpy>
 #include <QToolButton>
@@ -13,6 +14,7 @@
 
 #include "checkpoint_lister.h"
 #include "test_support.h"
+#include "tiny_model.h"
 #include "top_bar.h"
 
 using lathe::TopBar;
@@ -55,6 +57,25 @@ class TestTopBar : public QObject
 {
     Q_OBJECT
 private Q_SLOTS:
+    // The line under the model path: what the folder holds, or why it is not a model.
+    void modelFolderSummary()
+    {
+        const QString root = lathe::test::scratchDir("top_bar_summary");
+        const QString model = QString::fromStdString(lathe::test::makeTinyModel(root.toStdString()).string());
+        TopBar bar;
+        bar.modelPathEdit()->setText(model);
+        const QString text = bar.modelSummaryLabel()->text();
+        QVERIFY2(text.contains("Qwen3ForCausalLM") && text.contains("float32") && text.contains("context 512"),
+                 qPrintable(text));
+        // The tiny model's weights: 300 x 32 embedding + 2 layers ... about 37k float32 values.
+        QVERIFY2(text.contains(" parameters"), qPrintable(text));
+        bar.modelPathEdit()->setText(root + "/tokenizer");
+        QVERIFY2(bar.modelSummaryLabel()->text().contains("Not a model folder"), qPrintable(bar.modelSummaryLabel()->text()));
+        bar.modelPathEdit()->setText(root + "/missing/folder");
+        QVERIFY(bar.modelSummaryLabel()->text().contains("does not exist"));
+        bar.modelPathEdit()->setText("Qwen/Qwen3-0.6B"); // a hub id: nothing to read locally
+        QVERIFY(bar.modelSummaryLabel()->text().isEmpty());
+    }
     void choicesMirrorLlamaBoard();
     void modelListIsLlamaBoardCatalogue();
     void catalogueModelFillsPathAndTemplate_data();
