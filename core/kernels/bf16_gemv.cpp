@@ -133,6 +133,60 @@ __attribute__((target("avx2,fma"))) void gemvRowsAvx2(const std::uint16_t* W, co
     }
 }
 
+// Several activation rows (a batched decode step, up to kMaxSkinnyRows): each weight row is read from memory
+// once and meets every activation row while it sits in L1, so a step costs about one weight stream however
+// many rows the batch holds (the widened-GEMM path would write and reread a float32 copy of every weight).
+// MB activation rows per pass with two accumulators each; more rows than MB take further passes over the
+// same weight row, which is then in L1. xp holds each row of x permuted as permuteForUnpack does.
+template <int MB>
+__attribute__((target("avx2,fma"))) inline void skinnyRowAvx2(const std::uint16_t* w, const float* x,
+                                                               const float* xp, float* y, std::int64_t K,
+                                                               std::int64_t K16, std::int64_t ldy)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    __m256 lo[MB], hi[MB];
+    for (int m = 0; m < MB; ++m)
+        lo[m] = hi[m] = _mm256_setzero_ps();
+    std::int64_t k = 0;
+    for (; k < K16; k += 16) {
+        if ((k & 31) == 0) // one prefetch per 64-byte line
+            _mm_prefetch(reinterpret_cast<const char*>(w + k) + 1024, _MM_HINT_T0);
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k));
+        const __m256 wl = _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v));
+        const __m256 wh = _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v));
+        for (int m = 0; m < MB; ++m) {
+            lo[m] = _mm256_fmadd_ps(wl, _mm256_loadu_ps(xp + m * K16 + k), lo[m]);
+            hi[m] = _mm256_fmadd_ps(wh, _mm256_loadu_ps(xp + m * K16 + k + 8), hi[m]);
+        }
+    }
+    for (int m = 0; m < MB; ++m) {
+        float sum = hsum8(_mm256_add_ps(lo[m], hi[m]));
+        for (std::int64_t t = k; t < K; ++t)
+            sum += bf16ToFloat(w[t]) * x[m * K + t];
+        y[m * ldy] = sum;
+    }
+}
+
+// Rows [begin, end) of Y = X W^T for M activation rows (x [M, K] float32, xp [M, K16] permuted, y [M, N]).
+__attribute__((target("avx2,fma"))) void skinnyRowsAvx2(const std::uint16_t* W, const float* x, const float* xp,
+                                                        float* y, std::int64_t M, std::int64_t begin,
+                                                        std::int64_t end, std::int64_t K, std::int64_t N)
+{
+    const std::int64_t K16 = K - K % 16;
+    for (std::int64_t n = begin; n < end; ++n) {
+        const std::uint16_t* w = W + n * K;
+        std::int64_t m = 0;
+        for (; m + 4 <= M; m += 4)
+            skinnyRowAvx2<4>(w, x + m * K, xp + m * K16, y + m * N + n, K, K16, N);
+        switch (M - m) {
+        case 3: skinnyRowAvx2<3>(w, x + m * K, xp + m * K16, y + m * N + n, K, K16, N); break;
+        case 2: skinnyRowAvx2<2>(w, x + m * K, xp + m * K16, y + m * N + n, K, K16, N); break;
+        case 1: skinnyRowAvx2<1>(w, x + m * K, xp + m * K16, y + m * N + n, K, K16, N); break;
+        default: break;
+        }
+    }
+}
+
 } // namespace
 
 bool nativeBf16Available()
@@ -177,6 +231,40 @@ torch::Tensor bf16Gemv(const torch::Tensor& x, const torch::Tensor& weight, cons
             gemvRowsAvx2(W, xv, xp.data(), out, first * 64, std::min(N, last * 64), K);
         });
     }
+    if (bias.defined())
+        y += bias.to(torch::kFloat32);
+    auto sizes = x.sizes().vec();
+    sizes.back() = N;
+    return y.to(torch::kBFloat16).view(sizes);
+}
+
+torch::Tensor bf16GemmSkinny(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias)
+{
+    if (nativeBf16Available() || !bf16GemvAvailable() || !x.device().is_cpu() ||
+        x.scalar_type() != torch::kBFloat16 || weight.scalar_type() != torch::kBFloat16 || weight.dim() != 2 ||
+        !weight.is_contiguous() || (bias.defined() && bias.scalar_type() != torch::kBFloat16))
+        return {};
+    if (torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
+        return {};
+    const std::int64_t K = weight.size(1), N = weight.size(0);
+    if (K == 0 || x.size(-1) != K)
+        return {};
+    const std::int64_t M = x.numel() / K;
+    if (M < 1 || M > kMaxSkinnyRows)
+        return {};
+    const auto xf = x.reshape({M, K}).to(torch::kFloat32).contiguous();
+    const float* xv = xf.data_ptr<float>();
+    const std::int64_t K16 = K - K % 16;
+    std::vector<float> xp(std::size_t(M * K16));
+    for (std::int64_t m = 0; m < M; ++m)
+        permuteForUnpack(xv + m * K, xp.data() + m * K16, K16);
+    auto y = torch::empty({M, N}, torch::TensorOptions().dtype(torch::kFloat32));
+    const auto* W = reinterpret_cast<const std::uint16_t*>(weight.data_ptr());
+    float* out = y.data_ptr<float>();
+    const std::int64_t chunks = (N + 63) / 64;
+    at::parallel_for(0, chunks, 1, [&](std::int64_t first, std::int64_t last) {
+        skinnyRowsAvx2(W, xv, xp.data(), out, M, first * 64, std::min(N, last * 64), K, N);
+    });
     if (bias.defined())
         y += bias.to(torch::kFloat32);
     auto sizes = x.sizes().vec();

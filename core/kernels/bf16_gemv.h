@@ -4,8 +4,11 @@
 //
 // libtorch 1.13's oneDNN path reaches roughly two thirds of the memory bandwidth for a single row; this
 // kernel streams four weight rows at a time against one activation vector with the vdpbf16ps instruction
-// (bf16 products, float32 accumulation) and splits rows across libtorch's threads.
+// (bf16 products, float32 accumulation) and splits rows across libtorch's threads. A batched decode step
+// (a few activation rows) has its own AVX2 kernel that streams the weights once for all rows.
 #pragma once
+
+#include <cstdint>
 
 #include <torch/types.h>
 
@@ -20,6 +23,17 @@ bool bf16GemvAvailable();
 /// y = x W^T (+ bias) for x [..., K] holding one row in total, W [N, K] contiguous bf16, bias [N] or
 /// undefined. Returns an undefined tensor when the fast path does not apply (the caller falls back).
 torch::Tensor bf16Gemv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+
+/// Most activation rows bf16GemmSkinny takes: a batched decode step (one row per sequence).
+constexpr std::int64_t kMaxSkinnyRows = 8;
+
+/// y = x W^T (+ bias) for bf16 x [..., K] holding 1 to kMaxSkinnyRows rows, on a CPU without native bf16 but
+/// with AVX2+FMA: a batched decode step. Each weight row is streamed from memory once for all rows (bf16
+/// widened to float32 in registers, float32 accumulation, rounded to bf16 at the end), so a step of B rows
+/// costs about what one row costs, where the widened-GEMM path below converts every weight to a float32 copy
+/// first. Undefined tensor when not applicable (native bf16 -- oneDNN's bf16 GEMM is used there --, autograd
+/// recording, other dtypes or devices, more rows).
+torch::Tensor bf16GemmSkinny(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
 /// y = x W^T (+ bias) for bf16 x with several rows on a CPU without native bf16: libtorch 1.13 then runs
 /// bf16 GEMMs at ~1.6 GFLOP/s on 2 AVX2 cores, while widening blocks of W to float32 and using the float32

@@ -57,6 +57,13 @@ torch::Tensor linearForward(const torch::Tensor& x, const torch::Tensor& weight,
         if (out.defined())
             return out;
     }
+    // A few bf16 rows (a batched decode step, short prompts) on a CPU without native bf16: one pass over the
+    // weights for all rows.
+    if (weight.dim() == 2 && x.numel() <= kMaxSkinnyRows * weight.size(1)) {
+        auto out = bf16GemmSkinny(x, weight, bias);
+        if (out.defined())
+            return out;
+    }
     // Several bf16 rows on a CPU without native bf16 (prefill, perplexity): float32 GEMM on widened weights.
     auto out = bf16LinearViaFloat(x, weight, bias);
     if (out.defined())

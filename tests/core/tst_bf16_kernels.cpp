@@ -1,5 +1,6 @@
 // Tests of core/kernels/bf16_gemv: the CPU fast paths for bf16 linears (AVX512-BF16 or AVX2 GEMV for one row,
-// float32 GEMM on widened weights for several rows) against a float64 product of the same bf16 values.
+// the AVX2 skinny GEMM for a few rows, float32 GEMM on widened weights for more rows) against a float64
+// product of the same bf16 values.
 //
 // Both paths accumulate in float32 and round the result to bf16 once, as libtorch's own bf16 linear does, so
 // each output must lie within one bf16 rounding (plus float32 accumulation noise) of the exact product. Odd
@@ -60,6 +61,62 @@ private Q_SLOTS:
         checkAgainstExact(y, x.reshape({1, cols}), w, b);
     }
 
+    void skinnyGemmMatchesExact_data()
+    {
+        QTest::addColumn<int>("m");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("cols");
+        QTest::addColumn<bool>("withBias");
+        // Every row count up to kMaxSkinnyRows: the 4-row passes and the 1-3 row remainders.
+        for (int m = 1; m <= int(lathe::kMaxSkinnyRows); ++m)
+            QTest::newRow(qPrintable(QStringLiteral("%1 rows, 300x1024").arg(m))) << m << 300 << 1024 << (m % 2 == 0);
+        QTest::newRow("3 rows, odd 37x1001 with bias") << 3 << 37 << 1001 << true;
+        QTest::newRow("5 rows, tail-only 5x7") << 5 << 5 << 7 << false;
+        QTest::newRow("8 rows, 3x48 (16-multiple, not 32)") << 8 << 3 << 48 << true;
+        QTest::newRow("6 rows, 130x3072 (chunks of 64 + tail)") << 6 << 130 << 3072 << false;
+    }
+
+    void skinnyGemmMatchesExact()
+    {
+        QFETCH(int, m);
+        QFETCH(int, rows);
+        QFETCH(int, cols);
+        QFETCH(bool, withBias);
+        if (lathe::nativeBf16Available() || !lathe::bf16GemvAvailable())
+            QSKIP("the skinny AVX2 kernel runs only on CPUs with AVX2+FMA and without native bf16");
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(m * 1009 + rows * 131 + cols);
+        const auto w = torch::randn({rows, cols}).to(torch::kBFloat16);
+        const auto x = torch::randn({m, 1, cols}).to(torch::kBFloat16); // a decode step of m sequences
+        const auto b = withBias ? torch::randn({rows}).to(torch::kBFloat16) : torch::Tensor();
+        const auto y = lathe::bf16GemmSkinny(x, w, b);
+        QVERIFY(y.defined());
+        QCOMPARE(y.sizes().vec(), (std::vector<std::int64_t>{m, 1, rows}));
+        checkAgainstExact(y, x.reshape({m, cols}), w, b);
+        // Each row equals the one-row kernel's result for it up to float32 accumulation order (a batched
+        // decode gives each sequence what it would get alone), allowing one bf16 rounding step.
+        for (int r = 0; r < m; ++r) {
+            const auto single = lathe::bf16Gemv(x[r], w, b);
+            QVERIFY(single.defined());
+            const auto diff = (y[r].reshape({rows}).to(torch::kDouble) - single.reshape({rows}).to(torch::kDouble)).abs();
+            const auto allowed = single.reshape({rows}).to(torch::kDouble).abs() * (1.0 / 128) + 1e-3;
+            QVERIFY((diff - allowed).max().item<double>() <= 0);
+        }
+    }
+
+    void skinnyGemmDeclines()
+    {
+        if (lathe::nativeBf16Available() || !lathe::bf16GemvAvailable())
+            QSKIP("the skinny AVX2 kernel runs only on CPUs with AVX2+FMA and without native bf16");
+        torch::NoGradGuard noGrad;
+        const auto w = torch::randn({8, 32}).to(torch::kBFloat16);
+        // More rows than kMaxSkinnyRows (prefill) go to the widened GEMM; float32 is not its business.
+        QVERIFY(!lathe::bf16GemmSkinny(torch::randn({lathe::kMaxSkinnyRows + 1, 32}).to(torch::kBFloat16), w, {})
+                     .defined());
+        QVERIFY(!lathe::bf16GemmSkinny(torch::randn({2, 32}), w.to(torch::kFloat32), {}).defined());
+        QVERIFY(!lathe::bf16GemmSkinny(torch::randn({2, 31}).to(torch::kBFloat16), w, {}).defined());
+    }
+
     void gemmViaFloatMatchesExact()
     {
         if (lathe::nativeBf16Available())
@@ -84,7 +141,7 @@ private Q_SLOTS:
         torch::NoGradGuard noGrad;
         torch::manual_seed(3);
         const auto w = torch::randn({300, 256}).to(torch::kBFloat16);
-        for (std::int64_t rows : {1, 2, 17}) {
+        for (std::int64_t rows : {1, 2, 4, 8, 9, 17}) {
             const auto x = torch::randn({rows, 256}).to(torch::kBFloat16);
             checkAgainstExact(lathe::linearForward(x, w), x, w, {});
         }
