@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include <torch/torch.h>
 
@@ -155,6 +156,54 @@ ChatEngine::ChatEngine(const ChatModelOptions& options)
     m_model = loadModel(options.modelDir, LoadOptions{device, dtype});
     loadInferenceAdapters(m_model, options.adapters, options.mergeAdapters);
     m_contextLength = m_model->config().max_position_embeddings;
+    m_threads = at::get_num_threads();
+    m_engineThread = std::thread([this] { engineLoop(); });
+}
+
+ChatEngine::~ChatEngine()
+{
+    {
+        std::lock_guard<std::mutex> lock(m_jobMutex);
+        m_stop = true;
+    }
+    m_jobReady.notify_all();
+    if (m_engineThread.joinable())
+        m_engineThread.join();
+}
+
+void ChatEngine::engineLoop()
+{
+    at::set_num_threads(m_threads); // the creating thread's setting (--threads), not the default
+    std::unique_lock<std::mutex> lock(m_jobMutex);
+    for (;;) {
+        m_jobReady.wait(lock, [this] { return m_stop || m_job; });
+        if (m_stop)
+            return;
+        const std::function<void()>* job = m_job;
+        lock.unlock();
+        std::exception_ptr error;
+        try {
+            (*job)();
+        } catch (...) {
+            error = std::current_exception();
+        }
+        lock.lock();
+        m_job = nullptr;
+        m_jobError = error;
+        m_jobFinished = true;
+        m_jobDone.notify_all();
+    }
+}
+
+void ChatEngine::runOnEngineThread(const std::function<void()>& job)
+{
+    std::unique_lock<std::mutex> lock(m_jobMutex);
+    m_job = &job;
+    m_jobFinished = false;
+    m_jobReady.notify_all();
+    m_jobDone.wait(lock, [this] { return m_jobFinished; });
+    if (m_jobError)
+        std::rethrow_exception(std::exchange(m_jobError, nullptr));
 }
 
 std::vector<TokenId> ChatEngine::promptIds(const Conversation& conversation, const ChatGenerationOptions& options) const
@@ -191,13 +240,26 @@ ChatReply ChatEngine::chat(const Conversation& conversation, const ChatGeneratio
         }
     } turnGuard{this};
 
-    ChatReply reply;
-    reply.queueSeconds = secondsSince(queued);
-    reply.promptTokens = static_cast<std::int64_t>(prompt.size());
+    const double queueSeconds = secondsSince(queued);
     if (cancel && cancel->load()) {
+        ChatReply reply;
+        reply.queueSeconds = queueSeconds;
+        reply.promptTokens = static_cast<std::int64_t>(prompt.size());
         reply.finishReason = "cancelled";
         return reply;
     }
+    ChatReply reply;
+    runOnEngineThread([&] { reply = generateReply(prompt, conversation, options, onDelta, cancel); });
+    reply.queueSeconds = queueSeconds;
+    return reply;
+}
+
+ChatReply ChatEngine::generateReply(const std::vector<TokenId>& prompt, const Conversation& conversation,
+                                    const ChatGenerationOptions& options, const ChatDeltaCallback& onDelta,
+                                    const std::atomic<bool>* cancel)
+{
+    ChatReply reply;
+    reply.promptTokens = static_cast<std::int64_t>(prompt.size());
 
     const ChatTemplate& tpl = m_encoder->chatTemplate();
     ReasoningSplitter splitter(trim(tpl.thoughtWords.first), trim(tpl.thoughtWords.second));

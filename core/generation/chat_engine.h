@@ -5,7 +5,9 @@
 // max_new_tokens or a cancel; it is streamed as text deltas (incremental detokenization), split into the
 // reasoning (<think>...</think> of reasoning templates) and the answer, and parsed for tool calls in the
 // template's tool format. One model answers one request at a time: chat() calls from several threads are
-// served in arrival order (a ticket lock), never concurrently.
+// served in arrival order (a ticket lock), never concurrently, and every generation runs on the engine's own
+// thread, so one OpenMP team does all the work (a team per calling thread - an HTTP server's 32 workers - would
+// leave idle teams spinning against the active one and re-warm a team on each new caller).
 #pragma once
 
 #include <atomic>
@@ -16,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "generation/sampler.h"
@@ -85,6 +88,9 @@ class ChatEngine
 public:
     /// Loads the model, its adapters, tokenizer and template; throws lathe::Error naming what is wrong.
     explicit ChatEngine(const ChatModelOptions& options);
+    ~ChatEngine();
+    ChatEngine(const ChatEngine&) = delete;
+    ChatEngine& operator=(const ChatEngine&) = delete;
 
     /// Answers `conversation` (ending with a user or observation turn). `onDelta` streams the text; `cancel`
     /// stops generation from another thread. Thread-safe; requests are served one at a time, in order.
@@ -108,10 +114,26 @@ private:
     std::int64_t m_contextLength = 0;
     CausalLM m_model{nullptr};
 
+    ChatReply generateReply(const std::vector<TokenId>& prompt, const Conversation& conversation,
+                            const ChatGenerationOptions& options, const ChatDeltaCallback& onDelta,
+                            const std::atomic<bool>* cancel);
+    /// Runs `job` on the engine thread and waits for it (exceptions are rethrown here).
+    void runOnEngineThread(const std::function<void()>& job);
+    void engineLoop();
+
     // The ticket lock: request k waits until m_serving == k.
     mutable std::mutex m_mutex;
     std::condition_variable m_turn;
     std::uint64_t m_nextTicket = 0, m_serving = 0;
+
+    // The engine thread and its one job slot (the ticket lock admits one request at a time).
+    std::mutex m_jobMutex;
+    std::condition_variable m_jobReady, m_jobDone;
+    const std::function<void()>* m_job = nullptr;
+    std::exception_ptr m_jobError;
+    bool m_jobFinished = false, m_stop = false;
+    int m_threads = 0;
+    std::thread m_engineThread;
 };
 
 } // namespace lathe
