@@ -86,4 +86,14 @@ std::filesystem::path makeTinyModel(const std::filesystem::path& root)
     return root / "model";
 }
 
+void writeAlpacaDataset(const std::filesystem::path& dir, const std::string& name,
+                        const std::vector<std::pair<std::string, std::string>>& examples)
+{
+    json records = json::array();
+    for (const auto& [instruction, output] : examples)
+        records.push_back({{"instruction", instruction}, {"input", ""}, {"output", output}});
+    writeTextFileAtomic((dir / (name + ".json")).string(), records.dump(2));
+    writeTextFileAtomic((dir / "dataset_info.json").string(), json{{name, {{"file_name", name + ".json"}}}}.dump(2));
+}
+
 } // namespace lathe::test

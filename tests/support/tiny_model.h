@@ -4,6 +4,9 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace lathe::test {
 
@@ -12,5 +15,10 @@ void writeByteTokenizer(const std::filesystem::path& dir);
 
 /// Writes `<root>/tokenizer/` and the model folder `<root>/model/`; returns the model folder.
 std::filesystem::path makeTinyModel(const std::filesystem::path& root);
+
+/// Writes an alpaca dataset `<dir>/<name>.json` of (instruction, output) pairs (input empty) and a
+/// dataset_info.json in `dir` registering it under `name`.
+void writeAlpacaDataset(const std::filesystem::path& dir, const std::string& name,
+                        const std::vector<std::pair<std::string, std::string>>& examples);
 
 } // namespace lathe::test

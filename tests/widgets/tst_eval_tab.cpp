@@ -27,19 +27,10 @@ private Q_SLOTS:
     {
         const QString root = lathe::test::scratchDir("eval_tab");
         const QString model = QString::fromStdString(lathe::test::makeTinyModel(root.toStdString()).string());
-        QDir().mkpath(root + "/data");
-        QJsonArray qa;
+        std::vector<std::pair<std::string, std::string>> qa;
         for (int i = 0; i < 5; ++i)
-            qa.append(QJsonObject{{"instruction", QString("Count to %1.").arg(i)}, {"input", ""},
-                                  {"output", QString("%1").arg(i)}});
-        QFile data(root + "/data/qa.json");
-        QVERIFY(data.open(QIODevice::WriteOnly));
-        data.write(QJsonDocument(qa).toJson());
-        data.close();
-        QFile info(root + "/data/dataset_info.json");
-        QVERIFY(info.open(QIODevice::WriteOnly));
-        info.write(QJsonDocument(QJsonObject{{"qa", QJsonObject{{"file_name", "qa.json"}}}}).toJson());
-        info.close();
+            qa.emplace_back("Count to " + std::to_string(i) + ".", std::to_string(i));
+        lathe::test::writeAlpacaDataset((root + "/data").toStdString(), "qa", qa);
 
         lathe::TopBar bar;
         bar.modelNameCombo()->setCurrentText("Custom");

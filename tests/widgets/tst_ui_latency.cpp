@@ -32,20 +32,10 @@ private Q_SLOTS:
     {
         const QString root = lathe::test::scratchDir("ui_latency");
         const QString model = QString::fromStdString(lathe::test::makeTinyModel(root.toStdString()).string());
-        QDir().mkpath(root + "/data");
-        QJsonArray qa;
+        std::vector<std::pair<std::string, std::string>> qa;
         for (int i = 0; i < 32; ++i)
-            qa.append(QJsonObject{{"instruction", QString("What is %1 times three?").arg(i)},
-                                  {"input", ""},
-                                  {"output", QString("It is %1.").arg(3 * i)}});
-        QFile data(root + "/data/qa.json");
-        QVERIFY(data.open(QIODevice::WriteOnly));
-        data.write(QJsonDocument(qa).toJson());
-        data.close();
-        QFile info(root + "/data/dataset_info.json");
-        QVERIFY(info.open(QIODevice::WriteOnly));
-        info.write(QJsonDocument(QJsonObject{{"qa", QJsonObject{{"file_name", "qa.json"}}}}).toJson());
-        info.close();
+            qa.emplace_back("What is " + std::to_string(i) + " times three?", "It is " + std::to_string(3 * i) + ".");
+        lathe::test::writeAlpacaDataset((root + "/data").toStdString(), "qa", qa);
 
         lathe::TopBar bar;
         lathe::TrainTab tab;
