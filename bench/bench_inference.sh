@@ -38,18 +38,9 @@ lathe="$build/bin/lathe"
 log="$out/log.txt"
 : >"$log"
 
-wait_quiet() {
-    local load
-    for _ in $(seq 1 "${QUIET_WAIT:-24}"); do
-        load=$(cut -d' ' -f1 /proc/loadavg)
-        if awk -v l="$load" -v m="${QUIET_LOAD:-0.7}" 'BEGIN { exit !(l < m) }'; then
-            echo "load $load"
-            return 0
-        fi
-        sleep 5
-    done
-    echo "load $(cut -d' ' -f1 /proc/loadavg) (BUSY: still above ${QUIET_LOAD:-0.7} after waiting)"
-}
+QUIET_WAIT=${QUIET_WAIT:-24}
+# shellcheck source=bench/quiet.sh
+. "$(dirname "$0")/quiet.sh"
 
 say() { echo "$*" | tee -a "$log"; }
 

@@ -78,6 +78,33 @@ ConfigCommandLine parseConfigCommandLine(const std::vector<std::string>& argv)
     return line;
 }
 
+TrainResult runWithConsole(const std::function<TrainResult(const TrainCallbacks&)>& run,
+                           const std::function<std::string(const TrainProgress&)>& progressLine)
+{
+    TrainCallbacks callbacks;
+    callbacks.log = [](const std::string& line) { std::cout << "[INFO] " << line << std::endl; };
+    const bool tty = isatty(STDOUT_FILENO);
+    if (tty)
+        callbacks.progress = [&](const TrainProgress& p) {
+            std::printf("\r%s", progressLine(p).c_str());
+            std::fflush(stdout);
+        };
+    callbacks.abort = &g_abort;
+    g_abort = false;
+    auto previous = std::signal(SIGINT, onInterrupt);
+    TrainResult result;
+    try {
+        result = run(callbacks);
+    } catch (...) {
+        std::signal(SIGINT, previous);
+        throw;
+    }
+    std::signal(SIGINT, previous);
+    if (tty)
+        std::printf("\n");
+    return result;
+}
+
 int runTrainCommand(const std::vector<std::string>& argv)
 {
     auto line = parseConfigCommandLine(argv);
@@ -92,29 +119,16 @@ int runTrainCommand(const std::vector<std::string>& argv)
         return problems.empty() ? 0 : 2;
     }
 
-    TrainCallbacks callbacks;
-    callbacks.log = [](const std::string& line) { std::cout << "[INFO] " << line << std::endl; };
-    const bool tty = isatty(STDOUT_FILENO);
-    if (tty)
-        callbacks.progress = [](const TrainProgress& p) {
-            std::printf("\r%lld/%lld  loss %.4f  lr %.3g  %.0f tok/s  %s < %s   ", (long long)p.step,
-                        (long long)p.totalSteps, p.loss.value_or(0), p.learningRate, p.tokensPerSecond,
-                        formatElapsed(p.elapsedSeconds).c_str(), formatElapsed(p.remainingSeconds).c_str());
-            std::fflush(stdout);
-        };
-    callbacks.abort = &g_abort;
-    g_abort = false;
-    auto previous = std::signal(SIGINT, onInterrupt);
-    TrainResult result;
-    try {
-        result = runTraining(args, callbacks);
-    } catch (...) {
-        std::signal(SIGINT, previous);
-        throw;
-    }
-    std::signal(SIGINT, previous);
-    if (tty)
-        std::printf("\n");
+    const TrainResult result = runWithConsole(
+        [&](const TrainCallbacks& callbacks) { return runTraining(args, callbacks); },
+        [](const TrainProgress& p) {
+            char line[256];
+            std::snprintf(line, sizeof line, "%lld/%lld  loss %.4f  lr %.3g  %.0f tok/s  %s < %s   ",
+                          (long long)p.step, (long long)p.totalSteps, p.loss.value_or(0), p.learningRate,
+                          p.tokensPerSecond, formatElapsed(p.elapsedSeconds).c_str(),
+                          formatElapsed(p.remainingSeconds).c_str());
+            return std::string(line);
+        });
     std::cout << "***** train metrics *****\n";
     for (auto it = result.metrics.begin(); it != result.metrics.end(); ++it)
         std::cout << "  " << it.key() << " = " << it.value().dump() << "\n";

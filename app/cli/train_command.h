@@ -1,10 +1,12 @@
 // `lathe train config.yaml [key=value | --key value ...]`: llamafactory-cli train's twin.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "config/argument_schema.h"
+#include "train/trainer.h"
 
 namespace lathe {
 
@@ -17,6 +19,11 @@ struct ConfigCommandLine
     bool dryRun = false; ///< --dry_run: print what would run
 };
 ConfigCommandLine parseConfigCommandLine(const std::vector<std::string>& argv);
+
+/// Runs `run` (runTraining or runPredictOnly) for a command: log lines as "[INFO] ...", `progressLine` printed
+/// over itself on a terminal, and the first Ctrl-C asking the run to stop (a second one exits at once).
+TrainResult runWithConsole(const std::function<TrainResult(const TrainCallbacks&)>& run,
+                           const std::function<std::string(const TrainProgress&)>& progressLine);
 
 /// Runs training from the command line; returns the exit code (0 done, 1 failed, 130 aborted by Ctrl-C).
 int runTrainCommand(const std::vector<std::string>& args);

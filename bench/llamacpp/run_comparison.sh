@@ -26,18 +26,9 @@ if [ ! -f "$gguf" ]; then
     "$build/bin/bench_make_gguf" --model "$model" --out "$gguf" --outtype bf16 --quiet
 fi
 
-wait_quiet() {
-    local load
-    for _ in $(seq 1 "${QUIET_WAIT:-120}"); do
-        load=$(cut -d' ' -f1 /proc/loadavg)
-        if awk -v l="$load" -v m="${QUIET_LOAD:-0.7}" 'BEGIN { exit !(l < m) }'; then
-            echo "load $load"
-            return 0
-        fi
-        sleep 5
-    done
-    echo "load $(cut -d' ' -f1 /proc/loadavg) (BUSY: still above ${QUIET_LOAD:-0.7} after waiting)"
-}
+QUIET_WAIT=${QUIET_WAIT:-120}
+# shellcheck source=bench/quiet.sh
+. "$(dirname "$0")/../quiet.sh"
 
 for round in $(seq 1 "$rounds"); do
     echo "== round $round: llama.cpp $(wait_quiet)" | tee -a "$out/log.txt"
