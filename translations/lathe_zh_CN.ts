@@ -295,6 +295,61 @@
         <source>Model unloaded.</source>
         <translation>模型已卸载。</translation>
     </message>
+    <message>
+        <source>Please select an adapter.</source>
+        <translation>请选择适配器。</translation>
+    </message>
+    <message>
+        <source>Compare</source>
+        <translation>对比</translation>
+    </message>
+    <message>
+        <source>Answer the query with the base model and with the base model + the chosen adapters, side by side.</source>
+        <translation>分别用基础模型和“基础模型 + 所选适配器”回答输入内容，并排显示。</translation>
+    </message>
+</context>
+<context>
+    <name>lathe::ComparePanel</name>
+    <message>
+        <source>%1 tokens · %2 tokens/s</source>
+        <translation>%1 个 token · %2 token/秒</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>Loading model...</source>
+        <translation>加载中……</translation>
+    </message>
+    <message>
+        <source>Compare: the same prompt, without and with the adapters</source>
+        <translation>对比：同一输入，不加与加上适配器</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Hide the comparison and free its two models.</source>
+        <translation>隐藏对比并释放其两个模型。</translation>
+    </message>
+    <message>
+        <source>Base model</source>
+        <translation>基础模型</translation>
+    </message>
+    <message>
+        <source>Base model + adapters</source>
+        <translation>基础模型 + 适配器</translation>
+    </message>
+    <message>
+        <source>Base model + %1</source>
+        <translation>基础模型 + %1</translation>
+    </message>
 </context>
 <context>
     <name>lathe::DatasetPreviewDialog</name>
@@ -877,6 +932,34 @@
         <source>%1 · %2 parameters · %3 · %4 GB on disk · context %5</source>
         <translation>%1 · %2 参数 · %3 · 磁盘占用 %4 GB · 上下文长度 %5</translation>
     </message>
+    <message>
+        <source>None: the base model (tick several LoRA checkpoints to stack them)</source>
+        <translation>无：使用基础模型（勾选多个 LoRA 检查点可叠加）</translation>
+    </message>
+    <message>
+        <source>Hub name</source>
+        <translation>模型下载源</translation>
+    </message>
+    <message>
+        <source>Choose the model download source.</source>
+        <translation>选择模型下载源。（网络受限环境推荐使用 ModelScope）</translation>
+    </message>
+    <message>
+        <source>RoPE scaling</source>
+        <translation>RoPE 插值方法</translation>
+    </message>
+    <message>
+        <source>RoPE scaling method to use.</source>
+        <translation>RoPE 插值时使用的方法。</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>计算设备</translation>
+    </message>
+    <message>
+        <source>Where training, evaluation and chat compute: auto picks CUDA, then Ascend NPU, then the CPU.</source>
+        <translation>训练、评估和对话使用的计算设备：自动时依次选择 CUDA、昇腾 NPU、CPU。</translation>
+    </message>
 </context>
 <context>
     <name>lathe::TrainCharts</name>
@@ -1079,10 +1162,6 @@
         <translation>保存结果的路径。</translation>
     </message>
     <message>
-        <source>Memory estimate: computed once the model is loaded.</source>
-        <translation>内存估计：模型加载后计算。</translation>
-    </message>
-    <message>
         <source>Memory estimate: %1</source>
         <translation>内存估计：%1</translation>
     </message>
@@ -1105,6 +1184,62 @@
     <message>
         <source>Add a data file of the data dir to dataset_info.json.</source>
         <translation>将数据路径中的数据文件添加到 dataset_info.json。</translation>
+    </message>
+    <message>
+        <source>Output dir already exists and holds no checkpoint: %1.</source>
+        <translation>输出目录已存在且没有检查点：%1。</translation>
+    </message>
+    <message>
+        <source>Output dir already exists: %1. Start resumes it from %2.</source>
+        <translation>输出目录已存在：%1。开始后将从 %2 恢复训练。</translation>
+    </message>
+    <message>
+        <source>Output dir already exists: %1. Start trains from scratch and replaces it (overwrite_output_dir).</source>
+        <translation>输出目录已存在：%1。开始后将从头训练并覆盖它（overwrite_output_dir）。</translation>
+    </message>
+    <message>
+        <source>Start resumes the run from its last checkpoint.</source>
+        <translation>开始后将从最后一个检查点恢复训练。</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>恢复训练</translation>
+    </message>
+    <message>
+        <source>Load this run&apos;s arguments and continue it from its last checkpoint.</source>
+        <translation>载入该运行的参数，并从其最后一个检查点继续训练。</translation>
+    </message>
+    <message>
+        <source>Overwrite</source>
+        <translation>覆盖</translation>
+    </message>
+    <message>
+        <source>Keep these arguments and train from scratch into this folder.</source>
+        <translation>保留当前参数，从头训练并写入此文件夹。</translation>
+    </message>
+    <message>
+        <source>New run</source>
+        <translation>新建运行</translation>
+    </message>
+    <message>
+        <source>Use a new output folder.</source>
+        <translation>使用新的输出目录。</translation>
+    </message>
+    <message>
+        <source>%1 (weights %2, trainable %3, gradients and AdamW %4, activations %5)</source>
+        <translation>%1（权重 %2，可训练参数 %3，梯度与 AdamW %4，激活值 %5）</translation>
+    </message>
+    <message>
+        <source>exceeds the %1 available: lower the batch size or cutoff length, or keep gradient checkpointing on.</source>
+        <translation>超过可用的 %1：请减小批处理大小或截断长度，或保持梯度检查点开启。</translation>
+    </message>
+    <message>
+        <source>not available (%1)</source>
+        <translation>无法估计（%1）</translation>
+    </message>
+    <message>
+        <source>Memory estimate: choose a model to see it.</source>
+        <translation>内存估计：选择模型后显示。</translation>
     </message>
 </context>
 </TS>

@@ -34,11 +34,12 @@ const std::set<std::string> basicArguments = {
     "cutoff_len", "per_device_train_batch_size", "gradient_accumulation_steps", "val_size",
     "lr_scheduler_type", "max_steps"};
 const std::set<std::string> rlhfArguments = {"pref_beta", "pref_loss", "reward_model"};
-// Set by the top bar (model, method, checkpoint, template) or the tab itself (stage, data, output folder),
+// Set by the top bar (model, method, checkpoint, template, RoPE scaling, device) or the tab itself (stage, data, output folder),
 // or not about training (evaluation, chat and export arguments).
 const std::set<std::string> shownElsewhere = {
     "model_name_or_path", "adapter_name_or_path", "template", "finetuning_type", "stage", "dataset",
-    "dataset_dir", "output_dir", "do_train", "do_eval", "do_predict", "predict_with_generate", "infer_dtype"};
+    "dataset_dir", "output_dir", "do_train", "do_eval", "do_predict", "predict_with_generate", "infer_dtype",
+    "rope_scaling", "device"};
 const std::set<std::string> otherGroups = {"generation", "export"};
 
 // LLaMA-Board's labels (llamaboard_locales.json) for its own fields; the others are labelled by their YAML key.

@@ -24,6 +24,7 @@
 #include <QVBoxLayout>
 
 #include "chat_runner.h"
+#include "compare_panel.h"
 #include "model_selection.h"
 #include "top_bar.h"
 
@@ -86,6 +87,9 @@ ChatTab::ChatTab(QWidget* parent) : QWidget(parent), m_runner(new ChatRunner(thi
     m_submit = new QPushButton(this);
     m_submit->setDefault(true);
     m_stop = new QPushButton(this);
+    m_compareButton = new QPushButton(this);
+    m_compare = new ComparePanel(this);
+    m_compare->hide();
 
     auto* roleRow = new QHBoxLayout;
     roleRow->addWidget(m_roleLabel);
@@ -94,6 +98,7 @@ ChatTab::ChatTab(QWidget* parent) : QWidget(parent), m_runner(new ChatRunner(thi
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(m_submit, 1);
     buttons->addWidget(m_stop);
+    buttons->addWidget(m_compareButton);
     auto* left = new QVBoxLayout;
     left->addLayout(roleRow);
     left->addWidget(m_tools);
@@ -134,12 +139,15 @@ ChatTab::ChatTab(QWidget* parent) : QWidget(parent), m_runner(new ChatRunner(thi
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(modelRow);
     layout->addWidget(m_view, 1);
+    layout->addWidget(m_compare, 1);
     layout->addLayout(inputRow);
 
     connect(m_load, &QPushButton::clicked, this, &ChatTab::loadModel);
     connect(m_unload, &QPushButton::clicked, this, &ChatTab::unloadModel);
     connect(m_submit, &QPushButton::clicked, this, &ChatTab::submit);
     connect(m_stop, &QPushButton::clicked, this, &ChatTab::stopReply);
+    connect(m_compareButton, &QPushButton::clicked, this, &ChatTab::compare);
+    connect(m_compare, &ComparePanel::finished, this, &ChatTab::updateState);
     connect(m_clear, &QPushButton::clicked, this, &ChatTab::clearHistory);
     connect(m_view, &QTextBrowser::anchorClicked, this, &ChatTab::onAnchor);
     connect(m_tools, &QPlainTextEdit::textChanged, this, [this] {
@@ -180,6 +188,8 @@ ChatSessionOptions ChatTab::loadOptions() const
     o.adapters = toStd(s.adapters);
     o.templateName = s.templateName.toStdString();
     o.dtype = m_dtype->currentText().toStdString();
+    o.device = s.device.toStdString();
+    o.ropeScaling = s.ropeScaling.toStdString();
     return o;
 }
 
@@ -322,6 +332,29 @@ void ChatTab::submit()
     render();
 }
 
+bool ChatTab::compare()
+{
+    const QString query = m_query->toPlainText();
+    if (query.trimmed().isEmpty() || m_compare->isBusy())
+        return false;
+    const ChatSessionOptions o = loadOptions();
+    if (o.adapters.empty()) {
+        setStatus(tr("Please select an adapter."), true);
+        return false;
+    }
+    const QString toolsError = validateTools(m_tools->toPlainText());
+    if (!toolsError.isEmpty()) {
+        setStatus(toolsError, true);
+        return false;
+    }
+    // One turn, the settings of the tab; the chat history stays out of it.
+    ChatSessionRequest r = request();
+    r.turns = {{ChatTurnRole::User, query.toStdString()}};
+    const bool started = m_compare->compare(o, r);
+    updateState();
+    return started;
+}
+
 void ChatTab::stopReply()
 {
     m_runner->stop();
@@ -432,6 +465,7 @@ void ChatTab::updateState()
     m_submit->setEnabled(loaded && !busy);
     m_stop->setEnabled(replying);
     m_clear->setEnabled(!busy);
+    m_compareButton->setEnabled(!m_compare->isBusy());
 }
 
 void ChatTab::changeEvent(QEvent* event)
@@ -453,6 +487,9 @@ void ChatTab::retranslateUi()
     m_tools->setPlaceholderText(tr("Tools (optional)"));
     m_query->setPlaceholderText(tr("Input..."));
     m_submit->setText(tr("Submit"));
+    m_compareButton->setText(tr("Compare"));
+    m_compareButton->setToolTip(tr("Answer the query with the base model and with the base model + the chosen "
+                                   "adapters, side by side."));
     m_stop->setText(tr("Stop"));
     m_maxNewTokensLabel->setText(tr("Maximum new tokens"));
     m_topPLabel->setText(tr("Top-p"));

@@ -2,7 +2,8 @@
 // chats with it. A system prompt and tools (a JSON list, checked before sending), replies streamed as they are
 // generated (on a worker thread, see ChatRunner), the model's thinking folded apart ("Thinking…" while it
 // streams, "Thought" afterwards, a click unfolds it), tool calls shown as JSON, sampling settings, Stop, Clear
-// history, and the decoding speed of every reply.
+// history, and the decoding speed of every reply. Compare (beyond LLaMA-Board) answers the query with the base
+// model and with base + adapters side by side (ComparePanel).
 #pragma once
 
 #include <QByteArray>
@@ -26,6 +27,7 @@ class QUrl;
 namespace lathe {
 
 class ChatRunner;
+class ComparePanel;
 class TopBar;
 
 class ChatTab : public QWidget
@@ -83,6 +85,8 @@ public:
     QCheckBox* enableThinkingCheck() const { return m_enableThinking; }
     QTextBrowser* chatView() const { return m_view; }
     QLabel* speedLabel() const { return m_speed; }
+    QPushButton* compareButton() const { return m_compareButton; }
+    ComparePanel* comparePanel() const { return m_compare; }
 
 public Q_SLOTS:
     void loadModel();
@@ -91,6 +95,9 @@ public Q_SLOTS:
     void submit();
     void stopReply();
     void clearHistory();
+    /// Compare: the query answered by the base model and by base + the top bar's adapters, side by side (one
+    /// turn, this tab's system prompt, tools and sampling settings). False when there is no query or adapter.
+    bool compare();
 
 Q_SIGNALS:
     /// A reply ended (finished, stopped or failed).
@@ -131,6 +138,8 @@ private:
     QPlainTextEdit* m_query = nullptr;
     QPushButton* m_submit = nullptr;
     QPushButton* m_stop = nullptr;
+    QPushButton* m_compareButton = nullptr;
+    ComparePanel* m_compare = nullptr;
     QLabel* m_maxNewTokensLabel = nullptr;
     QSpinBox* m_maxNewTokens = nullptr;
     QLabel* m_topPLabel = nullptr;

@@ -13,6 +13,10 @@ void addModelArguments(const TopBar* topBar, ArgumentSet& args)
         args.setValue("model_name_or_path", s.modelPath.toStdString(), "form");
     args.setValue("finetuning_type", s.finetuningType.toStdString(), "form");
     args.setValue("template", s.templateName.toStdString(), "form");
+    if (!s.ropeScaling.isEmpty())
+        args.setValue("rope_scaling", s.ropeScaling.toStdString(), "form");
+    if (!s.device.isEmpty())
+        args.setValue("device", s.device.toStdString(), "form");
     if (!s.adapters.isEmpty())
         args.setValue("adapter_name_or_path", s.adapters.join(QLatin1Char(',')).toStdString(), "form");
 }

@@ -38,8 +38,11 @@ ModelCatalog ModelCatalog::fromFile(const QString& path)
                 // LLaMA-Board's OrderedDict.
                 if (!catalog.m_hubPaths.contains(name))
                     catalog.m_names.append(name);
-                catalog.m_hubPaths.insert(
-                    name, paths.value(name).toObject().value(QStringLiteral("hf")).toString());
+                const QJsonObject ids = paths.value(name).toObject();
+                catalog.m_hubPaths.insert(name, ids.value(QStringLiteral("hf")).toString());
+                for (const QString source : {QStringLiteral("ms"), QStringLiteral("om")})
+                    if (ids.contains(source))
+                        catalog.m_otherHubPaths.insert(source + QLatin1Char(':') + name, ids.value(source).toString());
             }
         }
         const QJsonObject defaults = root.value(QStringLiteral("DEFAULT_TEMPLATE")).toObject();
@@ -52,6 +55,22 @@ ModelCatalog ModelCatalog::fromFile(const QString& path)
     catalog.m_templates.sort();
     catalog.m_templates.prepend(QStringLiteral("default"));
     return catalog;
+}
+
+QStringList ModelCatalog::hubs()
+{
+    return {QStringLiteral("huggingface"), QStringLiteral("modelscope"), QStringLiteral("openmind")};
+}
+
+QString ModelCatalog::hubPath(const QString& name, const QString& hub) const
+{
+    const QString source = hub == QLatin1String("modelscope") ? QStringLiteral("ms")
+                           : hub == QLatin1String("openmind") ? QStringLiteral("om")
+                                                                : QString();
+    if (!source.isEmpty())
+        if (const auto it = m_otherHubPaths.constFind(source + QLatin1Char(':') + name); it != m_otherHubPaths.cend())
+            return *it;
+    return m_hubPaths.value(name);
 }
 
 QString ModelCatalog::defaultTemplate(const QString& name) const

@@ -29,8 +29,13 @@ public:
 
     bool contains(const QString& name) const { return m_hubPaths.contains(name); }
 
-    /// Hugging Face id of a model ("Qwen/Qwen3-4B-Instruct-2507"), or "" for an unknown name.
-    QString hubPath(const QString& name) const { return m_hubPaths.value(name); }
+    /// The model's id on a download source ("Qwen/Qwen3-4B-Instruct-2507"), or "" for an unknown name.
+    /// `hub` is LLaMA-Board's hub name: huggingface (the default), modelscope or openmind; a model without an
+    /// id there keeps its Hugging Face id, as LLaMA-Board's get_model_path does.
+    QString hubPath(const QString& name, const QString& hub = QStringLiteral("huggingface")) const;
+
+    /// LLaMA-Board's download sources, in its order.
+    static QStringList hubs();
 
     /// The template LLaMA-Board preselects: the group's template for chat/instruct/distill/thinking and
     /// multimodal models, otherwise "default" (base models need fine-tuning before they can chat).
@@ -40,6 +45,8 @@ private:
     QStringList m_names;
     QStringList m_templates;
     QHash<QString, QString> m_hubPaths;
+    /// "ms:" or "om:" + name -> the ModelScope / Modelers id, where the catalogue has one.
+    QHash<QString, QString> m_otherHubPaths;
     QHash<QString, QString> m_defaultTemplates;
 };
 

@@ -16,15 +16,16 @@ ModelSelection modelSelection(const TopBar* bar)
     s.finetuningType = bar->finetuningType();
     s.templateName = bar->chatTemplate();
     s.modelPath = bar->modelPath();
+    s.ropeScaling = bar->ropeScaling();
+    s.device = bar->computeDevice();
     const QString name = bar->modelName().isEmpty() ? QStringLiteral("Custom") : bar->modelName();
     QStringList checkpoints;
-    for (const QString& part : bar->checkpointPath().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
-        const QString c = part.trimmed();
-        if (c.isEmpty())
-            continue;
-        checkpoints << (QDir::isRelativePath(c) && !c.contains(QLatin1Char('/'))
-                            ? QDir(CheckpointLister::saveDir(bar->savesRoot(), name, s.finetuningType)).filePath(c)
-                            : c);
+    const QDir saveDir(CheckpointLister::saveDir(bar->savesRoot(), name, s.finetuningType));
+    for (const QString& c : bar->checkpoints()) {
+        // A listed name ("run" or "run/checkpoint-N") is under the save folder; other relative paths are
+        // taken from the working folder.
+        const bool listed = QDir::isRelativePath(c) && (!c.contains(QLatin1Char('/')) || saveDir.exists(c));
+        checkpoints << (listed ? saveDir.filePath(c) : c);
     }
     if (s.finetuningType == QLatin1String("lora"))
         s.adapters = checkpoints;

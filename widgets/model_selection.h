@@ -1,6 +1,6 @@
 // What the top bar selects, resolved as LLaMA-Board resolves it for the Chat and Export tabs: the model folder,
-// the adapters (LoRA checkpoints, several separated by commas) and the template. A checkpoint name is a run
-// under saves/<model>/<method>/; a full or freeze checkpoint replaces the model instead of being an adapter.
+// the adapters (LoRA checkpoints, several separated by commas), the template, RoPE scaling and device. A
+// checkpoint name is a run (or run/checkpoint-N) under saves/<model>/<method>/; a full or freeze checkpoint replaces the model instead of being an adapter.
 #pragma once
 
 #include <QString>
@@ -16,6 +16,9 @@ struct ModelSelection
     QStringList adapters;
     QString templateName;
     QString finetuningType;
+    /// The rope_scaling argument ("" for none) and the device argument (auto, cpu, cuda:N, npu:N).
+    QString ropeScaling;
+    QString device = QStringLiteral("auto");
 };
 
 /// The selection of `bar`; empty when `bar` is null.

@@ -14,14 +14,19 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QAbstractItemView>
+#include <QKeyEvent>
 #include <QLineEdit>
+#include <QMouseEvent>
 #include <QPushButton>
+#include <QStandardItemModel>
 #include <QStyle>
 #include <QToolButton>
 
 #include "checkpoint_lister.h"
 #include "language_switcher.h"
 #include "model_catalog.h"
+#include "runtime/env_info.h"
 
 namespace lathe {
 
@@ -76,6 +81,11 @@ TopBar::TopBar(QWidget* parent)
     m_checkpoint = new QComboBox(this);
     m_checkpoint->setEditable(true);
     m_checkpoint->setInsertPolicy(QComboBox::NoInsert);
+    m_checkpoint->setModel(new QStandardItemModel(m_checkpoint));
+    // For LoRA the list ticks adapters on and off and stays open (filtered here), as LLaMA-Board's
+    // multiselect dropdown does; for full/freeze picking one item replaces the text.
+    m_checkpoint->view()->viewport()->installEventFilter(this);
+    m_checkpoint->view()->installEventFilter(this);
     m_refreshCheckpoints = new QToolButton(this);
     m_refreshCheckpoints->setIcon(style()->standardIcon(QStyle::SP_BrowserReload));
 
@@ -83,15 +93,32 @@ TopBar::TopBar(QWidget* parent)
     m_template->addItems(catalog.templates());
     m_template->setCurrentText(QStringLiteral("default"));
 
+    m_hub = new QComboBox(this);
+    m_hub->addItems(ModelCatalog::hubs());
+
+    // LLaMA-Board's choices; "none" leaves the model's own config.json rope_scaling as it is.
+    m_ropeScaling = new QComboBox(this);
+    m_ropeScaling->addItems({QStringLiteral("none"), QStringLiteral("linear"), QStringLiteral("dynamic"),
+                             QStringLiteral("yarn"), QStringLiteral("llama3")});
+
+    m_device = new QComboBox(this);
+    m_device->addItem(QStringLiteral("auto"), QStringLiteral("auto"));
+    for (const std::string& d : deviceChoices())
+        m_device->addItem(QString::fromStdString(d), QString::fromStdString(d));
+
     m_languageLabel = fieldLabel(m_language, this);
     m_modelNameLabel = fieldLabel(m_modelName, this);
     m_modelPathLabel = fieldLabel(m_modelPath, this);
     m_finetuningTypeLabel = fieldLabel(m_finetuningType, this);
     m_checkpointLabel = fieldLabel(m_checkpoint, this);
     m_templateLabel = fieldLabel(m_template, this);
+    m_hubLabel = fieldLabel(m_hub, this);
+    m_ropeScalingLabel = fieldLabel(m_ropeScaling, this);
+    m_deviceLabel = fieldLabel(m_device, this);
 
     // Labels above their fields, as in LLaMA-Board; the columns keep its width ratios
-    // (language 1 : model name 2 : model path 2, and method 1 : checkpoint 4 : template 2).
+    // (language 1 : model name 2 : model path 2 : hub 2, and method 1 : checkpoint 4 : template, RoPE scaling,
+    // device 1 each).
     auto* pathRow = new QHBoxLayout;
     pathRow->setSpacing(4);
     pathRow->addWidget(m_modelPath, 1);
@@ -107,11 +134,13 @@ TopBar::TopBar(QWidget* parent)
     grid->setVerticalSpacing(2);
     grid->addWidget(m_languageLabel, 0, 0);
     grid->addWidget(m_language, 1, 0);
-    grid->addWidget(m_modelNameLabel, 0, 1);
-    grid->addWidget(m_modelName, 1, 1);
-    grid->addWidget(m_modelPathLabel, 0, 2, 1, 2);
-    grid->addLayout(pathRow, 1, 2, 1, 2);
-    grid->addWidget(m_modelSummary, 2, 2, 1, 2);
+    grid->addWidget(m_modelNameLabel, 0, 1, 1, 2);
+    grid->addWidget(m_modelName, 1, 1, 1, 2);
+    grid->addWidget(m_modelPathLabel, 0, 3, 1, 2);
+    grid->addLayout(pathRow, 1, 3, 1, 2);
+    grid->addWidget(m_hubLabel, 0, 5);
+    grid->addWidget(m_hub, 1, 5);
+    grid->addWidget(m_modelSummary, 2, 3, 1, 3);
     grid->setRowMinimumHeight(2, 8);
     grid->addWidget(m_finetuningTypeLabel, 3, 0);
     grid->addWidget(m_finetuningType, 4, 0);
@@ -119,10 +148,12 @@ TopBar::TopBar(QWidget* parent)
     grid->addLayout(checkpointRow, 4, 1, 1, 2);
     grid->addWidget(m_templateLabel, 3, 3);
     grid->addWidget(m_template, 4, 3);
-    grid->setColumnStretch(0, 1);
-    grid->setColumnStretch(1, 2);
-    grid->setColumnStretch(2, 2);
-    grid->setColumnStretch(3, 2);
+    grid->addWidget(m_ropeScalingLabel, 3, 4);
+    grid->addWidget(m_ropeScaling, 4, 4);
+    grid->addWidget(m_deviceLabel, 3, 5);
+    grid->addWidget(m_device, 4, 5);
+    for (int column = 0; column < 6; ++column)
+        grid->setColumnStretch(column, 1);
 
     connect(m_language, &QComboBox::currentIndexChanged, this,
             [this](int index) { Q_EMIT languageRequested(m_language->itemData(index).toString()); });
@@ -131,6 +162,8 @@ TopBar::TopBar(QWidget* parent)
         refreshCheckpoints();
     });
     connect(m_finetuningType, &QComboBox::currentTextChanged, this, &TopBar::refreshCheckpoints);
+    connect(m_checkpoint, &QComboBox::editTextChanged, this, &TopBar::syncCheckpointChecks);
+    connect(m_hub, &QComboBox::currentTextChanged, this, [this] { applyCatalogModel(modelName()); });
     connect(m_refreshCheckpoints, &QToolButton::clicked, this, &TopBar::refreshCheckpoints);
     connect(m_browse, &QPushButton::clicked, this, &TopBar::browseModelFolder);
     connect(m_modelPath, &QLineEdit::textChanged, this,
@@ -210,9 +243,100 @@ QString TopBar::checkpointPath() const
     return m_checkpoint->currentText().trimmed();
 }
 
+QStringList TopBar::checkpoints() const
+{
+    QStringList out;
+    for (const QString& part : checkpointPath().split(QLatin1Char(','), Qt::SkipEmptyParts))
+        if (!part.trimmed().isEmpty())
+            out << part.trimmed();
+    return out;
+}
+
+void TopBar::setCheckpoints(const QStringList& checkpoints)
+{
+    m_checkpoint->setEditText(checkpoints.join(QLatin1Char(',')));
+}
+
 QString TopBar::chatTemplate() const
 {
     return m_template->currentText();
+}
+
+QString TopBar::hubName() const
+{
+    return m_hub->currentText();
+}
+
+QString TopBar::ropeScaling() const
+{
+    return m_ropeScaling->currentIndex() <= 0 ? QString() : m_ropeScaling->currentText();
+}
+
+QString TopBar::computeDevice() const
+{
+    return m_device->currentData().toString();
+}
+
+bool TopBar::multiSelect() const
+{
+    return finetuningType() == QLatin1String("lora");
+}
+
+void TopBar::syncCheckpointChecks()
+{
+    if (m_syncingChecks)
+        return;
+    auto* model = static_cast<QStandardItemModel*>(m_checkpoint->model());
+    const QStringList chosen = checkpoints();
+    for (int row = 0; row < model->rowCount(); ++row) {
+        QStandardItem* item = model->item(row);
+        if (multiSelect())
+            item->setCheckState(chosen.contains(item->text()) ? Qt::Checked : Qt::Unchecked);
+        else
+            item->setData(QVariant(), Qt::CheckStateRole);
+    }
+}
+
+void TopBar::toggleCheckpoint(int row)
+{
+    auto* model = static_cast<QStandardItemModel*>(m_checkpoint->model());
+    QStandardItem* item = model->item(row);
+    if (!item)
+        return;
+    // The ticked ones in the order they were ticked; typed paths that are not listed are kept in front.
+    QStringList chosen = checkpoints();
+    if (chosen.contains(item->text()))
+        chosen.removeAll(item->text());
+    else
+        chosen << item->text();
+    setCheckpoints(chosen);
+}
+
+bool TopBar::eventFilter(QObject* watched, QEvent* event)
+{
+    QAbstractItemView* view = m_checkpoint->view();
+    if (multiSelect() && (watched == view->viewport() || watched == view)) {
+        if (event->type() == QEvent::MouseButtonRelease && watched == view->viewport()) {
+            const QModelIndex index = view->indexAt(static_cast<QMouseEvent*>(event)->position().toPoint());
+            if (index.isValid())
+                toggleCheckpoint(index.row());
+            return true; // the list stays open for the next tick
+        }
+        if (event->type() == QEvent::MouseButtonPress || event->type() == QEvent::MouseButtonDblClick)
+            return watched == view->viewport();
+        if (event->type() == QEvent::KeyPress && watched == view) {
+            const int key = static_cast<QKeyEvent*>(event)->key();
+            if (key == Qt::Key_Space || key == Qt::Key_Return || key == Qt::Key_Enter) {
+                if (view->currentIndex().isValid())
+                    toggleCheckpoint(view->currentIndex().row());
+                if (key == Qt::Key_Space)
+                    return true;
+                m_checkpoint->hidePopup();
+                return true;
+            }
+        }
+    }
+    return QWidget::eventFilter(watched, event);
 }
 
 void TopBar::setSavesRoot(const QString& dir)
@@ -223,12 +347,27 @@ void TopBar::setSavesRoot(const QString& dir)
 
 void TopBar::refreshCheckpoints()
 {
-    const QString current = checkpointPath();
+    const QStringList current = checkpoints();
     const QStringList found = CheckpointLister::list(m_savesRoot, modelName(), finetuningType());
-    const QSignalBlocker blocker(m_checkpoint);
-    m_checkpoint->clear();
-    m_checkpoint->addItems(found);
-    m_checkpoint->setCurrentIndex(found.indexOf(current));
+    // Kept: the chosen checkpoints still listed (the model or method may have changed) and typed absolute
+    // paths; for full/freeze only one.
+    QStringList kept;
+    for (const QString& c : current)
+        if (found.contains(c) || QDir::isAbsolutePath(c))
+            kept << c;
+    if (!multiSelect() && kept.size() > 1)
+        kept = kept.mid(kept.size() - 1);
+    {
+        const QSignalBlocker blocker(m_checkpoint);
+        m_checkpoint->clear();
+        m_checkpoint->addItems(found);
+        m_checkpoint->setCurrentIndex(kept.size() == 1 ? found.indexOf(kept.first()) : -1);
+        m_checkpoint->setEditText(kept.join(QLatin1Char(',')));
+    }
+    syncCheckpointChecks();
+    m_checkpoint->lineEdit()->setPlaceholderText(
+        multiSelect() ? tr("None: the base model (tick several LoRA checkpoints to stack them)")
+                      : tr("None: start from the base model"));
     // retranslateUi() words the tooltip; the folder it names changes with the model and method.
     m_refreshCheckpoints->setToolTip(tr("Look for checkpoints again in %1")
                                          .arg(QDir::toNativeSeparators(CheckpointLister::saveDir(
@@ -255,7 +394,7 @@ void TopBar::applyCatalogModel(const QString& name)
     const ModelCatalog& catalog = ModelCatalog::builtIn();
     if (!catalog.contains(name))
         return;
-    m_modelPath->setText(catalog.hubPath(name));
+    m_modelPath->setText(catalog.hubPath(name, hubName()));
     m_template->setCurrentText(catalog.defaultTemplate(name));
 }
 
@@ -280,9 +419,15 @@ void TopBar::retranslateUi()
     m_browse->setToolTip(tr("Choose a model folder on this computer."));
     m_finetuningTypeLabel->setText(tr("Finetuning method"));
     m_checkpointLabel->setText(tr("Checkpoint path"));
-    m_checkpoint->lineEdit()->setPlaceholderText(tr("None: start from the base model"));
     m_templateLabel->setText(tr("Chat template"));
     m_template->setToolTip(tr("The chat template used in constructing prompts."));
+    m_hubLabel->setText(tr("Hub name"));
+    m_hub->setToolTip(tr("Choose the model download source."));
+    m_ropeScalingLabel->setText(tr("RoPE scaling"));
+    m_ropeScaling->setToolTip(tr("RoPE scaling method to use."));
+    m_deviceLabel->setText(tr("Device"));
+    m_device->setToolTip(tr("Where training, evaluation and chat compute: auto picks CUDA, then Ascend NPU, then the CPU."));
+
     refreshCheckpoints();
 }
 

@@ -1,6 +1,7 @@
 // The bar above the tabs, mirroring LLaMA-Board's top row (llamaboard-reference.md §1.1): interface language,
-// the model (catalogue name and local folder or hub id), the fine-tuning method, a checkpoint of an earlier
-// run to start from, and the chat template. Every tab reads these.
+// the model (catalogue name and local folder or hub id, the hub it would come from), the fine-tuning method,
+// checkpoints of earlier runs (several LoRA adapters stack), the chat template, RoPE scaling and the compute
+// device. Every tab reads these.
 #pragma once
 
 #include <QString>
@@ -31,8 +32,19 @@ public:
     QString modelName() const;
     QString modelPath() const;
     QString finetuningType() const;
+    /// The checkpoint field as typed or picked: names under the saves folder or paths, comma-separated.
     QString checkpointPath() const;
+    /// checkpointPath() split at the commas, trimmed.
+    QStringList checkpoints() const;
+    /// Puts these in the checkpoint field (and ticks them in its list).
+    void setCheckpoints(const QStringList& checkpoints);
     QString chatTemplate() const;
+    /// LLaMA-Board's hub name: huggingface, modelscope or openmind (where a catalogue model's id comes from).
+    QString hubName() const;
+    /// The rope_scaling argument: "" for none, else linear, dynamic, yarn or llama3.
+    QString ropeScaling() const;
+    /// The device argument: auto, cpu, cuda:N or npu:N.
+    QString computeDevice() const;
 
     /// Where runs are saved (LLaMA-Board: saves/ in the working folder); checkpoints are listed from here.
     QString savesRoot() const { return m_savesRoot; }
@@ -48,9 +60,13 @@ public:
     static QString describeModelFolder(const QString& dir);
     QPushButton* browseButton() const { return m_browse; }
     QComboBox* finetuningTypeCombo() const { return m_finetuningType; }
+    /// Editable; for LoRA its list items are check boxes, and ticking several stacks those adapters.
     QComboBox* checkpointCombo() const { return m_checkpoint; }
     QToolButton* refreshCheckpointsButton() const { return m_refreshCheckpoints; }
     QComboBox* templateCombo() const { return m_template; }
+    QComboBox* hubCombo() const { return m_hub; }
+    QComboBox* ropeScalingCombo() const { return m_ropeScaling; }
+    QComboBox* deviceCombo() const { return m_device; }
 
 public Q_SLOTS:
     /// Lists the checkpoints of the current model and method again, keeping the choice if it still exists.
@@ -64,10 +80,16 @@ Q_SIGNALS:
 
 protected:
     void changeEvent(QEvent* event) override;
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     void retranslateUi();
     void applyCatalogModel(const QString& name);
+    /// Ticks the listed checkpoints that the field names (LoRA), so list and text agree.
+    void syncCheckpointChecks();
+    /// Ticks or unticks one listed checkpoint and rewrites the field from the ticked ones.
+    void toggleCheckpoint(int row);
+    bool multiSelect() const;
 
     QString m_savesRoot;
 
@@ -86,6 +108,13 @@ private:
     QToolButton* m_refreshCheckpoints = nullptr;
     QLabel* m_templateLabel = nullptr;
     QComboBox* m_template = nullptr;
+    QLabel* m_hubLabel = nullptr;
+    QComboBox* m_hub = nullptr;
+    QLabel* m_ropeScalingLabel = nullptr;
+    QComboBox* m_ropeScaling = nullptr;
+    QLabel* m_deviceLabel = nullptr;
+    QComboBox* m_device = nullptr;
+    bool m_syncingChecks = false;
 };
 
 } // namespace lathe

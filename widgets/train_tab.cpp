@@ -1,6 +1,7 @@
 // The Train tab (see train_tab.h).
 #include "train_tab.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
@@ -9,11 +10,13 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFontDatabase>
+#include <QFrame>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QLocale>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
@@ -21,6 +24,7 @@
 #include <QScrollArea>
 #include <QStandardItemModel>
 #include <QStyle>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -30,6 +34,7 @@
 #include "model_arguments.h"
 #include "model_selection.h"
 #include "data/dataset_attr.h"
+#include "runtime/env_info.h"
 #include "top_bar.h"
 #include "train/trainer.h"
 #include "train_charts.h"
@@ -41,7 +46,6 @@ namespace lathe {
 namespace {
 
 // What the trainer logs once it has loaded the model (core/train/trainer.cpp).
-const QString memoryPrefix = QStringLiteral("Memory estimate: ");
 
 QLabel* fieldLabel(QWidget* buddy, QWidget* parent)
 {
@@ -137,6 +141,21 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
     m_outputDirLabel = fieldLabel(m_outputDir, page);
     m_memory = new QLabel(page);
     m_memory->setWordWrap(true);
+    m_existingRun = new QFrame(page);
+    static_cast<QFrame*>(m_existingRun)->setFrameShape(QFrame::StyledPanel);
+    m_existingRun->setAutoFillBackground(true);
+    m_existingRun->setBackgroundRole(QPalette::AlternateBase);
+    m_existingRunLabel = new QLabel(m_existingRun);
+    m_existingRunLabel->setWordWrap(true);
+    m_resume = new QPushButton(m_existingRun);
+    m_overwrite = new QPushButton(m_existingRun);
+    m_newRun = new QPushButton(m_existingRun);
+    auto* existingLayout = new QHBoxLayout(m_existingRun);
+    existingLayout->addWidget(m_existingRunLabel, 1);
+    existingLayout->addWidget(m_resume);
+    existingLayout->addWidget(m_overwrite);
+    existingLayout->addWidget(m_newRun);
+    m_existingRun->setVisible(false);
     m_progress = new QProgressBar(page);
     m_progress->setVisible(false);
     m_stats = new QLabel(page);
@@ -161,6 +180,7 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
     outputRow->setColumnStretch(0, 1);
     outputRow->setColumnStretch(1, 1);
     layout->addLayout(outputRow);
+    layout->addWidget(m_existingRun);
     layout->addWidget(m_progress);
     layout->addWidget(m_stats);
     layout->addWidget(m_status);
@@ -195,6 +215,19 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
         if (!path.isEmpty())
             loadArgumentsFile(path);
     });
+    m_estimateTimer = new QTimer(this);
+    m_estimateTimer->setSingleShot(true);
+    m_estimateTimer->setInterval(200);
+    connect(m_estimateTimer, &QTimer::timeout, this, &TrainTab::updateMemoryEstimate);
+    connect(m_form, &ArgumentForm::edited, m_estimateTimer, qOverload<>(&QTimer::start));
+    connect(m_form, &ArgumentForm::edited, this, [this] {
+        if (!m_existingRun->isHidden())
+            checkOutputDir(); // overwrite_output_dir may have changed what Start does
+    });
+    connect(m_outputDir, &QLineEdit::editingFinished, this, &TrainTab::checkOutputDir);
+    connect(m_resume, &QPushButton::clicked, this, &TrainTab::resumeExistingRun);
+    connect(m_overwrite, &QPushButton::clicked, this, &TrainTab::overwriteExistingRun);
+    connect(m_newRun, &QPushButton::clicked, this, &TrainTab::startNewRun);
     connect(m_start, &QPushButton::clicked, this, &TrainTab::start);
     connect(m_abort, &QPushButton::clicked, this, &TrainTab::abort);
     connect(m_runner, &TrainRunner::logLine, this, &TrainTab::onLogLine);
@@ -250,6 +283,12 @@ void TrainTab::applyLlamaBoardDefaults()
 void TrainTab::setTopBar(TopBar* topBar)
 {
     m_topBar = topBar;
+    if (m_topBar) {
+        connect(m_topBar->modelPathEdit(), &QLineEdit::textChanged, m_estimateTimer, qOverload<>(&QTimer::start));
+        connect(m_topBar->finetuningTypeCombo(), &QComboBox::currentTextChanged, m_estimateTimer,
+                qOverload<>(&QTimer::start));
+    }
+    updateMemoryEstimate();
 }
 
 QString TrainTab::stage() const
@@ -369,11 +408,17 @@ void TrainTab::loadArguments(const ArgumentSet& args)
     if (args.isSet("output_dir"))
         m_outputDir->setText(QString::fromStdString(args.getString("output_dir")));
     m_form->load(args);
+    m_estimateTimer->start();
     if (m_topBar) {
         if (args.isSet("model_name_or_path"))
             m_topBar->modelPathEdit()->setText(QString::fromStdString(args.getString("model_name_or_path")));
         m_topBar->finetuningTypeCombo()->setCurrentText(QString::fromStdString(args.getString("finetuning_type")));
         m_topBar->templateCombo()->setCurrentText(QString::fromStdString(args.getString("template")));
+        const QString rope = QString::fromStdString(args.getString("rope_scaling"));
+        m_topBar->ropeScalingCombo()->setCurrentText(rope.isEmpty() ? QStringLiteral("none") : rope);
+        const int device = m_topBar->deviceCombo()->findData(QString::fromStdString(args.getString("device")));
+        if (device >= 0)
+            m_topBar->deviceCombo()->setCurrentIndex(device);
         // After the method, whose change lists the checkpoints again.
         m_topBar->checkpointCombo()->setCurrentText(QString::fromStdString(args.getString("adapter_name_or_path")));
     }
@@ -417,6 +462,56 @@ bool TrainTab::saveArguments(const QString& path)
     m_status->setStyleSheet(QString());
     m_status->setText(tr("Arguments have been saved at: %1").arg(QDir::toNativeSeparators(path)));
     return true;
+}
+
+void TrainTab::checkOutputDir()
+{
+    const QString dir = outputDir();
+    const QDir run(dir);
+    if (dir.isEmpty() || !run.exists() || run.isEmpty() || isRunning()) {
+        m_existingRun->setVisible(false);
+        return;
+    }
+    const QString last = QString::fromStdString(lastCheckpoint(dir.toStdString()));
+    const bool overwrite = qobject_cast<QCheckBox*>(m_form->editor(QStringLiteral("overwrite_output_dir")))->isChecked();
+    QString text = last.isEmpty()
+                       ? tr("Output dir already exists and holds no checkpoint: %1.").arg(QDir::toNativeSeparators(dir))
+                       : tr("Output dir already exists: %1. Start resumes it from %2.")
+                             .arg(QDir::toNativeSeparators(dir), QFileInfo(last).fileName());
+    if (overwrite)
+        text = tr("Output dir already exists: %1. Start trains from scratch and replaces it (overwrite_output_dir).")
+                   .arg(QDir::toNativeSeparators(dir));
+    m_existingRunLabel->setText(text);
+    m_resume->setEnabled(!last.isEmpty() && QFile::exists(run.filePath(QStringLiteral("training_args.yaml"))));
+    m_existingRun->setVisible(true);
+}
+
+void TrainTab::resumeExistingRun()
+{
+    const QString dir = outputDir();
+    const QString field = m_outputDir->text();
+    if (!loadArgumentsFile(QDir(dir).filePath(QStringLiteral("training_args.yaml"))))
+        return;
+    // Its own folder, resumed from the last checkpoint (the trainer finds it), not overwritten.
+    m_outputDir->setText(field);
+    qobject_cast<QCheckBox*>(m_form->editor(QStringLiteral("overwrite_output_dir")))->setChecked(false);
+    checkOutputDir();
+    m_status->setText(tr("Arguments have been restored.") + QLatin1Char(' ') +
+                      tr("Start resumes the run from its last checkpoint."));
+}
+
+void TrainTab::overwriteExistingRun()
+{
+    qobject_cast<QCheckBox*>(m_form->editor(QStringLiteral("overwrite_output_dir")))->setChecked(true);
+    checkOutputDir();
+}
+
+void TrainTab::startNewRun()
+{
+    m_outputDir->setText(QStringLiteral("train_") +
+                         QDateTime::currentDateTime().toString(QStringLiteral("yyyy-MM-dd-HH-mm-ss")));
+    qobject_cast<QCheckBox*>(m_form->editor(QStringLiteral("overwrite_output_dir")))->setChecked(false);
+    checkOutputDir();
 }
 
 bool TrainTab::loadArgumentsFile(const QString& path)
@@ -470,8 +565,6 @@ bool TrainTab::start()
     m_progress->setRange(0, 0); // busy until the first step
     m_progress->setFormat(QString());
     m_stats->clear();
-    m_memoryEstimate.clear();
-    showMemoryEstimate();
     m_status->setStyleSheet(QString());
     m_status->setText(tr("Loading model..."));
     m_aborting = false;
@@ -497,8 +590,12 @@ void TrainTab::setRunning(bool running)
     for (QWidget* w : std::initializer_list<QWidget*>{m_form, m_stage, m_datasetDir, m_datasetList,
                                                       m_refreshDatasets, m_outputDir, m_load})
         w->setEnabled(!running);
-    if (running)
+    if (running) {
         m_progress->setVisible(true);
+        m_existingRun->setVisible(false);
+    } else {
+        checkOutputDir();
+    }
 }
 
 void TrainTab::showProblem(const QString& message, bool dialog)
@@ -537,10 +634,6 @@ void TrainTab::onProgress(const TrainProgress& p)
 void TrainTab::onLogLine(const QString& line)
 {
     m_output->appendPlainText(line);
-    if (line.startsWith(memoryPrefix)) {
-        m_memoryEstimate = line.mid(memoryPrefix.size());
-        showMemoryEstimate();
-    }
 }
 
 void TrainTab::changeEvent(QEvent* event)
@@ -608,15 +701,53 @@ void TrainTab::retranslateUi()
     m_start->setText(tr("Start"));
     m_abort->setText(tr("Abort"));
     m_outputDirLabel->setText(tr("Output dir"));
+    m_resume->setText(tr("Resume"));
+    m_resume->setToolTip(tr("Load this run's arguments and continue it from its last checkpoint."));
+    m_overwrite->setText(tr("Overwrite"));
+    m_overwrite->setToolTip(tr("Keep these arguments and train from scratch into this folder."));
+    m_newRun->setText(tr("New run"));
+    m_newRun->setToolTip(tr("Use a new output folder."));
     m_outputDir->setToolTip(tr("Directory for saving results."));
+    showMemoryEstimate();
+}
+
+void TrainTab::updateMemoryEstimate()
+{
+    // The same estimate the trainer logs once the model is loaded (a test holds them equal), but from
+    // config.json alone: cheap enough to redo on every change.
+    m_memoryWarning = false;
+    if (!m_topBar || m_topBar->modelPath().isEmpty()) {
+        m_memoryEstimate.clear();
+        showMemoryEstimate();
+        return;
+    }
+    try {
+        const MemoryEstimate m = estimateTrainingMemory(arguments());
+        const QLocale locale;
+        auto size = [&](std::int64_t bytes) { return locale.formattedDataSize(bytes, 2, QLocale::DataSizeTraditionalFormat); };
+        m_memoryEstimate = tr("%1 (weights %2, trainable %3, gradients and AdamW %4, activations %5)")
+                               .arg(size(m.total()), size(m.weights), size(m.trainable), size(m.optimizer),
+                                    size(m.activations));
+        const std::int64_t available = availableHostMemory();
+        const QString device = m_topBar->computeDevice();
+        if (available > 0 && m.total() > available &&
+            (device == QLatin1String("cpu") || (device == QLatin1String("auto") && deviceChoices().size() == 1))) {
+            m_memoryWarning = true;
+            m_memoryEstimate += QLatin1Char(' ') + tr("exceeds the %1 available: lower the batch size or cutoff "
+                                                      "length, or keep gradient checkpointing on.")
+                                                       .arg(size(available));
+        }
+    } catch (const std::exception& e) {
+        m_memoryEstimate = tr("not available (%1)").arg(QString::fromUtf8(e.what()));
+    }
     showMemoryEstimate();
 }
 
 void TrainTab::showMemoryEstimate()
 {
-    // The trainer estimates the memory from the loaded model's shapes and logs it before the first step.
-    m_memory->setText(m_memoryEstimate.isEmpty() ? tr("Memory estimate: computed once the model is loaded.")
+    m_memory->setText(m_memoryEstimate.isEmpty() ? tr("Memory estimate: choose a model to see it.")
                                                  : tr("Memory estimate: %1").arg(m_memoryEstimate));
+    m_memory->setStyleSheet(m_memoryWarning ? QStringLiteral("color: #c0392b;") : QString());
 }
 
 } // namespace lathe

@@ -21,6 +21,7 @@ class QListWidgetItem;
 class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
+class QTimer;
 class QToolButton;
 
 namespace lathe {
@@ -88,8 +89,15 @@ public:
     QProgressBar* progressBar() const { return m_progress; }
     QLabel* statusLabel() const { return m_status; }
     QLabel* statsLabel() const { return m_stats; }
+    /// The memory the run needs, estimated before Start from config.json and the arguments (and the
+    /// memory available), updated as the form, the model or the method change.
     QLabel* memoryLabel() const { return m_memory; }
     QPlainTextEdit* outputBox() const { return m_output; }
+    QWidget* existingRunBar() const { return m_existingRun; }
+    QLabel* existingRunLabel() const { return m_existingRunLabel; }
+    QPushButton* resumeButton() const { return m_resume; }
+    QPushButton* overwriteButton() const { return m_overwrite; }
+    QPushButton* newRunButton() const { return m_newRun; }
 
 public Q_SLOTS:
     /// Reads dataset_info.json of the data folder again, keeping the chosen datasets.
@@ -100,6 +108,19 @@ public Q_SLOTS:
     void registerDataset();
     /// Checks the arguments and starts the run; false (and a message) when something is wrong.
     bool start();
+    /// When the output folder already holds a run, shows the choice LLaMA-Board leaves implicit (its users'
+    /// "Output directory already exists" confusion): Resume (its arguments reloaded, training continues from
+    /// its last checkpoint), Overwrite, or a New run folder. Hidden otherwise.
+    void checkOutputDir();
+    /// Reloads the existing run's training_args.yaml (keeping its folder) so Start continues it.
+    void resumeExistingRun();
+    /// Keeps the arguments and sets overwrite_output_dir: Start trains from scratch into the folder.
+    void overwriteExistingRun();
+    /// Puts a fresh train_<time> name in the output folder field.
+    void startNewRun();
+    /// Estimates the run's memory from config.json and the arguments into memoryLabel(); called soon after
+    /// each edit of the form, the model or the method, and when arguments are loaded.
+    void updateMemoryEstimate();
     void abort();
 
 Q_SIGNALS:
@@ -125,7 +146,9 @@ private:
     QStringList m_chosenDatasets;
     QString m_runOutputDir;
     QString m_lastError;
-    QString m_memoryEstimate; ///< the trainer's estimate of this run, once logged
+    QString m_memoryEstimate; ///< the estimate for the current arguments, or why there is none
+    bool m_memoryWarning = false; ///< the estimate exceeds the memory available
+    QTimer* m_estimateTimer = nullptr;
     bool m_aborting = false;
 
     QLabel* m_stageLabel = nullptr;
@@ -147,6 +170,11 @@ private:
     QLabel* m_outputDirLabel = nullptr;
     QLineEdit* m_outputDir = nullptr;
     QLabel* m_memory = nullptr;
+    QWidget* m_existingRun = nullptr;
+    QLabel* m_existingRunLabel = nullptr;
+    QPushButton* m_resume = nullptr;
+    QPushButton* m_overwrite = nullptr;
+    QPushButton* m_newRun = nullptr;
     QProgressBar* m_progress = nullptr;
     QLabel* m_stats = nullptr;
     QLabel* m_status = nullptr;

@@ -31,6 +31,7 @@ ChatModelOptions chatModelOptions(const ArgumentSet& args, const std::string& de
     if (o.templateName.empty())
         fail("template: required (the chat template the model was trained with, e.g. qwen3_nothink)");
     o.dtype = args.getString("infer_dtype");
+    o.ropeScaling = args.getString("rope_scaling");
     o.device = device.empty() ? std::string("auto") : device;
     return o;
 }

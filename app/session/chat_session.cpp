@@ -65,6 +65,7 @@ void ChatSession::load(const ChatSessionOptions& options)
     o.templateName = options.templateName;
     o.dtype = options.dtype.empty() ? std::string("auto") : options.dtype;
     o.device = options.device.empty() ? std::string("auto") : options.device;
+    o.ropeScaling = options.ropeScaling;
     m_impl->engine = std::make_unique<ChatEngine>(o);
 }
 

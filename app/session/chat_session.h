@@ -23,6 +23,7 @@ struct ChatSessionOptions
     std::string templateName;          ///< template
     std::string dtype = "auto";        ///< infer_dtype: auto, float16, bfloat16, float32
     std::string device = "auto";
+    std::string ropeScaling;           ///< rope_scaling: "" none, linear, dynamic, yarn, llama3
 };
 
 enum class ChatTurnRole

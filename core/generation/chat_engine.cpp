@@ -153,7 +153,9 @@ ChatEngine::ChatEngine(const ChatModelOptions& options)
     m_encoder = std::make_unique<TemplateEncoder>(chatTemplate(m_templateName), m_tokenizer);
     const torch::Device device = resolveDevice(options.device);
     const torch::ScalarType dtype = resolveDtype(options.dtype, device);
-    m_model = loadModel(options.modelDir, LoadOptions{device, dtype});
+    LoadOptions load{device, dtype};
+    load.ropeScaling = options.ropeScaling;
+    m_model = loadModel(options.modelDir, load);
     loadInferenceAdapters(m_model, options.adapters, options.mergeAdapters);
     m_contextLength = m_model->config().max_position_embeddings;
     m_threads = at::get_num_threads();

@@ -38,6 +38,7 @@ struct ChatModelOptions
     std::string templateName;          ///< template; empty: "default"... see ChatEngine
     std::string dtype = "auto";        ///< infer_dtype
     std::string device = "auto";
+    std::string ropeScaling;           ///< rope_scaling (factor 2 for inference, as LLaMA-Factory)
     bool mergeAdapters = false;        ///< merge the last adapter into the weights too (faster decoding)
 };
 

@@ -1,5 +1,7 @@
 #include "model/model_config.h"
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -268,6 +270,36 @@ json ModelConfig::toJson() const
     if (pad_token_id)
         j["pad_token_id"] = *pad_token_id;
     return j;
+}
+
+std::string applyRopeScalingArgument(ModelConfig& config, const std::string& type,
+                                     std::optional<std::int64_t> modelMaxLength)
+{
+    if (type.empty() || type == "none")
+        return {};
+    if (type != "linear" && type != "dynamic" && type != "yarn" && type != "llama3")
+        fail("rope_scaling: unknown value \"", type, "\" (expected linear, dynamic, yarn or llama3)");
+    const std::int64_t old = config.max_position_embeddings;
+    double factor = 2.0;
+    if (modelMaxLength) {
+        if (*modelMaxLength <= old)
+            return "rope_scaling " + type + ": cutoff_len " + std::to_string(*modelMaxLength) +
+                   " is not longer than the model's context " + std::to_string(old) + "; scaling left off";
+        config.max_position_embeddings = *modelMaxLength;
+        factor = std::ceil(double(*modelMaxLength) / double(old));
+    }
+    RopeScaling rs;
+    rs.rope_type = type;
+    rs.factor = factor;
+    if (type != "linear")
+        rs.original_max_position_embeddings = old;
+    config.rope_scaling = rs;
+    char text[64];
+    std::snprintf(text, sizeof text, "%g", factor);
+    return "rope_scaling " + type + " with factor " + text +
+           (modelMaxLength ? ", context enlarged from " + std::to_string(old) + " to " +
+                                 std::to_string(config.max_position_embeddings)
+                           : std::string());
 }
 
 } // namespace lathe

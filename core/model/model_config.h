@@ -75,4 +75,14 @@ struct ModelConfig
     void validate(const std::string& source) const;
 };
 
+/// The rope_scaling argument (LLaMA-Factory's configure_rope): replaces the config's RoPE scaling with `type`
+/// (linear, dynamic, yarn or llama3; "" leaves the config alone). When training, `modelMaxLength` is the
+/// cutoff_len: longer than max_position_embeddings, the context is enlarged to it and the factor is
+/// ceil(cutoff_len / max_position_embeddings); not longer, scaling is left off. Without it (inference) the
+/// factor is 2. The original context goes to original_max_position_embeddings (llama3 also gets the
+/// low/high frequency factors 1 and 4). Returns what was done, for the log; throws lathe::Error for an
+/// unknown type.
+std::string applyRopeScalingArgument(ModelConfig& config, const std::string& type,
+                                     std::optional<std::int64_t> modelMaxLength);
+
 } // namespace lathe

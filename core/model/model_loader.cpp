@@ -43,7 +43,10 @@ void validateWeights(const std::string& dir, const ModelConfig& config)
 
 CausalLM loadModel(const std::string& dir, const LoadOptions& options)
 {
-    const ModelConfig config = ModelConfig::fromDir(dir);
+    ModelConfig config = ModelConfig::fromDir(dir);
+    if (const std::string note = applyRopeScalingArgument(config, options.ropeScaling, options.modelMaxLength);
+        !note.empty() && options.log)
+        options.log(note);
     const WeightStore store = WeightStore::openDir(dir);
     checkTable(store, config);
 

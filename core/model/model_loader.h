@@ -4,6 +4,9 @@
 // extra resident memory until a page is touched); others are converted tensor by tensor.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 
 #include <torch/types.h>
@@ -18,6 +21,11 @@ struct LoadOptions
     torch::Device device = torch::kCPU;
     /// Compute dtype the weights are converted to.
     torch::ScalarType dtype = torch::kFloat32;
+    /// The rope_scaling argument and, when training, cutoff_len (see applyRopeScalingArgument).
+    std::string ropeScaling;
+    std::optional<std::int64_t> modelMaxLength;
+    /// Told what the rope_scaling argument did, when it did something.
+    std::function<void(const std::string&)> log;
 };
 
 /// Reads config.json and the safetensors weights of `dir`; throws lathe::Error naming the file and tensor

@@ -92,4 +92,9 @@ std::vector<std::pair<std::string, std::string>> engineEnvironment(bool measure)
     return out;
 }
 
+std::vector<std::string> deviceChoices()
+{
+    return availableDevices();
+}
+
 } // namespace lathe

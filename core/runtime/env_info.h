@@ -13,6 +13,10 @@ std::string latheVersion();
 /// Ordered key/value lines describing the engine's environment (no Qt: the app adds its own line).
 std::vector<std::pair<std::string, std::string>> engineEnvironment(bool measure);
 
+/// The devices a run can be placed on, as `device` settings: "cpu", then "cuda:N" and "npu:N" that this
+/// build and machine have (the same list as runtime/device.h's availableDevices, without torch in the header).
+std::vector<std::string> deviceChoices();
+
 /// Paths of BLAS/LAPACK libraries mapped into this process (resolved through symlinks/alternatives).
 std::vector<std::string> loadedBlasLibraries();
 

@@ -294,7 +294,11 @@ TrainResult runPredictOnly(const ArgumentSet& args, const TrainCallbacks& callba
                                                                            : torch::kFloat32;
     if (callbacks.log)
         callbacks.log("Loading " + modelPath + " on " + device.str() + " in " + dtypeName(dtype));
-    CausalLM model = loadModel(modelPath, LoadOptions{device, dtype});
+    LoadOptions load{device, dtype};
+    load.ropeScaling = args.getString("rope_scaling");
+    load.modelMaxLength = args.getInt("cutoff_len"); // as LLaMA-Factory's get_train_args sets it
+    load.log = callbacks.log;
+    CausalLM model = loadModel(modelPath, load);
     for (auto& p : model->parameters())
         p.requires_grad_(false);
     const auto adapters = splitNames(args.getString("adapter_name_or_path"));

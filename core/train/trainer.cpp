@@ -154,7 +154,8 @@ void writeJson(const fs::path& path, const json& j)
 
 struct Settings
 {
-    std::string stage, finetuningType, modelPath, outputDir, templateName, datasetDir, device, tokenizedPath;
+    std::string stage, finetuningType, modelPath, outputDir, templateName, datasetDir, device, tokenizedPath,
+        ropeScaling;
     std::vector<std::string> datasets, evalDatasets, adapters;
     std::string lrScheduler, evalStrategy, resumeFrom;
     std::int64_t cutoffLen = 2048, batchSize = 1, evalBatchSize = 1, accumulation = 1, maxSteps = -1;
@@ -210,6 +211,7 @@ Settings settingsOf(const ArgumentSet& args)
     s.evalStrategy = args.getString("eval_strategy");
     s.resumeFrom = args.getString("resume_from_checkpoint");
     s.cutoffLen = args.getInt("cutoff_len");
+    s.ropeScaling = args.getString("rope_scaling");
     s.batchSize = std::max<long long>(1, args.getInt("per_device_train_batch_size"));
     s.evalBatchSize = std::max<long long>(1, args.getInt("per_device_eval_batch_size"));
     s.accumulation = std::max<long long>(1, args.getInt("gradient_accumulation_steps"));
@@ -587,7 +589,11 @@ void Run::loadModelAndTrainables()
     m_device = resolveDevice(m_s.device.empty() ? "auto" : m_s.device);
     m_dtype = m_s.bf16 || m_s.pureBf16 ? torch::kBFloat16 : m_s.fp16 ? torch::kHalf : torch::kFloat32;
     log("Loading " + m_s.modelPath + " on " + m_device.str() + " in " + dtypeName(m_dtype));
-    m_model = loadModel(m_s.modelPath, LoadOptions{m_device, m_dtype});
+    LoadOptions load{m_device, m_dtype};
+    load.ropeScaling = m_s.ropeScaling;
+    load.modelMaxLength = m_s.cutoffLen; // LLaMA-Factory's model_max_length when training
+    load.log = [this](const std::string& note) { log(note); };
+    m_model = loadModel(m_s.modelPath, load);
     for (auto& p : m_model->parameters())
         p.requires_grad_(false);
     if (m_s.trainFromScratch) {
@@ -699,16 +705,7 @@ MemoryEstimate Run::estimateMemory() const
         m.trainable += t.numel() * t.element_size();
         m.optimizer += t.numel() * (t.element_size() + 8); // gradient + two float32 moments
     }
-    // Per token and layer, what autograd keeps: on CPU most of it is float32 (LoRA inputs, attention, norm
-    // intermediates), about 24 H + 12 I floats, calibrated on Qwen3-0.6B (bench_train: 59 MB per layer at 256
-    // tokens); plus scores and probabilities per head. Checkpointing keeps one layer's worth and each
-    // layer's input. The fused loss keeps one float32 [rows, vocab] buffer (at most 256 MB) at a time.
-    const std::int64_t tokens = m_s.batchSize * m_s.cutoffLen;
-    const std::int64_t perLayer = tokens * (24 * c.hidden_size + 12 * c.intermediate_size) * 4 +
-                                  m_s.batchSize * c.num_attention_heads * m_s.cutoffLen * m_s.cutoffLen * 4 * 2;
-    const std::int64_t layers = m_s.gradientCheckpointing ? 1 : c.num_hidden_layers;
-    m.activations = perLayer * layers + tokens * c.hidden_size * width * c.num_hidden_layers +
-                    std::min<std::int64_t>(tokens * c.vocab_size * 4, std::int64_t(256) << 20);
+    m.activations = activationBytes(c, m_s.batchSize, m_s.cutoffLen, m_s.gradientCheckpointing, width);
     return m;
 }
 
@@ -1184,10 +1181,9 @@ TrainResult Run::execute()
 
 } // namespace
 
-std::string MemoryEstimate::describe() const
+std::int64_t availableHostMemory()
 {
-    return "weights " + gib(weights) + " + trainable " + gib(trainable) + " + gradients and AdamW " +
-           gib(optimizer) + " + activations " + gib(activations) + " = " + gib(total());
+    return availableHostBytes();
 }
 
 TrainResult runTraining(const ArgumentSet& args, const TrainCallbacks& callbacks)

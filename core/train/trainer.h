@@ -77,6 +77,22 @@ struct MemoryEstimate
     std::string describe() const;
 };
 
+struct ModelConfig;
+
+/// The estimate for the arguments before anything is loaded: the shapes from model_name_or_path's
+/// config.json, the trainable parameters from finetuning_type (LoRA rank and targets, freeze layers), the
+/// activations from the batch size, cutoff_len and gradient checkpointing. The Train tab shows it before
+/// Start; the trainer logs its own, from the loaded model, before the first step. Throws lathe::Error when
+/// the model folder has no readable config.json.
+MemoryEstimate estimateTrainingMemory(const ArgumentSet& args);
+
+/// The activations part of the estimate (`width`: bytes per element of the compute dtype).
+std::int64_t activationBytes(const ModelConfig& config, std::int64_t batchSize, std::int64_t cutoffLen,
+                             bool gradientCheckpointing, std::int64_t width);
+
+/// MemAvailable of /proc/meminfo in bytes (0 where it cannot be read).
+std::int64_t availableHostMemory();
+
 /// Runs the training the arguments describe (`lathe train`, the window's Start button). Throws lathe::Error
 /// with a message for the user on bad settings, data or out-of-memory; never exits the process.
 TrainResult runTraining(const ArgumentSet& args, const TrainCallbacks& callbacks = {});

@@ -12,8 +12,12 @@
 
 #include <QtTest/QtTest>
 
+#include "error_check.h"
 #include "model/model_config.h"
+#include "model/model_loader.h"
 #include "model/rope.h"
+#include "test_support.h"
+#include "tiny_model.h"
 
 using lathe::ModelConfig;
 
@@ -76,6 +80,8 @@ private Q_SLOTS:
     void applyRotaryRotatesPairs();
     void applyRotaryPartial();
     void rotationIsRelative();
+    void ropeScalingArgument();
+    void ropeScalingArgumentReachesTheModel();
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -380,5 +386,70 @@ void TestRope::rotationIsRelative()
     QVERIFY(std::abs(score(3, 7) - base) > 1e-4); // direction matters
 }
 
-QTEST_GUILESS_MAIN(TestRope)
+void TestRope::ropeScalingArgument()
+{
+    // Training (cutoff_len given) longer than the context: enlarged, factor ceil(cutoff / context).
+    ModelConfig c = ropeConfig(10000.0, 64, 512);
+    QVERIFY(!lathe::applyRopeScalingArgument(c, "linear", 1300).empty());
+    QCOMPARE(c.rope_scaling.rope_type, std::string("linear"));
+    QCOMPARE(c.rope_scaling.factor, 3.0);
+    QCOMPARE(c.max_position_embeddings, std::int64_t(1300));
+    QVERIFY(!c.rope_scaling.original_max_position_embeddings);
+
+    c = ropeConfig(10000.0, 64, 512);
+    lathe::applyRopeScalingArgument(c, "llama3", 2048);
+    QCOMPARE(c.rope_scaling.factor, 4.0);
+    QCOMPARE(*c.rope_scaling.original_max_position_embeddings, std::int64_t(512));
+    QCOMPARE(c.rope_scaling.low_freq_factor, 1.0);
+    QCOMPARE(c.rope_scaling.high_freq_factor, 4.0);
+    QVERIFY(lathe::computeRopeFrequencies(c).inv_freq.defined());
+
+    // Not longer than the context: left off, said so.
+    c = ropeConfig(10000.0, 64, 512);
+    const std::string note = lathe::applyRopeScalingArgument(c, "yarn", 512);
+    QVERIFY(note.find("left off") != std::string::npos);
+    QCOMPARE(c.rope_scaling.rope_type, std::string("default"));
+    QCOMPARE(c.max_position_embeddings, std::int64_t(512));
+
+    // Inference: factor 2, context as it was.
+    c = ropeConfig(10000.0, 64, 512);
+    lathe::applyRopeScalingArgument(c, "dynamic", std::nullopt);
+    QCOMPARE(c.rope_scaling.rope_type, std::string("dynamic"));
+    QCOMPARE(c.rope_scaling.factor, 2.0);
+    QCOMPARE(c.max_position_embeddings, std::int64_t(512));
+
+    // None and "" change nothing; anything else is refused by name.
+    c = ropeConfig(10000.0, 64, 512);
+    QVERIFY(lathe::applyRopeScalingArgument(c, "none", 4096).empty());
+    QVERIFY(lathe::applyRopeScalingArgument(c, "", 4096).empty());
+    QCOMPARE(c.rope_scaling.rope_type, std::string("default"));
+    QString message;
+    LATHE_VERIFY_ERROR(lathe::applyRopeScalingArgument(c, "ntk", 4096), message);
+    QVERIFY2(message.contains("rope_scaling") && message.contains("ntk"), qPrintable(message));
+}
+
+void TestRope::ropeScalingArgumentReachesTheModel()
+{
+    const auto model = lathe::test::makeTinyModel(lathe::test::scratchDir("rope_argument").toStdString());
+    auto plain = lathe::loadModel(model.string());
+    const std::int64_t context = plain->config().max_position_embeddings;
+    lathe::LoadOptions options;
+    options.ropeScaling = "linear";
+    options.modelMaxLength = context * 2 + 1;
+    std::string said;
+    options.log = [&](const std::string& note) { said = note; };
+    auto scaled = lathe::loadModel(model.string(), options);
+    QCOMPARE(scaled->config().rope_scaling.rope_type, std::string("linear"));
+    QCOMPARE(scaled->config().rope_scaling.factor, 3.0);
+    QCOMPARE(scaled->config().max_position_embeddings, context * 2 + 1);
+    QVERIFY2(said.find("factor 3") != std::string::npos, said.c_str());
+    // The same weights, other positions: logits differ after the first token (position 0 is not rotated).
+    torch::NoGradGuard noGrad;
+    const auto ids = torch::tensor({{5, 17, 42, 99}}, torch::kLong);
+    const auto a = plain->forward(ids), b = scaled->forward(ids);
+    QVERIFY(torch::allclose(a.select(1, 0), b.select(1, 0), 1e-5, 1e-5));
+    QVERIFY(!torch::allclose(a.select(1, 3), b.select(1, 3), 1e-4, 1e-4));
+}
+
+QTEST_MAIN(TestRope)
 #include "tst_rope.moc"

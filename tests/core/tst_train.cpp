@@ -432,6 +432,51 @@ private Q_SLOTS:
         QVERIFY2(message.contains("nope"), qPrintable(message));
     }
 
+    // The estimate the Train tab shows before Start, from config.json and the arguments, is the one the
+    // trainer logs from the loaded model and its trainable tensors.
+    void memoryEstimateBeforeLoading()
+    {
+        const fs::path root = lathe::test::scratchDir("train_memory").toStdString();
+        const auto modelDir = lathe::test::makeTinyModel(root);
+        const auto dataDir = makeData(root, 4);
+        struct Case
+        {
+            const char* name;
+            std::vector<std::pair<const char*, const char*>> set;
+        };
+        const std::vector<Case> cases = {
+            {"lora all", {}},
+            {"lora q,v r8 bf16", {{"lora_target", "q_proj,v_proj"}, {"lora_rank", "8"}, {"bf16", "true"}}},
+            {"full", {{"finetuning_type", "full"}, {"disable_gradient_checkpointing", "true"}}},
+            {"freeze last", {{"finetuning_type", "freeze"}, {"freeze_trainable_layers", "1"}}},
+            {"freeze first mlp", {{"finetuning_type", "freeze"}, {"freeze_trainable_layers", "-1"},
+                                  {"freeze_trainable_modules", "mlp"}}},
+        };
+        for (const auto& c : cases) {
+            auto a = baseArgs(modelDir, dataDir, root / "out");
+            a.set("overwrite_output_dir", "true");
+            a.set("max_steps", "1");
+            a.set("cutoff_len", "48");
+            for (const auto& [k, v] : c.set)
+                a.set(k, v);
+            const std::string before = "Memory estimate: " + lathe::estimateTrainingMemory(a).describe();
+            std::string logged;
+            TrainCallbacks cb;
+            cb.log = [&](const std::string& l) {
+                if (l.rfind("Memory estimate: ", 0) == 0)
+                    logged = l;
+            };
+            runTraining(a, cb);
+            QVERIFY2(logged == before, qPrintable(QString("%1: before %2, trainer %3")
+                                                      .arg(c.name, QString::fromStdString(before),
+                                                           QString::fromStdString(logged))));
+        }
+        auto none = baseArgs(root / "no_model", dataDir, root / "out");
+        QString message;
+        LATHE_VERIFY_ERROR(lathe::estimateTrainingMemory(none), message);
+        QVERIFY2(message.contains("no_model"), qPrintable(message));
+    }
+
     // Full and freeze fine-tuning: the loss falls, saved weights load as a model, freeze trains only the last
     // layer.
     void fullAndFreeze()

@@ -14,6 +14,9 @@
 
 #include "chat_runner.h"
 #include "chat_tab.h"
+#include "compare_panel.h"
+#include "config/argument_schema.h"
+#include "train/trainer.h"
 #include "generation/chat_engine.h"
 #include "test_support.h"
 #include "tiny_model.h"
@@ -30,6 +33,7 @@ private Q_SLOTS:
     void toolsAreValidated();
     void thoughtIsFolded();
     void chatRoundTrip();
+    void compareBaseAndAdapter();
 
 private:
     void setUp(TopBar& bar, ChatTab& tab);
@@ -83,6 +87,75 @@ void TestChatTab::thoughtIsFolded()
     e.toolCalls = "[{\"name\": \"f\", \"arguments\": {\"x\": 1}}]";
     html = ChatTab::entryHtml(e, 3);
     QVERIFY(html.contains("&quot;name&quot;: &quot;f&quot;") || html.contains("\"name\": \"f\""));
+}
+
+void TestChatTab::compareBaseAndAdapter()
+{
+    // An adapter that changes the answers: a few steps at a high learning rate.
+    const QString root = lathe::test::scratchDir("chat_compare");
+    lathe::test::writeAlpacaDataset(root.toStdString() + "/data", "hi",
+                                    {{"Hello", "Lathe here, always."}, {"Who?", "Lathe here, always."}});
+    lathe::ArgumentSet a;
+    a.set("model_name_or_path", m_model.toStdString());
+    a.set("stage", "sft");
+    a.set("do_train", "true");
+    a.set("finetuning_type", "lora");
+    a.set("lora_rank", "8");
+    a.set("template", "qwen");
+    a.set("dataset", "hi");
+    a.set("dataset_dir", root.toStdString() + "/data");
+    a.set("output_dir", root.toStdString() + "/adapter");
+    a.set("tokenized_path", root.toStdString() + "/cache");
+    a.set("max_steps", "30");
+    a.set("learning_rate", "5e-2");
+    a.set("per_device_train_batch_size", "2");
+    lathe::runTraining(a);
+
+    TopBar bar;
+    ChatTab tab;
+    setUp(bar, tab);
+    tab.temperatureSpin()->setValue(0);
+    tab.maxNewTokensSpin()->setValue(12);
+    tab.queryEdit()->setPlainText("Hello");
+    QVERIFY(!tab.compare()); // no adapter chosen
+    QCOMPARE(tab.status(), QStringLiteral("Please select an adapter."));
+    bar.setCheckpoints({root + "/adapter"});
+
+    QSignalSpy finished(tab.comparePanel(), &lathe::ComparePanel::finished);
+    QVERIFY(tab.compare());
+    QVERIFY(!tab.compareButton()->isEnabled()); // the models load and answer on their workers
+    QVERIFY(tab.comparePanel()->isVisible() || !tab.isVisible());
+    QVERIFY(finished.wait(60000));
+    QVERIFY(tab.compareButton()->isEnabled());
+
+    // Each side is what ChatEngine answers greedily with those weights.
+    auto reference = [&](std::vector<std::string> adapters) {
+        lathe::ChatModelOptions mo;
+        mo.modelDir = m_model.toStdString();
+        mo.templateName = "qwen";
+        mo.adapters = std::move(adapters);
+        lathe::ChatEngine engine(mo);
+        lathe::ChatGenerationOptions go;
+        go.max_new_tokens = 12;
+        go.sampling.do_sample = false;
+        lathe::Conversation c;
+        c.messages.push_back({lathe::Role::User, "Hello"});
+        return QString::fromStdString(engine.chat(c, go).content);
+    };
+    const QString base = reference({}), adapted = reference({(root + "/adapter").toStdString()});
+    QVERIFY(base != adapted);
+    QCOMPARE(tab.comparePanel()->answer(lathe::ComparePanel::Base), base);
+    QCOMPARE(tab.comparePanel()->answer(lathe::ComparePanel::Adapted), adapted);
+    QVERIFY(tab.comparePanel()->titleLabel(lathe::ComparePanel::Adapted)->text().contains("adapter"));
+    QVERIFY(tab.comparePanel()->statsLabel(lathe::ComparePanel::Base)->text().contains("tokens/s"));
+    QVERIFY(tab.entries().isEmpty()); // the chat history is not touched
+
+    // Again with the models kept loaded; then Close frees them.
+    QVERIFY(tab.compare());
+    QVERIFY(finished.wait(60000));
+    QCOMPARE(tab.comparePanel()->answer(lathe::ComparePanel::Adapted), adapted);
+    tab.comparePanel()->closeButton()->click();
+    QVERIFY(tab.comparePanel()->isHidden());
 }
 
 void TestChatTab::chatRoundTrip()

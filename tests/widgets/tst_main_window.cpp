@@ -188,6 +188,8 @@ void TestMainWindow::topBarLabelsMatchLlamaBoard()
         {"finetuning_type", bar->finetuningTypeCombo()},
         {"checkpoint_path", bar->checkpointCombo()},
         {"template", bar->templateCombo()},
+        {"hub_name", bar->hubCombo()},
+        {"rope_scaling", bar->ropeScalingCombo()},
     };
     for (const auto& [key, widget] : fields) {
         QVERIFY2(!locale(key, "label").isEmpty(), key);

@@ -8,11 +8,16 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
+#include <QAbstractItemView>
 #include <QSignalSpy>
+#include <QStandardItemModel>
 #include <QToolButton>
 #include <QtTest/QtTest>
 
 #include "checkpoint_lister.h"
+#include "config/argument_schema.h"
+#include "model_arguments.h"
+#include "model_selection.h"
 #include "test_support.h"
 #include "tiny_model.h"
 #include "top_bar.h"
@@ -85,7 +90,102 @@ private Q_SLOTS:
     void refreshKeepsTheChosenCheckpoint();
     void saveDirDropsSpacesFromModelName();
     void languagePickerAsksForChange();
+    void loraCheckpointsAreTickedTogether();
+    void hubRopeScalingAndDevice();
 };
+
+void TestTopBar::loraCheckpointsAreTickedTogether()
+{
+    const QString saves = lathe::test::scratchDir("top_bar_multi") + "/saves";
+    const QString runs = saves + "/Qwen3-0.6B-Base/lora";
+    touch(runs + "/train_a/adapter_model.safetensors");
+    touch(runs + "/train_a/checkpoint-50/adapter_model.safetensors");
+    touch(runs + "/train_b/adapter_model.safetensors");
+    TopBar bar;
+    bar.resize(900, 200);
+    bar.show();
+    bar.setSavesRoot(saves);
+    pickModel(bar, QStringLiteral("Qwen3-0.6B-Base"));
+    QCOMPARE(itemTexts(bar.checkpointCombo()), QStringList({"train_a", "train_a/checkpoint-50", "train_b"}));
+
+    // Clicks in the open list tick items (and keep it open), in the order clicked.
+    QComboBox* combo = bar.checkpointCombo();
+    combo->showPopup();
+    QAbstractItemView* view = combo->view();
+    QTRY_VERIFY(view->isVisible());
+    auto click = [&](int row) {
+        const QRect rect = view->visualRect(view->model()->index(row, 0));
+        QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, rect.center());
+    };
+    click(2);
+    click(1);
+    QVERIFY(view->isVisible());
+    QCOMPARE(bar.checkpoints(), QStringList({"train_b", "train_a/checkpoint-50"}));
+    auto* model = static_cast<QStandardItemModel*>(combo->model());
+    QCOMPARE(model->item(0)->checkState(), Qt::Unchecked);
+    QCOMPARE(model->item(1)->checkState(), Qt::Checked);
+    QCOMPARE(model->item(2)->checkState(), Qt::Checked);
+    click(2); // untick
+    QCOMPARE(bar.checkpoints(), QStringList({"train_a/checkpoint-50"}));
+    click(0);
+    combo->hidePopup();
+
+    // Both are adapters, stacked in that order, each resolved under the save folder.
+    const lathe::ModelSelection s = lathe::modelSelection(&bar);
+    QCOMPARE(s.adapters, QStringList({runs + "/train_a/checkpoint-50", runs + "/train_a"}));
+    lathe::ArgumentSet args;
+    lathe::addModelArguments(&bar, args);
+    QCOMPARE(QString::fromStdString(args.getString("adapter_name_or_path")),
+             runs + "/train_a/checkpoint-50," + runs + "/train_a");
+
+    // Typing ticks what it names; a refresh keeps the choice.
+    combo->setEditText(QStringLiteral("train_b, train_a"));
+    QCOMPARE(model->item(0)->checkState(), Qt::Checked);
+    QCOMPARE(model->item(1)->checkState(), Qt::Unchecked);
+    QCOMPARE(model->item(2)->checkState(), Qt::Checked);
+    bar.refreshCheckpoints();
+    QCOMPARE(bar.checkpoints(), QStringList({"train_b", "train_a"}));
+
+    // Full and freeze checkpoints replace the model: one at a time, no check boxes.
+    touch(saves + "/Qwen3-0.6B-Base/full/run1/model.safetensors");
+    bar.finetuningTypeCombo()->setCurrentText(QStringLiteral("full"));
+    QVERIFY(bar.checkpoints().isEmpty()); // a LoRA run is not a full checkpoint
+    combo->setCurrentIndex(0);
+    QCOMPARE(bar.checkpointPath(), QStringLiteral("run1"));
+    QVERIFY(!model->item(0)->data(Qt::CheckStateRole).isValid());
+    QCOMPARE(lathe::modelSelection(&bar).modelPath, saves + "/Qwen3-0.6B-Base/full/run1");
+}
+
+void TestTopBar::hubRopeScalingAndDevice()
+{
+    TopBar bar;
+    QCOMPARE(itemTexts(bar.hubCombo()), QStringList({"huggingface", "modelscope", "openmind"}));
+    QCOMPARE(itemTexts(bar.ropeScalingCombo()), QStringList({"none", "linear", "dynamic", "yarn", "llama3"}));
+    QCOMPARE(bar.ropeScaling(), QString());
+    QCOMPARE(bar.computeDevice(), QStringLiteral("auto"));
+    const QStringList devices = itemData(bar.deviceCombo());
+    QCOMPARE(devices.mid(0, 2), QStringList({"auto", "cpu"}));
+
+    // The hub picks the id LLaMA-Board would download (its ModelScope / Modelers ids where the list has one).
+    pickModel(bar, QStringLiteral("Gemma-2-2B-Instruct"));
+    QCOMPARE(bar.modelPath(), QStringLiteral("google/gemma-2-2b-it"));
+    bar.hubCombo()->setCurrentText(QStringLiteral("modelscope"));
+    QCOMPARE(bar.modelPath(), QStringLiteral("LLM-Research/gemma-2-2b-it"));
+    bar.hubCombo()->setCurrentText(QStringLiteral("openmind"));
+    QCOMPARE(bar.modelPath(), QStringLiteral("LlamaFactory/gemma-2-2b-it"));
+    pickModel(bar, QStringLiteral("Qwen3-0.6B-Base")); // no Modelers id: the Hugging Face one
+    QCOMPARE(bar.modelPath(), QStringLiteral("Qwen/Qwen3-0.6B-Base"));
+
+    // Both reach the run's arguments; "none" sets nothing.
+    lathe::ArgumentSet args;
+    lathe::addModelArguments(&bar, args);
+    QVERIFY(!args.isSet("rope_scaling"));
+    bar.ropeScalingCombo()->setCurrentText(QStringLiteral("yarn"));
+    bar.deviceCombo()->setCurrentIndex(1);
+    lathe::addModelArguments(&bar, args);
+    QCOMPARE(args.getString("rope_scaling"), std::string("yarn"));
+    QCOMPARE(args.getString("device"), std::string("cpu"));
+}
 
 void TestTopBar::choicesMirrorLlamaBoard()
 {

@@ -26,6 +26,7 @@
 #include "test_support.h"
 #include "tiny_model.h"
 #include "top_bar.h"
+#include "train/trainer.h"
 #include "train_charts.h"
 #include "train_runner.h"
 #include "train_tab.h"
@@ -65,6 +66,8 @@ private Q_SLOTS:
     void runFromTheTab();
     void abortStopsAndSaves();
     void trainerErrorIsShown();
+    void memoryEstimateBeforeStart();
+    void existingOutputDirOffersResume();
 
 private:
     // A tab on a top bar set up for a short LoRA run of the tiny model on `qa`, writing to `out`.
@@ -245,6 +248,88 @@ void TestTrainTab::startRefusesWhatCannotRun()
     QVERIFY(!QDir(m_root + "/refused").exists());
 }
 
+void TestTrainTab::memoryEstimateBeforeStart()
+{
+    TopBar bar;
+    TrainTab tab;
+    setUp(bar, tab, m_root + "/estimate", 3);
+    tab.updateMemoryEstimate(); // setUp fills the form from code, which is not an edit
+    // Shown before anything runs, the engine's own figure for these arguments.
+    const lathe::MemoryEstimate engine = lathe::estimateTrainingMemory(tab.arguments());
+    const QString shown = tab.memoryLabel()->text();
+    QVERIFY2(shown.startsWith("Memory estimate: ") && shown.contains(QLocale().formattedDataSize(
+                 engine.total(), 2, QLocale::DataSizeTraditionalFormat)),
+             qPrintable(shown));
+    QVERIFY(!tab.isRunning());
+
+    // It follows the form: a longer cutoff needs more activations.
+    static_cast<QSpinBox*>(tab.form()->editor("cutoff_len"))->setValue(4096);
+    QTRY_VERIFY(tab.memoryLabel()->text() != shown);
+    const lathe::MemoryEstimate longer = lathe::estimateTrainingMemory(tab.arguments());
+    QVERIFY(longer.activations > engine.activations);
+    QVERIFY(tab.memoryLabel()->text().contains(
+        QLocale().formattedDataSize(longer.total(), 2, QLocale::DataSizeTraditionalFormat)));
+
+    // And the method: full fine-tuning trains every weight.
+    bar.finetuningTypeCombo()->setCurrentText("full");
+    QTRY_VERIFY(tab.memoryLabel()->text().contains(QLocale().formattedDataSize(
+        lathe::estimateTrainingMemory(tab.arguments()).total(), 2, QLocale::DataSizeTraditionalFormat)));
+
+    // A path that is no model says why.
+    bar.modelPathEdit()->setText(m_root + "/nothing-here");
+    QTRY_VERIFY2(tab.memoryLabel()->text().contains("not available"), qPrintable(tab.memoryLabel()->text()));
+}
+
+void TestTrainTab::existingOutputDirOffersResume()
+{
+    TopBar bar;
+    TrainTab tab;
+    const QString out = m_root + "/existing";
+    setUp(bar, tab, out, 4);
+    // A run made elsewhere (the CLI), with a checkpoint at step 2 and 4.
+    ArgumentSet earlier = tab.arguments();
+    earlier.set("save_steps", "2");
+    earlier.set("learning_rate", "7e-4");
+    earlier.set("overwrite_output_dir", "false");
+    QDir(out).removeRecursively();
+    lathe::runTraining(earlier);
+    QVERIFY(QFile::exists(out + "/checkpoint-4/trainer_state.json"));
+
+    QVERIFY(tab.existingRunBar()->isHidden());
+    qobject_cast<QCheckBox*>(tab.form()->editor("overwrite_output_dir"))->setChecked(false);
+    tab.outputDirEdit()->setText(out);
+    tab.checkOutputDir();
+    QVERIFY(!tab.existingRunBar()->isHidden());
+    QVERIFY2(tab.existingRunLabel()->text().contains("checkpoint-4"), qPrintable(tab.existingRunLabel()->text()));
+    QVERIFY(tab.resumeButton()->isEnabled());
+
+    // Resume: that run's arguments come back (its learning rate), into its own folder, not overwritten.
+    tab.resumeButton()->click();
+    QVERIFY(qFuzzyCompare(tab.arguments().getFloat("learning_rate"), 7e-4));
+    QCOMPARE(tab.arguments().getBool("overwrite_output_dir"), false);
+    QCOMPARE(tab.outputDir(), out);
+    QVERIFY(tab.statusLabel()->text().contains("resumes"));
+    // ... and Start continues it: 4 more steps on top of the 4 done.
+    static_cast<QSpinBox*>(tab.form()->editor("max_steps"))->setValue(6);
+    QSignalSpy finished(&tab, &TrainTab::runFinished);
+    QVERIFY(tab.start());
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+    QVERIFY2(finished.first().at(0).toBool(), qPrintable(finished.first().at(2).toString()));
+    QVERIFY(tab.outputBox()->toPlainText().contains("checkpoint-4"));
+    QVERIFY(QFile::exists(out + "/trainer_state.json"));
+
+    // Overwrite: the arguments stay, the flag is set and said.
+    tab.overwriteButton()->click();
+    QVERIFY(tab.arguments().getBool("overwrite_output_dir"));
+    QVERIFY(tab.existingRunLabel()->text().contains("overwrite_output_dir"));
+
+    // New run: a fresh folder name, the bar goes away.
+    tab.newRunButton()->click();
+    QVERIFY(tab.outputDirEdit()->text().startsWith("train_"));
+    QVERIFY(tab.existingRunBar()->isHidden());
+    QVERIFY(!tab.arguments().getBool("overwrite_output_dir"));
+}
+
 void TestTrainTab::runFromTheTab()
 {
     TopBar bar;
@@ -284,7 +369,7 @@ void TestTrainTab::runFromTheTab()
              qPrintable(tab.progressBar()->format()));
     QVERIFY(tab.progressBar()->format().contains(" < "));
     QVERIFY(tab.statsLabel()->text().contains("tokens/s"));
-    QVERIFY(tab.memoryLabel()->text().contains("GiB"));
+    QVERIFY2(tab.memoryLabel()->text().contains("weights"), qPrintable(tab.memoryLabel()->text()));
     QVERIFY(!tab.outputBox()->toPlainText().isEmpty());
 
     // The run folder, as `lathe train` writes it.
