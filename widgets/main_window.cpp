@@ -109,6 +109,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     retranslateUi();
     setLanguage(LanguageSwitcher::systemLanguage());
     resize(1280, 800);
+    // Below this the top bar's six columns and the Train tab's form stop fitting (the tabs scroll).
+    setMinimumSize(960, 640);
     m_confirmClose = [this] {
         return QMessageBox::question(this, tr("Lathe"),
                                      tr("A run is still going. Stop it and close? A training run saves a checkpoint "

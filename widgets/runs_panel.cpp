@@ -16,6 +16,7 @@
 #include "runs_model.h"
 #include "series_downsample.h"
 #include "top_bar.h"
+#include "train_charts.h"
 
 namespace lathe {
 
@@ -97,10 +98,13 @@ void RunsPanel::drawSelected()
     }
     x->setRange(0, maxX);
     y->setRange(std::min(0.0, minY), maxY > minY ? maxY : minY + 1);
+    followPalette(m_chart, palette());
 }
 
 void RunsPanel::changeEvent(QEvent* event)
 {
+    if (event->type() == QEvent::PaletteChange)
+        followPalette(m_chart, palette());
     if (event->type() == QEvent::LanguageChange)
         retranslateUi();
     QWidget::changeEvent(event);

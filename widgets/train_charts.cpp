@@ -4,7 +4,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include <QAbstractAxis>
 #include <QChart>
+#include <QLegend>
+#include <QPalette>
+#include <QPen>
 #include <QChartView>
 #include <QEvent>
 #include <QHBoxLayout>
@@ -101,6 +105,8 @@ TrainCharts::TrainCharts(QWidget* parent) : QWidget(parent)
     m_refreshTimer->setInterval(200);
     connect(m_refreshTimer, &QTimer::timeout, this, &TrainCharts::refresh);
 
+    followPalette(m_lossChart, palette());
+    followPalette(m_lrChart, palette());
     retranslateUi();
     refresh();
 }
@@ -155,8 +161,28 @@ void TrainCharts::refresh()
     m_lrY->setRange(std::max(0.0, ly0), ly1);
 }
 
+void followPalette(QChart* chart, const QPalette& palette)
+{
+    chart->setBackgroundBrush(palette.brush(QPalette::Base));
+    chart->setBackgroundPen(QPen(palette.color(QPalette::Mid)));
+    chart->setTitleBrush(palette.brush(QPalette::Text));
+    chart->legend()->setLabelColor(palette.color(QPalette::Text));
+    QColor grid = palette.color(QPalette::Mid);
+    grid.setAlphaF(0.5);
+    for (QAbstractAxis* axis : chart->axes()) {
+        axis->setLabelsBrush(palette.brush(QPalette::Text));
+        axis->setTitleBrush(palette.brush(QPalette::Text));
+        axis->setLinePenColor(palette.color(QPalette::Mid));
+        axis->setGridLineColor(grid);
+    }
+}
+
 void TrainCharts::changeEvent(QEvent* event)
 {
+    if (event->type() == QEvent::PaletteChange) {
+        followPalette(m_lossChart, palette());
+        followPalette(m_lrChart, palette());
+    }
     if (event->type() == QEvent::LanguageChange)
         retranslateUi();
     QWidget::changeEvent(event);

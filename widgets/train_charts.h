@@ -14,12 +14,18 @@
 #include "train/trainer.h"
 
 class QChart;
+class QPalette;
 class QLineSeries;
 class QScatterSeries;
 class QTimer;
 class QValueAxis;
 
 namespace lathe {
+
+/// Colours `chart` (background, titles, legend, every axis' labels and grid) from `palette`, so charts follow
+/// the desktop's light or dark theme instead of QtCharts' fixed light one. Call again after adding axes and on
+/// QEvent::PaletteChange.
+void followPalette(QChart* chart, const QPalette& palette);
 
 class TrainCharts : public QWidget
 {

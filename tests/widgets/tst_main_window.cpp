@@ -1,6 +1,10 @@
 // Tests of the main window: the LLaMA-Board layout (four tabs in order, top bar), the icon and translation
 // compiled in, and switching the interface language while the window is open.
+#include <QAbstractAxis>
+#include <QChart>
+#include <QChartView>
 #include <QComboBox>
+#include <QListWidget>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -18,6 +22,7 @@
 #include "placeholder_page.h"
 #include "test_support.h"
 #include "top_bar.h"
+#include "train_charts.h"
 #include "train_tab.h"
 
 using lathe::MainWindow;
@@ -71,7 +76,59 @@ private Q_SLOTS:
     void topBarLabelsMatchLlamaBoard_data();
     void topBarLabelsMatchLlamaBoard();
     void unknownLanguageIsRefused();
+    void keyboardReachesEveryField();
+    void chartsFollowThePalette();
 };
+
+// Every field of the top bar and the Train tab's main row can be reached with Tab, has a focus frame, and a
+// label that names it (its buddy, which screen readers announce and mnemonics jump to).
+void TestMainWindow::keyboardReachesEveryField()
+{
+    MainWindow window;
+    window.show();
+    QVERIFY(window.minimumSize().width() >= 900 && window.minimumSize().height() >= 600);
+    lathe::TopBar* bar = window.topBar();
+    QSet<QWidget*> chain;
+    QWidget* w = &window;
+    do {
+        if ((w->focusPolicy() & Qt::TabFocus) && w->isEnabled())
+            chain.insert(w);
+        w = w->nextInFocusChain();
+    } while (w != &window);
+    const QList<QWidget*> fields = {bar->languageCombo(),     bar->modelNameCombo(),   bar->modelPathEdit(),
+                                    bar->hubCombo(),          bar->finetuningTypeCombo(), bar->checkpointCombo(),
+                                    bar->templateCombo(),     bar->ropeScalingCombo(), bar->deviceCombo()};
+    for (QWidget* field : fields) {
+        QWidget* focusTarget = field->focusProxy() ? field->focusProxy() : field;
+        QVERIFY2(chain.contains(field) || chain.contains(focusTarget), qPrintable(field->objectName() + labelOf(bar, field)));
+        QVERIFY2(!labelOf(bar, field).isEmpty(), qPrintable(field->metaObject()->className()));
+    }
+    QVERIFY(chain.contains(bar->browseButton()));
+    lathe::TrainTab* train = window.findChild<lathe::TrainTab*>();
+    QVERIFY(train);
+    for (QWidget* control : std::initializer_list<QWidget*>{train->startButton(), train->previewButton(),
+                                                            train->outputDirEdit(), train->datasetList()})
+        QVERIFY(chain.contains(control));
+}
+
+void TestMainWindow::chartsFollowThePalette()
+{
+    lathe::TrainCharts charts;
+    QPalette dark;
+    dark.setColor(QPalette::Base, QColor(20, 20, 20));
+    dark.setColor(QPalette::Text, QColor(230, 230, 230));
+    dark.setColor(QPalette::Window, QColor(30, 30, 30));
+    charts.setPalette(dark);
+    QCoreApplication::processEvents();
+    const QList<QChartView*> views = charts.findChildren<QChartView*>();
+    QVERIFY(!views.isEmpty());
+    for (QChartView* view : views) {
+        QCOMPARE(view->chart()->backgroundBrush().color(), QColor(20, 20, 20));
+        QCOMPARE(view->chart()->titleBrush().color(), QColor(230, 230, 230));
+        for (QAbstractAxis* axis : view->chart()->axes())
+            QCOMPARE(axis->labelsBrush().color(), QColor(230, 230, 230));
+    }
+}
 
 void TestMainWindow::resourcesAreCompiledIn()
 {
