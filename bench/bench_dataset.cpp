@@ -102,6 +102,24 @@ int main(int argc, char** argv)
             bytes += std::int64_t(t.size());
         double best = 0;
         std::int64_t tokens = 0;
+        // --threads_only N: only the tokenizer alone on N threads, for a profiler.
+        if (const int only = std::stoi(option(argc, argv, "threads_only", "0")); only > 0) {
+            const auto start = Clock::now();
+            std::vector<std::thread> pool;
+            // Contiguous slices: texts alternate short prompts and long answers, so a stride would not balance.
+            for (int t = 0; t < only; ++t)
+                pool.emplace_back([&, t] {
+                    const std::size_t begin = texts.size() * std::size_t(t) / std::size_t(only);
+                    const std::size_t end = texts.size() * std::size_t(t + 1) / std::size_t(only);
+                    for (int run = 0; run < 3; ++run)
+                        for (std::size_t i = begin; i < end; ++i)
+                            tokenizer->encode(texts[i]);
+                });
+            for (auto& th : pool)
+                th.join();
+            std::printf("RESULT tokenizer alone, %d thread(s): %.2f MB/s\n", only, 3 * bytes / seconds(start) / 1e6);
+            return 0;
+        }
         for (int run = 0; run < 3; ++run) {
             tokens = 0;
             const auto start = Clock::now();
@@ -116,11 +134,13 @@ int main(int argc, char** argv)
         double best2 = 0;
         for (int run = 0; run < 3; ++run) {
             const auto start = Clock::now();
+            // Halves, not a stride: texts alternate short prompts and long answers.
+            const std::size_t half = texts.size() / 2;
             std::thread other([&] {
-                for (std::size_t i = 1; i < texts.size(); i += 2)
+                for (std::size_t i = half; i < texts.size(); ++i)
                     tokenizer->encode(texts[i]);
             });
-            for (std::size_t i = 0; i < texts.size(); i += 2)
+            for (std::size_t i = 0; i < half; ++i)
                 tokenizer->encode(texts[i]);
             other.join();
             best2 = std::max(best2, bytes / seconds(start) / 1e6);
@@ -136,6 +156,26 @@ int main(int argc, char** argv)
         for (const auto& ex : scanned.examples)
             encodedTokens += std::int64_t(lathe::encodeSupervised(encoder, ex, po).inputIds.size());
         const double encodeTime = seconds(start);
+        // The tokenizer alone on the texts the qwen templates make of the same messages (special tokens parsed):
+        // what tokenizing the template's own text costs, apart from formatting and labels.
+        {
+            std::vector<std::string> formatted;
+            for (const auto& ex : scanned.examples) {
+                std::string prompt;
+                for (const auto& m : ex.prompt)
+                    prompt += m.content;
+                formatted.push_back("<|im_start|>user\n" + prompt + "<|im_end|>\n<|im_start|>assistant\n");
+                formatted.push_back(ex.response.front().content + "<|im_end|>\n");
+            }
+            lathe::EncodeOptions eo;
+            eo.addSpecialTokens = false;
+            eo.parseSpecialTokens = true;
+            const auto t0 = Clock::now();
+            for (const auto& f : formatted)
+                tokenizer->encode(f, eo);
+            std::printf("  tokenizer alone on the template's texts: %.2f MB/s of message text\n",
+                        bytes / seconds(t0) / 1e6);
+        }
         std::printf(
             "  phases: read+convert %.3f s (%.1f MB/s), template+tokenize %.3f s (%.2f MB/s, %lld tokens)\n",
             readTime, bytes / readTime / 1e6, encodeTime, bytes / encodeTime / 1e6, (long long)encodedTokens);

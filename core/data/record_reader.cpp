@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "util/error.h"
@@ -76,6 +78,37 @@ int RecordReader::getc()
     }
     ++m_offset;
     return static_cast<unsigned char>(m_buffer[m_pos++]);
+}
+
+bool RecordReader::readLine(std::string& line)
+{
+    line.clear();
+    const int first = getc(); // takes a pushed-back byte, fills the buffer
+    if (first == EOF)
+        return false;
+    if (first == '\n')
+        return true;
+    line.push_back(char(first));
+    for (;;) {
+        if (m_pos == m_len) {
+            m_len = std::fread(m_buffer.data(), 1, m_buffer.size(), m_fp);
+            m_pos = 0;
+            if (m_len == 0)
+                return true;
+        }
+        // The rest of the line in bulk: memchr and one append per buffer, not a call per byte.
+        const char* start = m_buffer.data() + m_pos;
+        const auto* newline = static_cast<const char*>(std::memchr(start, '\n', m_len - m_pos));
+        const std::size_t n = newline ? std::size_t(newline - start) : m_len - m_pos;
+        line.append(start, n);
+        m_pos += n;
+        m_offset += std::int64_t(n);
+        if (newline) {
+            ++m_pos;
+            ++m_offset;
+            return true;
+        }
+    }
 }
 
 void RecordReader::ungetc(int c)
@@ -231,11 +264,7 @@ bool RecordReader::nextJsonLine(json& record)
 {
     std::string line;
     for (;;) {
-        line.clear();
-        int c;
-        while ((c = getc()) != EOF && c != '\n')
-            line.push_back(char(c));
-        if (c == EOF && line.empty())
+        if (!readLine(line))
             return false;
         ++m_line;
         if (std::all_of(line.begin(), line.end(), [](unsigned char ch) { return std::isspace(ch); }))
@@ -252,10 +281,7 @@ bool RecordReader::nextJsonLine(json& record)
 bool RecordReader::nextText(json& record)
 {
     std::string line;
-    int c;
-    while ((c = getc()) != EOF && c != '\n')
-        line.push_back(char(c));
-    if (c == EOF && line.empty())
+    if (!readLine(line))
         return false;
     if (!line.empty() && line.back() == '\r')
         line.pop_back();

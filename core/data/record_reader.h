@@ -48,6 +48,8 @@ private:
     };
     bool openNext();
     int getc();
+    /// The next line without its '\n' (the last one may lack it); false at the end of the file.
+    bool readLine(std::string& line);
     void ungetc(int c);
     void rewind();
     bool nextJsonArray(nlohmann::json& record);

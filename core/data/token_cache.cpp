@@ -1,9 +1,15 @@
 #include "data/token_cache.h"
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
+#include <random>
 #include <thread>
 
 #include <unistd.h>
@@ -22,6 +28,90 @@ namespace {
 constexpr char kMagic[8] = {'L', 'A', 'T', 'H', 'E', 'T', 'K', '1'};
 constexpr char kIndexMagic[8] = {'L', 'A', 'T', 'H', 'E', 'I', 'D', 'X'};
 
+/// Threads that live for a whole preprocessing call: each batch is handed to the same workers, so what they
+/// keep per thread (the tokenizer's word cache) stays warm from batch to batch.
+class WorkerPool
+{
+public:
+    explicit WorkerPool(int workers)
+    {
+        for (int w = 0; w < workers; ++w)
+            m_threads.emplace_back([this, w] { loop(w); });
+    }
+    ~WorkerPool()
+    {
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_stop = true;
+        }
+        m_wake.notify_all();
+        for (auto& t : m_threads)
+            t.join();
+    }
+    int size() const { return int(m_threads.size()); }
+
+    /// Starts job(worker) on every worker; wait() collects them.
+    void run(std::function<void(int)> job)
+    {
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_job = std::move(job);
+            m_pending = int(m_threads.size());
+            m_error = nullptr;
+            ++m_generation;
+        }
+        m_wake.notify_all();
+    }
+    /// Waits for the job started last; rethrows the first exception a worker threw.
+    void wait()
+    {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_done.wait(lock, [this] { return m_pending == 0; });
+        if (m_error) {
+            auto e = m_error;
+            m_error = nullptr;
+            std::rethrow_exception(e);
+        }
+    }
+
+private:
+    void loop(int worker)
+    {
+        std::uint64_t seen = 0;
+        for (;;) {
+            std::function<void(int)> job;
+            {
+                std::unique_lock<std::mutex> lock(m_mutex);
+                m_wake.wait(lock, [&] { return m_stop || m_generation != seen; });
+                if (m_stop)
+                    return;
+                seen = m_generation;
+                job = m_job;
+            }
+            std::exception_ptr error;
+            try {
+                job(worker);
+            } catch (...) {
+                error = std::current_exception();
+            }
+            std::lock_guard<std::mutex> lock(m_mutex);
+            if (error && !m_error)
+                m_error = error;
+            if (--m_pending == 0)
+                m_done.notify_all();
+        }
+    }
+
+    std::vector<std::thread> m_threads;
+    std::mutex m_mutex;
+    std::condition_variable m_wake, m_done;
+    std::function<void(int)> m_job;
+    std::uint64_t m_generation = 0;
+    int m_pending = 0;
+    bool m_stop = false;
+    std::exception_ptr m_error;
+};
+
 template <typename T> void put(std::FILE* f, const T& v)
 {
     if (std::fwrite(&v, sizeof v, 1, f) != 1)
@@ -30,15 +120,50 @@ template <typename T> void put(std::FILE* f, const T& v)
 
 } // namespace
 
+namespace {
+
+std::uint64_t mix(std::uint64_t v)
+{
+    // MurmurHash3's 64-bit finaliser.
+    v ^= v >> 33;
+    v *= 0xFF51AFD7ED558CCDull;
+    v ^= v >> 33;
+    v *= 0xC4CEB9FE1A85EC53ull;
+    v ^= v >> 33;
+    return v;
+}
+
+} // namespace
+
+void ContentHash::block(const unsigned char* p)
+{
+    for (int lane = 0; lane < 4; ++lane) {
+        std::uint64_t w;
+        std::memcpy(&w, p + 8 * lane, 8);
+        std::uint64_t v = (m_lanes[lane] ^ w) * 0x9FB21C651E98DF25ull;
+        m_lanes[lane] = v ^ (v >> 29);
+    }
+}
+
 void ContentHash::add(const void* data, std::size_t size)
 {
     const auto* p = static_cast<const unsigned char*>(data);
-    std::uint64_t h = m_state;
-    for (std::size_t i = 0; i < size; ++i) {
-        h ^= p[i];
-        h *= 1099511628211ull;
+    m_total += size;
+    if (m_tailSize) {
+        const std::size_t take = std::min(size, sizeof m_tail - m_tailSize);
+        std::memcpy(m_tail + m_tailSize, p, take);
+        m_tailSize += take;
+        p += take;
+        size -= take;
+        if (m_tailSize < sizeof m_tail)
+            return;
+        block(m_tail);
+        m_tailSize = 0;
     }
-    m_state = h;
+    for (; size >= 32; p += 32, size -= 32)
+        block(p);
+    std::memcpy(m_tail, p, size);
+    m_tailSize = size;
 }
 
 void ContentHash::add(const std::string& text)
@@ -63,8 +188,15 @@ void ContentHash::addFile(const std::string& path)
 
 std::string ContentHash::hex() const
 {
+    // The lanes, the unfinished block (zero-padded) and the length, folded together.
+    ContentHash last = *this;
+    std::memset(last.m_tail + last.m_tailSize, 0, sizeof last.m_tail - last.m_tailSize);
+    last.block(last.m_tail);
+    std::uint64_t h = mix(m_total ^ 0x2545F4914F6CDD1Dull);
+    for (const std::uint64_t lane : last.m_lanes)
+        h = mix(h ^ lane) * 0x9E3779B97F4A7C15ull;
     char out[17];
-    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(m_state));
+    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(mix(h)));
     return out;
 }
 
@@ -162,7 +294,9 @@ PreprocessStats preprocessSupervised(const DatasetRegistry& registry, const std:
         }
     }
 
-    const std::string tmp = stats.cachePath + ".tmp";
+    // A name of its own: two processes preprocessing the same data at once must not write one file.
+    const std::string tmp = stats.cachePath + ".tmp" + std::to_string(::getpid()) + "-" +
+                            std::to_string(std::random_device()() & 0xffffff);
     std::FILE* out = std::fopen(tmp.c_str(), "wb");
     if (!out)
         fail(tmp, ": cannot create");
@@ -175,30 +309,22 @@ PreprocessStats preprocessSupervised(const DatasetRegistry& registry, const std:
         {
             std::vector<Example> batch;
             std::vector<TokenizedExample> encoded;
-            std::vector<std::thread> threads;
-            std::vector<std::exception_ptr> errors;
+            std::atomic<std::size_t> next{0};
         };
-        const int workers = std::max(1, options.workers);
+        WorkerPool pool(std::max(1, options.workers));
         auto start = [&](Pending& job) {
             job.encoded.assign(job.batch.size(), {});
-            job.errors.assign(static_cast<std::size_t>(workers), nullptr);
-            for (int w = 0; w < workers; ++w)
-                job.threads.emplace_back([&job, &encoder, &p, w, workers] {
-                    try {
-                        for (std::size_t i = std::size_t(w); i < job.batch.size(); i += std::size_t(workers))
-                            job.encoded[i] = encodeSupervised(encoder, job.batch[i], p);
-                    } catch (...) {
-                        job.errors[std::size_t(w)] = std::current_exception();
-                    }
-                });
+            job.next = 0;
+            // Workers take small runs of examples as they go rather than fixed shares: this thread (reading
+            // the next batch) takes turns on the same cores, and a worker it slows down then just does fewer.
+            pool.run([&job, &encoder, &p](int) {
+                constexpr std::size_t kRun = 8;
+                for (std::size_t i = job.next.fetch_add(kRun); i < job.batch.size(); i = job.next.fetch_add(kRun))
+                    for (std::size_t j = i; j < std::min(i + kRun, job.batch.size()); ++j)
+                        job.encoded[j] = encodeSupervised(encoder, job.batch[j], p);
+            });
         };
-        auto finish = [&](Pending& job) {
-            for (auto& t : job.threads)
-                t.join();
-            job.threads.clear();
-            for (auto& e : job.errors)
-                if (e)
-                    std::rethrow_exception(e);
+        auto write = [&](Pending& job) {
             for (std::size_t i = 0; i < job.batch.size(); ++i) {
                 const auto& t = job.encoded[i];
                 for (const auto& m : job.batch[i].prompt)
@@ -223,10 +349,14 @@ PreprocessStats preprocessSupervised(const DatasetRegistry& registry, const std:
         Pending jobs[2];
         int filling = 0;
         bool running = false; // jobs[1 - filling] is being encoded
+        // The workers get the full batch as soon as they are done with the previous one, which this thread
+        // then writes while they encode.
         auto hand_over = [&] {
             if (running)
-                finish(jobs[1 - filling]);
+                pool.wait();
             start(jobs[filling]);
+            if (running)
+                write(jobs[1 - filling]);
             running = true;
             filling = 1 - filling;
         };
@@ -239,12 +369,15 @@ PreprocessStats preprocessSupervised(const DatasetRegistry& registry, const std:
                 }));
             }
             hand_over();
-            finish(jobs[1 - filling]);
+            pool.wait();
+            write(jobs[1 - filling]);
         } catch (...) {
-            for (auto& job : jobs)
-                for (auto& t : job.threads)
-                    if (t.joinable())
-                        t.join();
+            if (running) {
+                try {
+                    pool.wait(); // the workers still read the batch being encoded
+                } catch (...) {
+                }
+            }
             throw;
         }
         if (!offsets.empty() && std::fwrite(offsets.data(), 8, offsets.size(), out) != offsets.size())

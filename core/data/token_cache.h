@@ -25,7 +25,9 @@ namespace lathe {
 
 class MappedFile;
 
-/// 64-bit FNV-1a, fed piece by piece.
+/// A 64-bit content hash fed piece by piece (the same bytes in any split give the same value): four lanes of
+/// 64-bit multiply-xorshift over 32-byte blocks, so hashing a large data file costs little next to reading it.
+/// Not cryptographic; it tells caches apart.
 class ContentHash
 {
 public:
@@ -35,7 +37,13 @@ public:
     std::string hex() const;
 
 private:
-    std::uint64_t m_state = 1469598103934665603ull;
+    void block(const unsigned char* p);
+
+    std::uint64_t m_lanes[4] = {0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full, 0x165667B19E3779F9ull,
+                                0x27D4EB2F165667C5ull};
+    unsigned char m_tail[32] = {};
+    std::size_t m_tailSize = 0;
+    std::uint64_t m_total = 0;
 };
 
 class TokenCache

@@ -1,6 +1,7 @@
 // BPE merging as tokenizers' models/bpe does it (see bpe_model.h).
 #include "tokenizer/bpe_model.h"
 
+#include <atomic>
 #include <cstdio>
 #include <functional>
 #include <queue>
@@ -12,12 +13,47 @@ namespace lathe {
 
 namespace {
 const char* const kMetaspace = "\xE2\x96\x81"; // U+2581
+
+constexpr std::size_t kCacheCapacity = 1 << 17;
+constexpr std::size_t kMaxCachedLength = 256;
+
+std::uint64_t nextCacheId()
+{
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+struct CachedWord
+{
+    std::string word;
+    std::vector<TokenId> ids;
+};
+
+/// One thread's cache of merged words, for the model it used last, keyed by the word's 64-bit hash (computed
+/// once per lookup; the stored word is compared, so a colliding word is merged uncached, never answered
+/// wrongly). Per thread and without a lock: a cache shared behind mutexes made two threads slower than one
+/// (the most frequent words all sit in one shard, whose mutex the threads then queued on).
+struct WordCache
+{
+    std::uint64_t model = 0;
+    std::unordered_map<std::uint64_t, CachedWord> words;
+};
+
+WordCache& threadCache(std::uint64_t model)
+{
+    thread_local WordCache cache;
+    if (cache.model != model) {
+        cache.words.clear();
+        cache.model = model;
+    }
+    return cache;
+}
 } // namespace
 
 BpeModel::BpeModel(std::vector<std::pair<std::string, TokenId>> vocab,
                    const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options,
                    const std::string& where)
-    : m_options(std::move(options)), m_cache(new Shard[kShards])
+    : m_options(std::move(options)), m_cacheId(nextCacheId())
 {
     TokenId maxId = -1;
     for (const auto& entry : vocab) {
@@ -123,29 +159,22 @@ void BpeModel::tokenizeCached(std::string_view word, std::vector<TokenId>& out) 
         return;
     }
     const std::uint64_t hash = std::hash<std::string_view>()(word);
-    Shard& shard = m_cache[hash % kShards];
-    bool collision = false;
-    {
-        std::lock_guard<std::mutex> lock(shard.mutex);
-        const auto it = shard.words.find(hash);
-        if (it != shard.words.end()) {
-            if (it->second.word == word) {
-                out.insert(out.end(), it->second.ids.begin(), it->second.ids.end());
-                return;
-            }
-            collision = true;
-        }
+    WordCache& cache = threadCache(m_cacheId);
+    const auto it = cache.words.find(hash);
+    if (it != cache.words.end()) {
+        if (it->second.word == word)
+            out.insert(out.end(), it->second.ids.begin(), it->second.ids.end());
+        else
+            mergeWord(word, out); // keep the word already cached under this hash
+        return;
     }
     const std::size_t first = out.size();
     mergeWord(word, out);
-    if (collision)
-        return; // keep the word already cached under this hash
-    CachedWord entry{std::string(word), std::vector<TokenId>(out.begin() + static_cast<std::ptrdiff_t>(first), out.end())};
-    std::lock_guard<std::mutex> lock(shard.mutex);
-    // A full shard starts over rather than freezing on the words seen first.
-    if (shard.words.size() >= kShardCapacity)
-        shard.words.clear();
-    shard.words.emplace(hash, std::move(entry));
+    // A full cache starts over rather than freezing on the words seen first.
+    if (cache.words.size() >= kCacheCapacity)
+        cache.words.clear();
+    cache.words.emplace(hash, CachedWord{std::string(word),
+                                         std::vector<TokenId>(out.begin() + std::ptrdiff_t(first), out.end())});
 }
 
 void BpeModel::mergeWord(std::string_view word, std::vector<TokenId>& out) const

@@ -2,14 +2,13 @@
 // unk fusing, ignore_merges, continuing_subword_prefix / end_of_word_suffix, and a cache of word results.
 //
 // Words are merged exactly as tokenizers' Word::merge_all does it: a priority queue of adjacent pairs ordered
-// by (merge rank, position), stale entries skipped. The cache is sharded behind mutexes, so one model
-// serves several threads.
+// by (merge rank, position), stale entries skipped. Merged words are cached per thread (see WordCache in
+// bpe_model.cpp), so one model serves several threads without any lock.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,22 +78,8 @@ private:
     bool m_splitAtMetaspace = false;
 
     // ===== word cache =====
-    static constexpr std::size_t kShards = 32;
-    static constexpr std::size_t kShardCapacity = 4096;
-    static constexpr std::size_t kMaxCachedLength = 256;
-    struct CachedWord
-    {
-        std::string word;
-        std::vector<TokenId> ids;
-    };
-    /// Keyed by the word's 64-bit hash, computed once per lookup (a hit costs no key string and no second
-    /// hash); the stored word is compared, so a colliding word is merged uncached, never answered wrongly.
-    struct Shard
-    {
-        std::mutex mutex;
-        std::unordered_map<std::uint64_t, CachedWord> words;
-    };
-    mutable std::unique_ptr<Shard[]> m_cache;
+    /// Identifies this model to the per-thread word caches (a new model never reuses an old one's words).
+    std::uint64_t m_cacheId = 0;
 };
 
 } // namespace lathe

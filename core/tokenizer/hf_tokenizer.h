@@ -50,6 +50,7 @@ private:
     std::unique_ptr<PostProcessor> m_postProcessor;
     std::unique_ptr<Decoder> m_decoder;
     AddedVocabulary m_added;
+    std::uint64_t m_cacheId = 0; ///< names this tokenizer to the per-thread piece cache (hf_tokenizer.cpp)
 };
 
 } // namespace lathe

@@ -160,13 +160,30 @@ public:
                     piece.insert(piece.begin(), ' ');
         if (m_split)
             m_split->apply(pieces, atStart);
-        const auto& alphabet = unicode::byteLevelAlphabet();
+        // Each byte's character of the alphabet is one or two UTF-8 bytes (code points below U+0800): written
+        // straight into the buffer, not appended as a string per byte.
+        static const auto table = [] {
+            std::array<std::array<char, 3>, 256> t{}; // [length, byte, byte]
+            const auto& alphabet = unicode::byteLevelAlphabet();
+            for (int b = 0; b < 256; ++b) {
+                const std::string& ch = alphabet[std::size_t(b)];
+                if (ch.empty() || ch.size() > 2)
+                    fail("ByteLevel alphabet: byte ", b, " maps to ", ch.size(), " UTF-8 bytes");
+                t[std::size_t(b)] = {char(ch.size()), ch[0], ch.size() > 1 ? ch[1] : '\0'};
+            }
+            return t;
+        }();
         std::string mapped;
         for (auto& piece : pieces) {
-            mapped.clear();
-            mapped.reserve(piece.size() * 2);
-            for (const char c : piece)
-                mapped += alphabet[static_cast<unsigned char>(c)];
+            mapped.resize(piece.size() * 2);
+            char* out = mapped.data();
+            for (const char c : piece) {
+                const auto& e = table[static_cast<unsigned char>(c)];
+                out[0] = e[1];
+                out[1] = e[2];
+                out += e[0];
+            }
+            mapped.resize(std::size_t(out - mapped.data()));
             piece.swap(mapped);
         }
     }

@@ -6,6 +6,7 @@
 // datasets come from shared/data/llamafactory through their real dataset_info.json entries.
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -85,6 +86,39 @@ class TestDataset : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    // The cache key's hash: the same bytes give the same value however they are fed; any other bytes (even a
+    // trailing zero, or a change in the last byte of a long input) another.
+    void contentHashIgnoresSplits()
+    {
+        std::string data;
+        for (int i = 0; i < 1000; ++i)
+            data += char(i * 7 + (i >> 3));
+        lathe::ContentHash whole;
+        whole.add(data.data(), data.size());
+        for (const std::size_t step : {1u, 3u, 31u, 32u, 33u, 100u}) {
+            lathe::ContentHash pieces;
+            for (std::size_t at = 0; at < data.size(); at += step)
+                pieces.add(data.data() + at, std::min(step, data.size() - at));
+            QCOMPARE(pieces.hex(), whole.hex());
+        }
+        std::set<std::string> seen{whole.hex()};
+        for (std::size_t n : {0u, 1u, 2u, 31u, 32u, 33u, 999u}) {
+            lathe::ContentHash prefix;
+            prefix.add(data.data(), n);
+            QVERIFY2(seen.insert(prefix.hex()).second, qPrintable(QString::number(n)));
+        }
+        std::string changed = data;
+        changed.back() ^= 1;
+        lathe::ContentHash other;
+        other.add(changed.data(), changed.size());
+        QVERIFY(other.hex() != whole.hex());
+        lathe::ContentHash zero;
+        zero.add(std::string(1, '\0'));
+        lathe::ContentHash empty;
+        empty.add(std::string());
+        QVERIFY(zero.hex() != empty.hex());
+        QCOMPARE(whole.hex().size(), std::size_t(16));
+    }
     // ---- the demo datasets through their real dataset_info.json ---------------------------------------
     void demoDatasetsLoad_data()
     {

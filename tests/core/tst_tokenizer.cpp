@@ -231,6 +231,7 @@ private Q_SLOTS:
     void matchesHf_data();
     void matchesHf();
     void threadSafe();
+    void pieceCacheKeepsTokenizersApart();
 };
 
 // ===== tiny tokenizers: the rules =====
@@ -582,6 +583,27 @@ void TestTokenizer::threadSafe()
     for (int t = 0; t < 3; ++t)
         for (std::size_t i = 0; i < sample.size(); ++i)
             QVERIFY(results[t][i] == single[(i + t * 97) % sample.size()]);
+}
+
+// Short pieces between special tokens are cached per thread: two tokenizers used in turn on the same text must
+// each still give their own ids, and a piece must encode the same at the start and after a special token
+// whenever a fresh tokenizer (empty cache) says so.
+void TestTokenizer::pieceCacheKeepsTokenizersApart()
+{
+    const auto a = loadJson("cache-a", tinyMetaspace());
+    const auto b = loadJson("cache-b", tinyByteLevel());
+    const std::vector<std::string> texts = {"a b", "a", "<s>a b", "a b<s>a b", "he said", "a<s>a"};
+    std::vector<Ids> freshA, freshB;
+    for (const auto& t : texts) {
+        freshA.push_back(loadJson("cache-a2", tinyMetaspace())->encode(t));
+        freshB.push_back(loadJson("cache-b2", tinyByteLevel())->encode(t));
+    }
+    for (int round = 0; round < 3; ++round)
+        for (std::size_t i = 0; i < texts.size(); ++i) {
+            QCOMPARE(a->encode(texts[i]), freshA[i]);
+            QCOMPARE(b->encode(texts[i]), freshB[i]);
+        }
+    QVERIFY(freshA[0] != freshB[0]); // the test means something only if they differ
 }
 
 QTEST_GUILESS_MAIN(TestTokenizer)
