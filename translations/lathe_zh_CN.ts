@@ -933,8 +933,8 @@
         <translation>%1 · %2 参数 · %3 · 磁盘占用 %4 GB · 上下文长度 %5</translation>
     </message>
     <message>
-        <source>None: the base model (tick several LoRA checkpoints to stack them)</source>
-        <translation>无：使用基础模型（勾选多个 LoRA 检查点可叠加）</translation>
+        <source>None (tick several LoRA checkpoints to stack)</source>
+        <translation>无（勾选多个 LoRA 检查点可叠加）</translation>
     </message>
     <message>
         <source>Hub name</source>

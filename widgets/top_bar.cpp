@@ -366,7 +366,7 @@ void TopBar::refreshCheckpoints()
     }
     syncCheckpointChecks();
     m_checkpoint->lineEdit()->setPlaceholderText(
-        multiSelect() ? tr("None: the base model (tick several LoRA checkpoints to stack them)")
+        multiSelect() ? tr("None (tick several LoRA checkpoints to stack)")
                       : tr("None: start from the base model"));
     // retranslateUi() words the tooltip; the folder it names changes with the model and method.
     m_refreshCheckpoints->setToolTip(tr("Look for checkpoints again in %1")

@@ -638,8 +638,14 @@ void TrainTab::onLogLine(const QString& line)
 
 void TrainTab::changeEvent(QEvent* event)
 {
-    if (event->type() == QEvent::LanguageChange)
+    if (event->type() == QEvent::LanguageChange) {
         retranslateUi();
+        // Texts composed from the state: worded again in the new language.
+        refreshDatasets();
+        updateMemoryEstimate();
+        if (!m_existingRun->isHidden())
+            checkOutputDir();
+    }
     QWidget::changeEvent(event);
 }
 

@@ -92,6 +92,8 @@ public:
     /// The memory the run needs, estimated before Start from config.json and the arguments (and the
     /// memory available), updated as the form, the model or the method change.
     QLabel* memoryLabel() const { return m_memory; }
+    /// Why no dataset is offered (no dataset_info.json, none for the stage), or empty.
+    QLabel* datasetNoteLabel() const { return m_datasetNote; }
     QPlainTextEdit* outputBox() const { return m_output; }
     QWidget* existingRunBar() const { return m_existingRun; }
     QLabel* existingRunLabel() const { return m_existingRunLabel; }

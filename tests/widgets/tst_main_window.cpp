@@ -206,6 +206,11 @@ void TestMainWindow::switchingToChineseTranslatesTheWindow()
     auto* train = qobject_cast<lathe::TrainTab*>(window.tabs()->widget(MainWindow::TrainPage));
     QCOMPARE(train->startButton()->text(), QStringLiteral("开始"));
     QCOMPARE(train->abortButton()->text(), QStringLiteral("中断"));
+    // Texts the tab composes from its state follow too.
+    train->datasetDirEdit()->setText(QStringLiteral("no-such-folder"));
+    train->refreshDatasets();
+    QCOMPARE(train->datasetNoteLabel()->text(), QStringLiteral("no-such-folder 中没有 dataset_info.json。"));
+    QVERIFY2(train->memoryLabel()->text().startsWith(QStringLiteral("内存估计")), qPrintable(train->memoryLabel()->text()));
     QCOMPARE(window.windowTitle(), QStringLiteral("Lathe")); // the product name is not translated
 
     pickLanguage(window, QStringLiteral("en"));
@@ -213,6 +218,7 @@ void TestMainWindow::switchingToChineseTranslatesTheWindow()
     QTRY_COMPARE(tabTitles(window.tabs()), QStringList({"Train", "Evaluate & Predict", "Chat", "Export", "Runs"}));
     QCOMPARE(labelOf(bar, bar->modelNameCombo()), QStringLiteral("Model name"));
     QCOMPARE(train->startButton()->text(), QStringLiteral("Start"));
+    QCOMPARE(train->datasetNoteLabel()->text(), QStringLiteral("No dataset_info.json in no-such-folder."));
 }
 
 void TestMainWindow::topBarLabelsMatchLlamaBoard_data()
