@@ -16,6 +16,7 @@
 #include <QtTest/QtTest>
 
 #include "export_tab.h"
+#include "session/export_job.h"
 #include "export_wizard.h"
 #include "test_support.h"
 #include "tiny_model.h"
@@ -32,6 +33,7 @@ private Q_SLOTS:
     void hfExport();
     void nonEmptyDirectoryIsWarnedAbout();
     void tabOpensTheWizardOnTheTopBar();
+    void cancelKeepsTheLastGoodExport();
 
 private:
     lathe::ModelSelection selection() const { return {m_model, {}, "qwen", "lora"}; }
@@ -170,6 +172,57 @@ void TestExportWizard::tabOpensTheWizardOnTheTopBar()
     QCOMPARE(tab.wizard()->modelEdit()->text(), m_model);
     QCOMPARE(tab.wizard()->templateEdit()->text(), QStringLiteral("qwen"));
     tab.wizard()->reject();
+}
+
+// Cancel (the wizard's button sets the same flag) stops at the next tensor; a re-export cancelled half-way
+// leaves the previous export byte for byte as it was and no temporary files beside it.
+void TestExportWizard::cancelKeepsTheLastGoodExport()
+{
+    auto folderBytes = [](const QString& dir) {
+        QMap<QString, QByteArray> files;
+        for (const QFileInfo& f : QDir(dir).entryInfoList(QDir::Files)) {
+            QFile file(f.filePath());
+            if (file.open(QIODevice::ReadOnly))
+                files.insert(f.fileName(), file.readAll());
+        }
+        return files;
+    };
+    for (const auto format : {lathe::ExportJobFormat::Gguf, lathe::ExportJobFormat::Hf}) {
+        const bool gguf = format == lathe::ExportJobFormat::Gguf;
+        const QString dir = m_root + (gguf ? "/cancel_gguf" : "/cancel_hf");
+        lathe::ExportJobOptions o;
+        o.modelDir = m_model.toStdString();
+        o.exportDir = dir.toStdString();
+        o.format = format;
+        o.quantization = "f16";
+        o.ggufPreTokenizer = "qwen2";
+        o.shardGb = 0.05;
+        o.overwrite = true;
+        lathe::runExportJob(o);
+        const auto before = folderBytes(dir);
+        QVERIFY(!before.isEmpty());
+
+        // The same export again, with other bytes (q8_0 / float32), cancelled after the third tensor.
+        o.quantization = "q8_0";
+        o.dtype = "float32";
+        std::atomic<bool> cancel{false};
+        std::int64_t steps = 0;
+        QString message;
+        try {
+            lathe::runExportJob(
+                o, [&](std::int64_t, std::int64_t, const std::string&) { cancel = ++steps >= 3; }, &cancel);
+        } catch (const std::exception& e) {
+            message = QString::fromUtf8(e.what());
+        }
+        QCOMPARE(message, QStringLiteral("cancelled"));
+        QVERIFY2(steps >= 3 && steps < 20, qPrintable(QString::number(steps)));
+        QCOMPARE(folderBytes(dir), before);
+        const QStringList beside = QDir(m_root).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot);
+        for (const QString& name : beside)
+            QVERIFY2(!name.startsWith(".cancel_") && !name.contains(".tmp"), qPrintable(name));
+        for (const QString& name : before.keys())
+            QVERIFY(!name.contains(".tmp"));
+    }
 }
 
 QTEST_MAIN(TestExportWizard)
