@@ -311,18 +311,29 @@ PreprocessStats preprocessSupervised(const DatasetRegistry& registry, const std:
             std::vector<TokenizedExample> encoded;
             std::atomic<std::size_t> next{0};
         };
-        WorkerPool pool(std::max(1, options.workers));
+        // With several workers this thread is one of them: it reads the next batch, then helps encode the
+        // current one, so there are never more busy threads than workers (a third thread on two cores only
+        // takes turns with them).
+        const int workers = std::max(1, options.workers);
+        const bool helps = workers > 1;
+        WorkerPool pool(helps ? workers - 1 : 1);
+        // Small runs of examples taken as they go rather than fixed shares: a thread that is slowed down
+        // (or joins late) just does fewer.
+        auto encodeRuns = [&encoder, &p](Pending& job) {
+            constexpr std::size_t kRun = 8;
+            for (std::size_t i = job.next.fetch_add(kRun); i < job.batch.size(); i = job.next.fetch_add(kRun))
+                for (std::size_t j = i; j < std::min(i + kRun, job.batch.size()); ++j)
+                    job.encoded[j] = encodeSupervised(encoder, job.batch[j], p);
+        };
         auto start = [&](Pending& job) {
             job.encoded.assign(job.batch.size(), {});
             job.next = 0;
-            // Workers take small runs of examples as they go rather than fixed shares: this thread (reading
-            // the next batch) takes turns on the same cores, and a worker it slows down then just does fewer.
-            pool.run([&job, &encoder, &p](int) {
-                constexpr std::size_t kRun = 8;
-                for (std::size_t i = job.next.fetch_add(kRun); i < job.batch.size(); i = job.next.fetch_add(kRun))
-                    for (std::size_t j = i; j < std::min(i + kRun, job.batch.size()); ++j)
-                        job.encoded[j] = encodeSupervised(encoder, job.batch[j], p);
-            });
+            pool.run([&job, &encodeRuns](int) { encodeRuns(job); });
+        };
+        auto wait = [&](Pending& job) {
+            if (helps)
+                encodeRuns(job);
+            pool.wait();
         };
         auto write = [&](Pending& job) {
             for (std::size_t i = 0; i < job.batch.size(); ++i) {
@@ -353,7 +364,7 @@ PreprocessStats preprocessSupervised(const DatasetRegistry& registry, const std:
         // then writes while they encode.
         auto hand_over = [&] {
             if (running)
-                pool.wait();
+                wait(jobs[1 - filling]);
             start(jobs[filling]);
             if (running)
                 write(jobs[1 - filling]);
@@ -369,7 +380,7 @@ PreprocessStats preprocessSupervised(const DatasetRegistry& registry, const std:
                 }));
             }
             hand_over();
-            pool.wait();
+            wait(jobs[1 - filling]);
             write(jobs[1 - filling]);
         } catch (...) {
             if (running) {

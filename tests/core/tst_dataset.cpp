@@ -24,6 +24,7 @@
 #include "byte_tokenizer.h"
 #include "test_support.h"
 #include "tokenizer/tokenizer.h"
+#include "util/file_util.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -641,6 +642,16 @@ private Q_SLOTS:
             tokens += std::int64_t(got.inputIds.size());
         }
         QCOMPARE(cache->tokens(), tokens);
+        // Any number of workers (this thread helps when there are several) writes the same bytes.
+        const std::string bytes = lathe::readTextFile(first.cachePath);
+        for (const int workers : {1, 3, 5}) {
+            PreprocessOptions other = o;
+            other.workers = workers;
+            other.overwriteCache = true;
+            const auto again = preprocessSupervised(registry, {"d"}, encoder, other);
+            QCOMPARE(again.cachePath, first.cachePath);
+            QVERIFY2(lathe::readTextFile(again.cachePath) == bytes, qPrintable(QString::number(workers)));
+        }
         QVERIFY(preprocessSupervised(registry, {"d"}, encoder, o).reused);
         // A changed argument or changed data is a different cache.
         o.process.cutoffLen = 16;
