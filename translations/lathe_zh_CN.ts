@@ -307,6 +307,10 @@
         <source>Answer the query with the base model and with the base model + the chosen adapters, side by side.</source>
         <translation>分别用基础模型和“基础模型 + 所选适配器”回答输入内容，并排显示。</translation>
     </message>
+    <message>
+        <source>Send the query (Ctrl+Enter in the input box).</source>
+        <translation>发送输入内容（在输入框中按 Ctrl+Enter）。</translation>
+    </message>
 </context>
 <context>
     <name>lathe::ComparePanel</name>

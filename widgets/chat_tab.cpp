@@ -16,6 +16,7 @@
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QKeyEvent>
 #include <QScrollBar>
 #include <QSpinBox>
 #include <QTextBrowser>
@@ -145,6 +146,8 @@ ChatTab::ChatTab(QWidget* parent) : QWidget(parent), m_runner(new ChatRunner(thi
     connect(m_load, &QPushButton::clicked, this, &ChatTab::loadModel);
     connect(m_unload, &QPushButton::clicked, this, &ChatTab::unloadModel);
     connect(m_submit, &QPushButton::clicked, this, &ChatTab::submit);
+    // Enter writes a new line in the query; Ctrl+Enter sends it (see eventFilter).
+    m_query->installEventFilter(this);
     connect(m_stop, &QPushButton::clicked, this, &ChatTab::stopReply);
     connect(m_compareButton, &QPushButton::clicked, this, &ChatTab::compare);
     connect(m_compare, &ComparePanel::finished, this, &ChatTab::updateState);
@@ -332,6 +335,19 @@ void ChatTab::submit()
     render();
 }
 
+bool ChatTab::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == m_query && event->type() == QEvent::KeyPress) {
+        const auto* key = static_cast<QKeyEvent*>(event);
+        if ((key->key() == Qt::Key_Return || key->key() == Qt::Key_Enter) && (key->modifiers() & Qt::ControlModifier)) {
+            if (m_submit->isEnabled())
+                submit();
+            return true;
+        }
+    }
+    return QWidget::eventFilter(watched, event);
+}
+
 bool ChatTab::compare()
 {
     const QString query = m_query->toPlainText();
@@ -487,6 +503,7 @@ void ChatTab::retranslateUi()
     m_tools->setPlaceholderText(tr("Tools (optional)"));
     m_query->setPlaceholderText(tr("Input..."));
     m_submit->setText(tr("Submit"));
+    m_submit->setToolTip(tr("Send the query (Ctrl+Enter in the input box)."));
     m_compareButton->setText(tr("Compare"));
     m_compareButton->setToolTip(tr("Answer the query with the base model and with the base model + the chosen "
                                    "adapters, side by side."));

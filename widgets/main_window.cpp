@@ -150,6 +150,9 @@ void MainWindow::saveSettings() const
     settings.setValue("model/path", m_topBar->modelPathEdit()->text());
     settings.setValue("model/finetuning_type", m_topBar->finetuningTypeCombo()->currentText());
     settings.setValue("model/template", m_topBar->templateCombo()->currentText());
+    settings.setValue("model/hub", m_topBar->hubName());
+    settings.setValue("model/rope_scaling", m_topBar->ropeScalingCombo()->currentText());
+    settings.setValue("model/device", m_topBar->computeDevice());
     settings.setValue("train/dataset_dir", m_trainTab->datasetDirEdit()->text());
 }
 
@@ -192,6 +195,9 @@ void MainWindow::restoreSettings()
         restoreGeometry(settings.value("window/geometry").toByteArray());
     if (settings.contains("ui/language"))
         setLanguage(settings.value("ui/language").toString());
+    // The hub first: choosing a catalogue model fills in its id on that hub.
+    if (settings.contains("model/hub"))
+        m_topBar->hubCombo()->setCurrentText(settings.value("model/hub").toString());
     if (settings.contains("model/name"))
         m_topBar->modelNameCombo()->setCurrentText(settings.value("model/name").toString());
     if (settings.contains("model/path"))
@@ -200,6 +206,11 @@ void MainWindow::restoreSettings()
         m_topBar->finetuningTypeCombo()->setCurrentText(settings.value("model/finetuning_type").toString());
     if (settings.contains("model/template"))
         m_topBar->templateCombo()->setCurrentText(settings.value("model/template").toString());
+    if (settings.contains("model/rope_scaling"))
+        m_topBar->ropeScalingCombo()->setCurrentText(settings.value("model/rope_scaling").toString());
+    // A device this machine no longer has (a GPU taken out) leaves the choice at auto.
+    if (const int device = m_topBar->deviceCombo()->findData(settings.value("model/device")); device >= 0)
+        m_topBar->deviceCombo()->setCurrentIndex(device);
     if (settings.contains("train/dataset_dir")) {
         m_trainTab->datasetDirEdit()->setText(settings.value("train/dataset_dir").toString());
         m_trainTab->refreshDatasets();

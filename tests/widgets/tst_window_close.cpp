@@ -65,6 +65,9 @@ private Q_SLOTS:
         train->startButton()->click();
         QTRY_VERIFY_WITH_TIMEOUT(progress.count() >= 2, 60000);
         QVERIFY(window.isBusy());
+        window.topBar()->ropeScalingCombo()->setCurrentText("linear");
+        window.topBar()->hubCombo()->setCurrentText("modelscope");
+        window.topBar()->deviceCombo()->setCurrentIndex(1); // cpu
 
         int asked = 0;
         window.setCloseConfirmation([&] { return ++asked > 1; }); // "no", then "yes"
@@ -82,6 +85,9 @@ private Q_SLOTS:
         lathe::MainWindow again;
         QCOMPARE(again.topBar()->modelPathEdit()->text(), model);
         QCOMPARE(again.topBar()->templateCombo()->currentText(), QString("qwen"));
+        QCOMPARE(again.topBar()->ropeScaling(), QString("linear"));
+        QCOMPARE(again.topBar()->hubName(), QString("modelscope"));
+        QCOMPARE(again.topBar()->computeDevice(), QString("cpu"));
         auto* train2 = qobject_cast<lathe::TrainTab*>(again.tabs()->widget(lathe::MainWindow::TrainPage));
         QCOMPARE(train2->datasetDirEdit()->text(), root + "/data");
     }
