@@ -1,12 +1,17 @@
 // Tests of the Export wizard, driven page by page on the tiny model: a GGUF export (the file starts with
-// "GGUF", its size is sane, the Modelfile points at it), a merged Hugging Face export (config.json and
-// safetensors), and the warning for a non-empty destination (no export until overwriting is allowed).
+// "GGUF", its size is sane, the Modelfile points at it, llama.cpp loads it), a merged Hugging Face export
+// (config.json and safetensors), the warning for a non-empty destination (no export until overwriting is
+// allowed), and a cancelled re-export leaving the previous one intact.
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
@@ -96,6 +101,45 @@ void TestExportWizard::ggufExport()
     QVERIFY(w.commandsView()->toPlainText().contains("llama-cli -m " + file));
     QVERIFY(w.commandsView()->toPlainText().contains("ollama create"));
     QVERIFY(!QFileInfo::exists(m_root + "/.gguf_out.merged"));
+
+    // llama.cpp itself loads the file: the architecture, the tiny model's byte tokenizer, and a greedy run.
+    const QString probeDir = qEnvironmentVariable("LATHE_LLAMACPP_DATA");
+    QFile status(probeDir + "/status.txt");
+    const bool usable = !probeDir.isEmpty() && QFileInfo::exists(probeDir + "/probe.mjs") &&
+                        (!status.exists() || (status.open(QIODevice::ReadOnly) && status.readAll().trimmed() == "ok"));
+    if (!usable) {
+        qInfo("llama.cpp check skipped: LATHE_LLAMACPP_DATA (%s) holds no installed node-llama-cpp; run through ctest",
+              qPrintable(probeDir));
+        return;
+    }
+    const QString job = m_root + "/probe_job.json", result = m_root + "/probe_result.json";
+    QFile jobFile(job);
+    QVERIFY(jobFile.open(QIODevice::WriteOnly));
+    jobFile.write(QJsonDocument(QJsonObject{
+                                    {"threads", 2},
+                                    {"texts", QJsonArray{"hello"}},
+                                    {"runs", QJsonArray{QJsonObject{
+                                                 {"name", "wizard"},
+                                                 {"model", file},
+                                                 {"lora", QJsonValue()},
+                                                 {"tokenize", true},
+                                                 {"greedy", QJsonArray{QJsonObject{{"ids", QJsonArray{104, 105}}, {"n", 4}}}},
+                                             }}},
+                                })
+                      .toJson());
+    jobFile.close();
+    QProcess node;
+    node.setWorkingDirectory(probeDir);
+    node.setProcessChannelMode(QProcess::MergedChannels);
+    node.start("node", {probeDir + "/probe.mjs", job, result});
+    QVERIFY2(node.waitForFinished(300000) && node.exitCode() == 0, node.readAll().constData());
+    QFile resultFile(result);
+    QVERIFY(resultFile.open(QIODevice::ReadOnly));
+    const QJsonObject run = QJsonDocument::fromJson(resultFile.readAll()).object().value("runs").toArray().first().toObject();
+    QCOMPARE(run.value("architecture").toString(), QStringLiteral("qwen3"));
+    QCOMPARE(run.value("tokens").toArray().first().toArray(), (QJsonArray{104, 101, 108, 108, 111})); // the bytes
+    QCOMPARE(run.value("eos").toInt(), 258); // <|im_end|>
+    QCOMPARE(run.value("greedy").toArray().first().toArray().size(), 4);
 }
 
 void TestExportWizard::hfExport()
