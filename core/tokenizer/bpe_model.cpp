@@ -1,11 +1,11 @@
 // BPE merging as tokenizers' models/bpe does it (see bpe_model.h).
 #include "tokenizer/bpe_model.h"
 
-#include <atomic>
 #include <cstdio>
 #include <functional>
 #include <queue>
 
+#include "tokenizer/thread_cache.h"
 #include "tokenizer/unicode_util.h"
 #include "util/error.h"
 
@@ -17,43 +17,23 @@ const char* const kMetaspace = "\xE2\x96\x81"; // U+2581
 constexpr std::size_t kCacheCapacity = 1 << 17;
 constexpr std::size_t kMaxCachedLength = 256;
 
-std::uint64_t nextCacheId()
-{
-    static std::atomic<std::uint64_t> next{1};
-    return next.fetch_add(1, std::memory_order_relaxed);
-}
-
 struct CachedWord
 {
     std::string word;
     std::vector<TokenId> ids;
 };
 
-/// One thread's cache of merged words, for the model it used last, keyed by the word's 64-bit hash (computed
-/// once per lookup; the stored word is compared, so a colliding word is merged uncached, never answered
-/// wrongly). Per thread and without a lock: a cache shared behind mutexes made two threads slower than one
-/// (the most frequent words all sit in one shard, whose mutex the threads then queued on).
-struct WordCache
-{
-    std::uint64_t model = 0;
-    std::unordered_map<std::uint64_t, CachedWord> words;
-};
-
-WordCache& threadCache(std::uint64_t model)
-{
-    thread_local WordCache cache;
-    if (cache.model != model) {
-        cache.words.clear();
-        cache.model = model;
-    }
-    return cache;
-}
+/// Merged words keyed by the word's 64-bit hash (computed once per lookup; the stored word is compared, so a
+/// colliding word is merged uncached, never answered wrongly). Per thread (thread_cache.h) and without a lock:
+/// a cache shared behind mutexes made the threads queue on the shard holding the most frequent words.
+struct WordCacheTag;
+using WordCache = std::unordered_map<std::uint64_t, CachedWord>;
 } // namespace
 
 BpeModel::BpeModel(std::vector<std::pair<std::string, TokenId>> vocab,
                    const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options,
                    const std::string& where)
-    : m_options(std::move(options)), m_cacheId(nextCacheId())
+    : m_options(std::move(options)), m_cacheId(newCacheOwnerId())
 {
     TokenId maxId = -1;
     for (const auto& entry : vocab) {
@@ -159,9 +139,9 @@ void BpeModel::tokenizeCached(std::string_view word, std::vector<TokenId>& out) 
         return;
     }
     const std::uint64_t hash = std::hash<std::string_view>()(word);
-    WordCache& cache = threadCache(m_cacheId);
-    const auto it = cache.words.find(hash);
-    if (it != cache.words.end()) {
+    WordCache& cache = threadCacheFor<WordCacheTag, WordCache>(m_cacheId);
+    const auto it = cache.find(hash);
+    if (it != cache.end()) {
         if (it->second.word == word)
             out.insert(out.end(), it->second.ids.begin(), it->second.ids.end());
         else
@@ -171,9 +151,9 @@ void BpeModel::tokenizeCached(std::string_view word, std::vector<TokenId>& out) 
     const std::size_t first = out.size();
     mergeWord(word, out);
     // A full cache starts over rather than freezing on the words seen first.
-    if (cache.words.size() >= kCacheCapacity)
-        cache.words.clear();
-    cache.words.emplace(hash, CachedWord{std::string(word),
+    if (cache.size() >= kCacheCapacity)
+        cache.clear();
+    cache.emplace(hash, CachedWord{std::string(word),
                                          std::vector<TokenId>(out.begin() + std::ptrdiff_t(first), out.end())});
 }
 

@@ -2,10 +2,10 @@
 #include "tokenizer/hf_tokenizer.h"
 
 #include <algorithm>
-#include <atomic>
 #include <unordered_map>
 #include <cstdio>
 
+#include "tokenizer/thread_cache.h"
 #include "tokenizer/unicode_util.h"
 #include "util/error.h"
 
@@ -16,31 +16,12 @@ namespace {
 constexpr std::size_t kMaxCachedPiece = 32;
 constexpr std::size_t kPieceCacheCapacity = 4096;
 
-std::uint64_t nextTokenizerId()
-{
-    static std::atomic<std::uint64_t> next{1};
-    return next.fetch_add(1, std::memory_order_relaxed);
-}
-
-/// Ids of short pieces between added tokens, per thread, for the tokenizer that used it last. A piece's ids
-/// depend only on its text, whether it starts the input and whether special tokens are parsed, so the
-/// template's fixed text ("assistant\n", "\n" after <|im_end|>, ...) is worked out once instead of going
-/// through the normalizer, pre-tokenizer and model for every example.
-struct PieceCache
-{
-    std::uint64_t owner = 0;
-    std::unordered_map<std::string, std::vector<TokenId>> ids;
-};
-
-PieceCache& pieceCache(std::uint64_t owner)
-{
-    thread_local PieceCache cache;
-    if (cache.owner != owner) {
-        cache.ids.clear();
-        cache.owner = owner;
-    }
-    return cache;
-}
+/// Ids of short pieces between added tokens, per thread (thread_cache.h). A piece's ids depend only on its
+/// text, whether it starts the input and whether special tokens are parsed, so the template's fixed text
+/// ("assistant\n", "\n" after <|im_end|>, ...) is worked out once instead of going through the normalizer,
+/// pre-tokenizer and model for every example.
+struct PieceCacheTag;
+using PieceCache = std::unordered_map<std::string, std::vector<TokenId>>;
 
 } // namespace
 
@@ -48,7 +29,7 @@ HfTokenizer::HfTokenizer(TokenizerParts parts)
     : m_normalizer(std::move(parts.normalizer)), m_preTokenizer(std::move(parts.preTokenizer)),
       m_model(std::move(parts.model)), m_postProcessor(std::move(parts.postProcessor)),
       m_decoder(std::move(parts.decoder)), m_added(std::move(parts.addedTokens), m_normalizer.get()),
-      m_cacheId(nextTokenizerId())
+      m_cacheId(newCacheOwnerId())
 {
 }
 
@@ -76,12 +57,12 @@ std::vector<TokenId> HfTokenizer::encode(std::string_view text, const EncodeOpti
         std::string key;
         PieceCache* cache = nullptr;
         if (piece.size() <= kMaxCachedPiece) {
-            cache = &pieceCache(m_cacheId);
+            cache = &threadCacheFor<PieceCacheTag, PieceCache>(m_cacheId);
             key.reserve(piece.size() + 2);
             key.push_back(raw.begin == 0 ? '1' : '0');
             key.push_back(skipSpecial ? '1' : '0');
             key.append(piece);
-            if (const auto it = cache->ids.find(key); it != cache->ids.end()) {
+            if (const auto it = cache->find(key); it != cache->end()) {
                 ids.insert(ids.end(), it->second.begin(), it->second.end());
                 continue;
             }
@@ -102,9 +83,9 @@ std::vector<TokenId> HfTokenizer::encode(std::string_view text, const EncodeOpti
                 m_model->tokenize(word, ids);
         }
         if (cache) {
-            if (cache->ids.size() >= kPieceCacheCapacity)
-                cache->ids.clear();
-            cache->ids.emplace(std::move(key), std::vector<TokenId>(ids.begin() + std::ptrdiff_t(pieceStart), ids.end()));
+            if (cache->size() >= kPieceCacheCapacity)
+                cache->clear();
+            cache->emplace(std::move(key), std::vector<TokenId>(ids.begin() + std::ptrdiff_t(pieceStart), ids.end()));
         }
     }
     if (options.addSpecialTokens && m_postProcessor)
