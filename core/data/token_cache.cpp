@@ -314,7 +314,9 @@ PreprocessStats preprocessSupervised(const DatasetRegistry& registry, const std:
         // With several workers this thread is one of them: it reads the next batch, then helps encode the
         // current one, so there are never more busy threads than workers (a third thread on two cores only
         // takes turns with them).
-        const int workers = std::max(1, options.workers);
+        // More workers than cores only take turns (LLaMA-Board asks for 16, sized for Python processes).
+        const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+        const int workers = std::clamp(options.workers, 1, cores);
         const bool helps = workers > 1;
         WorkerPool pool(helps ? workers - 1 : 1);
         // Small runs of examples taken as they go rather than fixed shares: a thread that is slowed down

@@ -81,7 +81,7 @@ struct PreprocessOptions
 {
     ProcessOptions process;
     DatasetLoadOptions load;
-    int workers = 1;              ///< preprocessing_num_workers
+    int workers = 1;              ///< preprocessing_num_workers (at most one per core is used)
     std::string cacheDir;         ///< where .tokens files go
     bool overwriteCache = false;  ///< overwrite_cache
     std::size_t batchSize = 1024; ///< examples encoded per batch
