@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -24,6 +25,7 @@
 #include "data/processor.h"
 #include "data/record_reader.h"
 #include "data/token_cache.h"
+#include "template/chat_format.h"
 #include "template/chat_template.h"
 #include "template/template_encoder.h"
 #include "tokenizer/tokenizer.h"
@@ -88,14 +90,35 @@ int main(int argc, char** argv)
     const std::string workersList = option(argc, argv, "workers", "1,2");
     const bool skipTokenizer = option(argc, argv, "skip_tokenizer", "0") == "1";
 
-    double tokenizerRate = 0;
     std::vector<std::string> texts; // the message texts, for the tokenizer alone
     std::int64_t bytes = 0;
+    // The tokenizer alone over `texts`, `runs` times, on `threads` threads taking contiguous slices (texts
+    // alternate short prompts and long answers, so a stride would not balance); MB/s of message text.
+    std::atomic<std::int64_t> tokens{0};
+    auto tokenizerAlone = [&](int threads, int runs) {
+        tokens = 0;
+        const auto start = Clock::now();
+        auto slice = [&](int t) {
+            const std::size_t begin = texts.size() * std::size_t(t) / std::size_t(threads);
+            const std::size_t end = texts.size() * std::size_t(t + 1) / std::size_t(threads);
+            std::int64_t n = 0;
+            for (int run = 0; run < runs; ++run)
+                for (std::size_t i = begin; i < end; ++i)
+                    n += std::int64_t(tokenizer->encode(texts[i]).size());
+            tokens += n;
+        };
+        // Slice 0 on this thread (one thread: no other), so its per-thread caches stay warm across calls.
+        std::vector<std::thread> pool;
+        for (int t = 1; t < threads; ++t)
+            pool.emplace_back(slice, t);
+        slice(0);
+        for (auto& th : pool)
+            th.join();
+        return runs * bytes / seconds(start) / 1e6;
+    };
     if (!skipTokenizer) {
         // The ceiling: the tokenizer alone on the same texts, one thread.
         const auto d = lathe::loadDataset(registry, name);
-        texts.clear();
-        bytes = 0;
         for (const auto& ex : d.examples) {
             for (const auto& m : ex.prompt)
                 texts.push_back(m.content);
@@ -104,60 +127,29 @@ int main(int argc, char** argv)
         }
         for (const auto& t : texts)
             bytes += std::int64_t(t.size());
-        double best = 0;
-        std::int64_t tokens = 0;
         // --threads_only N: only the tokenizer alone on N threads, for a profiler.
         if (const int only = std::stoi(option(argc, argv, "threads_only", "0")); only > 0) {
-            const auto start = Clock::now();
-            std::vector<std::thread> pool;
-            // Contiguous slices: texts alternate short prompts and long answers, so a stride would not balance.
-            for (int t = 0; t < only; ++t)
-                pool.emplace_back([&, t] {
-                    const std::size_t begin = texts.size() * std::size_t(t) / std::size_t(only);
-                    const std::size_t end = texts.size() * std::size_t(t + 1) / std::size_t(only);
-                    for (int run = 0; run < 3; ++run)
-                        for (std::size_t i = begin; i < end; ++i)
-                            tokenizer->encode(texts[i]);
-                });
-            for (auto& th : pool)
-                th.join();
-            std::printf("RESULT tokenizer alone, %d thread(s): %.2f MB/s\n", only, 3 * bytes / seconds(start) / 1e6);
+            std::printf("RESULT tokenizer alone, %d thread(s): %.2f MB/s\n", only, tokenizerAlone(only, 3));
             return 0;
         }
         // The median of 3 runs, as for preprocessing below: this VM's speed drifts by +-20% from run to run.
         std::vector<double> rates;
         for (int run = 0; run < 3; ++run) {
-            tokens = 0;
-            const auto start = Clock::now();
-            for (const auto& t : texts)
-                tokens += std::int64_t(tokenizer->encode(t).size());
-            rates.push_back(bytes / seconds(start) / 1e6);
+            rates.push_back(tokenizerAlone(1, 1));
             if (run == 0)
                 std::printf("  tokenizer alone, first (cold cache) run: %.2f MB/s\n", rates.back());
         }
         std::sort(rates.begin(), rates.end());
-        best = rates[1];
-        tokenizerRate = best;
+        const double median = rates[1];
         std::printf("RESULT tokenizer alone, 1 thread: %.2f MB/s, median of 3 (%.2f-%.2f) (%lld bytes, %lld tokens "
                     "of message text)\n",
-                    best, rates.front(), rates.back(), (long long)bytes, (long long)tokens);
+                    median, rates.front(), rates.back(), (long long)bytes, (long long)tokens.load());
         // How this machine scales: the same texts split over 2 threads (2 vCPUs are often one core's two
         // hyperthreads, which gives far less than 2x).
         double best2 = 0;
-        for (int run = 0; run < 3; ++run) {
-            const auto start = Clock::now();
-            // Halves, not a stride: texts alternate short prompts and long answers.
-            const std::size_t half = texts.size() / 2;
-            std::thread other([&] {
-                for (std::size_t i = half; i < texts.size(); ++i)
-                    tokenizer->encode(texts[i]);
-            });
-            for (std::size_t i = 0; i < half; ++i)
-                tokenizer->encode(texts[i]);
-            other.join();
-            best2 = std::max(best2, bytes / seconds(start) / 1e6);
-        }
-        std::printf("RESULT tokenizer alone, 2 threads: %.2f MB/s (%.2fx one thread)\n", best2, best2 / best);
+        for (int run = 0; run < 3; ++run)
+            best2 = std::max(best2, tokenizerAlone(2, 1));
+        std::printf("RESULT tokenizer alone, 2 threads: %.2f MB/s (%.2fx one thread)\n", best2, best2 / median);
         // Where preprocessing time goes: reading + converting records, and template + tokenizer.
         auto start = Clock::now();
         const auto scanned = lathe::loadDataset(registry, name);
@@ -168,16 +160,21 @@ int main(int argc, char** argv)
         for (const auto& ex : scanned.examples)
             encodedTokens += std::int64_t(lathe::encodeSupervised(encoder, ex, po).inputIds.size());
         const double encodeTime = seconds(start);
-        // The tokenizer alone on the texts the qwen templates make of the same messages (special tokens parsed):
+        // The tokenizer alone on the texts the template makes of the same messages (special tokens parsed):
         // what tokenizing the template's own text costs, apart from formatting and labels.
         {
             std::vector<std::string> formatted;
+            const lathe::SpecialTokenText special{tokenizer->bosToken, encoder.eosToken()};
             for (const auto& ex : scanned.examples) {
-                std::string prompt;
-                for (const auto& m : ex.prompt)
-                    prompt += m.content;
-                formatted.push_back("<|im_start|>user\n" + prompt + "<|im_end|>\n<|im_start|>assistant\n");
-                formatted.push_back(ex.response.front().content + "<|im_end|>\n");
+                lathe::Conversation c;
+                c.system = ex.system;
+                c.tools = ex.tools;
+                c.messages = ex.prompt;
+                c.messages.insert(c.messages.end(), ex.response.begin(), ex.response.end());
+                for (const auto& turn : lathe::renderMultiturn(encoder.chatTemplate(), c, special)) {
+                    formatted.push_back(turn.prompt);
+                    formatted.push_back(turn.response);
+                }
             }
             lathe::EncodeOptions eo;
             eo.addSpecialTokens = false;
@@ -211,13 +208,7 @@ int main(int argc, char** argv)
         for (int r = 0; r < repeat; ++r) {
             // Each run right after a pass of the tokenizer alone over the same texts: the ratio of the pair
             // is what the target is about, and it drifts far less than either figure on this VM.
-            double alone = 0;
-            if (!texts.empty()) {
-                const auto t0 = Clock::now();
-                for (const auto& text : texts)
-                    tokenizer->encode(text);
-                alone = bytes / seconds(t0) / 1e6;
-            }
+            const double alone = texts.empty() ? 0 : tokenizerAlone(1, 1);
             const auto start = Clock::now();
             s = lathe::preprocessSupervised(registry, {name}, encoder, o);
             times.push_back(seconds(start));

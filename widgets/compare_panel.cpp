@@ -54,7 +54,6 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent)
             if (!ok) {
                 st.error = message;
                 render(side);
-                return;
             }
         });
         connect(s.runner, &ChatRunner::delta, this, [this, side](const QByteArray& reasoning, const QByteArray& content) {
@@ -80,9 +79,10 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent)
             SideState& st = m_sides[side];
             if (!st.running)
                 return;
-            if (st.hasModel && st.error.isEmpty() && st.statsText.isEmpty() && st.content.isEmpty() &&
-                st.reasoning.isEmpty() && st.runner->chat(st.pending))
-                return; // loaded: now answering
+            if (!st.asked && st.hasModel && st.runner->chat(st.pending)) {
+                st.asked = true; // loaded: now answering
+                return;
+            }
             sideDone(side);
         });
     }
@@ -130,15 +130,13 @@ void ComparePanel::startSide(Side side, const ChatSessionOptions& options)
     s.error.clear();
     s.statsText.clear();
     s.running = true;
-    if (s.hasModel && sameOptions(s.loaded, options)) {
-        s.runner->chat(s.pending);
-    } else {
+    s.asked = s.hasModel && sameOptions(s.loaded, options) && s.runner->chat(s.pending);
+    if (!s.asked) {
         if (s.hasModel)
             s.runner->unload(); // synchronous when idle: frees the old model before the new one loads
         s.hasModel = false;
         s.loaded = options;
         s.runner->load(options);
-        s.statsText.clear();
     }
     render(side);
 }

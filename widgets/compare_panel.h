@@ -58,6 +58,7 @@ private:
         ChatSessionOptions loaded; ///< what the runner holds, when `hasModel`
         bool hasModel = false;
         bool running = false;
+        bool asked = false; ///< the request went to the runner (else it waits for the load)
         ChatSessionRequest pending;
         QByteArray reasoning, content;
         QString error, statsText;

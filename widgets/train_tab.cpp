@@ -734,7 +734,7 @@ void TrainTab::updateMemoryEstimate()
         m_memoryEstimate = tr("%1 (weights %2, trainable %3, gradients and AdamW %4, activations %5)")
                                .arg(size(m.total()), size(m.weights), size(m.trainable), size(m.optimizer),
                                     size(m.activations));
-        const std::int64_t available = availableHostMemory();
+        const std::int64_t available = availableHostBytes();
         const QString device = m_topBar->computeDevice();
         if (available > 0 && m.total() > available &&
             (device == QLatin1String("cpu") || (device == QLatin1String("auto") && deviceChoices().size() == 1))) {

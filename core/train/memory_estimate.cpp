@@ -78,39 +78,22 @@ MemoryEstimate estimateTrainingMemory(const ArgumentSet& args)
         targets.insert(t);
     const bool allLinear = targets.empty() || targets.count("all");
     const std::int64_t rank = std::max<long long>(1, args.getInt("lora_rank"));
-    const std::int64_t layers = c.num_hidden_layers;
-    const std::int64_t freezeLayers = args.getInt("freeze_trainable_layers");
-    std::set<std::string> freezeModules;
-    for (const auto& m : splitNames(args.getString("freeze_trainable_modules")))
-        freezeModules.insert(m);
+    const FreezeSelection freeze(c.num_hidden_layers, args.getInt("freeze_trainable_layers"),
+                                 splitNames(args.getString("freeze_trainable_modules")),
+                                 splitNames(args.getString("freeze_extra_modules")));
 
     MemoryEstimate m;
     std::int64_t trainableCount = 0;
     for (const auto& spec : table) {
         const std::int64_t n = elements(spec.shape);
-        const bool inLayers = spec.name.find(".layers.") != std::string::npos;
-        if (type == "full") {
+        if (type == "full" || (type == "freeze" && freeze.trains(spec.name)))
             trainableCount += n;
-            continue;
-        }
-        m.weights += n * width;
-        if (type == "lora") {
-            // A linear layer in the decoder: r x in (lora_A) + out x r (lora_B), as the trainer attaches them.
-            if (inLayers && spec.shape.size() == 2 &&
-                (allLinear || targets.count(leafModule(spec.name))))
-                trainableCount += rank * (spec.shape[0] + spec.shape[1]);
-        } else if (type == "freeze" && inLayers) {
-            const auto at = spec.name.find(".layers.") + 8;
-            const std::int64_t layer = std::stoll(spec.name.substr(at, spec.name.find('.', at) - at));
-            const bool chosenLayer = freezeLayers > 0 ? layer >= layers - freezeLayers : layer < -freezeLayers;
-            bool chosenModule = freezeModules.empty() || freezeModules.count("all");
-            for (const auto& module : freezeModules)
-                chosenModule |= spec.name.find("." + module + ".") != std::string::npos;
-            if (chosenLayer && chosenModule) {
-                trainableCount += n;
-                m.weights -= n * width;
-            }
-        }
+        else
+            m.weights += n * width;
+        // LoRA on a linear layer of the decoder: r x in (lora_A) + out x r (lora_B), as the trainer attaches them.
+        if (type == "lora" && spec.name.find(".layers.") != std::string::npos && spec.shape.size() == 2 &&
+            (allLinear || targets.count(leafModule(spec.name))))
+            trainableCount += rank * (spec.shape[0] + spec.shape[1]);
     }
     m.trainable = trainableCount * trainWidth;
     m.optimizer = trainableCount * (trainWidth + 8); // gradient + two float32 moments

@@ -109,16 +109,6 @@ std::int64_t peakResidentBytes()
     return procStatusKb("VmHWM") * 1024;
 }
 
-std::int64_t availableHostBytes()
-{
-    std::ifstream in("/proc/meminfo");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("MemAvailable:", 0) == 0)
-            return std::stoll(line.substr(13)) * 1024;
-    return 0;
-}
-
 std::string gib(std::int64_t bytes)
 {
     std::ostringstream o;
@@ -641,31 +631,11 @@ void Run::loadModelAndTrainables()
         for (auto& item : m_model->named_parameters())
             setTrainable(item.key(), item.value());
     } else if (m_s.finetuningType == "freeze") {
-        // LLaMA-Factory's _setup_freeze_tuning: the last N layers (first |N| when negative), the named modules
-        // in them ("all" = everything), plus extra modules outside the layers.
-        const auto layers = m_model->config().num_hidden_layers;
-        std::set<std::int64_t> ids;
-        if (m_s.freezeLayers > 0)
-            for (auto i = std::max<std::int64_t>(0, layers - m_s.freezeLayers); i < layers; ++i)
-                ids.insert(i);
-        else
-            for (std::int64_t i = 0; i < std::min<std::int64_t>(layers, -m_s.freezeLayers); ++i)
-                ids.insert(i);
-        std::vector<std::string> patterns;
-        for (auto i : ids)
-            for (const auto& m : m_s.freezeModules)
-                patterns.push_back(".layers." + std::to_string(i) + "." + (m == "all" ? "" : m + "."));
-        for (auto& item : m_model->named_parameters()) {
-            const std::string& name = item.key();
-            bool train = false;
-            for (const auto& p : patterns)
-                train |= name.find(p) != std::string::npos;
-            if (name.find(".layers.") == std::string::npos)
-                for (const auto& m : m_s.freezeExtra)
-                    train |= name.find(m) != std::string::npos;
-            if (train)
+        const FreezeSelection chosen(m_model->config().num_hidden_layers, m_s.freezeLayers, m_s.freezeModules,
+                                     m_s.freezeExtra);
+        for (auto& item : m_model->named_parameters())
+            if (chosen.trains(item.key()))
                 setTrainable(item.key(), item.value());
-        }
         if (m_trainable.empty())
             fail("freeze_trainable_modules: ", m_args.getString("freeze_trainable_modules"),
                  " selects no parameter of the model");
@@ -1181,9 +1151,42 @@ TrainResult Run::execute()
 
 } // namespace
 
-std::int64_t availableHostMemory()
+std::int64_t availableHostBytes()
 {
-    return availableHostBytes();
+    std::ifstream in("/proc/meminfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("MemAvailable:", 0) == 0)
+            return std::stoll(line.substr(13)) * 1024;
+    return 0;
+}
+
+FreezeSelection::FreezeSelection(std::int64_t numLayers, std::int64_t trainableLayers,
+                                 const std::vector<std::string>& modules, std::vector<std::string> extraModules)
+    : m_extra(std::move(extraModules))
+{
+    std::set<std::int64_t> ids;
+    if (trainableLayers > 0)
+        for (auto i = std::max<std::int64_t>(0, numLayers - trainableLayers); i < numLayers; ++i)
+            ids.insert(i);
+    else
+        for (std::int64_t i = 0; i < std::min<std::int64_t>(numLayers, -trainableLayers); ++i)
+            ids.insert(i);
+    for (auto i : ids)
+        for (const auto& m : modules)
+            m_patterns.push_back(".layers." + std::to_string(i) + "." + (m == "all" ? "" : m + "."));
+}
+
+bool FreezeSelection::trains(const std::string& name) const
+{
+    for (const auto& p : m_patterns)
+        if (name.find(p) != std::string::npos)
+            return true;
+    if (name.find(".layers.") == std::string::npos)
+        for (const auto& m : m_extra)
+            if (name.find(m) != std::string::npos)
+                return true;
+    return false;
 }
 
 TrainResult runTraining(const ArgumentSet& args, const TrainCallbacks& callbacks)

@@ -451,6 +451,8 @@ private Q_SLOTS:
             {"freeze last", {{"finetuning_type", "freeze"}, {"freeze_trainable_layers", "1"}}},
             {"freeze first mlp", {{"finetuning_type", "freeze"}, {"freeze_trainable_layers", "-1"},
                                   {"freeze_trainable_modules", "mlp"}}},
+            {"freeze + extra", {{"finetuning_type", "freeze"}, {"freeze_trainable_layers", "1"},
+                                {"freeze_extra_modules", "norm"}}},
         };
         for (const auto& c : cases) {
             auto a = baseArgs(modelDir, dataDir, root / "out");
