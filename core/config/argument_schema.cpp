@@ -7,6 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/stages.h"
 #include "util/edit_distance.h"
 #include "util/error.h"
 
@@ -30,6 +31,14 @@ constexpr auto S = ArgType::String;
 constexpr auto C = ArgType::Choice;
 const json kNull = nullptr;
 
+std::vector<std::string> stageNames()
+{
+    std::vector<std::string> names;
+    for (const auto& stage : trainingStages())
+        names.push_back(stage.name);
+    return names;
+}
+
 std::vector<ArgSpec> buildSchema()
 {
     return {
@@ -48,8 +57,7 @@ std::vector<ArgSpec> buildSchema()
         arg("device", S, "auto", "model", "Device: auto, cpu, cuda[:N], npu[:N].",
             "计算设备：auto、cpu、cuda[:N]、npu[:N]。"),
         // ---- method
-        arg("stage", C, "sft", "method", "Training stage.", "训练阶段。",
-            {"pt", "sft", "rm", "ppo", "dpo", "kto"}),
+        arg("stage", C, "sft", "method", "Training stage.", "训练阶段。", stageNames()),
         arg("do_train", B, false, "method", "Run training.", "执行训练。"),
         arg("do_eval", B, false, "method", "Run evaluation.", "执行评估。"),
         arg("do_predict", B, false, "method", "Run prediction on eval_dataset.",
@@ -82,8 +90,26 @@ std::vector<ArgSpec> buildSchema()
             "层之外额外训练的模块。"),
         arg("pref_beta", F, 0.1, "method", "Beta of the preference loss.", "偏好损失的 beta 参数。", {}, 0,
             10),
-        arg("pref_loss", C, "sigmoid", "method", "Preference loss.", "偏好损失类型。",
-            {"sigmoid", "hinge", "ipo", "kto_pair", "orpo", "simpo"}),
+        arg("pref_loss", C, "sigmoid", "method", "Preference loss (dpo stage).", "偏好损失类型（DPO 阶段）。",
+            {"sigmoid", "hinge", "ipo", "orpo", "simpo"}),
+        arg("pref_ftx", F, 0.0, "method", "Weight of the SFT loss on the chosen answers added to the preference loss.",
+            "偏好损失中加入的 SFT 损失（选中回答）权重。", {}, 0, std::nullopt),
+        arg("dpo_label_smoothing", F, 0.0, "method", "Label smoothing of the sigmoid DPO loss (cDPO), 0 to 0.5.",
+            "sigmoid DPO 损失的标签平滑系数（cDPO），0 到 0.5。", {}, 0, 0.5),
+        arg("simpo_gamma", F, 0.5, "method", "Target reward margin of the SimPO loss.", "SimPO 损失的目标奖励差。"),
+        arg("ld_alpha", F, kNull, "method", "LD-DPO: weight of the response tokens past the shorter answer's length.",
+            "LD-DPO：超出较短回答长度部分的词元权重。", {}, 0, 1),
+        arg("pref_bco_weight", F, 0.0, "method", "Weight of the BCO loss mixed into DPO (MPO).",
+            "混入 DPO 的 BCO 损失权重（MPO）。", {}, 0, std::nullopt),
+        arg("kto_chosen_weight", F, 1.0, "method", "KTO: weight of the desirable examples' loss.",
+            "KTO：正例损失的权重。", {}, 0, std::nullopt),
+        arg("kto_rejected_weight", F, 1.0, "method", "KTO: weight of the undesirable examples' loss.",
+            "KTO：负例损失的权重。", {}, 0, std::nullopt),
+        arg("ref_model", S, kNull, "method",
+            "Reference model for dpo/kto (default: the model itself; without its LoRA adapter when training LoRA).",
+            "DPO/KTO 的参考模型（默认：模型本身；LoRA 训练时为关闭适配器的模型）。"),
+        arg("ref_model_adapters", S, kNull, "method", "LoRA adapters merged into the reference model.",
+            "合并到参考模型中的 LoRA 适配器。"),
         // ---- dataset
         arg("dataset", S, kNull, "dataset", "Training datasets from dataset_info.json, comma-separated.",
             "训练数据集（dataset_info.json 中的名称，逗号分隔）。"),
@@ -399,7 +425,10 @@ void ArgumentSet::setValue(const std::string& name, const json& value, const std
                 std::string list;
                 for (const auto& x : c)
                     list += (list.empty() ? "" : ", ") + x;
-                fail(origin, ": ", name, ": \"", v.get<std::string>(), "\" is not one of ", list);
+                const auto near = closestNames(v.get<std::string>(), c);
+                const bool close = !near.empty() && editDistance(near.front(), v.get<std::string>()) <= 3;
+                fail(origin, ": ", name, ": \"", v.get<std::string>(), "\" is not one of ", list,
+                     close ? " (did you mean \"" + near.front() + "\"?)" : std::string());
             }
             break;
         }

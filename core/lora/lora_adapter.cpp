@@ -64,6 +64,8 @@ torch::Tensor LoraLinearAdapter::apply(const torch::Tensor& x, const torch::Tens
                                        const torch::Tensor& bias, const torch::Tensor& base)
 {
     // x [..., in]; A [r, in]; B [out, r]; base [..., out].
+    if (!enabled)
+        return base;
     auto xa = x.to(loraA.scalar_type());
     const bool dropped = training && dropout > 0;
     if (dropped)
@@ -226,6 +228,14 @@ void setLoraTraining(CausalLM& model, bool training)
         if (auto linear = std::dynamic_pointer_cast<LinearImpl>(item.value()))
             if (auto lora = std::dynamic_pointer_cast<LoraLinearAdapter>(linear->adapter))
                 lora->training = training;
+}
+
+void setLoraEnabled(CausalLM& model, bool enabled)
+{
+    for (const auto& item : model->named_modules())
+        if (auto linear = std::dynamic_pointer_cast<LinearImpl>(item.value()))
+            if (auto lora = std::dynamic_pointer_cast<LoraLinearAdapter>(linear->adapter))
+                lora->enabled = enabled;
 }
 
 void detachLoraAdapters(CausalLM& model)

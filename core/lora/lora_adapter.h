@@ -46,6 +46,8 @@ public:
     /// lora_dropout on the adapter's input, applied only while `training` (PEFT's lora_dropout module).
     double dropout = 0;
     bool training = false;
+    /// Off: the layer computes W x + b alone (PEFT's disable_adapter), e.g. for a preference stage's reference.
+    bool enabled = true;
 };
 
 struct AttachedAdapter
@@ -73,6 +75,22 @@ void saveLoraAdapter(const std::string& dir, const AttachedAdapter& adapter, con
 
 /// Sets training mode (dropout on) or evaluation mode on every attached LoRA adapter.
 void setLoraTraining(CausalLM& model, bool training);
+
+/// Switches every attached LoRA adapter on or off (PEFT's disable_adapter()): off, the model is its base.
+void setLoraEnabled(CausalLM& model, bool enabled);
+
+/// The model without its LoRA adapters for the scope's lifetime (PEFT's `with model.disable_adapter():`).
+class LoraDisabledScope
+{
+public:
+    explicit LoraDisabledScope(CausalLM& model) : m_model(model) { setLoraEnabled(m_model, false); }
+    ~LoraDisabledScope() { setLoraEnabled(m_model, true); }
+    LoraDisabledScope(const LoraDisabledScope&) = delete;
+    LoraDisabledScope& operator=(const LoraDisabledScope&) = delete;
+
+private:
+    CausalLM& m_model;
+};
 
 /// Removes every adapter from the model's linear layers.
 void detachLoraAdapters(CausalLM& model);

@@ -256,7 +256,7 @@ torch::Tensor CausalLMImpl::buildMask(const torch::Tensor& attention_mask, std::
 }
 
 torch::Tensor CausalLMImpl::hiddenStates(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
-                                         KVCache* cache)
+                                         KVCache* cache, const torch::Tensor& position_ids)
 {
     const std::int64_t B = input_ids.size(0), T = input_ids.size(1);
     const std::int64_t past = cache ? cache->length() : 0;
@@ -264,7 +264,9 @@ torch::Tensor CausalLMImpl::hiddenStates(const torch::Tensor& input_ids, const t
     auto ids = input_ids.to(device);
 
     torch::Tensor positions;
-    if (attention_mask.defined()) {
+    if (position_ids.defined()) {
+        positions = position_ids.to(device).to(torch::kLong);
+    } else if (attention_mask.defined()) {
         auto m = attention_mask.to(device).to(torch::kLong);
         positions = (m.cumsum(-1) - 1).masked_fill(m.eq(0), 1).narrow(1, past, T);
     } else {
@@ -398,6 +400,68 @@ struct FusedLinearCrossEntropy : public torch::autograd::Function<FusedLinearCro
     }
 };
 
+// The per-token form of the above for a frozen head: -log p(target) of each row [n]. The gradient with
+// respect to the hidden states of each row is formed in the forward pass and scaled by that row's incoming
+// gradient in the backward pass, so the [n, V] logits are never kept.
+struct FusedLinearTokenNll : public torch::autograd::Function<FusedLinearTokenNll>
+{
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& hidden,
+                                 const torch::Tensor& weight, const torch::Tensor& targets)
+    {
+        const std::int64_t n = hidden.size(0), H = hidden.size(1), V = weight.size(0);
+        const bool needInput = hidden.requires_grad();
+        const auto f32 = hidden.options().dtype(torch::kFloat32);
+        const auto hf = hidden.to(torch::kFloat32);
+        const bool widen = weight.scalar_type() != torch::kFloat32;
+        const std::int64_t vocabBlock = std::max<std::int64_t>(256, (std::int64_t(8) << 20) / std::max<std::int64_t>(H, 1));
+        const std::int64_t rowChunk = std::max<std::int64_t>(1, (std::int64_t(256) << 20) / (V * 4));
+        auto gradHidden = needInput ? torch::empty({n, H}, f32) : torch::Tensor();
+        auto nll = torch::empty({n}, f32);
+        auto block = [&](std::int64_t v0, std::int64_t vb) {
+            auto w = weight.narrow(0, v0, vb);
+            return widen ? w.to(torch::kFloat32) : w;
+        };
+        for (std::int64_t r0 = 0; r0 < n; r0 += rowChunk) {
+            const std::int64_t rc = std::min(rowChunk, n - r0);
+            const auto h = hf.narrow(0, r0, rc);
+            const auto t = targets.narrow(0, r0, rc).unsqueeze(1);
+            auto logits = torch::empty({rc, V}, f32);
+            for (std::int64_t v0 = 0; v0 < V; v0 += vocabBlock) {
+                const std::int64_t vb = std::min(vocabBlock, V - v0);
+                auto out = logits.narrow(1, v0, vb);
+                torch::mm_out(out, h, block(v0, vb).t());
+            }
+            const auto picked = logits.gather(1, t).squeeze(1);
+            const auto max = std::get<0>(logits.max(1, /*keepdim=*/true));
+            logits.sub_(max).exp_();
+            const auto sum = logits.sum(1, /*keepdim=*/true);
+            nll.narrow(0, r0, rc).copy_(max.squeeze(1) + sum.log().squeeze(1) - picked);
+            if (!needInput)
+                continue;
+            logits.div_(sum);
+            logits.scatter_add_(1, t, torch::full({rc, 1}, -1.0f, f32));
+            auto gh = gradHidden.narrow(0, r0, rc).zero_();
+            for (std::int64_t v0 = 0; v0 < V; v0 += vocabBlock) {
+                const std::int64_t vb = std::min(vocabBlock, V - v0);
+                gh.addmm_(logits.narrow(1, v0, vb), block(v0, vb));
+            }
+        }
+        ctx->saved_data["dh"] = needInput ? gradHidden : torch::Tensor();
+        ctx->saved_data["dtype"] = static_cast<std::int64_t>(hidden.scalar_type());
+        return nll;
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list gradOutputs)
+    {
+        auto dh = ctx->saved_data["dh"].toTensor();
+        const auto dtype = static_cast<torch::ScalarType>(ctx->saved_data["dtype"].toInt());
+        if (!dh.defined())
+            return {torch::Tensor(), torch::Tensor(), torch::Tensor()};
+        return {(dh * gradOutputs[0].to(torch::kFloat32).unsqueeze(1)).to(dtype), torch::Tensor(), torch::Tensor()};
+    }
+};
+
 } // namespace
 
 std::pair<torch::Tensor, std::int64_t> CausalLMImpl::tokenLoss(const torch::Tensor& input_ids,
@@ -422,6 +486,40 @@ std::pair<torch::Tensor, std::int64_t> CausalLMImpl::tokenLoss(const torch::Tens
     }
     const auto& weight = lm_head ? lm_head->weight : model->embed_tokens->weight;
     return {FusedLinearCrossEntropy::apply(picked, weight, targets), count};
+}
+
+torch::Tensor CausalLMImpl::labelLogProbs(const torch::Tensor& hidden, const torch::Tensor& labels)
+{
+    const std::int64_t B = hidden.size(0), T = hidden.size(1), H = hidden.size(2);
+    auto shiftLabels = labels.to(hidden.device()).narrow(1, 1, T - 1).reshape({-1});
+    auto keep = shiftLabels.ne(-100).nonzero().reshape({-1});
+    auto out = torch::zeros({B * (T - 1)}, hidden.options().dtype(torch::kFloat32));
+    if (keep.numel() == 0)
+        return (out + hidden.sum().to(torch::kFloat32) * 0).reshape({B, T - 1}); // keeps the graph connected
+    auto picked = hidden.narrow(1, 0, T - 1).reshape({-1, H}).index_select(0, keep);
+    auto targets = shiftLabels.index_select(0, keep);
+    const auto& weight = lm_head ? lm_head->weight : model->embed_tokens->weight;
+    torch::Tensor logp;
+    if ((lm_head && lm_head->adapter) || weight.requires_grad()) {
+        // A trained or adapted head: the plain way, through autograd.
+        auto logits = lmHead(picked).to(torch::kFloat32);
+        logp = torch::log_softmax(logits, -1).gather(1, targets.unsqueeze(1)).squeeze(1);
+    } else {
+        logp = -FusedLinearTokenNll::apply(picked, weight, targets);
+    }
+    return out.index_add(0, keep, logp).reshape({B, T - 1});
+}
+
+torch::Tensor CausalLMImpl::logitSums(const torch::Tensor& hidden)
+{
+    torch::NoGradGuard noGrad;
+    // sum_t sum_v (h_t . w_v + b_v) = (sum_t h_t) . (sum_v w_v) + T sum_v b_v.
+    const auto& weight = lm_head ? lm_head->weight : model->embed_tokens->weight;
+    const auto columnSum = weight.to(torch::kFloat32).sum(0);       // [H]
+    auto sums = hidden.to(torch::kFloat32).sum(1).matmul(columnSum); // [B]
+    if (lm_head && lm_head->bias.defined())
+        sums = sums + double(hidden.size(1)) * lm_head->bias.to(torch::kFloat32).sum();
+    return sums;
 }
 
 } // namespace lathe

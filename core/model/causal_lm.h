@@ -83,8 +83,10 @@ public:
     /// Final hidden states [B, T, H] for input_ids [B, T].
     /// attention_mask: [B, S] of 1 (token) / 0 (padding) covering past and new tokens; undefined = all ones.
     /// Positions follow HF generate: cumsum(mask) - 1, so left padding does not shift them.
+    /// `position_ids` [B, T], when given, replaces those positions (a training forward passes 0..T-1 as HF's
+    /// Trainer does, which differs from generation's only at right-padding positions).
     torch::Tensor hiddenStates(const torch::Tensor& input_ids, const torch::Tensor& attention_mask = {},
-                               KVCache* cache = nullptr);
+                               KVCache* cache = nullptr, const torch::Tensor& position_ids = {});
     /// Logits in the compute dtype for hidden states [..., H].
     torch::Tensor lmHead(const torch::Tensor& hidden);
     /// Float32 logits [B, T, V].
@@ -99,6 +101,17 @@ public:
     /// which for supervised data skips the prompt's share of the largest matmul.
     std::pair<torch::Tensor, std::int64_t> tokenLoss(const torch::Tensor& input_ids, const torch::Tensor& labels,
                                                      const torch::Tensor& attention_mask = {});
+
+    /// log p(label at t+1 | tokens up to t) for every position of hidden states [B, T, H], float32 [B, T-1],
+    /// 0 where the label is -100 (LLaMA-Factory's get_batch_logps before its sum). lm_head runs only at the
+    /// labeled positions and the [n, V] logits are never kept for the backward pass while the head itself is
+    /// frozen (LoRA, freeze tuning).
+    torch::Tensor labelLogProbs(const torch::Tensor& hidden, const torch::Tensor& labels);
+
+    /// The sum of the float32 logits over all positions and the whole vocabulary of each row [B], from hidden
+    /// states [B, T, H] without forming the logits (the head is linear): what LLaMA-Factory's logits/* metrics
+    /// average. No gradient.
+    torch::Tensor logitSums(const torch::Tensor& hidden);
 
     /// NEFTune (neftune_noise_alpha): uniform noise of magnitude alpha / sqrt(T * H) added to the input
     /// embeddings in training mode; 0 disables it.

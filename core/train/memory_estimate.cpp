@@ -8,6 +8,8 @@
 #include "model/arch/architecture.h"
 #include "model/model_config.h"
 #include "train/trainer.h"
+
+#include "config/stages.h"
 #include "util/error.h"
 
 namespace lathe {
@@ -61,6 +63,14 @@ std::int64_t activationBytes(const ModelConfig& c, std::int64_t batchSize, std::
            std::min<std::int64_t>(tokens * c.vocab_size * 4, std::int64_t(256) << 20);
 }
 
+bool needsReferenceCopy(const ArgumentSet& args)
+{
+    const std::string stage = args.getString("stage");
+    const std::string loss = args.getString("pref_loss");
+    const bool reference = stage == "kto" || (stage == "dpo" && loss != "orpo" && loss != "simpo");
+    return reference && (args.getString("finetuning_type") != "lora" || !args.getString("ref_model").empty());
+}
+
 MemoryEstimate estimateTrainingMemory(const ArgumentSet& args)
 {
     const std::string dir = args.getString("model_name_or_path");
@@ -95,9 +105,21 @@ MemoryEstimate estimateTrainingMemory(const ArgumentSet& args)
             (allLinear || targets.count(leafModule(spec.name))))
             trainableCount += rank * (spec.shape[0] + spec.shape[1]);
     }
+    const std::string stage = args.getString("stage");
+    if (stage == "rm")
+        trainableCount += c.hidden_size + 1; // the value head
+    // dpo / kto with full or freeze tuning (or an explicit ref_model) hold a frozen reference copy.
+    if (needsReferenceCopy(args)) {
+        std::int64_t all = 0;
+        for (const auto& spec : table)
+            all += elements(spec.shape);
+        m.weights += all * width;
+    }
     m.trainable = trainableCount * trainWidth;
     m.optimizer = trainableCount * (trainWidth + 8); // gradient + two float32 moments
-    m.activations = activationBytes(c, std::max<long long>(1, args.getInt("per_device_train_batch_size")),
+    // Pairs (rm, dpo) put two sequences per example through the model with gradients.
+    const std::int64_t rows = stageUsesRanking(stage) ? 2 : 1;
+    m.activations = activationBytes(c, rows * std::max<long long>(1, args.getInt("per_device_train_batch_size")),
                                     std::max<long long>(1, args.getInt("cutoff_len")),
                                     !args.getBool("disable_gradient_checkpointing"), width);
     return m;

@@ -20,6 +20,7 @@
 #include <ATen/core/Generator.h>
 #include <torch/torch.h>
 
+#include "config/stages.h"
 #include "data/dataset_attr.h"
 #include "data/dataset_loader.h"
 #include "data/processor.h"
@@ -35,6 +36,8 @@
 #include "tokenizer/tokenizer_files.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
+#include "train/objective.h"
+#include "train/train_data.h"
 #include "train/predict.h"
 #include "util/error.h"
 #include "util/file_util.h"
@@ -144,6 +147,7 @@ void writeJson(const fs::path& path, const json& j)
 
 struct Settings
 {
+    StageData data = StageData::Supervised;
     std::string stage, finetuningType, modelPath, outputDir, templateName, datasetDir, device, tokenizedPath,
         ropeScaling;
     std::vector<std::string> datasets, evalDatasets, adapters;
@@ -181,8 +185,12 @@ Settings settingsOf(const ArgumentSet& args)
     }
     Settings s;
     s.stage = args.getString("stage");
-    if (s.stage != "sft" && s.stage != "pt")
-        fail("stage: \"", s.stage, "\" is not supported yet (Lathe trains sft and pt)");
+    const StageInfo* stage = findStage(s.stage);
+    if (!stage)
+        fail("stage: \"", s.stage, "\" is not a training stage");
+    if (!stage->available)
+        fail("stage: ", s.stage, ": ", stage->unavailableWhy);
+    s.data = stage->data;
     if (!args.getBool("do_train"))
         fail("do_train: false, so there is nothing to train (set do_train: true)");
     s.finetuningType = args.getString("finetuning_type");
@@ -274,93 +282,6 @@ Settings settingsOf(const ArgumentSet& args)
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Data: tokenized examples, from the token cache (sft) or in memory (pt, packing).
-// ---------------------------------------------------------------------------------------------------------
-
-class ExampleSet
-{
-public:
-    void addCache(std::shared_ptr<TokenCache> cache, std::size_t begin, std::size_t end)
-    {
-        m_caches.push_back(std::move(cache));
-        for (std::size_t i = begin; i < end; ++i)
-            m_refs.push_back({m_caches.size() - 1, i});
-    }
-    void add(TokenizedExample e)
-    {
-        m_memory.push_back(std::move(e));
-        m_refs.push_back({kMemory, m_memory.size() - 1});
-    }
-    std::size_t size() const { return m_refs.size(); }
-    TokenizedExample at(std::size_t i) const
-    {
-        const auto& r = m_refs[i];
-        return r.source == kMemory ? m_memory[r.index] : m_caches[r.source]->at(r.index);
-    }
-    /// Keeps the examples at `indices`, in that order.
-    ExampleSet subset(const std::vector<std::size_t>& indices) const
-    {
-        ExampleSet out;
-        out.m_caches = m_caches;
-        out.m_memory = m_memory;
-        for (auto i : indices)
-            out.m_refs.push_back(m_refs[i]);
-        return out;
-    }
-
-private:
-    static constexpr std::size_t kMemory = std::size_t(-1);
-    struct Ref
-    {
-        std::size_t source, index;
-    };
-    std::vector<std::shared_ptr<TokenCache>> m_caches;
-    std::vector<TokenizedExample> m_memory;
-    std::vector<Ref> m_refs;
-};
-
-struct Batch
-{
-    torch::Tensor inputIds, labels, attentionMask; // mask undefined when no row is padded
-    std::int64_t tokens = 0;                       // non-padding tokens
-    std::int64_t labeled = 0;                      // learned next-token positions
-};
-
-Batch collate(const std::vector<TokenizedExample>& rows, TokenId padId, const torch::Device& device)
-{
-    std::size_t longest = 0;
-    for (const auto& r : rows)
-        longest = std::max(longest, r.inputIds.size());
-    const auto B = std::int64_t(rows.size()), T = std::int64_t(longest);
-    auto ids = torch::full({B, T}, std::int64_t(padId), torch::kLong);
-    auto labels = torch::full({B, T}, std::int64_t(kIgnoreIndex), torch::kLong);
-    auto mask = torch::zeros({B, T}, torch::kLong);
-    Batch b;
-    bool padded = false;
-    for (std::int64_t i = 0; i < B; ++i) {
-        const auto& r = rows[std::size_t(i)];
-        const auto n = std::int64_t(r.inputIds.size());
-        auto* pi = ids[i].data_ptr<std::int64_t>();
-        auto* pl = labels[i].data_ptr<std::int64_t>();
-        auto* pm = mask[i].data_ptr<std::int64_t>();
-        for (std::int64_t t = 0; t < n; ++t) {
-            pi[t] = r.inputIds[std::size_t(t)];
-            pl[t] = r.labels[std::size_t(t)];
-            pm[t] = 1;
-            if (t > 0 && pl[t] != kIgnoreIndex)
-                ++b.labeled;
-        }
-        padded |= n < T;
-        b.tokens += n;
-    }
-    b.inputIds = ids.to(device);
-    b.labels = labels.to(device);
-    if (padded)
-        b.attentionMask = mask.to(device);
-    return b;
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // The run
 // ---------------------------------------------------------------------------------------------------------
 
@@ -368,7 +289,8 @@ class Run
 {
 public:
     Run(const ArgumentSet& args, const TrainCallbacks& callbacks)
-        : m_args(args), m_s(settingsOf(args)), m_cb(callbacks), m_out(m_s.outputDir)
+        : m_args(args), m_s(settingsOf(args)), m_cb(callbacks), m_out(m_s.outputDir),
+          m_objective(makeObjective(m_s.stage, args))
     {
     }
 
@@ -387,7 +309,10 @@ private:
     void pruneCheckpoints();
     json trainerState() const;
     void appendRecord(json logEntry);
-    void report(std::optional<double> loss, std::optional<double> evalLoss, double lr, double gradNorm);
+    void report(std::optional<double> loss, std::optional<double> evalLoss, double lr, double gradNorm,
+                const std::vector<std::pair<std::string, double>>& metrics = {});
+    TrainBatch batchOf(const ExampleSet& set, const std::vector<std::size_t>& order, std::size_t from,
+                       std::size_t count) const;
     std::pair<double, double> timing() const; ///< (elapsed, remaining) seconds
     MemoryEstimate estimateMemory() const;
     std::vector<std::size_t> epochOrder(std::int64_t epoch) const;
@@ -402,6 +327,9 @@ private:
     std::shared_ptr<const Tokenizer> m_tokenizer;
     std::unique_ptr<TemplateEncoder> m_encoder;
     TokenId m_padId = 0;
+    std::unique_ptr<DataBuilder> m_builder;     // the stage's kind of data
+    std::unique_ptr<Objective> m_objective;     // the stage's loss and metrics
+    std::vector<std::pair<std::string, torch::Tensor>> m_objectiveParams; // trained by the objective (value head)
     ExampleSet m_train, m_eval;
 
     CausalLM m_model{nullptr};
@@ -415,6 +343,7 @@ private:
     double m_epoch = 0;
     json m_logHistory = json::array();
     std::vector<nlohmann::ordered_json> m_records;
+    std::vector<std::pair<std::string, double>> m_lastEvalMetrics;
     std::optional<double> m_bestMetric;
     std::string m_bestCheckpoint;
     std::optional<std::int64_t> m_bestStep;
@@ -473,68 +402,41 @@ void Run::prepareData()
     const auto eos = m_encoder->eosId();
     m_padId = m_tokenizer->padId.value_or(eos.value_or(0));
     const auto registry = DatasetRegistry::load(m_s.datasetDir);
+    m_builder = makeDataBuilder(m_s.data);
 
-    DatasetLoadOptions load;
-    load.stage = m_s.stage;
-    load.seed = m_s.seed;
-    ProcessOptions process;
-    process.cutoffLen = m_s.cutoffLen;
-    process.trainOnPrompt = m_s.trainOnPrompt;
-    process.maskHistory = m_s.maskHistory;
-    process.chat.enableThinking = m_s.enableThinking.value_or(true);
-    process.chat.defaultSystem = m_s.defaultSystem;
-
+    DataOptions options;
+    options.stage = m_s.stage;
+    options.modelPath = m_s.modelPath;
+    options.templateName = m_s.templateName;
+    options.cutoffLen = m_s.cutoffLen;
+    options.maxSamples = m_s.maxSamples;
+    options.seed = m_s.seed;
+    options.workers = int(m_s.workers);
+    options.cacheDir = m_s.tokenizedPath.empty() ? defaultCacheDir() : m_s.tokenizedPath;
+    options.overwriteCache = m_s.overwriteCache;
+    options.packing = m_s.packing;
+    options.process.cutoffLen = m_s.cutoffLen;
+    options.process.trainOnPrompt = m_s.trainOnPrompt;
+    options.process.maskHistory = m_s.maskHistory;
+    options.process.chat.enableThinking = m_s.enableThinking.value_or(true);
+    options.process.chat.defaultSystem = m_s.defaultSystem;
+    options.log = [this](const std::string& line) { log(line); };
     auto loadNames = [&](const std::vector<std::string>& names, ExampleSet& into) {
-        for (const auto& name : names) {
-            if (m_s.stage == "pt") {
-                std::vector<std::string> texts;
-                const auto info = scanDataset(registry, name, load, [&](Example&& ex) {
-                    if (!ex.prompt.empty())
-                        texts.push_back(ex.prompt.front().content);
-                });
-                if (m_s.maxSamples && std::int64_t(texts.size()) > *m_s.maxSamples)
-                    texts.resize(std::size_t(*m_s.maxSamples));
-                if (!eos)
-                    fail("template ", m_s.templateName, ": the tokenizer has no EOS token for pretraining");
-                for (auto& e : encodePretrain(*m_tokenizer, texts, m_s.cutoffLen, m_s.packing, *eos))
-                    into.add(std::move(e));
-                log("Dataset " + name + ": " + std::to_string(texts.size()) + " texts, " +
-                    std::to_string(info.dropped()) + " records dropped");
-                continue;
-            }
-            PreprocessOptions pre;
-            pre.process = process;
-            pre.load = load;
-            pre.workers = int(m_s.workers);
-            pre.cacheDir = m_s.tokenizedPath.empty() ? defaultCacheDir() : m_s.tokenizedPath;
-            pre.overwriteCache = m_s.overwriteCache;
-            pre.tokenizerDir = m_s.modelPath;
-            const auto stats = preprocessSupervised(registry, {name}, *m_encoder, pre);
-            auto cache = TokenCache::open(stats.cachePath);
-            std::size_t n = cache->size();
-            if (m_s.maxSamples)
-                n = std::min<std::size_t>(n, std::size_t(*m_s.maxSamples));
-            for (const auto& d : stats.datasets)
-                for (const auto& issue : d.issues)
-                    log("Warning: " + issue.text());
-            log("Dataset " + name + ": " + std::to_string(n) + " examples, " + std::to_string(stats.tokens) +
-                " tokens, " + std::to_string(stats.truncated) + " truncated to cutoff_len" +
-                (stats.reused ? " (tokenized cache reused)" : ""));
-            into.addCache(std::move(cache), 0, n);
-        }
+        m_builder->load(registry, names, *m_tokenizer, *m_encoder, options, into);
     };
     ExampleSet all;
     loadNames(m_s.datasets, all);
     if (all.size() == 0)
-        fail("dataset ", m_args.getString("dataset"), ": no usable examples (see `lathe dataset check`)");
+        fail("dataset ", m_args.getString("dataset"), ": no usable examples (see `lathe dataset check --stage ",
+             m_s.stage, "`)");
 
-    if (m_s.packing && m_s.stage == "sft") {
+    if (m_s.packing && m_s.data == StageData::Supervised) {
         std::vector<TokenizedExample> rows;
         for (std::size_t i = 0; i < all.size(); ++i)
-            rows.push_back(all.at(i));
+            rows.push_back(all.at(i).rows.front());
         ExampleSet packed;
         for (auto& p : packExamples(rows, m_s.cutoffLen, false, m_padId))
-            packed.add(TokenizedExample{std::move(p.inputIds), std::move(p.labels), false});
+            packed.add(TrainItem{{TokenizedExample{std::move(p.inputIds), std::move(p.labels), false}}, true});
         log("Packed " + std::to_string(rows.size()) + " examples into " + std::to_string(packed.size()) +
             " sequences of " + std::to_string(m_s.cutoffLen) + " tokens");
         all = std::move(packed);
@@ -642,8 +544,30 @@ void Run::loadModelAndTrainables()
     } else {
         fail("finetuning_type: \"", m_s.finetuningType, "\" is not supported");
     }
+    ObjectiveSetup setup;
+    setup.lora = m_s.finetuningType == "lora";
+    setup.modelPath = m_s.modelPath;
+    setup.adapters = m_s.adapters;
+    setup.log = [this](const std::string& line) { log(line); };
+    setup.loadFrozen = [this](const std::string& path, const std::vector<std::string>& adapters) {
+        LoadOptions options{m_device, m_dtype};
+        options.ropeScaling = m_s.ropeScaling;
+        options.modelMaxLength = m_s.cutoffLen;
+        auto frozen = loadModel(path, options);
+        for (auto& p : frozen->parameters())
+            p.requires_grad_(false);
+        if (!adapters.empty())
+            loadInferenceAdapters(frozen, adapters, /*mergeAll=*/true);
+        frozen->eval();
+        return frozen;
+    };
+    m_objective->prepare(m_model, setup);
+    m_objectiveParams = m_objective->parameters();
+
     std::int64_t trainable = 0, total = 0;
     for (const auto& [name, t] : m_trainable)
+        trainable += t.numel();
+    for (const auto& [name, t] : m_objectiveParams)
         trainable += t.numel();
     for (const auto& p : m_model->parameters())
         total += p.numel();
@@ -654,12 +578,14 @@ void Run::loadModelAndTrainables()
       << std::setprecision(4) << 100.0 * double(trainable) / double(std::max<std::int64_t>(1, total));
     log(o.str());
 
+    auto optimized = m_trainable;
+    optimized.insert(optimized.end(), m_objectiveParams.begin(), m_objectiveParams.end());
     std::vector<bool> decay;
-    for (const auto& [name, t] : m_trainable) {
+    for (const auto& [name, t] : optimized) {
         const bool isBias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
         decay.push_back(!isBias && name.find("norm") == std::string::npos);
     }
-    m_optimizer = std::make_unique<AdamW>(m_trainable,
+    m_optimizer = std::make_unique<AdamW>(optimized,
                                           AdamWOptions{m_s.beta1, m_s.beta2, m_s.adamEps, m_s.weightDecay}, decay);
 }
 
@@ -675,7 +601,17 @@ MemoryEstimate Run::estimateMemory() const
         m.trainable += t.numel() * t.element_size();
         m.optimizer += t.numel() * (t.element_size() + 8); // gradient + two float32 moments
     }
-    m.activations = activationBytes(c, m_s.batchSize, m_s.cutoffLen, m_s.gradientCheckpointing, width);
+    for (const auto& [name, t] : m_objectiveParams) {
+        m.trainable += t.numel() * t.element_size();
+        m.optimizer += t.numel() * (t.element_size() + 8);
+    }
+    if (needsReferenceCopy(m_args))
+        for (const auto& p : m_model->parameters())
+            m.weights += p.numel() * width;
+    // Pairs put two sequences per example through the model; a reference forward runs without gradients and
+    // adds nothing to the stored activations.
+    m.activations = activationBytes(c, m_s.batchSize * m_objective->rowsPerExample(), m_s.cutoffLen,
+                                    m_s.gradientCheckpointing, width);
     return m;
 }
 
@@ -689,6 +625,16 @@ std::vector<std::size_t> Run::epochOrder(std::int64_t epoch) const
     return order;
 }
 
+TrainBatch Run::batchOf(const ExampleSet& set, const std::vector<std::size_t>& order, std::size_t from,
+                        std::size_t count) const
+{
+    std::vector<TrainItem> items;
+    const std::size_t end = std::min(order.empty() ? set.size() : order.size(), from + count);
+    for (std::size_t i = from; i < end; ++i)
+        items.push_back(set.at(order.empty() ? i : order[i]));
+    return m_builder->collate(items, m_padId, m_device);
+}
+
 double Run::evaluate()
 {
     torch::NoGradGuard noGrad;
@@ -697,33 +643,39 @@ double Run::evaluate()
     const auto start = Clock::now();
     double weighted = 0;
     std::int64_t samples = 0, batches = 0;
+    MetricSums metrics;
     for (std::size_t i = 0; i < m_eval.size(); i += std::size_t(m_s.evalBatchSize)) {
-        std::vector<TokenizedExample> rows;
-        for (std::size_t j = i; j < std::min(m_eval.size(), i + std::size_t(m_s.evalBatchSize)); ++j)
-            rows.push_back(m_eval.at(j));
-        const auto batch = collate(rows, m_padId, m_device);
-        auto [sum, count] = m_model->tokenLoss(batch.inputIds, batch.labels, batch.attentionMask);
-        if (count == 0)
+        const auto batch = batchOf(m_eval, {}, i, std::size_t(m_s.evalBatchSize));
+        const double weight = m_objective->weight(batch);
+        if (weight <= 0)
             continue;
+        auto out = m_objective->compute(m_model, batch);
+        metrics.merge(out.metrics);
         // transformers averages the per-batch mean losses, each repeated for its batch's rows.
-        weighted += sum.item<double>() / double(count) * double(rows.size());
-        samples += std::int64_t(rows.size());
+        weighted += out.loss.item<double>() / weight * double(batch.examples);
+        samples += batch.examples;
         ++batches;
     }
     m_model->train();
     setLoraTraining(m_model, true);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     const double loss = samples ? weighted / double(samples) : std::nan("");
-    json entry = {{"epoch", m_epoch},
-                  {"eval_loss", round4(loss)},
-                  {"eval_runtime", round4(seconds)},
+    json entry = {{"epoch", m_epoch}, {"eval_loss", round4(loss)}};
+    const auto means = metrics.means();
+    for (const auto& [name, value] : means)
+        entry["eval_" + name] = value;
+    entry.update(json{{"eval_runtime", round4(seconds)},
                   {"eval_samples_per_second", std::round(double(samples) / seconds * 1000) / 1000},
                   {"eval_steps_per_second", std::round(double(batches) / seconds * 1000) / 1000},
                   {"num_input_tokens_seen", m_tokensSeen},
-                  {"step", m_globalStep}};
+                  {"step", m_globalStep}});
     m_logHistory.push_back(entry);
     appendRecord(entry);
-    log("{'eval_loss': " + std::to_string(loss) + ", 'epoch': " + std::to_string(m_epoch) + "}");
+    std::string line = "{'eval_loss': " + std::to_string(loss);
+    for (const auto& [name, value] : means)
+        line += ", 'eval_" + name + "': " + std::to_string(value);
+    log(line + ", 'epoch': " + std::to_string(m_epoch) + "}");
+    m_lastEvalMetrics = means;
     if (!m_bestMetric || loss < *m_bestMetric) {
         m_bestMetric = loss;
         m_bestStep = m_globalStep;
@@ -747,6 +699,7 @@ void Run::saveModel(const fs::path& dir)
             if (fs::exists(fs::path(m_s.modelPath) / name))
                 fs::copy_file(fs::path(m_s.modelPath) / name, dir / name, fs::copy_options::overwrite_existing);
     }
+    m_objective->save(dir.string()); // value_head.safetensors for rm
     copyTokenizerFiles(m_s.modelPath, dir.string()); // as the Trainer saves its processing_class
 }
 
@@ -853,6 +806,8 @@ void Run::appendRecord(json entry)
         r["loss"] = entry["loss"];
     if (entry.contains("eval_loss"))
         r["eval_loss"] = entry["eval_loss"];
+    if (entry.contains("rewards/accuracies"))
+        r["accuracy"] = entry["rewards/accuracies"]; // LogCallback's name for it
     if (entry.contains("learning_rate"))
         r["lr"] = entry["learning_rate"];
     r["epoch"] = m_epoch;
@@ -863,6 +818,13 @@ void Run::appendRecord(json entry)
     if (elapsed > 0)
         r["throughput"] = std::round(double(m_tokensThisRun) / elapsed * 100) / 100;
     r["total_tokens"] = m_tokensSeen;
+    // The stage's metrics under LLaMA-Factory's names (rewards/*, logps/*, eval_rewards/*, ...), which
+    // trainer_state.json's log_history carries too: the window's charts and the Runs tab read them here.
+    for (const auto& [key, value] : entry.items())
+        if (key.find('/') != std::string::npos || key == "kl" || key == "sft_loss" || key == "odds_ratio_loss" ||
+            key == "accuracy" || key == "eval_accuracy" || key == "eval_kl" || key == "eval_sft_loss" ||
+            key == "eval_odds_ratio_loss")
+            r[key] = value;
     m_records.push_back(r);
     // Rewritten whole and renamed, so a window polling it never reads half a line.
     std::string text;
@@ -881,7 +843,8 @@ std::pair<double, double> Run::timing() const
     return {elapsed, done > 0 ? double(m_totalSteps - m_globalStep) * elapsed / double(done) : 0.0};
 }
 
-void Run::report(std::optional<double> loss, std::optional<double> evalLoss, double lr, double gradNorm)
+void Run::report(std::optional<double> loss, std::optional<double> evalLoss, double lr, double gradNorm,
+                 const std::vector<std::pair<std::string, double>>& metrics)
 {
     if (!m_cb.progress)
         return;
@@ -893,6 +856,7 @@ void Run::report(std::optional<double> loss, std::optional<double> evalLoss, dou
     p.evalLoss = evalLoss;
     p.learningRate = lr;
     p.gradNorm = gradNorm;
+    p.metrics = metrics;
     p.tokensSeen = m_tokensSeen;
     std::tie(p.elapsedSeconds, p.remainingSeconds) = timing();
     p.tokensPerSecond = p.elapsedSeconds > 0 ? double(m_tokensThisRun) / p.elapsedSeconds : 0;
@@ -933,6 +897,9 @@ void Run::resume(const std::string& checkpoint)
             fail(store.fileOf(name), ": ", name, " has shape ", saved.sizes(), ", the run needs ", t.sizes());
         t.copy_(saved);
     }
+    if (!m_objectiveParams.empty() && !m_objective->load(dir.string()))
+        fail("resume_from_checkpoint: ", checkpoint, " lacks what stage ", m_s.stage,
+             " trains beside the model (value_head.safetensors)");
     if (fs::exists(dir / "optimizer.safetensors")) {
         const auto opt = WeightStore::openFile((dir / "optimizer.safetensors").string());
         std::vector<std::pair<std::string, torch::Tensor>> moments;
@@ -1009,6 +976,7 @@ TrainResult Run::execute()
     double logLossSum = 0;
     std::int64_t logSteps = 0;
     double lastGradNorm = 0, trainLossSum = 0;
+    MetricSums logMetrics; // the stage's metrics since the last log (LLaMA-Factory's stored metrics)
     bool aborted = false;
     const auto abortRequested = [&] { return m_cb.abort && m_cb.abort->load(); };
     m_start = Clock::now();
@@ -1022,28 +990,27 @@ TrainResult Run::execute()
                  ++update) {
                 const std::int64_t b0 = update * m_s.accumulation;
                 const std::int64_t b1 = std::min(m_batchesPerEpoch, b0 + m_s.accumulation);
-                std::vector<Batch> micro;
-                std::int64_t labeled = 0;
+                std::vector<TrainBatch> micro;
+                double totalWeight = 0;
                 for (std::int64_t b = b0; b < b1; ++b) {
-                    std::vector<TokenizedExample> rows;
-                    const std::size_t from = std::size_t(b * m_s.batchSize);
-                    for (std::size_t i = from; i < std::min(order.size(), from + std::size_t(m_s.batchSize)); ++i)
-                        rows.push_back(m_train.at(order[i]));
-                    micro.push_back(collate(rows, m_padId, m_device));
-                    labeled += micro.back().labeled;
+                    micro.push_back(batchOf(m_train, order, std::size_t(b * m_s.batchSize), std::size_t(m_s.batchSize)));
+                    totalWeight += m_objective->weight(micro.back());
                 }
-                // The loss of the update: every learned token of the accumulated batch counts once
-                // (transformers' num_items_in_batch), so accumulation equals one larger batch.
+                // The loss of the update: sum(loss) / sum(weight) over its micro-batches. For token losses
+                // every learned token of the accumulated batch counts once (transformers'
+                // num_items_in_batch), so accumulation equals one larger batch; batch-mean losses (the
+                // preference stages) are divided by the number of micro-batches, as the Trainer does.
                 double lossSum = 0;
                 for (const auto& batch : micro) {
-                    auto [sum, count] = m_model->tokenLoss(batch.inputIds, batch.labels, batch.attentionMask);
-                    if (labeled > 0)
-                        (sum / double(labeled)).backward();
-                    lossSum += sum.item<double>();
+                    auto out = m_objective->compute(m_model, batch);
+                    if (totalWeight > 0)
+                        (out.loss / totalWeight).backward();
+                    lossSum += out.loss.item<double>();
+                    logMetrics.merge(out.metrics);
                     m_tokensSeen += batch.tokens;
                     m_tokensThisRun += batch.tokens;
                 }
-                const double stepLoss = labeled ? lossSum / double(labeled) : 0;
+                const double stepLoss = totalWeight > 0 ? lossSum / totalWeight : 0;
                 lastGradNorm = m_optimizer->clipGradNorm(m_s.maxGradNorm);
                 const double lr = m_schedule.lr(m_globalStep);
                 m_optimizer->step(lr);
@@ -1054,7 +1021,8 @@ TrainResult Run::execute()
                 logLossSum += stepLoss;
                 trainLossSum += stepLoss;
                 ++logSteps;
-                report(stepLoss, std::nullopt, lr, lastGradNorm);
+                const auto stepMetrics = logMetrics.means();
+                report(stepLoss, std::nullopt, lr, lastGradNorm, stepMetrics);
 
                 if (m_globalStep % m_s.loggingSteps == 0) {
                     json entry = {{"epoch", m_epoch},
@@ -1063,18 +1031,28 @@ TrainResult Run::execute()
                                   {"loss", round4(logLossSum / double(logSteps))},
                                   {"num_input_tokens_seen", m_tokensSeen},
                                   {"step", m_globalStep}};
+                    for (const auto& [name, value] : stepMetrics)
+                        entry[name] = value;
+                    logMetrics.clear();
                     m_logHistory.push_back(entry);
                     appendRecord(entry);
                     std::ostringstream o;
-                    o << "{'loss': " << std::fixed << std::setprecision(4) << logLossSum / double(logSteps)
-                      << ", 'learning_rate': " << std::scientific << std::setprecision(4) << lr
+                    o << "{'loss': " << std::fixed << std::setprecision(4) << logLossSum / double(logSteps);
+                    for (const auto& [name, value] : stepMetrics)
+                        o << ", '" << name << "': " << value;
+                    o << ", 'learning_rate': " << std::scientific << std::setprecision(4) << lr
                       << ", 'epoch': " << std::fixed << std::setprecision(2) << m_epoch << "}";
                     log(o.str());
                     logLossSum = 0;
                     logSteps = 0;
                 }
-                if (evaluating && m_globalStep % m_s.evalSteps == 0)
-                    report(std::nullopt, evaluate(), lr, lastGradNorm);
+                if (evaluating && m_globalStep % m_s.evalSteps == 0) {
+                    const double evalLoss = evaluate();
+                    std::vector<std::pair<std::string, double>> evalMetrics;
+                    for (const auto& [name, value] : m_lastEvalMetrics)
+                        evalMetrics.emplace_back("eval_" + name, value);
+                    report(std::nullopt, evalLoss, lr, lastGradNorm, evalMetrics);
+                }
                 aborted = abortRequested();
                 if (m_globalStep % m_s.saveSteps == 0 || (aborted && m_globalStep > m_startStep))
                     saveCheckpoint();
@@ -1101,6 +1079,7 @@ TrainResult Run::execute()
                                                          : WeightStore::openDir(m_bestCheckpoint, "model");
         for (auto& [name, t] : m_trainable)
             t.copy_(store.get(name));
+        m_objective->load(m_bestCheckpoint);
     }
 
     const std::int64_t steps = m_globalStep - m_startStep;
@@ -1124,6 +1103,8 @@ TrainResult Run::execute()
     if (m_s.doEval && m_eval.size() > 0 && !aborted) {
         const double loss = evaluate();
         json ev = {{"epoch", m_epoch}, {"eval_loss", loss}};
+        for (const auto& [name, value] : m_lastEvalMetrics)
+            ev["eval_" + name] = value;
         writeJson(m_out / "eval_results.json", ev);
         all.update(ev);
     }

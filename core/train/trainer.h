@@ -1,4 +1,4 @@
-// Supervised fine-tuning and pretraining (stages sft and pt) with LoRA, freeze or full fine-tuning, writing a
+// Training (stages sft, pt, rm, dpo, kto; config/stages.h) with LoRA, freeze or full fine-tuning, writing a
 // run folder as LLaMA-Factory + transformers' Trainer do (reference section 5): the adapter or weights,
 // trainer_log.jsonl, trainer_state.json with log_history, train/eval/all_results.json, training_args.yaml,
 // running_log.txt and checkpoint-N/ folders that resume exactly.
@@ -20,6 +20,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -41,6 +42,9 @@ struct TrainProgress
     std::int64_t tokensSeen = 0;
     double elapsedSeconds = 0, remainingSeconds = 0;
     std::int64_t peakMemoryBytes = 0; ///< peak resident memory of the process (CPU) so far
+    /// The stage's metrics under LLaMA-Factory's names: since the last log on a step report (rewards/accuracies,
+    /// rewards/margins, ...), with the eval_ prefix on the report after an evaluation.
+    std::vector<std::pair<std::string, double>> metrics;
 };
 
 struct TrainCallbacks
@@ -99,6 +103,10 @@ private:
 /// Start; the trainer logs its own, from the loaded model, before the first step. Throws lathe::Error when
 /// the model folder has no readable config.json.
 MemoryEstimate estimateTrainingMemory(const ArgumentSet& args);
+
+/// Whether the run holds a frozen reference model beside the policy: dpo (not orpo / simpo) and kto with full
+/// or freeze tuning, or with ref_model (with LoRA the reference is the policy with its adapter off).
+bool needsReferenceCopy(const ArgumentSet& args);
 
 /// The activations part of the estimate (`width`: bytes per element of the compute dtype).
 std::int64_t activationBytes(const ModelConfig& config, std::int64_t batchSize, std::int64_t cutoffLen,
