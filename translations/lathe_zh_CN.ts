@@ -164,6 +164,10 @@
         <source>RLHF configurations</source>
         <translation>RLHF 参数设置</translation>
     </message>
+    <message>
+        <source>Ftx gamma</source>
+        <translation>Ftx gamma</translation>
+    </message>
 </context>
 <context>
     <name>lathe::ChatTab</name>
@@ -826,6 +830,18 @@
         <source>Duration</source>
         <translation>用时</translation>
     </message>
+    <message>
+        <source>Stage</source>
+        <translation>训练阶段</translation>
+    </message>
+    <message>
+        <source>Reward accuracy</source>
+        <translation>奖励准确率</translation>
+    </message>
+    <message>
+        <source>Reward margin</source>
+        <translation>奖励差值</translation>
+    </message>
 </context>
 <context>
     <name>lathe::RunsPanel</name>
@@ -991,6 +1007,22 @@
         <source>Learning rate</source>
         <translation>学习率</translation>
     </message>
+    <message>
+        <source>Rewards</source>
+        <translation>奖励</translation>
+    </message>
+    <message>
+        <source>accuracy</source>
+        <translation>准确率</translation>
+    </message>
+    <message>
+        <source>margin</source>
+        <translation>奖励差值</translation>
+    </message>
+    <message>
+        <source>eval margin</source>
+        <translation>验证奖励差值</translation>
+    </message>
 </context>
 <context>
     <name>lathe::TrainRunner</name>
@@ -1118,10 +1150,6 @@
         <translation>预训练</translation>
     </message>
     <message>
-        <source>Lathe does not train this stage yet.</source>
-        <translation>Lathe 暂不支持该训练阶段。</translation>
-    </message>
-    <message>
         <source>Stage</source>
         <translation>训练阶段</translation>
     </message>
@@ -1244,6 +1272,10 @@
     <message>
         <source>Memory estimate: choose a model to see it.</source>
         <translation>内存估计：选择模型后显示。</translation>
+    </message>
+    <message>
+        <source>PPO needs a reward model and generation inside the training loop; Lathe does not train it yet.</source>
+        <translation>PPO 需要奖励模型并在训练循环中生成回答；Lathe 暂不支持该训练阶段。</translation>
     </message>
 </context>
 </TS>

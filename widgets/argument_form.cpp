@@ -1,6 +1,8 @@
 // The hyperparameter form generated from the argument schema (see argument_form.h).
 #include "argument_form.h"
 
+#include "config/stages.h"
+
 #include <algorithm>
 #include <limits>
 #include <set>
@@ -33,7 +35,14 @@ const std::set<std::string> basicArguments = {
     "learning_rate", "num_train_epochs", "max_grad_norm", "seed", "max_samples", "bf16", "fp16", "pure_bf16",
     "cutoff_len", "per_device_train_batch_size", "gradient_accumulation_steps", "val_size",
     "lr_scheduler_type", "max_steps"};
-const std::set<std::string> rlhfArguments = {"pref_beta", "pref_loss", "reward_model"};
+// The RLHF section: every argument a stage lists as its own (config/stages.cpp).
+bool isStageArgument(const std::string& name)
+{
+    for (const StageInfo& stage : trainingStages())
+        if (std::find(stage.keys.begin(), stage.keys.end(), name) != stage.keys.end())
+            return true;
+    return false;
+}
 // Set by the top bar (model, method, checkpoint, template, RoPE scaling, device) or the tab itself (stage, data, output folder),
 // or not about training (evaluation, chat and export arguments).
 const std::set<std::string> shownElsewhere = {
@@ -81,6 +90,7 @@ const Label labels[] = {
     {"lora_target", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "LoRA modules (optional)")},
     {"additional_target", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Additional modules (optional)")},
     {"pref_beta", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Beta value")},
+    {"pref_ftx", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Ftx gamma")},
     {"pref_loss", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Loss type")},
     {"reward_model", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Reward model")},
 };
@@ -177,6 +187,41 @@ ArgumentForm::ArgumentForm(QWidget* parent) : QWidget(parent)
         connectEditor(i);
     }
     retranslateUi();
+    setStage(QStringLiteral("sft"));
+}
+
+bool ArgumentForm::forStage(const Field& f) const
+{
+    if (f.section != RlhfSection)
+        return true;
+    const StageInfo* info = findStage(m_stage.toStdString());
+    return info && std::find(info->keys.begin(), info->keys.end(), f.spec->name) != info->keys.end();
+}
+
+void ArgumentForm::setStage(const QString& stage)
+{
+    m_stage = stage;
+    // Lay the RLHF section out again with the chosen stage's arguments only; hide it when it has none.
+    auto* grid = static_cast<QGridLayout*>(m_sections[RlhfSection].content->layout());
+    int n = 0;
+    for (const Field& f : m_fields) {
+        if (f.section != RlhfSection)
+            continue;
+        QWidget* cell = f.editor->parentWidget();
+        grid->removeWidget(cell);
+        const bool shown = forStage(f);
+        cell->setVisible(shown);
+        if (shown) {
+            grid->addWidget(cell, n / kColumns, n % kColumns);
+            ++n;
+        }
+    }
+    m_sections[RlhfSection].frame->setVisible(n > 0);
+}
+
+QString ArgumentForm::stage() const
+{
+    return m_stage;
 }
 
 int ArgumentForm::sectionOf(const ArgSpec& spec)
@@ -185,7 +230,7 @@ int ArgumentForm::sectionOf(const ArgSpec& spec)
         return -1;
     if (basicArguments.count(spec.name))
         return BasicSection;
-    if (rlhfArguments.count(spec.name))
+    if (isStageArgument(spec.name))
         return RlhfSection;
     if (spec.group == "freeze")
         return FreezeSection;
@@ -356,6 +401,8 @@ void ArgumentForm::setValue(const QString& name, const json& v)
 void ArgumentForm::writeTo(ArgumentSet& args) const
 {
     for (const Field& f : m_fields) {
+        if (!forStage(f))
+            continue; // another stage's argument (pref_beta in an sft run)
         const json v = value(QString::fromStdString(f.spec->name));
         if (v != f.spec->defaultValue)
             args.setValue(f.spec->name, v, "form");

@@ -74,6 +74,11 @@ public:
     /// Shows `args`: every editor gets args.get(name), so arguments not set show their defaults.
     void load(const ArgumentSet& args);
 
+    /// The training stage the form is for: the RLHF section shows that stage's own arguments only
+    /// (config/stages.h) and is hidden when it has none; writeTo() leaves the other stages' out.
+    void setStage(const QString& stage);
+    QString stage() const;
+
     /// Checks every editor against the schema, marks the invalid ones (a red frame, property "invalid") and
     /// returns one message per invalid value.
     QStringList validate();
@@ -102,12 +107,14 @@ private:
     };
 
     QWidget* createEditor(const ArgSpec& spec);
+    bool forStage(const Field& field) const;
     void connectEditor(int index);
     void checkField(int index);
     void retranslateUi();
 
     std::vector<Field> m_fields;
     QHash<QString, int> m_index;
+    QString m_stage;
     SectionUi m_sections[SectionCount];
 };
 

@@ -27,11 +27,23 @@ bool readRun(const QString& dir, RunInfo& run)
         if (record.isEmpty())
             continue; // a line being written
         last = record;
+        for (const char* key : {"rewards/accuracies", "accuracy"})
+            if (record.contains(key))
+                run.rewardAccuracy = record.value(key).toDouble();
+        if (record.contains("rewards/margins"))
+            run.rewardMargin = record.value("rewards/margins").toDouble();
         if (record.contains("loss")) {
             run.finalLoss = record.value("loss").toDouble();
             run.loss.append(QPointF(record.value("current_steps").toDouble(), run.finalLoss));
         }
     }
+    QFile args(dir + "/training_args.yaml");
+    if (args.open(QIODevice::ReadOnly))
+        while (!args.atEnd()) {
+            const QByteArray line = args.readLine().trimmed();
+            if (line.startsWith("stage:"))
+                run.stage = QString::fromUtf8(line.mid(6)).trimmed();
+        }
     run.step = last.value("current_steps").toInteger();
     run.totalSteps = last.value("total_steps").toInteger();
     run.elapsed = last.value("elapsed_time").toString();
@@ -87,6 +99,11 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const
                                                       : tr("stopped");
     case Steps: return QStringLiteral("%1/%2").arg(r.step).arg(r.totalSteps);
     case FinalLoss: return r.finalLoss < 0 ? QVariant() : QVariant(QString::number(r.finalLoss, 'f', 4));
+    case Stage: return r.stage;
+    case RewardAccuracy:
+        return std::isnan(r.rewardAccuracy) ? QVariant() : QVariant(QString::number(r.rewardAccuracy, 'f', 3));
+    case RewardMargin:
+        return std::isnan(r.rewardMargin) ? QVariant() : QVariant(QString::number(r.rewardMargin, 'f', 4));
     case Duration: return r.elapsed;
     default: return {};
     }
@@ -101,6 +118,9 @@ QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int rol
     case Status: return tr("Status");
     case Steps: return tr("Steps");
     case FinalLoss: return tr("Final loss");
+    case Stage: return tr("Stage");
+    case RewardAccuracy: return tr("Reward accuracy");
+    case RewardMargin: return tr("Reward margin");
     case Duration: return tr("Duration");
     default: return {};
     }

@@ -3,6 +3,8 @@
 // its status, steps, final loss and duration, read from the files alone. Table model for the Runs panel.
 #pragma once
 
+#include <cmath>
+
 #include <QAbstractTableModel>
 #include <QDateTime>
 #include <QPointF>
@@ -19,6 +21,10 @@ struct RunInfo
     QString status;        ///< "finished", "running" (log written in the last minute), "stopped"
     qint64 step = 0, totalSteps = 0;
     double finalLoss = -1; ///< last logged loss, -1 when none
+    QString stage;         ///< `stage` of training_args.yaml (sft, dpo, ...), empty when unknown
+    /// Preference stages: the last logged reward accuracy (rewards/accuracies, or the reward model's accuracy)
+    /// and reward margin (rewards/margins); NaN when the run logs none.
+    double rewardAccuracy = std::nan(""), rewardMargin = std::nan("");
     QString elapsed;       ///< elapsed_time of the last record ("0:04:11")
     QDateTime modified;    ///< of trainer_log.jsonl
     QVector<QPointF> loss; ///< (step, loss) of every record with a loss
@@ -31,7 +37,7 @@ class RunsModel : public QAbstractTableModel
 {
     Q_OBJECT
 public:
-    enum Column { Name, Status, Steps, FinalLoss, Duration, ColumnCount };
+    enum Column { Name, Stage, Status, Steps, FinalLoss, RewardAccuracy, RewardMargin, Duration, ColumnCount };
 
     explicit RunsModel(QObject* parent = nullptr);
 

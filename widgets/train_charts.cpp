@@ -94,9 +94,19 @@ TrainCharts::TrainCharts(QWidget* parent) : QWidget(parent)
     m_lrSeries = addSeries(m_lrChart, QColor(0x2c, 0xa0, 0x2c), 1.0, m_lrX, m_lrY);
     m_lrChart->legend()->hide();
 
+    // Preference stages (dpo, kto, rm): reward accuracy and margin beside the loss.
+    m_rewardChart = makeChart(m_rewardX, m_rewardY);
+    m_accuracySeries = addSeries(m_rewardChart, QColor(0x94, 0x67, 0xbd), 1.0, m_rewardX, m_rewardY);
+    m_marginSeries = addSeries(m_rewardChart, QColor(0xd6, 0x27, 0x28), 1.0, m_rewardX, m_rewardY);
+    m_evalMarginSeries = addSeries(m_rewardChart, QColor(0xff, 0x7f, 0x0e), 1.0, m_rewardX, m_rewardY);
+    m_evalMarginSeries->setPointsVisible(true);
+
     auto* layout = new QHBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(makeView(m_lossChart, this), 3);
+    m_rewardView = makeView(m_rewardChart, this);
+    m_rewardView->setVisible(false);
+    layout->addWidget(m_rewardView, 3);
     layout->addWidget(makeView(m_lrChart, this), 2);
 
     // Progress arrives every step; the series are rebuilt at most five times a second.
@@ -107,6 +117,7 @@ TrainCharts::TrainCharts(QWidget* parent) : QWidget(parent)
 
     followPalette(m_lossChart, palette());
     followPalette(m_lrChart, palette());
+    followPalette(m_rewardChart, palette());
     retranslateUi();
     refresh();
 }
@@ -116,6 +127,10 @@ void TrainCharts::clear()
     m_loss.clear();
     m_evalLoss.clear();
     m_lr.clear();
+    m_accuracy.clear();
+    m_margin.clear();
+    m_evalMargin.clear();
+    m_rewardView->setVisible(false);
     refresh();
 }
 
@@ -128,6 +143,18 @@ void TrainCharts::addProgress(const TrainProgress& p)
         if (p.loss)
             m_loss.emplace_back(step, *p.loss);
         m_lr.emplace_back(step, p.learningRate);
+    }
+    for (const auto& [name, value] : p.metrics) {
+        // LLaMA-Factory's names: rewards/* for dpo and kto, accuracy for the reward model.
+        if (name == "rewards/accuracies" || name == "accuracy")
+            m_accuracy.emplace_back(step, value);
+        else if (name == "rewards/margins")
+            m_margin.emplace_back(step, value);
+        else if (name == "eval_rewards/margins")
+            m_evalMargin.emplace_back(step, value);
+        else
+            continue;
+        m_rewardView->setVisible(true);
     }
     if (!m_refreshTimer->isActive())
         m_refreshTimer->start();
@@ -159,6 +186,14 @@ void TrainCharts::refresh()
     const auto [ly0, ly1] = rangeOf({&m_lr}, false);
     m_lrX->setRange(lx0, lx1);
     m_lrY->setRange(std::max(0.0, ly0), ly1);
+
+    m_accuracySeries->replace(downsampleMinMax(m_accuracy, kDisplayBuckets));
+    m_marginSeries->replace(downsampleMinMax(m_margin, kDisplayBuckets));
+    m_evalMarginSeries->replace(downsampleMinMax(m_evalMargin, kDisplayBuckets));
+    const auto [rx0, rx1] = rangeOf({&m_accuracy, &m_margin, &m_evalMargin}, true);
+    const auto [ry0, ry1] = rangeOf({&m_accuracy, &m_margin, &m_evalMargin}, false);
+    m_rewardX->setRange(rx0, rx1);
+    m_rewardY->setRange(ry0, ry1);
 }
 
 void followPalette(QChart* chart, const QPalette& palette)
@@ -182,6 +217,7 @@ void TrainCharts::changeEvent(QEvent* event)
     if (event->type() == QEvent::PaletteChange) {
         followPalette(m_lossChart, palette());
         followPalette(m_lrChart, palette());
+        followPalette(m_rewardChart, palette());
     }
     if (event->type() == QEvent::LanguageChange)
         retranslateUi();
@@ -198,6 +234,11 @@ void TrainCharts::retranslateUi()
     m_lossX->setTitleText(tr("step"));
     m_lrChart->setTitle(tr("Learning rate"));
     m_lrX->setTitleText(tr("step"));
+    m_rewardChart->setTitle(tr("Rewards"));
+    m_accuracySeries->setName(tr("accuracy"));
+    m_marginSeries->setName(tr("margin"));
+    m_evalMarginSeries->setName(tr("eval margin"));
+    m_rewardX->setTitleText(tr("step"));
 }
 
 } // namespace lathe

@@ -1,6 +1,6 @@
 // The Train tab's live charts (LLaMA-Board's loss_viewer, plus what it only draws at the end): training loss
 // raw and smoothed with LLaMA-Factory's smoothing (app/plot/loss_plot.h smoothCurve), evaluation loss, and
-// the learning rate.
+// the learning rate; for the preference stages, reward accuracy and margin.
 //
 // Every reported point is kept; the series shown are rebuilt at most a few times a second, thinned by
 // min-max bucketing (series_downsample.h), so a run of 100k steps stays responsive.
@@ -47,6 +47,11 @@ public:
     const std::vector<QPointF>& lossPoints() const { return m_loss; }
     const std::vector<QPointF>& evalLossPoints() const { return m_evalLoss; }
     const std::vector<QPointF>& learningRatePoints() const { return m_lr; }
+    /// Preference stages: reward accuracy (rewards/accuracies, or the reward model's accuracy) and margin.
+    const std::vector<QPointF>& accuracyPoints() const { return m_accuracy; }
+    const std::vector<QPointF>& marginPoints() const { return m_margin; }
+    /// The rewards chart, shown once a run reports reward metrics.
+    QWidget* rewardView() const { return m_rewardView; }
 
     QLineSeries* lossSeries() const { return m_lossSeries; }
     QLineSeries* smoothedLossSeries() const { return m_smoothedSeries; }
@@ -59,7 +64,14 @@ protected:
 private:
     void retranslateUi();
 
-    std::vector<QPointF> m_loss, m_evalLoss, m_lr;
+    std::vector<QPointF> m_loss, m_evalLoss, m_lr, m_accuracy, m_margin, m_evalMargin;
+    QChart* m_rewardChart = nullptr;
+    QWidget* m_rewardView = nullptr;
+    QLineSeries* m_accuracySeries = nullptr;
+    QLineSeries* m_marginSeries = nullptr;
+    QLineSeries* m_evalMarginSeries = nullptr;
+    QValueAxis* m_rewardX = nullptr;
+    QValueAxis* m_rewardY = nullptr;
     QChart* m_lossChart = nullptr;
     QChart* m_lrChart = nullptr;
     QLineSeries* m_lossSeries = nullptr;

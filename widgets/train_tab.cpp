@@ -38,6 +38,7 @@
 #include "top_bar.h"
 #include "train/trainer.h"
 #include "train_charts.h"
+#include "config/stages.h"
 #include "train_runner.h"
 #include "util/error.h"
 
@@ -197,6 +198,7 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
     outer->addWidget(scroll);
 
     connect(m_stage, &QComboBox::currentIndexChanged, this, &TrainTab::refreshDatasets);
+    connect(m_stage, &QComboBox::currentIndexChanged, this, [this] { m_form->setStage(stage()); });
     connect(m_datasetDir, &QLineEdit::editingFinished, this, &TrainTab::refreshDatasets);
     connect(m_refreshDatasets, &QToolButton::clicked, this, &TrainTab::refreshDatasets);
     connect(m_previewDataset, &QPushButton::clicked, this, &TrainTab::previewDataset);
@@ -258,13 +260,16 @@ TrainTab::~TrainTab() = default; // the runner (a child) aborts and waits for it
 
 QStringList TrainTab::stages()
 {
-    return {QStringLiteral("sft"), QStringLiteral("rm"),  QStringLiteral("ppo"),
-            QStringLiteral("dpo"), QStringLiteral("kto"), QStringLiteral("pt")};
+    QStringList names;
+    for (const StageInfo& stage : trainingStages()) // config/stages.h: the one list of stages
+        names << QString::fromStdString(stage.name);
+    return names;
 }
 
 bool TrainTab::isStageSupported(const QString& stage)
 {
-    return stage == QLatin1String("sft") || stage == QLatin1String("pt");
+    const StageInfo* info = findStage(stage.toStdString());
+    return info && info->available;
 }
 
 void TrainTab::applyLlamaBoardDefaults()
@@ -333,7 +338,7 @@ QStringList TrainTab::availableDatasets() const
 void TrainTab::refreshDatasets()
 {
     // LLaMA-Board's list_datasets: the entries whose "ranking" matches the stage (rm and dpo need pairs).
-    const bool ranking = stage() == QLatin1String("rm") || stage() == QLatin1String("dpo");
+    const bool ranking = stageUsesRanking(stage().toStdString());
     QStringList offered;
     QString note;
     try {
@@ -681,15 +686,20 @@ void TrainTab::registerDataset()
 void TrainTab::retranslateUi()
 {
     // Labels and hints are LLaMA-Board's (llamaboard_locales.json).
-    static const char* const stageNames[] = {
+    // The titles and reasons of config/stages.cpp, marked here for translation.
+    static const char* const stageTexts[] = {
         QT_TR_NOOP("Supervised Fine-Tuning"), QT_TR_NOOP("Reward Modeling"), QT_TR_NOOP("PPO"),
-        QT_TR_NOOP("DPO"), QT_TR_NOOP("KTO"), QT_TR_NOOP("Pre-Training")};
+        QT_TR_NOOP("DPO"), QT_TR_NOOP("KTO"), QT_TR_NOOP("Pre-Training"),
+        QT_TR_NOOP("PPO needs a reward model and generation inside the training loop; Lathe does not train it yet.")};
+    (void)stageTexts;
     auto* stageModel = static_cast<QStandardItemModel*>(m_stage->model());
     for (int i = 0; i < stageModel->rowCount(); ++i) {
         QStandardItem* item = stageModel->item(i);
-        item->setText(tr(stageNames[i]));
-        item->setToolTip(isStageSupported(item->data(Qt::UserRole).toString()) ? QString()
-                                                                                 : tr("Lathe does not train this stage yet."));
+        const StageInfo* info = findStage(item->data(Qt::UserRole).toString().toStdString());
+        if (!info)
+            continue;
+        item->setText(tr(info->title.c_str()));
+        item->setToolTip(info->available ? QString() : tr(info->unavailableWhy.c_str()));
     }
     m_stageLabel->setText(tr("Stage"));
     m_stage->setToolTip(tr("The stage to perform in training."));

@@ -90,6 +90,20 @@ private Q_SLOTS:
         panel.refresh();
         QCOMPARE(model->rowCount(), 3);
         QCOMPARE(model->run(0).status, QString("running"));
+        QVERIFY(model->data(model->index(0, lathe::RunsModel::RewardMargin)).isNull()); // an sft run
+
+        // A DPO run: its stage, and the last reward accuracy and margin, to compare runs by.
+        write(root + "/Custom/lora/dpo/training_args.yaml", "### method\nstage: dpo\ndo_train: true\n");
+        write(root + "/Custom/lora/dpo/trainer_log.jsonl",
+              "{\"current_steps\":1,\"total_steps\":2,\"loss\":0.69,\"accuracy\":0.5,\"rewards/accuracies\":0.5,"
+              "\"rewards/margins\":0.01}\n"
+              "{\"current_steps\":2,\"total_steps\":2,\"loss\":0.6,\"accuracy\":0.75,\"rewards/accuracies\":0.75,"
+              "\"rewards/margins\":0.125}\n");
+        panel.refresh();
+        QCOMPARE(model->run(0).stage, QString("dpo"));
+        QCOMPARE(model->data(model->index(0, lathe::RunsModel::Stage)).toString(), QString("dpo"));
+        QCOMPARE(model->data(model->index(0, lathe::RunsModel::RewardAccuracy)).toString(), QString("0.750"));
+        QCOMPARE(model->data(model->index(0, lathe::RunsModel::RewardMargin)).toString(), QString("0.1250"));
     }
 };
 

@@ -64,6 +64,7 @@ private Q_SLOTS:
     void previewSaveAndLoadRoundTrip();
     void startRefusesWhatCannotRun();
     void runFromTheTab();
+    void dpoRunFromTheTab();
     void abortStopsAndSaves();
     void trainerErrorIsShown();
     void memoryEstimateBeforeStart();
@@ -88,7 +89,12 @@ void TestTrainTab::initTestCase()
                               {"input", ""},
                               {"output", QString("It is %1.").arg(2 * i)}});
     writeFile(m_data + "/qa.json", QJsonDocument(qa).toJson());
-    writeFile(m_data + "/pairs.json", "[]");
+    QJsonArray pairs;
+    for (int i = 0; i < 8; ++i)
+        pairs.append(QJsonObject{{"instruction", QString("What is %1 plus %1?").arg(i)},
+                                 {"chosen", QString("It is %1.").arg(2 * i)},
+                                 {"rejected", QString("It is %1.").arg(2 * i + 1)}});
+    writeFile(m_data + "/pairs.json", QJsonDocument(pairs).toJson());
     const QJsonObject pairsColumns{{"prompt", "instruction"}, {"chosen", "chosen"}, {"rejected", "rejected"}};
     const QJsonObject info{
         {"qa", QJsonObject{{"file_name", "qa.json"}}},
@@ -126,13 +132,14 @@ void TestTrainTab::setUp(TopBar& bar, TrainTab& tab, const QString& out, int max
 void TestTrainTab::datasetsAreListedByStage()
 {
     TrainTab tab;
-    // LLaMA-Board's stages in order; only the ones Lathe trains can be picked.
+    // LLaMA-Board's stages in order; only the ones Lathe trains can be picked (PPO is listed, with its reason).
     QCOMPARE(TrainTab::stages(), QStringList({"sft", "rm", "ppo", "dpo", "kto", "pt"}));
     auto* model = qobject_cast<QStandardItemModel*>(tab.stageCombo()->model());
     QVERIFY(model);
     for (int i = 0; i < model->rowCount(); ++i) {
         const QString code = model->item(i)->data(Qt::UserRole).toString();
-        QCOMPARE(model->item(i)->isEnabled(), code == "sft" || code == "pt");
+        QCOMPARE(model->item(i)->isEnabled(), code != "ppo");
+        QCOMPARE(model->item(i)->toolTip().isEmpty(), code != "ppo");
     }
     QCOMPARE(tab.stage(), QStringLiteral("sft"));
 
@@ -142,6 +149,10 @@ void TestTrainTab::datasetsAreListedByStage()
     tab.stageCombo()->setCurrentIndex(int(TrainTab::stages().indexOf("pt")));
     QCOMPARE(tab.stage(), QStringLiteral("pt"));
     QCOMPARE(tab.availableDatasets(), QStringList({"qa"}));
+    tab.stageCombo()->setCurrentIndex(int(TrainTab::stages().indexOf("dpo")));
+    QCOMPARE(tab.availableDatasets(), QStringList({"pairs"}));
+    QCOMPARE(tab.form()->stage(), QStringLiteral("dpo")); // the RLHF section follows the stage
+    tab.stageCombo()->setCurrentIndex(int(TrainTab::stages().indexOf("pt")));
 
     // Ticking items chooses datasets in the order they were ticked.
     tab.datasetList()->item(0)->setCheckState(Qt::Checked);
@@ -328,6 +339,44 @@ void TestTrainTab::existingOutputDirOffersResume()
     QVERIFY(tab.outputDirEdit()->text().startsWith("train_"));
     QVERIFY(tab.existingRunBar()->isHidden());
     QVERIFY(!tab.arguments().getBool("overwrite_output_dir"));
+}
+
+void TestTrainTab::dpoRunFromTheTab()
+{
+    // A preference stage from the window: DPO on the ranking dataset, with the reward accuracy and margin
+    // charted next to the loss and written to trainer_log.jsonl under LLaMA-Factory's names.
+    TopBar bar;
+    TrainTab tab;
+    const QString out = m_root + "/dpo";
+    const int steps = 3;
+    setUp(bar, tab, out, steps);
+    tab.stageCombo()->setCurrentIndex(int(TrainTab::stages().indexOf("dpo")));
+    tab.setDatasets({"pairs"});
+    QCOMPARE(tab.arguments().getString("stage"), std::string("dpo"));
+    QVERIFY(tab.charts()->rewardView()->isHidden());
+    QSignalSpy finished(&tab, &TrainTab::runFinished);
+    tab.startButton()->click();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+    const QList<QVariant> result = finished.takeFirst();
+    QVERIFY2(result.at(0).toBool(), qPrintable(result.at(2).toString()));
+    lathe::TrainCharts* charts = tab.charts();
+    QCOMPARE(int(charts->lossPoints().size()), steps);
+    QCOMPARE(int(charts->accuracyPoints().size()), steps);
+    QCOMPARE(int(charts->marginPoints().size()), steps);
+    QCOMPARE(charts->marginPoints().front().y(), 0.0); // the first step: the policy is still its reference
+    QVERIFY(!charts->rewardView()->isHidden());
+    QFile log(out + "/trainer_log.jsonl");
+    QVERIFY(log.open(QIODevice::ReadOnly));
+    const QJsonObject first = QJsonDocument::fromJson(log.readLine()).object();
+    QVERIFY(first.contains("rewards/margins"));
+    QVERIFY(first.contains("rewards/accuracies"));
+    // A new run clears the rewards chart until it reports rewards itself.
+    tab.stageCombo()->setCurrentIndex(int(TrainTab::stages().indexOf("sft")));
+    tab.setDatasets({"qa"});
+    tab.startButton()->click();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+    QVERIFY(charts->rewardView()->isHidden());
+    QVERIFY(charts->accuracyPoints().empty());
 }
 
 void TestTrainTab::runFromTheTab()
