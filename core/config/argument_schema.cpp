@@ -592,6 +592,8 @@ std::vector<std::string> ArgumentSet::validate() const
         problems.push_back("train_on_prompt and mask_history cannot both be set");
     if (getBool("bf16") && getBool("fp16"))
         problems.push_back("bf16 and fp16 cannot both be set");
+    else if (getBool("pure_bf16") && (getBool("bf16") || getBool("fp16")))
+        problems.push_back("pure_bf16 cannot be combined with bf16 or fp16");
     if (getBool("neat_packing") && getString("stage") != "sft")
         problems.push_back("neat_packing is only for stage sft");
     if (getString("eval_strategy") == "steps" && get("eval_steps").is_null() && get("save_steps").is_null())

@@ -10,6 +10,7 @@
 #include "train/trainer.h"
 
 #include "config/stages.h"
+#include "config/training_arguments.h"
 #include "util/error.h"
 
 namespace lathe {
@@ -63,34 +64,27 @@ std::int64_t activationBytes(const ModelConfig& c, std::int64_t batchSize, std::
            std::min<std::int64_t>(tokens * c.vocab_size * 4, std::int64_t(256) << 20);
 }
 
-bool needsReferenceCopy(const ArgumentSet& args)
+bool needsReferenceCopy(const TrainingArguments& a)
 {
-    const std::string stage = args.getString("stage");
-    const std::string loss = args.getString("pref_loss");
-    const bool reference = stage == "kto" || (stage == "dpo" && loss != "orpo" && loss != "simpo");
-    return reference && (args.getString("finetuning_type") != "lora" || !args.getString("ref_model").empty());
+    const bool reference = a.stage == "kto" || (a.stage == "dpo" && a.prefLoss != "orpo" && a.prefLoss != "simpo");
+    return reference && (a.finetuningType != "lora" || !a.refModel.empty());
 }
 
 MemoryEstimate estimateTrainingMemory(const ArgumentSet& args)
 {
-    const std::string dir = args.getString("model_name_or_path");
-    if (dir.empty())
+    const TrainingArguments a = bindTrainingArguments(args);
+    if (a.modelPath.empty())
         fail("model_name_or_path: required");
-    const ModelConfig c = ModelConfig::fromDir(dir);
-    const bool pureBf16 = args.getBool("pure_bf16");
-    const std::int64_t width = args.getBool("bf16") || pureBf16 || args.getBool("fp16") ? 2 : 4;
-    const std::int64_t trainWidth = pureBf16 ? 2 : 4;
-    const std::string type = args.getString("finetuning_type");
+    const ModelConfig c = ModelConfig::fromDir(a.modelPath);
+    const std::int64_t width = a.bf16 || a.pureBf16 || a.fp16 ? 2 : 4;
+    const std::int64_t trainWidth = a.pureBf16 ? 2 : 4;
+    const std::string& type = a.finetuningType;
     const auto table = tensorTable(c);
 
-    std::set<std::string> targets;
-    for (const auto& t : splitNames(args.getString("lora_target")))
-        targets.insert(t);
+    const std::set<std::string> targets(a.loraTarget.begin(), a.loraTarget.end());
     const bool allLinear = targets.empty() || targets.count("all");
-    const std::int64_t rank = std::max<long long>(1, args.getInt("lora_rank"));
-    const FreezeSelection freeze(c.num_hidden_layers, args.getInt("freeze_trainable_layers"),
-                                 splitNames(args.getString("freeze_trainable_modules")),
-                                 splitNames(args.getString("freeze_extra_modules")));
+    const std::int64_t rank = std::max<std::int64_t>(1, a.loraRank);
+    const FreezeSelection freeze(c.num_hidden_layers, a.freezeLayers, a.freezeModules, a.freezeExtra);
 
     MemoryEstimate m;
     std::int64_t trainableCount = 0;
@@ -105,11 +99,10 @@ MemoryEstimate estimateTrainingMemory(const ArgumentSet& args)
             (allLinear || targets.count(leafModule(spec.name))))
             trainableCount += rank * (spec.shape[0] + spec.shape[1]);
     }
-    const std::string stage = args.getString("stage");
-    if (stage == "rm")
+    if (a.stage == "rm")
         trainableCount += c.hidden_size + 1; // the value head
     // dpo / kto with full or freeze tuning (or an explicit ref_model) hold a frozen reference copy.
-    if (needsReferenceCopy(args)) {
+    if (needsReferenceCopy(a)) {
         std::int64_t all = 0;
         for (const auto& spec : table)
             all += elements(spec.shape);
@@ -118,10 +111,9 @@ MemoryEstimate estimateTrainingMemory(const ArgumentSet& args)
     m.trainable = trainableCount * trainWidth;
     m.optimizer = trainableCount * (trainWidth + 8); // gradient + two float32 moments
     // Pairs (rm, dpo) put two sequences per example through the model with gradients.
-    const std::int64_t rows = stageUsesRanking(stage) ? 2 : 1;
-    m.activations = activationBytes(c, rows * std::max<long long>(1, args.getInt("per_device_train_batch_size")),
-                                    std::max<long long>(1, args.getInt("cutoff_len")),
-                                    !args.getBool("disable_gradient_checkpointing"), width);
+    const std::int64_t rows = stageUsesRanking(a.stage) ? 2 : 1;
+    m.activations = activationBytes(c, rows * std::max<std::int64_t>(1, a.batchSize),
+                                    std::max<std::int64_t>(1, a.cutoffLen), a.gradientCheckpointing(), width);
     return m;
 }
 

@@ -167,23 +167,6 @@ private:
     CausalLM m_model{nullptr};
 };
 
-std::vector<std::string> listArg(const ArgumentSet& args, const char* key)
-{
-    std::vector<std::string> out;
-    std::string item;
-    for (char ch : args.getString(key) + ",") {
-        if (ch == ',') {
-            const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
-            if (b != std::string::npos)
-                out.push_back(item.substr(b, e - b + 1));
-            item.clear();
-        } else {
-            item += ch;
-        }
-    }
-    return out;
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // dpo: the DPO family on pairs
 // ---------------------------------------------------------------------------------------------------------
@@ -434,17 +417,16 @@ private:
     torch::Tensor m_weight, m_bias;
 };
 
-PreferenceOptions preferenceOptionsOf(const ArgumentSet& args)
+PreferenceOptions preferenceOptionsOf(const TrainingArguments& a)
 {
     PreferenceOptions o;
-    o.loss = args.getString("pref_loss");
-    o.beta = args.getFloat("pref_beta");
-    o.ftx = args.getFloat("pref_ftx");
-    o.labelSmoothing = args.getFloat("dpo_label_smoothing");
-    o.simpoGamma = args.getFloat("simpo_gamma");
-    o.bcoWeight = args.getFloat("pref_bco_weight");
-    if (!args.get("ld_alpha").is_null())
-        o.ldAlpha = args.getFloat("ld_alpha");
+    o.loss = a.prefLoss;
+    o.beta = a.prefBeta;
+    o.ftx = a.prefFtx;
+    o.labelSmoothing = a.dpoLabelSmoothing;
+    o.simpoGamma = a.simpoGamma;
+    o.bcoWeight = a.prefBcoWeight;
+    o.ldAlpha = a.ldAlpha;
     // LLaMA-Factory's FinetuningArguments checks.
     if (o.labelSmoothing > 0 && o.loss != "sigmoid")
         fail("dpo_label_smoothing: only the sigmoid loss takes label smoothing (pref_loss is ", o.loss, ")");
@@ -453,29 +435,27 @@ PreferenceOptions preferenceOptionsOf(const ArgumentSet& args)
     return o;
 }
 
-using Factory = std::unique_ptr<Objective> (*)(const ArgumentSet&);
+using Factory = std::unique_ptr<Objective> (*)(const TrainingArguments&);
 
 // The objectives by stage. A new stage: its objective class above (or in its own file) and one line here,
 // plus its line in config/stages.cpp.
 const std::vector<std::pair<std::string, Factory>>& factories()
 {
     static const std::vector<std::pair<std::string, Factory>> table = {
-        {"sft", [](const ArgumentSet&) -> std::unique_ptr<Objective> { return std::make_unique<CausalLmObjective>(); }},
-        {"pt", [](const ArgumentSet&) -> std::unique_ptr<Objective> { return std::make_unique<CausalLmObjective>(); }},
+        {"sft", [](const TrainingArguments&) -> std::unique_ptr<Objective> { return std::make_unique<CausalLmObjective>(); }},
+        {"pt", [](const TrainingArguments&) -> std::unique_ptr<Objective> { return std::make_unique<CausalLmObjective>(); }},
         {"dpo",
-         [](const ArgumentSet& a) -> std::unique_ptr<Objective> {
-             return std::make_unique<PreferenceObjective>(preferenceOptionsOf(a), a.getString("ref_model"),
-                                                          listArg(a, "ref_model_adapters"));
+         [](const TrainingArguments& a) -> std::unique_ptr<Objective> {
+             return std::make_unique<PreferenceObjective>(preferenceOptionsOf(a), a.refModel, a.refModelAdapters);
          }},
         {"kto",
-         [](const ArgumentSet& a) -> std::unique_ptr<Objective> {
-             return std::make_unique<KtoObjective>(a.getFloat("pref_beta"), a.getFloat("pref_ftx"),
-                                                   a.getFloat("kto_chosen_weight"), a.getFloat("kto_rejected_weight"),
-                                                   a.getString("ref_model"), listArg(a, "ref_model_adapters"));
+         [](const TrainingArguments& a) -> std::unique_ptr<Objective> {
+             return std::make_unique<KtoObjective>(a.prefBeta, a.prefFtx, a.ktoChosenWeight, a.ktoRejectedWeight,
+                                                   a.refModel, a.refModelAdapters);
          }},
         {"rm",
-         [](const ArgumentSet& a) -> std::unique_ptr<Objective> {
-             return std::make_unique<RewardObjective>(std::uint64_t(a.getInt("seed")));
+         [](const TrainingArguments& a) -> std::unique_ptr<Objective> {
+             return std::make_unique<RewardObjective>(std::uint64_t(a.seed));
          }},
     };
     return table;
@@ -483,7 +463,7 @@ const std::vector<std::pair<std::string, Factory>>& factories()
 
 } // namespace
 
-std::unique_ptr<Objective> makeObjective(const std::string& stage, const ArgumentSet& args)
+std::unique_ptr<Objective> makeObjective(const std::string& stage, const TrainingArguments& args)
 {
     for (const auto& [name, make] : factories())
         if (name == stage)

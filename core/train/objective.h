@@ -18,7 +18,7 @@
 
 #include <torch/types.h>
 
-#include "config/argument_schema.h"
+#include "config/training_arguments.h"
 #include "model/causal_lm.h"
 
 namespace lathe {
@@ -98,7 +98,7 @@ public:
 
 /// The objective of `stage` configured from the arguments; throws lathe::Error for a stage without one or a
 /// bad stage argument (an unknown pref_loss, with the closest name).
-std::unique_ptr<Objective> makeObjective(const std::string& stage, const ArgumentSet& args);
+std::unique_ptr<Objective> makeObjective(const std::string& stage, const TrainingArguments& args);
 /// The stages makeObjective knows (checked against config/stages.h by the tests).
 std::vector<std::string> objectiveStages();
 

@@ -21,6 +21,7 @@
 #include <torch/torch.h>
 
 #include "config/stages.h"
+#include "config/training_arguments.h"
 #include "data/dataset_attr.h"
 #include "data/dataset_loader.h"
 #include "data/processor.h"
@@ -145,34 +146,13 @@ void writeJson(const fs::path& path, const json& j)
 // Settings: the arguments the loop reads, typed and checked once.
 // ---------------------------------------------------------------------------------------------------------
 
-struct Settings
+/// The run's arguments: the schema-bound TrainingArguments (config/training_arguments.h) plus what the
+/// trainer derives from them.
+struct Settings : TrainingArguments
 {
-    StageData data = StageData::Supervised;
-    std::string stage, finetuningType, modelPath, outputDir, templateName, datasetDir, device, tokenizedPath,
-        ropeScaling;
-    std::vector<std::string> datasets, evalDatasets, adapters;
-    std::string lrScheduler, evalStrategy, resumeFrom;
-    std::int64_t cutoffLen = 2048, batchSize = 1, evalBatchSize = 1, accumulation = 1, maxSteps = -1;
-    std::int64_t loggingSteps = 5, saveSteps = 500, evalSteps = 0, warmupSteps = 0, workers = 1;
-    std::uint64_t seed = 42;
-    std::optional<std::int64_t> saveTotalLimit, maxSamples;
-    double learningRate = 5e-5, epochs = 3, warmupRatio = 0, weightDecay = 0, beta1 = 0.9, beta2 = 0.999;
-    double adamEps = 1e-8, maxGradNorm = 1, valSize = 0, neftuneAlpha = 0;
-    bool bf16 = false, fp16 = false, pureBf16 = false, gradientCheckpointing = true, overwriteOutputDir = false;
-    bool overwriteCache = false, saveOnlyModel = false, loadBestAtEnd = false, doEval = false;
-    bool trainOnPrompt = false, maskHistory = false, packing = false, neatPacking = false;
-    bool trainFromScratch = false, createNewAdapter = false;
-    std::optional<bool> enableThinking;
-    std::optional<std::string> defaultSystem;
-    LoraConfig lora;
-    std::int64_t freezeLayers = 2;
-    std::vector<std::string> freezeModules, freezeExtra;
+    StageData data = StageData::Supervised; ///< the stage's kind of data
+    LoraConfig lora;                        ///< lora_* as the adapter code takes them
 };
-
-std::vector<std::string> listOf(const ArgumentSet& args, const char* key)
-{
-    return splitNames(args.getString(key));
-}
 
 Settings settingsOf(const ArgumentSet& args)
 {
@@ -184,100 +164,29 @@ Settings settingsOf(const ArgumentSet& args)
         fail("the training arguments have problems:", text);
     }
     Settings s;
-    s.stage = args.getString("stage");
+    static_cast<TrainingArguments&>(s) = bindTrainingArguments(args);
     const StageInfo* stage = findStage(s.stage);
     if (!stage)
         fail("stage: \"", s.stage, "\" is not a training stage");
     if (!stage->available)
         fail("stage: ", s.stage, ": ", stage->unavailableWhy);
     s.data = stage->data;
-    if (!args.getBool("do_train"))
+    if (!s.doTrain)
         fail("do_train: false, so there is nothing to train (set do_train: true)");
-    s.finetuningType = args.getString("finetuning_type");
-    s.modelPath = args.getString("model_name_or_path");
-    s.outputDir = args.getString("output_dir");
-    s.templateName = args.getString("template");
-    s.datasetDir = args.getString("dataset_dir");
-    if (s.datasetDir.empty())
-        s.datasetDir = "data";
-    s.device = args.getString("device");
-    s.tokenizedPath = args.getString("tokenized_path");
-    s.datasets = listOf(args, "dataset");
-    s.evalDatasets = listOf(args, "eval_dataset");
-    s.adapters = listOf(args, "adapter_name_or_path");
-    s.lrScheduler = args.getString("lr_scheduler_type");
-    s.evalStrategy = args.getString("eval_strategy");
-    s.resumeFrom = args.getString("resume_from_checkpoint");
-    s.cutoffLen = args.getInt("cutoff_len");
-    s.ropeScaling = args.getString("rope_scaling");
-    s.batchSize = std::max<long long>(1, args.getInt("per_device_train_batch_size"));
-    s.evalBatchSize = std::max<long long>(1, args.getInt("per_device_eval_batch_size"));
-    s.accumulation = std::max<long long>(1, args.getInt("gradient_accumulation_steps"));
-    s.maxSteps = args.getInt("max_steps");
-    s.loggingSteps = std::max<long long>(1, args.getInt("logging_steps"));
-    s.saveSteps = args.getInt("save_steps");
-    s.evalSteps = args.get("eval_steps").is_null() ? s.loggingSteps : args.getInt("eval_steps");
-    s.warmupSteps = args.getInt("warmup_steps");
-    s.workers = std::max<long long>(1, args.getInt("preprocessing_num_workers"));
-    s.seed = static_cast<std::uint64_t>(args.getInt("seed"));
-    if (!args.get("save_total_limit").is_null())
-        s.saveTotalLimit = args.getInt("save_total_limit");
-    if (!args.get("max_samples").is_null())
-        s.maxSamples = args.getInt("max_samples");
-    s.learningRate = args.getFloat("learning_rate");
-    s.epochs = args.getFloat("num_train_epochs");
-    s.warmupRatio = args.getFloat("warmup_ratio");
-    s.weightDecay = args.getFloat("weight_decay");
-    s.beta1 = args.getFloat("adam_beta1");
-    s.beta2 = args.getFloat("adam_beta2");
-    s.adamEps = args.getFloat("adam_epsilon");
-    s.maxGradNorm = args.getFloat("max_grad_norm");
-    s.valSize = args.getFloat("val_size");
-    s.neftuneAlpha = args.getFloat("neftune_noise_alpha");
-    s.bf16 = args.getBool("bf16");
-    s.fp16 = args.getBool("fp16");
-    s.pureBf16 = args.getBool("pure_bf16");
-    s.gradientCheckpointing = !args.getBool("disable_gradient_checkpointing");
-    s.overwriteOutputDir = args.getBool("overwrite_output_dir");
-    s.overwriteCache = args.getBool("overwrite_cache");
-    s.saveOnlyModel = args.getBool("save_only_model");
-    s.loadBestAtEnd = args.getBool("load_best_model_at_end");
-    s.doEval = args.getBool("do_eval");
-    s.trainOnPrompt = args.getBool("train_on_prompt");
-    s.maskHistory = args.getBool("mask_history");
-    // LLaMA-Factory: packing defaults to true for pretraining, false otherwise.
-    s.packing = args.get("packing").is_null() ? s.stage == "pt" : args.getBool("packing");
-    s.neatPacking = args.getBool("neat_packing");
-    s.trainFromScratch = args.getBool("train_from_scratch");
-    s.createNewAdapter = args.getBool("create_new_adapter");
-    if (args.isSet("enable_thinking"))
-        s.enableThinking = args.getBool("enable_thinking");
-    if (!args.getString("default_system").empty())
-        s.defaultSystem = args.getString("default_system");
-    s.lora.r = args.getInt("lora_rank");
-    s.lora.alpha = args.get("lora_alpha").is_null() ? double(s.lora.r * 2) : args.getFloat("lora_alpha");
-    s.lora.dropout = args.getFloat("lora_dropout");
-    s.lora.useRslora = args.getBool("use_rslora");
-    s.lora.useDora = args.getBool("use_dora");
-    s.lora.targetModules = listOf(args, "lora_target");
-    if (s.lora.targetModules.empty())
-        s.lora.targetModules = {"all"};
-    s.freezeLayers = args.getInt("freeze_trainable_layers");
-    s.freezeModules = listOf(args, "freeze_trainable_modules");
-    s.freezeExtra = listOf(args, "freeze_extra_modules");
+    s.lora.r = s.loraRank;
+    s.lora.alpha = s.loraAlphaValue();
+    s.lora.dropout = s.loraDropout;
+    s.lora.useRslora = s.useRslora;
+    s.lora.useDora = s.useDora;
+    s.lora.targetModules = s.loraTarget;
 
-    if (s.datasets.empty())
-        fail("dataset: required for training");
+    // What Lathe does not do yet (the schema accepts these values).
     if (s.neatPacking)
         fail("neat_packing: not supported yet (needs the block-diagonal attention mask); use packing: true");
-    if (!args.getString("additional_target").empty())
+    if (!s.additionalTarget.empty())
         fail("additional_target (modules_to_save): not supported yet");
-    if (s.bf16 + s.fp16 + s.pureBf16 > 1)
-        fail("bf16, fp16 and pure_bf16: set at most one");
     if (s.saveSteps <= 0)
         s.saveSteps = std::numeric_limits<std::int64_t>::max();
-    if (s.evalStrategy == "no" && (s.valSize > 0 || !s.evalDatasets.empty()) && s.loadBestAtEnd)
-        fail("load_best_model_at_end needs evaluation: set eval_strategy: steps");
     return s;
 }
 
@@ -290,7 +199,7 @@ class Run
 public:
     Run(const ArgumentSet& args, const TrainCallbacks& callbacks)
         : m_args(args), m_s(settingsOf(args)), m_cb(callbacks), m_out(m_s.outputDir),
-          m_objective(makeObjective(m_s.stage, args))
+          m_objective(makeObjective(m_s.stage, m_s))
     {
     }
 
@@ -411,15 +320,16 @@ void Run::prepareData()
     options.cutoffLen = m_s.cutoffLen;
     options.maxSamples = m_s.maxSamples;
     options.seed = m_s.seed;
-    options.workers = int(m_s.workers);
+    options.workers = int(std::max<std::int64_t>(1, m_s.workers.value_or(1)));
     options.cacheDir = m_s.tokenizedPath.empty() ? defaultCacheDir() : m_s.tokenizedPath;
     options.overwriteCache = m_s.overwriteCache;
     options.packing = m_s.packing;
     options.process.cutoffLen = m_s.cutoffLen;
     options.process.trainOnPrompt = m_s.trainOnPrompt;
     options.process.maskHistory = m_s.maskHistory;
-    options.process.chat.enableThinking = m_s.enableThinking.value_or(true);
-    options.process.chat.defaultSystem = m_s.defaultSystem;
+    options.process.chat.enableThinking = m_s.enableThinking;
+    if (!m_s.defaultSystem.empty())
+        options.process.chat.defaultSystem = m_s.defaultSystem;
     options.log = [this](const std::string& line) { log(line); };
     auto loadNames = [&](const std::vector<std::string>& names, ExampleSet& into) {
         m_builder->load(registry, names, *m_tokenizer, *m_encoder, options, into);
@@ -501,8 +411,8 @@ void Run::loadModelAndTrainables()
         }
         log("train_from_scratch: weights re-initialised (N(0, " + std::to_string(std) + "))");
     }
-    m_model->setGradientCheckpointing(m_s.gradientCheckpointing);
-    m_model->setNeftuneAlpha(m_s.neftuneAlpha);
+    m_model->setGradientCheckpointing(m_s.gradientCheckpointing());
+    m_model->setNeftuneAlpha(m_s.neftuneAlpha.value_or(0));
 
     torch::manual_seed(m_s.seed);
     if (m_s.finetuningType == "lora") {
@@ -605,13 +515,13 @@ MemoryEstimate Run::estimateMemory() const
         m.trainable += t.numel() * t.element_size();
         m.optimizer += t.numel() * (t.element_size() + 8);
     }
-    if (needsReferenceCopy(m_args))
+    if (needsReferenceCopy(m_s))
         for (const auto& p : m_model->parameters())
             m.weights += p.numel() * width;
     // Pairs put two sequences per example through the model; a reference forward runs without gradients and
     // adds nothing to the stored activations.
     m.activations = activationBytes(c, m_s.batchSize * m_objective->rowsPerExample(), m_s.cutoffLen,
-                                    m_s.gradientCheckpointing, width);
+                                    m_s.gradientCheckpointing(), width);
     return m;
 }
 

@@ -82,6 +82,7 @@ struct MemoryEstimate
 };
 
 struct ModelConfig;
+struct TrainingArguments;
 
 /// LLaMA-Factory's _setup_freeze_tuning as a test on parameter names: the last `trainableLayers` layers (the
 /// first |N| when negative), the named modules in them ("all" = everything), plus `extraModules` outside the
@@ -106,7 +107,7 @@ MemoryEstimate estimateTrainingMemory(const ArgumentSet& args);
 
 /// Whether the run holds a frozen reference model beside the policy: dpo (not orpo / simpo) and kto with full
 /// or freeze tuning, or with ref_model (with LoRA the reference is the policy with its adapter off).
-bool needsReferenceCopy(const ArgumentSet& args);
+bool needsReferenceCopy(const TrainingArguments& args);
 
 /// The activations part of the estimate (`width`: bytes per element of the compute dtype).
 std::int64_t activationBytes(const ModelConfig& config, std::int64_t batchSize, std::int64_t cutoffLen,

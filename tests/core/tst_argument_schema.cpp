@@ -5,6 +5,7 @@
 #include <QtTest/QtTest>
 
 #include "config/argument_schema.h"
+#include "config/training_arguments.h"
 #include "error_check.h"
 #include "test_support.h"
 
@@ -140,6 +141,40 @@ private Q_SLOTS:
         QVERIFY(has("model_name_or_path: required"));
         QVERIFY(has("train_on_prompt and mask_history"));
         QVERIFY(has("bf16 and fp16"));
+    }
+
+    void trainingArgumentsAreBoundToTheSchema()
+    {
+        // Every field of TrainingArguments is bound to a schema key of a fitting type; nothing repeats a
+        // default: an empty set binds to the schema's defaults.
+        const auto problems = lathe::checkTrainingBindings();
+        QVERIFY2(problems.empty(), problems.empty() ? "" : problems.front().c_str());
+        for (const auto& key : lathe::boundTrainingKeys())
+            QVERIFY2(lathe::findArgument(key), key.c_str());
+        const auto defaults = lathe::bindTrainingArguments(lathe::ArgumentSet());
+        QCOMPARE(defaults.learningRate, lathe::findArgument("learning_rate")->defaultValue.get<double>());
+        QCOMPARE(defaults.batchSize, lathe::findArgument("per_device_train_batch_size")->defaultValue.get<std::int64_t>());
+        QCOMPARE(defaults.prefLoss, lathe::findArgument("pref_loss")->defaultValue.get<std::string>());
+        QCOMPARE(defaults.loraTarget, std::vector<std::string>({"all"})); // lora_target's default
+        QVERIFY(!defaults.maxSamples);
+        QCOMPARE(defaults.loraAlphaValue(), 16.0); // 2 x lora_rank 8, as LLaMA-Factory
+        QCOMPARE(defaults.evalSteps, defaults.loggingSteps);
+        QVERIFY(!defaults.packing);
+
+        lathe::ArgumentSet args;
+        args.set("stage", "pt");
+        args.set("dataset", "a, b");
+        args.set("max_samples", "100");
+        args.set("lora_rank", "4");
+        args.set("ld_alpha", "0.5");
+        args.set("enable_thinking", "false");
+        const auto a = lathe::bindTrainingArguments(args);
+        QCOMPARE(a.datasets, std::vector<std::string>({"a", "b"}));
+        QCOMPARE(*a.maxSamples, std::int64_t(100));
+        QCOMPARE(a.loraAlphaValue(), 8.0);
+        QCOMPARE(*a.ldAlpha, 0.5);
+        QVERIFY(!a.enableThinking);
+        QVERIFY(a.packing); // pt packs by default
     }
 };
 

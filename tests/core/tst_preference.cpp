@@ -223,9 +223,9 @@ private Q_SLOTS:
         args.set("pref_loss", "hinge");
         args.set("dpo_label_smoothing", "0.1");
         args.set("stage", "dpo");
-        LATHE_VERIFY_ERROR(lathe::makeObjective("dpo", args), message);
+        LATHE_VERIFY_ERROR(lathe::makeObjective("dpo", lathe::bindTrainingArguments(args)), message);
         QVERIFY2(message.contains("dpo_label_smoothing") && message.contains("sigmoid"), qPrintable(message));
-        LATHE_VERIFY_ERROR(lathe::makeObjective("ppo", args), message);
+        LATHE_VERIFY_ERROR(lathe::makeObjective("ppo", lathe::bindTrainingArguments(args)), message);
         QVERIFY2(message.contains("ppo"), qPrintable(message));
     }
 
@@ -267,7 +267,7 @@ private Q_SLOTS:
             int cases = 0;
             for (const auto& c : dpo["cases"]) {
                 const QString what = where + " dpo " + describe(c["hp"]);
-                auto objective = lathe::makeObjective("dpo", argsOf("dpo", c["hp"]));
+                auto objective = lathe::makeObjective("dpo", lathe::bindTrainingArguments(argsOf("dpo", c["hp"])));
                 objective->prepare(l.model, loraSetup(l, false));
                 const auto out = objective->compute(l.model, batch);
                 const double loss = out.loss.item<double>(), want = c["loss"].get<double>();
@@ -279,7 +279,7 @@ private Q_SLOTS:
 
             for (const auto& g : dpo["grads"]) {
                 const QString what = where + " dpo gradients " + describe(g["hp"]);
-                auto objective = lathe::makeObjective("dpo", argsOf("dpo", g["hp"]));
+                auto objective = lathe::makeObjective("dpo", lathe::bindTrainingArguments(argsOf("dpo", g["hp"])));
                 objective->prepare(l.model, loraSetup(l, false));
                 zeroGrads(l);
                 const auto out = objective->compute(l.model, batch);
@@ -300,7 +300,7 @@ private Q_SLOTS:
             const QString where = QString::fromStdString(fs::path(dir).filename().string());
             for (const auto& c : kto["cases"]) {
                 const QString what = where + " kto " + describe(c["hp"]);
-                auto objective = lathe::makeObjective("kto", argsOf("kto", c["hp"]));
+                auto objective = lathe::makeObjective("kto", lathe::bindTrainingArguments(argsOf("kto", c["hp"])));
                 objective->prepare(l.model, loraSetup(l, false));
                 const auto out = objective->compute(l.model, batch);
                 const double loss = out.loss.item<double>(), want = c["loss"].get<double>();
@@ -308,7 +308,7 @@ private Q_SLOTS:
                 compareMetrics(out.metrics, c["metrics"], true, what);
             }
             const auto& g = kto["grads"];
-            auto objective = lathe::makeObjective("kto", argsOf("kto", g["hp"]));
+            auto objective = lathe::makeObjective("kto", lathe::bindTrainingArguments(argsOf("kto", g["hp"])));
             objective->prepare(l.model, loraSetup(l, false));
             zeroGrads(l);
             const auto out = objective->compute(l.model, batch);
@@ -328,7 +328,7 @@ private Q_SLOTS:
             const QString where = QString::fromStdString(fs::path(dir).filename().string()) + " rm";
             lathe::ArgumentSet args;
             args.setValue("stage", "rm");
-            auto objective = lathe::makeObjective("rm", args);
+            auto objective = lathe::makeObjective("rm", lathe::bindTrainingArguments(args));
             objective->prepare(l.model, loraSetup(l, true)); // reads adapter/value_head.safetensors
             auto head = objective->parameters();
             QCOMPARE(head.size(), std::size_t(2));
@@ -351,7 +351,7 @@ private Q_SLOTS:
             // value_head.safetensors round trip.
             const QString out_dir = lathe::test::scratchDir("rm_value_head");
             objective->save(out_dir.toStdString());
-            auto again = lathe::makeObjective("rm", args);
+            auto again = lathe::makeObjective("rm", lathe::bindTrainingArguments(args));
             lathe::ObjectiveSetup setup = loraSetup(l, false);
             setup.adapters = {out_dir.toStdString()};
             again->prepare(l.model, setup);

@@ -50,7 +50,7 @@ private Q_SLOTS:
         tab.outputDirEdit()->setText(root + "/run");
         lathe::ArgumentSet a;
         for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-                 {"cutoff_len", "64"}, {"max_steps", "150"}, {"logging_steps", "1"}, {"save_steps", "50"},
+                 {"cutoff_len", "64"}, {"max_steps", "500"}, {"logging_steps", "1"}, {"save_steps", "50"},
                  {"per_device_train_batch_size", "2"}, {"gradient_accumulation_steps", "1"},
                  {"learning_rate", "5e-3"}, {"lora_rank", "4"}, {"overwrite_output_dir", "true"},
                  {"plot_loss", "true"}, {"tokenized_path", (root + "/cache").toStdString()}})
@@ -78,8 +78,8 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 180000);
         ticker.stop();
         QVERIFY2(finished.first().at(0).toBool(), qPrintable(finished.first().at(2).toString()));
-        QVERIFY(progress.count() >= 150); // a report per step reached the UI thread
-        QVERIFY(delays.size() > 100);
+        QVERIFY(progress.count() >= 500); // a report per step reached the UI thread
+        QVERIFY2(delays.size() > 100, qPrintable(QString("%1 ticks in %2 s of training").arg(delays.size()).arg(clock.elapsed() / 1000.0)));
         std::sort(delays.begin(), delays.end());
         const double p99 = delays[delays.size() * 99 / 100];
         qInfo("%zu ticks over %.1f s of training with %d progress reports: extra delay p50 %.1f ms, p99 %.1f ms, "
