@@ -36,6 +36,7 @@
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_files.h"
 #include "train/adamw.h"
+#include "train/checkpointer.h"
 #include "train/lr_schedule.h"
 #include "train/objective.h"
 #include "train/train_data.h"
@@ -60,29 +61,6 @@ std::string formatElapsed(double seconds)
     std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
     return buf;
 }
-
-namespace {
-
-// The checkpoint-N folders of a run, by step (transformers' _sorted_checkpoints).
-std::vector<std::pair<long long, fs::path>> checkpointFolders(const fs::path& outputDir)
-{
-    std::vector<std::pair<long long, fs::path>> found;
-    std::error_code ec;
-    if (!fs::is_directory(outputDir, ec))
-        return found;
-    for (const auto& entry : fs::directory_iterator(outputDir, ec)) {
-        const std::string name = entry.path().filename().string();
-        if (!entry.is_directory() || name.rfind("checkpoint-", 0) != 0)
-            continue;
-        const std::string digits = name.substr(11);
-        if (!digits.empty() && std::all_of(digits.begin(), digits.end(), ::isdigit))
-            found.emplace_back(std::stoll(digits), entry.path());
-    }
-    std::sort(found.begin(), found.end());
-    return found;
-}
-
-} // namespace
 
 std::string lastCheckpoint(const std::string& outputDir)
 {
@@ -215,7 +193,6 @@ private:
     double evaluate();
     void saveModel(const fs::path& dir);
     void saveCheckpoint();
-    void pruneCheckpoints();
     json trainerState() const;
     void appendRecord(json logEntry);
     void report(std::optional<double> loss, std::optional<double> evalLoss, double lr, double gradNorm,
@@ -246,6 +223,7 @@ private:
     std::vector<std::pair<std::string, torch::Tensor>> m_trainable; // by save name
     std::unique_ptr<AdamW> m_optimizer;
     LrSchedule m_schedule;
+    std::unique_ptr<Checkpointer> m_checkpointer; // checkpoint-N folders: save, prune, resume
 
     std::int64_t m_globalStep = 0, m_totalSteps = 0, m_stepsPerEpoch = 0, m_batchesPerEpoch = 0;
     std::int64_t m_tokensSeen = 0, m_tokensThisRun = 0, m_startStep = 0;
@@ -652,58 +630,11 @@ json Run::trainerState() const
 
 void Run::saveCheckpoint()
 {
-    const std::string name = "checkpoint-" + std::to_string(m_globalStep);
-    const fs::path final = m_out / name;
-    const fs::path tmp = m_out / ("." + name + ".tmp");
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    saveModel(tmp);
-    if (!m_s.saveOnlyModel) {
-        auto moments = m_optimizer->stateTensors();
-        saveSafetensors((tmp / "optimizer.safetensors").string(), moments,
-                        {{"format", "lathe"}, {"step", std::to_string(m_optimizer->steps())}});
-        writeJson(tmp / "scheduler.json", {{"type", m_schedule.type},
-                                           {"last_epoch", m_globalStep},
-                                           {"warmup_steps", m_schedule.warmupSteps},
-                                           {"total_steps", m_schedule.totalSteps},
-                                           {"base_lr", m_schedule.initialLr}});
-        NamedTensors rng = {{"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
-        saveSafetensors((tmp / "rng_state.safetensors").string(), rng);
-    }
     if (m_bestStep && *m_bestStep == m_globalStep)
-        m_bestCheckpoint = final.string();
-    writeJson(tmp / "trainer_state.json", trainerState());
-    writeTextFileAtomic((tmp / "training_args.yaml").string(), m_args.toYaml());
-    // Complete before it gets its name: a crash leaves either the old checkpoint-N or the new one.
-    if (fs::exists(final)) {
-        const fs::path old = m_out / ("." + name + ".old");
-        fs::remove_all(old, ec);
-        fs::rename(final, old);
-        fs::rename(tmp, final);
-        fs::remove_all(old, ec);
-    } else {
-        fs::rename(tmp, final);
-    }
-    log("Saving model checkpoint to " + final.string());
-    pruneCheckpoints();
-}
-
-void Run::pruneCheckpoints()
-{
-    if (!m_s.saveTotalLimit || *m_s.saveTotalLimit <= 0)
-        return;
-    const auto found = checkpointFolders(m_out);
-    // transformers keeps the best checkpoint however old it is.
-    long long excess = std::int64_t(found.size()) - *m_s.saveTotalLimit;
-    for (const auto& [step, path] : found) {
-        if (excess <= 0)
-            break;
-        if (path.string() == m_bestCheckpoint)
-            continue;
-        log("Deleting older checkpoint [" + path.string() + "] due to args.save_total_limit");
-        fs::remove_all(path);
-        --excess;
-    }
+        m_bestCheckpoint = m_checkpointer->folderOf(m_globalStep).string();
+    m_checkpointer->save(
+        m_globalStep, [this](const fs::path& dir) { saveModel(dir); }, *m_optimizer, m_schedule, trainerState(),
+        m_args.toYaml(), m_bestCheckpoint);
 }
 
 void Run::appendRecord(json entry)
@@ -776,53 +707,17 @@ void Run::report(std::optional<double> loss, std::optional<double> evalLoss, dou
 
 void Run::resume(const std::string& checkpoint)
 {
-    const fs::path dir(checkpoint);
-    const auto statePath = dir / "trainer_state.json";
-    if (!fs::exists(statePath))
-        fail("resume_from_checkpoint: ", checkpoint, " has no trainer_state.json (not a checkpoint)");
-    json state;
-    try {
-        state = json::parse(readTextFile(statePath.string()));
-        m_globalStep = state.at("global_step").get<std::int64_t>();
-        m_logHistory = state.value("log_history", json::array());
-        m_tokensSeen = state.value("num_input_tokens_seen", std::int64_t(0));
-        if (state.contains("best_metric") && !state["best_metric"].is_null())
-            m_bestMetric = state["best_metric"].get<double>();
-        if (state.contains("best_global_step") && !state["best_global_step"].is_null())
-            m_bestStep = state["best_global_step"].get<std::int64_t>();
-        if (state.contains("best_model_checkpoint") && !state["best_model_checkpoint"].is_null())
-            m_bestCheckpoint = state["best_model_checkpoint"].get<std::string>();
-    } catch (const json::exception& e) {
-        fail(statePath.string(), ": ", e.what());
-    }
-    // Weights: copied into the tensors the optimizer holds, bit for bit.
-    torch::NoGradGuard noGrad;
-    const auto store = m_s.finetuningType == "lora" ? WeightStore::openDir(dir.string(), "adapter_model")
-                                                     : WeightStore::openDir(dir.string(), "model");
-    for (auto& [name, t] : m_trainable) {
-        if (!store.contains(name))
-            fail(store.description(), ": no tensor ", name, " to resume from (was it made with other settings?)");
-        auto saved = store.get(name);
-        if (!saved.sizes().equals(t.sizes()))
-            fail(store.fileOf(name), ": ", name, " has shape ", saved.sizes(), ", the run needs ", t.sizes());
-        t.copy_(saved);
-    }
-    if (!m_objectiveParams.empty() && !m_objective->load(dir.string()))
+    auto point = m_checkpointer->resume(checkpoint, m_s.finetuningType == "lora" ? "adapter_model" : "model",
+                                        m_trainable, *m_optimizer);
+    if (!m_objectiveParams.empty() && !m_objective->load(checkpoint))
         fail("resume_from_checkpoint: ", checkpoint, " lacks what stage ", m_s.stage,
              " trains beside the model (value_head.safetensors)");
-    if (fs::exists(dir / "optimizer.safetensors")) {
-        const auto opt = WeightStore::openFile((dir / "optimizer.safetensors").string());
-        std::vector<std::pair<std::string, torch::Tensor>> moments;
-        for (const auto& n : opt.names())
-            moments.emplace_back(n, opt.get(n));
-        m_optimizer->loadState(moments, m_globalStep, (dir / "optimizer.safetensors").string());
-        const auto rng = WeightStore::openFile((dir / "rng_state.safetensors").string());
-        auto generator = at::detail::getDefaultCPUGenerator();
-        generator.set_state(rng.get("cpu").clone());
-    } else {
-        log("Warning: " + checkpoint + " has no optimizer state (save_only_model): AdamW restarts from zero");
-        m_optimizer->loadState({}, 0, checkpoint);
-    }
+    m_globalStep = point.globalStep;
+    m_tokensSeen = point.tokensSeen;
+    m_logHistory = std::move(point.logHistory);
+    m_bestMetric = point.bestMetric;
+    m_bestStep = point.bestStep;
+    m_bestCheckpoint = point.bestCheckpoint;
     log("Resuming training from " + checkpoint + " at step " + std::to_string(m_globalStep));
     m_result.resumedFrom = checkpoint;
 }
@@ -841,6 +736,8 @@ void keepFreedMemory()
 TrainResult Run::execute()
 {
     prepareOutputDir();
+    m_checkpointer = std::make_unique<Checkpointer>(Checkpointer::Options{
+        m_out, m_s.saveTotalLimit, m_s.saveOnlyModel, [this](const std::string& line) { log(line); }});
     m_start = Clock::now();
     prepareData();
     loadModelAndTrainables();

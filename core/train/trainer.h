@@ -3,12 +3,14 @@
 // trainer_log.jsonl, trainer_state.json with log_history, train/eval/all_results.json, training_args.yaml,
 // running_log.txt and checkpoint-N/ folders that resume exactly.
 //
-// The loop is transformers' Trainer: shuffled batches padded to their longest example, gradient accumulation
-// with the loss averaged over every learned token of the accumulated batch, clip_grad_norm, AdamW, a
+// The loop is transformers' Trainer: shuffled batches, gradient accumulation (token losses averaged over every
+// learned token of the accumulated batch, batch-mean losses over its micro-batches), clip_grad_norm, AdamW, a
 // LambdaLR-style schedule stepped once per update, logs every logging_steps, evaluation every eval_steps,
-// checkpoints every save_steps. Checkpoints hold what an exact resume needs (weights, AdamW moments,
-// scheduler step, RNG state, trainer_state.json); they are written to a temporary folder and renamed, so an
-// interrupted save leaves the previous checkpoint as it was.
+// checkpoints every save_steps. What differs between stages sits behind three seams
+// (docs/adding-a-training-stage.md): the stage table (config/stages.h), a data builder per kind of data
+// (train/train_data.h) and an objective per stage (train/objective.h); the arguments arrive bound to the
+// schema (config/training_arguments.h), and checkpoints are written, pruned and read by train/checkpointer.h
+// (what an exact resume needs, in a temporary folder renamed when complete).
 //
 // Files Lathe writes differently from Python (no pickles): optimizer.safetensors (exp_avg / exp_avg_sq by
 // parameter name), scheduler.json, rng_state.safetensors instead of optimizer.pt, scheduler.pt,

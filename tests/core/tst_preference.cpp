@@ -8,6 +8,7 @@
 //   rm:  the pairwise loss and accuracy of the value head (read from value_head.safetensors), its gradients
 //        and the LoRA gradients, and the same head with the adapter switched off.
 // The reference model is the policy with its LoRA adapter switched off, as LLaMA-Factory runs it.
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 
@@ -19,11 +20,15 @@
 #include "config/argument_schema.h"
 #include "config/stages.h"
 #include "error_check.h"
+#include "io/safetensors.h"
 #include "lora/lora_adapter.h"
 #include "model/model_loader.h"
+#include "model/new_model.h"
 #include "test_support.h"
 #include "train/objective.h"
 #include "train/train_data.h"
+#include "train/trainer.h"
+#include "tiny_model.h"
 #include "util/file_util.h"
 
 using json = nlohmann::json;
@@ -191,6 +196,57 @@ void compareMetrics(const lathe::MetricSums& got, const json& want, bool kto, co
     QCOMPARE(values.size(), want.size());
 }
 
+/// A ranking dataset "pairs", a KTO dataset "feedback" and an alpaca dataset "qa" in `<root>/data`.
+fs::path writePreferenceData(const fs::path& root)
+{
+    const fs::path dir = root / "data";
+    fs::create_directories(dir);
+    json pairs = json::array(), feedback = json::array(), qa = json::array();
+    for (int i = 0; i < 12; ++i) {
+        const std::string q = "What is " + std::to_string(i) + " plus " + std::to_string(i) + "?";
+        pairs.push_back({{"instruction", q}, {"chosen", "It is " + std::to_string(2 * i) + "."},
+                         {"rejected", "It is " + std::to_string(2 * i + 1) + "."}});
+        feedback.push_back({{"instruction", q}, {"output", "It is " + std::to_string(2 * i + i % 2) + "."},
+                            {"label", i % 2 == 0}});
+        qa.push_back({{"instruction", q}, {"input", ""}, {"output", "It is " + std::to_string(2 * i) + "."}});
+    }
+    lathe::writeTextFileAtomic((dir / "pairs.json").string(), pairs.dump());
+    lathe::writeTextFileAtomic((dir / "feedback.json").string(), feedback.dump());
+    lathe::writeTextFileAtomic((dir / "qa.json").string(), qa.dump());
+    const json info = {
+        {"pairs", {{"file_name", "pairs.json"}, {"ranking", true},
+                   {"columns", {{"prompt", "instruction"}, {"chosen", "chosen"}, {"rejected", "rejected"}}}}},
+        {"feedback", {{"file_name", "feedback.json"},
+                      {"columns", {{"prompt", "instruction"}, {"response", "output"}, {"kto_tag", "label"}}}}},
+        {"feedback_untagged", {{"file_name", "feedback.json"}, {"columns", {{"prompt", "instruction"}, {"response", "output"}}}}},
+        {"qa", {{"file_name", "qa.json"}}}};
+    lathe::writeTextFileAtomic((dir / "dataset_info.json").string(), info.dump());
+    return dir;
+}
+
+lathe::ArgumentSet runArgs(const fs::path& model, const fs::path& data, const fs::path& out, const std::string& stage)
+{
+    lathe::ArgumentSet a;
+    a.set("model_name_or_path", model.string());
+    a.set("stage", stage);
+    a.set("do_train", "true");
+    a.set("finetuning_type", "lora");
+    a.set("lora_rank", "4");
+    a.set("dataset", stage == "kto" ? "feedback" : stage == "sft" ? "qa" : "pairs");
+    a.set("dataset_dir", data.string());
+    a.set("template", "qwen");
+    a.set("cutoff_len", "64");
+    a.set("output_dir", out.string());
+    a.set("logging_steps", "1");
+    a.set("per_device_train_batch_size", "2");
+    a.set("gradient_accumulation_steps", "2");
+    a.set("learning_rate", "5e-3");
+    a.set("max_steps", "6");
+    a.set("save_steps", "2");
+    a.set("seed", "5");
+    return a;
+}
+
 } // namespace
 
 class TestPreference : public QObject
@@ -227,6 +283,131 @@ private Q_SLOTS:
         QVERIFY2(message.contains("dpo_label_smoothing") && message.contains("sigmoid"), qPrintable(message));
         LATHE_VERIFY_ERROR(lathe::makeObjective("ppo", lathe::bindTrainingArguments(args)), message);
         QVERIFY2(message.contains("ppo"), qPrintable(message));
+    }
+
+
+    // A run, an abort after step 3 and a resume: the resumed run's losses and final adapter (and value head)
+    // equal those of an uninterrupted run, bit for bit, for every preference stage.
+    void stagesResumeExactly_data()
+    {
+        QTest::addColumn<QString>("stage");
+        QTest::newRow("dpo") << "dpo";
+        QTest::newRow("kto") << "kto";
+        QTest::newRow("rm") << "rm";
+    }
+    void stagesResumeExactly()
+    {
+        QFETCH(QString, stage);
+        torch::set_num_threads(1);
+        const fs::path root = lathe::test::scratchDir("preference_resume_" + stage).toStdString();
+        const auto model = lathe::test::makeTinyModel(root);
+        const auto data = writePreferenceData(root);
+        const std::string s = stage.toStdString();
+        const auto full = lathe::runTraining(runArgs(model, data, root / "full", s));
+        QCOMPARE(full.globalStep, std::int64_t(6));
+
+        std::atomic<bool> abort{false};
+        lathe::TrainCallbacks cb;
+        cb.abort = &abort;
+        cb.progress = [&](const lathe::TrainProgress& p) {
+            if (p.step == 3)
+                abort = true;
+        };
+        const auto first = lathe::runTraining(runArgs(model, data, root / "split", s), cb);
+        QVERIFY(first.aborted);
+        QVERIFY(fs::exists(root / "split/checkpoint-3/trainer_state.json"));
+        if (s == "rm")
+            QVERIFY(fs::exists(root / "split/checkpoint-3/value_head.safetensors"));
+        const auto second = lathe::runTraining(runArgs(model, data, root / "split", s));
+        QVERIFY(second.resumedFrom.has_value());
+        QCOMPARE(second.globalStep, std::int64_t(6));
+        for (std::size_t i = 0; i < 3; ++i) {
+            QCOMPARE(first.stepLosses[i], full.stepLosses[i]);
+            QCOMPARE(second.stepLosses[i], full.stepLosses[3 + i]);
+        }
+        const auto a = lathe::WeightStore::openDir((root / "full").string(), "adapter_model");
+        const auto b = lathe::WeightStore::openDir((root / "split").string(), "adapter_model");
+        for (const auto& name : a.names())
+            QVERIFY2(torch::equal(a.get(name), b.get(name)), name.c_str());
+        if (s == "rm") {
+            const auto va = lathe::WeightStore::openFile((root / "full/value_head.safetensors").string());
+            const auto vb = lathe::WeightStore::openFile((root / "split/value_head.safetensors").string());
+            QVERIFY(torch::equal(va.get("v_head.summary.weight"), vb.get("v_head.summary.weight")));
+        }
+        // The stage's metrics in trainer_state.json's log_history, under LLaMA-Factory's names.
+        const auto state = json::parse(lathe::readTextFile((root / "full/trainer_state.json").string()));
+        const auto& log0 = state["log_history"][0];
+        QVERIFY2(log0.contains(s == "rm" ? "accuracy" : "rewards/margins"), log0.dump().c_str());
+        if (s != "rm") // the first step: the policy is its reference (LoRA B = 0), so every reward is 0
+            QCOMPARE(log0["rewards/margins"].get<double>(), 0.0);
+    }
+
+    // Evaluation reports the stage's metrics with eval_; freeze tuning trains against a frozen reference copy.
+    void evaluationAndFreezeReference()
+    {
+        torch::set_num_threads(1);
+        const fs::path root = lathe::test::scratchDir("preference_eval").toStdString();
+        const auto model = lathe::test::makeTinyModel(root);
+        const auto data = writePreferenceData(root);
+        auto args = runArgs(model, data, root / "dpo", "dpo");
+        args.set("val_size", "4");
+        args.set("eval_strategy", "steps");
+        args.set("eval_steps", "3");
+        args.set("do_eval", "true");
+        args.set("finetuning_type", "freeze");
+        args.set("freeze_trainable_layers", "1");
+        args.set("pref_loss", "ipo");
+        std::vector<std::string> lines;
+        lathe::TrainCallbacks cb;
+        cb.log = [&](const std::string& line) { lines.push_back(line); };
+        const auto result = lathe::runTraining(args, cb);
+        QCOMPARE(result.globalStep, std::int64_t(6));
+        QVERIFY(std::any_of(lines.begin(), lines.end(),
+                            [](const std::string& l) { return l.find("Reference model: a frozen copy") != std::string::npos; }));
+        for (const char* key : {"eval_loss", "eval_rewards/chosen", "eval_rewards/margins", "eval_rewards/accuracies",
+                                "eval_logps/chosen", "eval_logits/rejected"})
+            QVERIFY2(result.metrics.contains(key), (std::string(key) + " in " + result.metrics.dump()).c_str());
+        const auto state = json::parse(lathe::readTextFile((root / "dpo/trainer_state.json").string()));
+        bool evaluated = false;
+        for (const auto& entry : state["log_history"])
+            evaluated |= entry.contains("eval_rewards/margins");
+        QVERIFY(evaluated);
+    }
+
+    // Data that does not suit the stage is refused with LLaMA-Factory's meaning, naming the dataset.
+    void dataMustSuitTheStage()
+    {
+        const fs::path root = lathe::test::scratchDir("preference_data").toStdString();
+        const auto model = lathe::test::makeTinyModel(root);
+        const auto data = writePreferenceData(root);
+        QString message;
+        auto sft = runArgs(model, data, root / "a", "sft");
+        sft.set("dataset", "pairs");
+        LATHE_VERIFY_ERROR(lathe::runTraining(sft), message);
+        QVERIFY2(message.contains("pairs") && message.contains("ranking") && message.contains("sft"), qPrintable(message));
+        auto dpo = runArgs(model, data, root / "b", "dpo");
+        dpo.set("dataset", "qa");
+        LATHE_VERIFY_ERROR(lathe::runTraining(dpo), message);
+        QVERIFY2(message.contains("qa") && message.contains("not a ranking dataset"), qPrintable(message));
+        auto kto = runArgs(model, data, root / "c", "kto");
+        kto.set("dataset", "feedback_untagged");
+        LATHE_VERIFY_ERROR(lathe::runTraining(kto), message);
+        QVERIFY2(message.contains("feedback_untagged") && message.contains("kto_tag"), qPrintable(message));
+        auto ppo = runArgs(model, data, root / "d", "ppo");
+        LATHE_VERIFY_ERROR(lathe::runTraining(ppo), message);
+        QVERIFY2(message.contains("PPO"), qPrintable(message));
+        // A reference model of another architecture / vocabulary.
+        const auto other = root / "other";
+        lathe::NewModelOptions o;
+        o.arch = "llama";
+        o.config = R"({"vocab_size": 400, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                       "num_attention_heads": 2, "num_key_value_heads": 2})";
+        o.outDir = other.string();
+        lathe::writeNewModel(o);
+        auto ref = runArgs(model, data, root / "e", "dpo");
+        ref.set("ref_model", other.string());
+        LATHE_VERIFY_ERROR(lathe::runTraining(ref), message);
+        QVERIFY2(message.contains("ref_model") && message.contains("architecture"), qPrintable(message));
     }
 
     void dpoMatchesLlamaFactory()
