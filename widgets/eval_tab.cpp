@@ -19,6 +19,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include "config/stages.h"
 #include "data/dataset_attr.h"
 #include "model_arguments.h"
 #include "train/trainer.h"
@@ -53,6 +54,11 @@ EvalTab::EvalTab(QWidget* parent) : QWidget(parent), m_runner(new TrainRunner(th
 {
     // LLaMA-Board's eval tab defaults: cutoff 1024, max samples 100000, batch 8, 512 new tokens, top-p 0.7,
     // temperature 0.95.
+    // What to evaluate: generation scored by BLEU/ROUGE (sft, LLaMA-Board's Evaluate), or a preference
+    // stage's loss and reward metrics on pairs / feedback data (rm, dpo, kto).
+    m_stage = new QComboBox(this);
+    for (const char* code : {"sft", "rm", "dpo", "kto"})
+        m_stage->addItem(QString(), QString::fromLatin1(code));
     m_datasetDir = new QLineEdit(QStringLiteral("data"), this);
     m_dataset = new QComboBox(this);
     m_cutoff = spin(4, 131072, 1024, this);
@@ -81,6 +87,7 @@ EvalTab::EvalTab(QWidget* parent) : QWidget(parent), m_runner(new TrainRunner(th
         l->setBuddy(buddy);
         return l;
     };
+    m_stageLabel = label(m_stage);
     m_datasetDirLabel = label(m_datasetDir);
     m_datasetLabel = label(m_dataset);
     m_cutoffLabel = label(m_cutoff);
@@ -93,6 +100,7 @@ EvalTab::EvalTab(QWidget* parent) : QWidget(parent), m_runner(new TrainRunner(th
 
     auto* grid = new QGridLayout;
     const std::pair<QLabel*, QWidget*> fields[] = {
+        {m_stageLabel, m_stage},
         {m_datasetDirLabel, m_datasetDir}, {m_datasetLabel, m_dataset},       {m_cutoffLabel, m_cutoff},
         {m_maxSamplesLabel, m_maxSamples}, {m_batchSizeLabel, m_batchSize},   {m_maxNewTokensLabel, m_maxNewTokens},
         {m_topPLabel, m_topP},             {m_temperatureLabel, m_temperature}, {m_outputDirLabel, m_outputDir}};
@@ -116,6 +124,13 @@ EvalTab::EvalTab(QWidget* parent) : QWidget(parent), m_runner(new TrainRunner(th
     layout->addWidget(m_table, 1);
 
     connect(m_datasetDir, &QLineEdit::editingFinished, this, &EvalTab::refreshDatasets);
+    connect(m_stage, &QComboBox::currentIndexChanged, this, [this] {
+        refreshDatasets();
+        // Generation settings mean nothing to a preference stage's evaluation.
+        const bool generating = stage() == QLatin1String("sft");
+        for (QWidget* w : std::initializer_list<QWidget*>{m_maxNewTokens, m_topP, m_temperature})
+            w->setEnabled(generating);
+    });
     connect(m_start, &QPushButton::clicked, this, &EvalTab::start);
     connect(m_abort, &QPushButton::clicked, m_runner, &TrainRunner::abort);
     connect(m_runner, &TrainRunner::progress, this, &EvalTab::onProgress);
@@ -138,8 +153,11 @@ void EvalTab::refreshDatasets()
     m_dataset->clear();
     try {
         const auto registry = DatasetRegistry::load(m_datasetDir->text().toStdString());
+        // LLaMA-Board's rule: pairs ("ranking") for rm and dpo, the others for the rest.
+        const bool ranking = stageUsesRanking(stage().toStdString());
         for (const auto& name : registry.names())
-            m_dataset->addItem(QString::fromStdString(name));
+            if (registry.get(name).ranking == ranking)
+                m_dataset->addItem(QString::fromStdString(name));
     } catch (const Error&) {
         // No dataset_info.json there (yet): the list stays empty and Start says why.
     }
@@ -148,13 +166,23 @@ void EvalTab::refreshDatasets()
         m_dataset->setCurrentIndex(at);
 }
 
+QString EvalTab::stage() const
+{
+    return m_stage->currentData().toString();
+}
+
 ArgumentSet EvalTab::arguments() const
 {
     ArgumentSet args;
-    args.setValue("stage", "sft", "form");
+    const bool generating = stage() == QLatin1String("sft");
+    args.setValue("stage", stage().toStdString(), "form");
     args.setValue("do_train", false, "form");
-    args.setValue("do_predict", true, "form");
-    args.setValue("predict_with_generate", true, "form");
+    if (generating) {
+        args.setValue("do_predict", true, "form");
+        args.setValue("predict_with_generate", true, "form");
+    } else {
+        args.setValue("do_eval", true, "form");
+    }
     addModelArguments(m_topBar, args);
     args.setValue("dataset_dir", m_datasetDir->text().toStdString(), "form");
     if (!m_dataset->currentText().isEmpty())
@@ -162,10 +190,12 @@ ArgumentSet EvalTab::arguments() const
     args.setValue("cutoff_len", m_cutoff->value(), "form");
     args.setValue("max_samples", m_maxSamples->value(), "form");
     args.setValue("per_device_eval_batch_size", m_batchSize->value(), "form");
-    args.setValue("max_new_tokens", m_maxNewTokens->value(), "form");
-    args.setValue("top_p", m_topP->value(), "form");
-    args.setValue("temperature", m_temperature->value(), "form");
-    args.setValue("do_sample", m_temperature->value() > 0, "form");
+    if (generating) {
+        args.setValue("max_new_tokens", m_maxNewTokens->value(), "form");
+        args.setValue("top_p", m_topP->value(), "form");
+        args.setValue("temperature", m_temperature->value(), "form");
+        args.setValue("do_sample", m_temperature->value() > 0, "form");
+    }
     args.setValue("output_dir", m_outputDir->text().trimmed().toStdString(), "form");
     args.setValue("overwrite_output_dir", true, "form");
     return args;
@@ -182,7 +212,7 @@ void EvalTab::start()
         return;
     }
     m_table->setRowCount(0);
-    m_results->setText(tr("Generating..."));
+    m_results->setText(stage() == QLatin1String("sft") ? tr("Generating...") : tr("Evaluating..."));
     m_progress->setRange(0, 0);
     if (m_runner->start(arguments()))
         setRunning(true);
@@ -209,6 +239,37 @@ void EvalTab::onSucceeded(const QString& outputDir, bool aborted)
         Q_EMIT runFinished(false, tr("aborted"));
         return;
     }
+    if (stage() != QLatin1String("sft")) {
+        // The stage's loss and metrics under LLaMA-Factory's names (eval_results.json), in the table too.
+        QFile file(outputDir + "/eval_results.json");
+        QJsonObject metrics;
+        if (file.open(QIODevice::ReadOnly))
+            metrics = QJsonDocument::fromJson(file.readAll()).object();
+        auto value = [&](const char* key) { return metrics.value(key).toDouble(); };
+        if (stage() == QLatin1String("rm"))
+            m_results->setText(tr("Loss %1, accuracy %2. Saved in %3.")
+                                   .arg(value("eval_loss"), 0, 'f', 4)
+                                   .arg(value("eval_accuracy"), 0, 'f', 4)
+                                   .arg(outputDir));
+        else
+            m_results->setText(tr("Loss %1, reward accuracy %2, reward margin %3 (chosen %4, rejected %5). Saved in %6.")
+                                   .arg(value("eval_loss"), 0, 'f', 4)
+                                   .arg(value("eval_rewards/accuracies"), 0, 'f', 4)
+                                   .arg(value("eval_rewards/margins"), 0, 'f', 4)
+                                   .arg(value("eval_rewards/chosen"), 0, 'f', 4)
+                                   .arg(value("eval_rewards/rejected"), 0, 'f', 4)
+                                   .arg(outputDir));
+        m_table->setHorizontalHeaderLabels({tr("Metric"), tr("Value"), QString()});
+        for (auto it = metrics.begin(); it != metrics.end(); ++it) {
+            const int row = m_table->rowCount();
+            m_table->insertRow(row);
+            m_table->setItem(row, 0, new QTableWidgetItem(it.key()));
+            m_table->setItem(row, 1, new QTableWidgetItem(QString::number(it.value().toDouble(), 'g', 8)));
+        }
+        Q_EMIT runFinished(true, QString());
+        return;
+    }
+    m_table->setHorizontalHeaderLabels({tr("Prompt"), tr("Prediction"), tr("Label")});
     QFile results(outputDir + "/predict_results.json");
     QJsonObject metrics;
     if (results.open(QIODevice::ReadOnly))
@@ -256,6 +317,13 @@ void EvalTab::changeEvent(QEvent* event)
 
 void EvalTab::retranslateUi()
 {
+    m_stageLabel->setText(tr("Stage"));
+    m_stage->setItemText(0, tr("Supervised Fine-Tuning"));
+    m_stage->setItemText(1, tr("Reward Modeling"));
+    m_stage->setItemText(2, tr("DPO"));
+    m_stage->setItemText(3, tr("KTO"));
+    m_stage->setToolTip(tr("Supervised: generate answers and score them with BLEU and ROUGE. Reward Modeling, "
+                           "DPO, KTO: the stage's loss and reward metrics on the dataset."));
     m_datasetDirLabel->setText(tr("Data dir"));
     m_datasetLabel->setText(tr("Dataset"));
     m_cutoffLabel->setText(tr("Cutoff length"));

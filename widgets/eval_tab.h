@@ -32,6 +32,9 @@ public:
     void setTopBar(TopBar* topBar);
     /// The arguments Start would run.
     ArgumentSet arguments() const;
+    /// sft (generate and score), or the preference stage evaluated (rm, dpo, kto).
+    QString stage() const;
+    QComboBox* stageCombo() const { return m_stage; }
     /// Re-reads dataset_info.json of the dataset folder.
     void refreshDatasets();
 
@@ -63,6 +66,8 @@ private:
 
     TopBar* m_topBar = nullptr;
     TrainRunner* m_runner = nullptr;
+    QComboBox* m_stage;
+    QLabel* m_stageLabel;
     QLabel *m_datasetDirLabel, *m_datasetLabel, *m_cutoffLabel, *m_maxSamplesLabel, *m_batchSizeLabel,
         *m_maxNewTokensLabel, *m_topPLabel, *m_temperatureLabel, *m_outputDirLabel;
     QLineEdit* m_datasetDir;

@@ -298,8 +298,9 @@ const std::vector<Command>& commands()
         {"predict", "batch predict + BLEU/ROUGE: lathe predict config.yaml [key=value ...] (eval_dataset, "
          "per_device_eval_batch_size, max_new_tokens; writes generated_predictions.jsonl)", nullptr,
          runPredictCommand},
-        {"eval", "the same as predict (LLaMA-Factory's MMLU/C-Eval `eval` task is not implemented)", nullptr,
-         runPredictCommand},
+        {"eval", "evaluate: stage rm/dpo/kto reports the loss and reward metrics on eval_dataset "
+         "(eval_results.json); other stages the same as predict (LLaMA-Factory's MMLU/C-Eval `eval` task is not "
+         "implemented)", nullptr, runEvalCommand},
         {"export",
          "merge adapters and export: lathe export config.yaml (export_dir, export_format hf|gguf, "
          "export_quantization)",

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/train_command.h"
+#include "config/stages.h"
 #include "train/predict.h"
 #include "train/trainer.h"
 
@@ -30,6 +31,31 @@ int runPredictCommand(const std::vector<std::string>& argv)
                           formatElapsed(p.remainingSeconds).c_str());
             return std::string(line);
         });
+    return result.aborted ? 130 : 0;
+}
+
+int runEvalCommand(const std::vector<std::string>& argv)
+{
+    // The preference stages (rm, dpo, kto) evaluate their loss and metrics; the others predict as
+    // `lathe predict` does.
+    auto line = parseConfigCommandLine(argv);
+    const std::string stage = line.args.getString("stage");
+    const StageInfo* info = findStage(stage);
+    if (!info || info->data == StageData::Supervised || info->data == StageData::Unsupervised)
+        return runPredictCommand(argv);
+    ArgumentSet& args = line.args;
+    args.set("do_train", "false");
+    args.set("do_eval", "true");
+    if (line.dryRun) {
+        std::cout << args.toYaml() << "\n" << args.toCommandLine("lathe eval") << "\n";
+        return 0;
+    }
+    const TrainResult result = runWithConsole(
+        [&](const TrainCallbacks& callbacks) { return runTraining(args, callbacks); },
+        [](const TrainProgress&) { return std::string(); });
+    std::cout << "***** eval metrics *****\n";
+    for (const auto& [key, value] : result.metrics.items())
+        std::cout << "  " << key << " = " << value.dump() << "\n";
     return result.aborted ? 130 : 0;
 }
 

@@ -149,8 +149,8 @@ Settings settingsOf(const ArgumentSet& args)
     if (!stage->available)
         fail("stage: ", s.stage, ": ", stage->unavailableWhy);
     s.data = stage->data;
-    if (!s.doTrain)
-        fail("do_train: false, so there is nothing to train (set do_train: true)");
+    if (!s.doTrain && !s.doEval)
+        fail("do_train: false, so there is nothing to train (set do_train: true, or do_eval: true to evaluate)");
     s.lora.r = s.loraRank;
     s.lora.alpha = s.loraAlphaValue();
     s.lora.dropout = s.loraDropout;
@@ -182,6 +182,10 @@ public:
     }
 
     TrainResult execute();
+    /// do_eval without do_train: the stage's loss and metrics on eval_dataset (or dataset) for the model and
+    /// its adapters (the last one attached, so a LoRA run's reference is the model without it), written to
+    /// eval_results.json and all_results.json.
+    TrainResult evaluateOnly();
 
 private:
     void log(const std::string& message);
@@ -977,11 +981,40 @@ bool FreezeSelection::trains(const std::string& name) const
     return false;
 }
 
+TrainResult Run::evaluateOnly()
+{
+    fs::create_directories(m_out);
+    m_runningLog.open(m_out / "running_log.txt", std::ios::trunc);
+    m_start = Clock::now();
+    if (m_s.evalDatasets.empty())
+        m_s.evalDatasets = m_s.datasets; // evaluate on `dataset` when no eval_dataset is named
+    m_s.datasets = m_s.evalDatasets;
+    m_s.evalDatasets.clear();
+    m_s.valSize = 0;
+    prepareData(); // with only evaluation datasets, everything lands in the training set
+    m_eval = std::move(m_train);
+    loadModelAndTrainables();
+    log("***** Running Evaluation *****");
+    log("  Num examples = " + std::to_string(m_eval.size()) + ", Batch size = " + std::to_string(m_s.evalBatchSize));
+    const double loss = evaluate();
+    json ev = {{"eval_loss", loss}};
+    for (const auto& [name, value] : m_lastEvalMetrics)
+        ev["eval_" + name] = value;
+    writeJson(m_out / "eval_results.json", ev);
+    writeJson(m_out / "all_results.json", ev);
+    log("Saved the evaluation results to " + (m_out / "eval_results.json").string());
+    m_result.outputDir = m_out.string();
+    m_result.metrics = ev;
+    return m_result;
+}
+
 TrainResult runTraining(const ArgumentSet& args, const TrainCallbacks& callbacks)
 {
     if (!args.getBool("do_train") && args.getBool("do_predict"))
         return runPredictOnly(args, callbacks);
     Run run(args, callbacks);
+    if (!args.getBool("do_train") && args.getBool("do_eval"))
+        return run.evaluateOnly();
     return run.execute();
 }
 
