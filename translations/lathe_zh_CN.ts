@@ -492,6 +492,50 @@
         <source>Label</source>
         <translation>标签</translation>
     </message>
+    <message>
+        <source>Evaluating...</source>
+        <translation>正在评估……</translation>
+    </message>
+    <message>
+        <source>Loss %1, accuracy %2. Saved in %3.</source>
+        <translation>损失 %1，准确率 %2。已保存到 %3。</translation>
+    </message>
+    <message>
+        <source>Loss %1, reward accuracy %2, reward margin %3 (chosen %4, rejected %5). Saved in %6.</source>
+        <translation>损失 %1，奖励准确率 %2，奖励差值 %3（选中 %4，拒绝 %5）。已保存到 %6。</translation>
+    </message>
+    <message>
+        <source>Metric</source>
+        <translation>指标</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>数值</translation>
+    </message>
+    <message>
+        <source>Stage</source>
+        <translation>训练阶段</translation>
+    </message>
+    <message>
+        <source>Supervised Fine-Tuning</source>
+        <translation>监督微调</translation>
+    </message>
+    <message>
+        <source>Reward Modeling</source>
+        <translation>奖励模型训练</translation>
+    </message>
+    <message>
+        <source>DPO</source>
+        <translation>DPO</translation>
+    </message>
+    <message>
+        <source>KTO</source>
+        <translation>KTO</translation>
+    </message>
+    <message>
+        <source>Supervised: generate answers and score them with BLEU and ROUGE. Reward Modeling, DPO, KTO: the stage&apos;s loss and reward metrics on the dataset.</source>
+        <translation>监督微调：生成回答并用 BLEU 和 ROUGE 评分。奖励模型、DPO、KTO：该阶段在数据集上的损失和奖励指标。</translation>
+    </message>
 </context>
 <context>
     <name>lathe::ExportTab</name>

@@ -1,5 +1,7 @@
 #include "export/gguf_names.h"
 
+#include "model/arch/architecture.h"
+
 #include <cctype>
 #include <cstring>
 
@@ -55,17 +57,21 @@ bool endsWith(const std::string& s, const char* suffix)
 
 std::string ggufArchitecture(const ModelConfig& config)
 {
-    if (config.model_type == "llama")
-        return "llama";
-    if (config.model_type == "qwen2")
-        return "qwen2";
-    if (config.model_type == "qwen3") {
-        // llama.cpp's qwen3 graph has no attention biases: such a file would not load.
-        if (config.qkv_bias || config.o_bias)
-            fail("GGUF export: Qwen3 with attention_bias=true has no llama.cpp equivalent");
-        return "qwen3";
+    const Architecture& arch = architectureFor(config.model_type, "config.json");
+    if (!arch.gguf_arch) {
+        std::string supported;
+        for (const auto* a : architectures())
+            if (a->gguf_arch)
+                supported += std::string(supported.empty() ? "" : ", ") + a->model_type;
+        fail("GGUF export: model_type \"", config.model_type, "\" is not supported yet (supported: ", supported, ")");
     }
-    fail("GGUF export: model_type \"", config.model_type, "\" is not supported yet (supported: llama, qwen2, qwen3)");
+    // llama.cpp's qwen3 graph has no attention biases: such a file would not load.
+    if (std::string(arch.gguf_arch) == "qwen3" && (config.qkv_bias || config.o_bias))
+        fail("GGUF export: Qwen3 with attention_bias=true has no llama.cpp equivalent");
+    // Traits llama.cpp's graphs for these names do not have.
+    if (config.fused_qkv || config.fused_gate_up || config.norm_offset_one || config.num_experts > 0)
+        fail("GGUF export: this ", config.model_type, " model has traits the exporter does not map yet");
+    return arch.gguf_arch;
 }
 
 std::optional<std::string> ggufTensorName(const std::string& hfName)

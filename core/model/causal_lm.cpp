@@ -60,16 +60,21 @@ void KVCache::selectBatch(const torch::Tensor& batchIndices)
 
 AttentionImpl::AttentionImpl(const ModelConfig& c, std::int64_t layerIndex)
     : m_layer(layerIndex), m_heads(c.num_attention_heads), m_kvHeads(c.num_key_value_heads), m_headDim(c.head_dim),
-      m_scaling(1.0 / std::sqrt(double(c.head_dim)))
+      m_scaling(1.0 / std::sqrt(c.query_pre_attn_scalar.value_or(double(c.head_dim)))),
+      m_softcap(c.attn_logit_softcapping), m_interleaved(c.rope_interleaved)
 {
     const std::int64_t H = c.hidden_size;
-    q_proj = register_module("q_proj", Linear(H, m_heads * m_headDim, c.qkv_bias));
-    k_proj = register_module("k_proj", Linear(H, m_kvHeads * m_headDim, c.qkv_bias));
-    v_proj = register_module("v_proj", Linear(H, m_kvHeads * m_headDim, c.qkv_bias));
+    if (c.fused_qkv) {
+        qkv_proj = register_module("qkv_proj", Linear(H, (m_heads + 2 * m_kvHeads) * m_headDim, c.qkv_bias));
+    } else {
+        q_proj = register_module("q_proj", Linear(H, m_heads * m_headDim, c.qkv_bias));
+        k_proj = register_module("k_proj", Linear(H, m_kvHeads * m_headDim, c.qkv_bias));
+        v_proj = register_module("v_proj", Linear(H, m_kvHeads * m_headDim, c.qkv_bias));
+    }
     o_proj = register_module("o_proj", Linear(m_heads * m_headDim, H, c.o_bias));
     if (c.qk_norm) {
-        q_norm = register_module("q_norm", RMSNorm(m_headDim, c.rms_norm_eps));
-        k_norm = register_module("k_norm", RMSNorm(m_headDim, c.rms_norm_eps));
+        q_norm = register_module("q_norm", RMSNorm(m_headDim, c.rms_norm_eps, torch::kFloat32, c.norm_offset_one));
+        k_norm = register_module("k_norm", RMSNorm(m_headDim, c.rms_norm_eps, torch::kFloat32, c.norm_offset_one));
     }
 }
 
@@ -77,15 +82,24 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
                                      const torch::Tensor& mask, KVCache* cache)
 {
     const std::int64_t B = x.size(0), T = x.size(1), D = m_headDim, KV = m_kvHeads, G = m_heads / m_kvHeads;
-    auto q = q_proj(x).view({B, T, m_heads, D}); // [B, T, Hq, D]
-    auto k = k_proj(x).view({B, T, KV, D});
-    auto v = v_proj(x).view({B, T, KV, D});
+    torch::Tensor q, k, v;
+    if (qkv_proj) {
+        // Phi-3: one projection, its rows q (heads), then k, then v (kv heads).
+        auto qkv = qkv_proj(x);
+        q = qkv.narrow(-1, 0, m_heads * D).reshape({B, T, m_heads, D});
+        k = qkv.narrow(-1, m_heads * D, KV * D).reshape({B, T, KV, D});
+        v = qkv.narrow(-1, (m_heads + KV) * D, KV * D).reshape({B, T, KV, D});
+    } else {
+        q = q_proj(x).view({B, T, m_heads, D}); // [B, T, Hq, D]
+        k = k_proj(x).view({B, T, KV, D});
+        v = v_proj(x).view({B, T, KV, D});
+    }
     if (q_norm) {
         q = q_norm(q);
         k = k_norm(k);
     }
-    q = applyRotary(q.transpose(1, 2), cos, sin); // [B, Hq, T, D]
-    k = applyRotary(k.transpose(1, 2), cos, sin); // [B, KV, T, D]
+    q = applyRotary(q.transpose(1, 2), cos, sin, m_interleaved); // [B, Hq, T, D]
+    k = applyRotary(k.transpose(1, 2), cos, sin, m_interleaved); // [B, KV, T, D]
     v = v.transpose(1, 2);
     // On CPU, libtorch's batched matmul has no fast bf16/fp16 kernel (it is ~10x slower than fp32 for these
     // shapes), so the attention core and the KV cache run in float32 there. GPUs keep the compute dtype.
@@ -103,6 +117,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     // one kv head are stacked along the time axis and share one matmul with it.
     auto qg = q.reshape({B, KV, G * T, D});
     auto scores = torch::matmul(qg, k.transpose(-1, -2)) * m_scaling; // [B, KV, G*T, S]
+    if (m_softcap) // Gemma 2: soft-cap before the mask
+        scores = torch::tanh(scores / *m_softcap) * *m_softcap;
     if (mask.defined())
         scores = scores.view({B, KV, G, T, S}) + mask.unsqueeze(1); // mask [B, 1, 1, T, S]
     auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type()).view({B, KV, G * T, S});
@@ -112,43 +128,117 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// MLP and decoder layer
+// MLP, mixture of experts and decoder layer
 // ---------------------------------------------------------------------------------------------------------
 
-MLPImpl::MLPImpl(const ModelConfig& c)
+MLPImpl::MLPImpl(const ModelConfig& c, std::int64_t inner, bool mixtralNames)
+    : m_gelu(c.hidden_act == "gelu_pytorch_tanh" || c.hidden_act == "gelu_tanh"), m_inner(inner)
 {
-    gate_proj = register_module("gate_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias));
-    up_proj = register_module("up_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias));
-    down_proj = register_module("down_proj", Linear(c.intermediate_size, c.hidden_size, c.mlp_bias));
+    const std::int64_t H = c.hidden_size;
+    if (c.fused_gate_up && !mixtralNames) {
+        gate_up_proj = register_module("gate_up_proj", Linear(H, 2 * inner, c.mlp_bias));
+    } else {
+        gate_proj = register_module(mixtralNames ? "w1" : "gate_proj", Linear(H, inner, c.mlp_bias));
+        up_proj = register_module(mixtralNames ? "w3" : "up_proj", Linear(H, inner, c.mlp_bias));
+    }
+    down_proj = register_module(mixtralNames ? "w2" : "down_proj", Linear(inner, H, c.mlp_bias));
 }
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x)
 {
-    return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+    torch::Tensor gate, up;
+    if (gate_up_proj) {
+        auto both = gate_up_proj(x); // gate rows, then up
+        gate = both.narrow(-1, 0, m_inner);
+        up = both.narrow(-1, m_inner, m_inner);
+    } else {
+        gate = gate_proj(x);
+        up = up_proj(x);
+    }
+    const auto act = m_gelu ? torch::gelu(gate, "tanh") : torch::silu(gate);
+    return down_proj(act * up);
 }
 
-DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, std::int64_t layerIndex)
+SparseMoeImpl::SparseMoeImpl(const ModelConfig& c, std::shared_ptr<RouterLogits> sink)
+    : m_topK(c.num_experts_per_tok), m_normalize(c.norm_topk_prob), m_sink(std::move(sink))
+{
+    gate = register_module("gate", Linear(c.hidden_size, c.num_experts, false));
+    experts = register_module("experts", torch::nn::ModuleList());
+    for (std::int64_t e = 0; e < c.num_experts; ++e)
+        experts->push_back(MLP(c, c.moe_intermediate_size, c.mixtral_names));
+}
+
+torch::Tensor SparseMoeImpl::forward(const torch::Tensor& x)
+{
+    const auto shape = x.sizes().vec();
+    const std::int64_t H = x.size(-1);
+    const auto flat = x.reshape({-1, H});                           // [N, H]
+    const auto logits = gate(flat);                                 // [N, E]
+    if (m_sink)
+        m_sink->push_back(logits);
+    auto probs = torch::softmax(logits, -1, torch::kFloat32);      // over every expert, in float32
+    auto [weights, chosen] = probs.topk(m_topK, -1);                // [N, k]
+    if (m_normalize)
+        weights = weights / weights.sum(-1, /*keepdim=*/true);
+    weights = weights.to(x.scalar_type());
+    auto out = torch::zeros_like(flat);
+    // Grouped by expert: each expert runs once on the tokens routed to it.
+    const auto chosenCpu = chosen.to(torch::kCPU);
+    const auto counts = torch::bincount(chosenCpu.reshape({-1}), {}, experts->size());
+    const auto* count = counts.data_ptr<std::int64_t>();
+    for (std::int64_t e = 0; e < std::int64_t(experts->size()); ++e) {
+        if (count[e] == 0)
+            continue;
+        const auto hit = chosen.eq(e).nonzero(); // [n, 2]: (token, slot)
+        const auto tokens = hit.select(1, 0), slots = hit.select(1, 1);
+        auto* expert = (*experts)[std::size_t(e)]->as<MLPImpl>();
+        const auto y = expert->forward(flat.index_select(0, tokens));
+        const auto w = weights.index({tokens, slots}).unsqueeze(1);
+        out = out.index_add(0, tokens, y * w);
+    }
+    return out.reshape(shape);
+}
+
+DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, std::int64_t layerIndex, std::shared_ptr<RouterLogits> sink)
+    : slides(c.layerSlides(layerIndex))
 {
     self_attn = register_module("self_attn", Attention(c, layerIndex));
-    mlp = register_module("mlp", MLP(c));
-    input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
-    post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+    if (c.layerIsSparse(layerIndex))
+        moe = register_module(c.mixtral_names ? "block_sparse_moe" : "mlp", SparseMoe(c, std::move(sink)));
+    else
+        mlp = register_module("mlp", MLP(c, c.intermediate_size));
+    const bool offset = c.norm_offset_one;
+    input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, torch::kFloat32, offset));
+    post_attention_layernorm =
+        register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, torch::kFloat32, offset));
+    if (c.sandwich_norm) {
+        pre_feedforward_layernorm = register_module(
+            "pre_feedforward_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, torch::kFloat32, offset));
+        post_feedforward_layernorm = register_module(
+            "post_feedforward_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, torch::kFloat32, offset));
+    }
 }
 
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                         const torch::Tensor& mask, KVCache* cache)
 {
+    auto feedForward = [&](const torch::Tensor& h) { return moe ? moe(h) : mlp(h); };
+    if (pre_feedforward_layernorm) {
+        // Gemma 2/3: h += post_attn_norm(attn(input_norm(h))); h += post_ff_norm(mlp(pre_ff_norm(h))).
+        auto h = x + post_attention_layernorm(self_attn(input_layernorm(x), cos, sin, mask, cache));
+        return h + post_feedforward_layernorm(feedForward(pre_feedforward_layernorm(h)));
+    }
     auto h = x + self_attn(input_layernorm(x), cos, sin, mask, cache);
-    return h + mlp(post_attention_layernorm(h));
+    return h + feedForward(post_attention_layernorm(h));
 }
 
-DecoderImpl::DecoderImpl(const ModelConfig& c)
+DecoderImpl::DecoderImpl(const ModelConfig& c, std::shared_ptr<RouterLogits> routerSink)
 {
     embed_tokens = register_module("embed_tokens", Embedding(c.vocab_size, c.hidden_size));
     layers = register_module("layers", torch::nn::ModuleList());
     for (std::int64_t i = 0; i < c.num_hidden_layers; ++i)
-        layers->push_back(DecoderLayer(c, i));
-    norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+        layers->push_back(DecoderLayer(c, i, routerSink));
+    norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps, torch::kFloat32, c.norm_offset_one));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -171,7 +261,19 @@ struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint>
         // torch.utils.checkpoint does with preserve_rng_state.
         ctx->saved_data["rng"] = at::detail::getDefaultCPUGenerator().get_state();
         ctx->save_for_backward({hidden});
-        return {layer->forward(hidden, cos, sin, mask, nullptr)}; // grad mode is off inside Function::forward
+        auto output = layer->forward(hidden, cos, sin, mask, nullptr); // grad mode is off inside Function::forward
+        return {output, takeRouterLogits(layer)};
+    }
+
+    /// The router logits a sparse layer's forward just added to the model's list (taken back off it: the
+    /// caller adds this Function's output instead), or an empty tensor for a dense layer.
+    static torch::Tensor takeRouterLogits(DecoderLayerImpl* layer)
+    {
+        if (!layer->moe || !layer->moe->sink() || layer->moe->sink()->empty())
+            return torch::empty({0});
+        auto logits = layer->moe->sink()->back();
+        layer->moe->sink()->pop_back();
+        return logits;
     }
 
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -179,7 +281,7 @@ struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint>
     {
         auto* layer = reinterpret_cast<DecoderLayerImpl*>(ctx->saved_data["layer"].toInt());
         auto input = ctx->get_saved_variables()[0].detach().requires_grad_(true);
-        torch::Tensor output;
+        torch::Tensor output, router;
         auto generator = at::detail::getDefaultCPUGenerator();
         const auto current = generator.get_state();
         generator.set_state(ctx->saved_data["rng"].toTensor());
@@ -187,9 +289,13 @@ struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint>
             torch::AutoGradMode enable(true);
             output = layer->forward(input, ctx->saved_data["cos"].toTensor(), ctx->saved_data["sin"].toTensor(),
                                     ctx->saved_data["mask"].toTensor(), nullptr);
+            router = takeRouterLogits(layer);
         }
         generator.set_state(current);
-        torch::autograd::backward({output}, {gradOutputs[0]});
+        if (router.numel() > 0 && gradOutputs.size() > 1 && gradOutputs[1].defined())
+            torch::autograd::backward({output, router}, {gradOutputs[0], gradOutputs[1]});
+        else
+            torch::autograd::backward({output}, {gradOutputs[0]});
         return {input.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
@@ -214,9 +320,19 @@ torch::Tensor lowestValue(torch::ScalarType type)
 
 CausalLMImpl::CausalLMImpl(const ModelConfig& config) : m_config(config), m_rope(config)
 {
-    model = register_module("model", Decoder(config));
+    model = register_module("model", Decoder(config, m_config.num_experts > 0 ? m_routerLogits : nullptr));
     if (!config.tie_word_embeddings)
         lm_head = register_module("lm_head", Linear(config.hidden_size, config.vocab_size, false));
+    if (config.rope_local_base_freq)
+        m_localRope.emplace(config, *config.rope_local_base_freq);
+}
+
+torch::Tensor CausalLMImpl::softcapLogits(const torch::Tensor& logits) const
+{
+    if (!m_config.final_logit_softcapping)
+        return logits;
+    const double c = *m_config.final_logit_softcapping;
+    return torch::tanh(logits / c) * c;
 }
 
 torch::ScalarType CausalLMImpl::dtype() const
@@ -230,11 +346,12 @@ torch::Device CausalLMImpl::device() const
 }
 
 torch::Tensor CausalLMImpl::buildMask(const torch::Tensor& attention_mask, std::int64_t past, std::int64_t T,
-                                      std::int64_t B, torch::ScalarType dtype, torch::Device device) const
+                                      std::int64_t B, torch::ScalarType dtype, torch::Device device,
+                                      std::optional<std::int64_t> slidingWindow) const
 {
     const std::int64_t S = past + T;
     const bool padding = attention_mask.defined() && !attention_mask.all().item<bool>();
-    const bool window = m_config.sliding_window && S > *m_config.sliding_window;
+    const bool window = slidingWindow && S > *slidingWindow;
     if (!padding && T == 1 && !window)
         return {};
     auto opts = torch::TensorOptions().dtype(torch::kLong).device(device);
@@ -242,7 +359,7 @@ torch::Tensor CausalLMImpl::buildMask(const torch::Tensor& attention_mask, std::
     auto key = torch::arange(0, S, opts).unsqueeze(0);      // [1, S]
     auto allowed = key <= query;
     if (window)
-        allowed = allowed & (key > query - *m_config.sliding_window);
+        allowed = allowed & (key > query - *slidingWindow);
     allowed = allowed.unsqueeze(0); // [1, T, S]
     if (padding) {
         if (attention_mask.size(1) != S)
@@ -276,12 +393,27 @@ torch::Tensor CausalLMImpl::hiddenStates(const torch::Tensor& input_ids, const t
     }
 
     auto h = model->embed_tokens(ids);
+    if (m_config.embedding_scale != 1.0) // Gemma: sqrt(hidden_size), as a tensor of the activation dtype
+        h = h * torch::tensor(m_config.embedding_scale, h.options());
     if (m_neftuneAlpha > 0 && is_training() && torch::GradMode::is_enabled()) {
         const double magnitude = m_neftuneAlpha / std::sqrt(double(h.size(1) * h.size(2)));
         h = h + torch::empty_like(h).uniform_(-magnitude, magnitude);
     }
+    if (m_routerLogits)
+        m_routerLogits->clear();
     auto [cos, sin] = m_rope.cosSin(positions, h.scalar_type());
-    auto mask = buildMask(attention_mask, past, T, B, h.scalar_type(), device);
+    // Sliding layers: their own mask (and, for Gemma 3, their own RoPE); the others attend to everything.
+    bool anySlides = false, allSlide = true;
+    for (const auto& module : *model->layers) {
+        anySlides |= module->as<DecoderLayerImpl>()->slides;
+        allSlide &= module->as<DecoderLayerImpl>()->slides;
+    }
+    auto mask = allSlide ? torch::Tensor() : buildMask(attention_mask, past, T, B, h.scalar_type(), device, std::nullopt);
+    auto windowMask = anySlides ? buildMask(attention_mask, past, T, B, h.scalar_type(), device, m_config.sliding_window)
+                                : torch::Tensor();
+    torch::Tensor localCos = cos, localSin = sin;
+    if (m_localRope)
+        std::tie(localCos, localSin) = m_localRope->cosSin(positions, h.scalar_type());
 
     const bool checkpoint =
         m_gradientCheckpointing && is_training() && torch::GradMode::is_enabled() && cache == nullptr;
@@ -292,10 +424,19 @@ torch::Tensor CausalLMImpl::hiddenStates(const torch::Tensor& input_ids, const t
         h = h.detach().requires_grad_(true);
     for (const auto& module : *model->layers) {
         auto* layer = module->as<DecoderLayerImpl>();
-        if (checkpoint)
-            h = LayerCheckpoint::apply(h, layer, cos, sin, mask)[0];
-        else
-            h = layer->forward(h, cos, sin, mask, cache);
+        const auto& c = layer->slides ? localCos : cos;
+        const auto& s = layer->slides ? localSin : sin;
+        const auto& m = layer->slides ? windowMask : mask;
+        if (checkpoint) {
+            auto outputs = LayerCheckpoint::apply(h, layer, c, s, m);
+            h = outputs[0];
+            // A sparse layer's router logits come out of the checkpoint too, so the load-balancing loss
+            // reaches the router and the layers below it.
+            if (m_routerLogits && layer->moe)
+                m_routerLogits->push_back(outputs[1]);
+        } else {
+            h = layer->forward(h, c, s, m, cache);
+        }
     }
     if (cache)
         cache->advance(T);
@@ -305,8 +446,8 @@ torch::Tensor CausalLMImpl::hiddenStates(const torch::Tensor& input_ids, const t
 torch::Tensor CausalLMImpl::lmHead(const torch::Tensor& hidden)
 {
     if (lm_head)
-        return lm_head(hidden);
-    return linearForward(hidden, model->embed_tokens->weight);
+        return softcapLogits(lm_head(hidden));
+    return softcapLogits(linearForward(hidden, model->embed_tokens->weight));
 }
 
 torch::Tensor CausalLMImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
@@ -477,8 +618,8 @@ std::pair<torch::Tensor, std::int64_t> CausalLMImpl::tokenLoss(const torch::Tens
         return {(hidden.sum() * 0).to(torch::kFloat32), 0}; // keeps the graph connected
     auto picked = hidden.narrow(1, 0, T - 1).reshape({-1, H}).index_select(0, keep);
     auto targets = shiftLabels.index_select(0, keep);
-    // An lm_head with an adapter goes the plain way (the fused loss knows only W).
-    if (lm_head && lm_head->adapter) {
+    // An lm_head with an adapter, or soft-capped logits, go the plain way (the fused loss knows only W x).
+    if ((lm_head && lm_head->adapter) || m_config.final_logit_softcapping) {
         auto logits = lmHead(picked).to(torch::kFloat32);
         auto sum = torch::nn::functional::cross_entropy(
             logits, targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
@@ -500,7 +641,7 @@ torch::Tensor CausalLMImpl::labelLogProbs(const torch::Tensor& hidden, const tor
     auto targets = shiftLabels.index_select(0, keep);
     const auto& weight = lm_head ? lm_head->weight : model->embed_tokens->weight;
     torch::Tensor logp;
-    if ((lm_head && lm_head->adapter) || weight.requires_grad()) {
+    if ((lm_head && lm_head->adapter) || weight.requires_grad() || m_config.final_logit_softcapping) {
         // A trained or adapted head: the plain way, through autograd.
         auto logits = lmHead(picked).to(torch::kFloat32);
         logp = torch::log_softmax(logits, -1).gather(1, targets.unsqueeze(1)).squeeze(1);
@@ -513,6 +654,15 @@ torch::Tensor CausalLMImpl::labelLogProbs(const torch::Tensor& hidden, const tor
 torch::Tensor CausalLMImpl::logitSums(const torch::Tensor& hidden)
 {
     torch::NoGradGuard noGrad;
+    if (m_config.final_logit_softcapping) {
+        // Soft-capped logits are not linear in h: form them, a few rows at a time.
+        const std::int64_t B = hidden.size(0), T = hidden.size(1);
+        auto sums = torch::zeros({B}, hidden.options().dtype(torch::kFloat32));
+        const std::int64_t chunk = std::max<std::int64_t>(1, (std::int64_t(64) << 20) / (4 * m_config.vocab_size));
+        for (std::int64_t t0 = 0; t0 < T; t0 += chunk)
+            sums += lmHead(hidden.narrow(1, t0, std::min(chunk, T - t0))).to(torch::kFloat32).sum({1, 2});
+        return sums;
+    }
     // sum_t sum_v (h_t . w_v + b_v) = (sum_t h_t) . (sum_v w_v) + T sum_v b_v.
     const auto& weight = lm_head ? lm_head->weight : model->embed_tokens->weight;
     const auto columnSum = weight.to(torch::kFloat32).sum(0);       // [H]
@@ -520,6 +670,30 @@ torch::Tensor CausalLMImpl::logitSums(const torch::Tensor& hidden)
     if (lm_head && lm_head->bias.defined())
         sums = sums + double(hidden.size(1)) * lm_head->bias.to(torch::kFloat32).sum();
     return sums;
+}
+
+torch::Tensor CausalLMImpl::routerAuxLoss(const torch::Tensor& attention_mask) const
+{
+    if (!m_routerLogits || m_routerLogits->empty())
+        return {};
+    // transformers' load_balancing_loss_func over the concatenated sparse layers: E * sum_e f_e * P_e, f_e the
+    // share of rows that put e among their top k, P_e the mean routing probability of e.
+    const auto logits = torch::cat(*m_routerLogits, 0).to(torch::kFloat32); // [L * N, E]
+    const std::int64_t E = logits.size(1), k = m_config.num_experts_per_tok;
+    const auto probs = torch::softmax(logits, -1);
+    const auto chosen = std::get<1>(probs.topk(k, -1));
+    const auto expertMask = torch::one_hot(chosen, E).to(torch::kFloat32); // [L * N, k, E]
+    torch::Tensor tokensPerExpert, probPerExpert;
+    if (!attention_mask.defined()) {
+        tokensPerExpert = expertMask.mean(0);
+        probPerExpert = probs.mean(0);
+    } else {
+        const std::int64_t layers = std::int64_t(m_routerLogits->size());
+        const auto m = attention_mask.to(logits.device()).to(torch::kFloat32).reshape({1, -1}).expand({layers, -1}).reshape({-1});
+        tokensPerExpert = (expertMask * m.view({-1, 1, 1})).sum(0) / m.sum();
+        probPerExpert = (probs * m.view({-1, 1})).sum(0) / m.sum();
+    }
+    return (tokensPerExpert * probPerExpert.unsqueeze(0)).sum() * double(E);
 }
 
 } // namespace lathe

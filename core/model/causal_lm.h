@@ -1,4 +1,4 @@
-// The decoder-only transformer shared by Llama, Mistral, Qwen2 and Qwen3, written after HF's modeling_*.py.
+// The decoder-only transformer shared by every family (model/arch/), written after HF's modeling_*.py.
 //
 // Module and parameter names are the safetensors keys (model.layers.0.self_attn.q_proj.weight), so loading
 // and saving need no renaming table. Family quirks come from ModelConfig's traits (see model/arch/).
@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -31,34 +33,72 @@ public:
                           const torch::Tensor& mask, KVCache* cache);
 
     Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
-    RMSNorm q_norm{nullptr}, k_norm{nullptr}; ///< Qwen3 only
+    Linear qkv_proj{nullptr};                 ///< fused q, k, v rows (Phi-3) instead of q/k/v_proj
+    RMSNorm q_norm{nullptr}, k_norm{nullptr}; ///< Qwen3, Gemma 3
 
 private:
     std::int64_t m_layer, m_heads, m_kvHeads, m_headDim;
     double m_scaling;
+    std::optional<double> m_softcap; ///< attn_logit_softcapping
+    bool m_interleaved = false;      ///< interleaved RoPE pairs (GLM)
 };
 TORCH_MODULE(Attention);
 
+/// The gated MLP: down(act(gate(x)) * up(x)) with act silu or gelu-tanh; gate and up fused in one
+/// gate_up_proj (Phi-3, GLM), or named w1 / w3 / w2 (Mixtral's experts).
 class MLPImpl : public torch::nn::Module
 {
 public:
-    explicit MLPImpl(const ModelConfig& config);
-    torch::Tensor forward(const torch::Tensor& x); ///< down(silu(gate(x)) * up(x))
+    /// `inner`: the intermediate size (the config's, or an expert's).
+    MLPImpl(const ModelConfig& config, std::int64_t inner, bool mixtralNames = false);
+    torch::Tensor forward(const torch::Tensor& x);
 
     Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+    Linear gate_up_proj{nullptr};
+
+private:
+    bool m_gelu = false;
+    std::int64_t m_inner = 0;
 };
 TORCH_MODULE(MLP);
+
+/// Router logits of the sparse layers of one forward pass, for the load-balancing loss.
+using RouterLogits = std::vector<torch::Tensor>;
+
+/// A sparse mixture-of-experts block (Qwen3-MoE's mlp, Mixtral's block_sparse_moe): `gate` scores the
+/// experts, each token goes to its top-k, whose weights are renormalised when norm_topk_prob; the experts run
+/// grouped (each on the tokens routed to it), so only the routed experts' weights are read.
+class SparseMoeImpl : public torch::nn::Module
+{
+public:
+    SparseMoeImpl(const ModelConfig& config, std::shared_ptr<RouterLogits> sink);
+    torch::Tensor forward(const torch::Tensor& x);
+    /// Where each forward adds its router logits [tokens, experts] (the model's list), or nullptr.
+    RouterLogits* sink() const { return m_sink.get(); }
+
+    Linear gate{nullptr};
+    torch::nn::ModuleList experts{nullptr};
+
+private:
+    std::int64_t m_topK = 2;
+    bool m_normalize = true;
+    std::shared_ptr<RouterLogits> m_sink;
+};
+TORCH_MODULE(SparseMoe);
 
 class DecoderLayerImpl : public torch::nn::Module
 {
 public:
-    DecoderLayerImpl(const ModelConfig& config, std::int64_t layerIndex);
+    DecoderLayerImpl(const ModelConfig& config, std::int64_t layerIndex, std::shared_ptr<RouterLogits> routerSink);
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                           const torch::Tensor& mask, KVCache* cache);
 
     RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+    RMSNorm pre_feedforward_layernorm{nullptr}, post_feedforward_layernorm{nullptr}; ///< Gemma 2/3
     Attention self_attn{nullptr};
-    MLP mlp{nullptr};
+    MLP mlp{nullptr};                  ///< dense layers
+    SparseMoe moe{nullptr};            ///< sparse layers (registered as mlp or block_sparse_moe)
+    bool slides = false;               ///< uses the sliding window (its mask and, for Gemma 3, the local RoPE)
 };
 TORCH_MODULE(DecoderLayer);
 
@@ -66,7 +106,7 @@ TORCH_MODULE(DecoderLayer);
 class DecoderImpl : public torch::nn::Module
 {
 public:
-    explicit DecoderImpl(const ModelConfig& config);
+    DecoderImpl(const ModelConfig& config, std::shared_ptr<RouterLogits> routerSink);
 
     Embedding embed_tokens{nullptr};
     torch::nn::ModuleList layers{nullptr};
@@ -113,6 +153,11 @@ public:
     /// average. No gradient.
     torch::Tensor logitSums(const torch::Tensor& hidden);
 
+    /// The router load-balancing loss (Switch style, transformers' load_balancing_loss_func) of the last
+    /// forward pass over the sparse layers' router logits, padding excluded via `attention_mask`; undefined
+    /// for a dense model. Training adds router_aux_loss_coef times it to the loss, as LLaMA-Factory does.
+    torch::Tensor routerAuxLoss(const torch::Tensor& attention_mask = {}) const;
+
     /// NEFTune (neftune_noise_alpha): uniform noise of magnitude alpha / sqrt(T * H) added to the input
     /// embeddings in training mode; 0 disables it.
     void setNeftuneAlpha(double alpha) { m_neftuneAlpha = alpha; }
@@ -132,10 +177,16 @@ public:
 
 private:
     torch::Tensor buildMask(const torch::Tensor& attention_mask, std::int64_t past, std::int64_t T,
-                            std::int64_t B, torch::ScalarType dtype, torch::Device device) const;
+                            std::int64_t B, torch::ScalarType dtype, torch::Device device,
+                            std::optional<std::int64_t> slidingWindow) const;
+
+    /// logits = c tanh(logits / c) when final_logit_softcapping is set.
+    torch::Tensor softcapLogits(const torch::Tensor& logits) const;
 
     ModelConfig m_config;
     RotaryEmbedding m_rope;
+    std::optional<RotaryEmbedding> m_localRope; ///< the sliding layers' RoPE (Gemma 3)
+    std::shared_ptr<RouterLogits> m_routerLogits = std::make_shared<RouterLogits>();
     bool m_gradientCheckpointing = false;
     double m_neftuneAlpha = 0;
 };

@@ -82,7 +82,8 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& input)
     return out;
 }
 
-RMSNormImpl::RMSNormImpl(std::int64_t dim, double epsilon, torch::ScalarType dtype) : eps(epsilon)
+RMSNormImpl::RMSNormImpl(std::int64_t dim, double epsilon, torch::ScalarType dtype, bool offset)
+    : eps(epsilon), offsetOne(offset)
 {
     weight = register_parameter("weight", torch::empty({dim}, torch::dtype(dtype)));
 }
@@ -93,6 +94,8 @@ torch::Tensor RMSNormImpl::forward(const torch::Tensor& x)
     auto h = x.to(torch::kFloat32);
     auto variance = h.pow(2).mean(-1, /*keepdim=*/true);
     h = h * torch::rsqrt(variance + eps);
+    if (offsetOne) // Gemma: (1 + w) in float32, then the input dtype
+        return (h * (1.0 + weight.to(torch::kFloat32))).to(inputType);
     return weight * h.to(inputType);
 }
 

@@ -38,15 +38,17 @@ public:
 };
 TORCH_MODULE(Linear);
 
-/// HF's LlamaRMSNorm: normalise in float32, multiply the weight in the input dtype.
+/// HF's LlamaRMSNorm: normalise in float32, multiply the weight in the input dtype. With `offsetOne`,
+/// Gemma's RMSNorm: multiply by (1 + weight) in float32, then cast back.
 class RMSNormImpl : public torch::nn::Module
 {
 public:
-    RMSNormImpl(std::int64_t dim, double eps, torch::ScalarType dtype = torch::kFloat32);
+    RMSNormImpl(std::int64_t dim, double eps, torch::ScalarType dtype = torch::kFloat32, bool offsetOne = false);
     torch::Tensor forward(const torch::Tensor& x);
 
     torch::Tensor weight;
     double eps;
+    bool offsetOne = false;
 };
 TORCH_MODULE(RMSNorm);
 

@@ -130,6 +130,18 @@ ModelConfig ModelConfig::fromJson(const json& j, const std::string& src)
         c.rope_scaling.mscale = readOptDouble(rs, "mscale", rsrc);
         c.rope_scaling.mscale_all_dim = readOptDouble(rs, "mscale_all_dim", rsrc);
         c.rope_scaling.truncate = readBool(rs, "truncate", rsrc, true);
+        for (auto [key, into] : {std::pair<const char*, std::vector<double>*>{"long_factor", &c.rope_scaling.long_factor},
+                                 {"short_factor", &c.rope_scaling.short_factor}}) {
+            if (!rs.contains(key) || rs[key].is_null())
+                continue;
+            if (!rs[key].is_array())
+                fail(rsrc, ": field \"", key, "\" must be a list of numbers");
+            for (const auto& v : rs[key]) {
+                if (!v.is_number())
+                    fail(rsrc, ": field \"", key, "\" must be a list of numbers");
+                into->push_back(v.get<double>());
+            }
+        }
         if (c.rope_scaling.rope_type == "yarn" && !rs.contains("factor") &&
             c.rope_scaling.original_max_position_embeddings)
             c.rope_scaling.factor = double(c.max_position_embeddings) /
@@ -190,13 +202,26 @@ void ModelConfig::validate(const std::string& src) const
         fail(src, ": field \"rms_norm_eps\" must be positive");
     if (!(rope_theta > 0))
         fail(src, ": field \"rope_theta\" must be positive");
-    if (hidden_act != "silu" && hidden_act != "swish")
-        fail(src, ": field \"hidden_act\": \"", hidden_act, "\" is not supported (only silu)");
+    if (hidden_act != "silu" && hidden_act != "swish" && hidden_act != "gelu_pytorch_tanh" && hidden_act != "gelu_tanh")
+        fail(src, ": field \"hidden_act\": \"", hidden_act, "\" is not supported (silu, gelu_pytorch_tanh)");
     const auto& rs = rope_scaling;
     const std::string& t = rs.rope_type;
-    if (t != "default" && t != "linear" && t != "dynamic" && t != "llama3" && t != "yarn")
+    if (t != "default" && t != "linear" && t != "dynamic" && t != "llama3" && t != "yarn" && t != "longrope")
         fail(src, ": field \"rope_scaling.rope_type\": \"", t,
-             "\" is not supported (default, linear, dynamic, llama3, yarn)");
+             "\" is not supported (default, linear, dynamic, llama3, yarn, longrope)");
+    if (t == "longrope") {
+        const std::size_t half = std::size_t(rotary_dim() / 2);
+        if (rs.long_factor.size() != half || rs.short_factor.size() != half)
+            fail(src, ": fields \"rope_scaling.long_factor\" and \"short_factor\" must each have rotary_dim / 2 = ",
+                 half, " entries");
+    }
+    if (num_experts > 0) {
+        if (num_experts_per_tok <= 0 || num_experts_per_tok > num_experts)
+            fail(src, ": field \"num_experts_per_tok\" (", num_experts_per_tok, ") must be between 1 and the ",
+                 num_experts, " experts");
+        if (moe_intermediate_size <= 0)
+            fail(src, ": field \"moe_intermediate_size\" must be positive");
+    }
     if (t != "default" && !(rs.factor >= 1.0))
         fail(src, ": field \"rope_scaling.factor\" must be >= 1, got ", rs.factor);
     if (t == "llama3") {
@@ -230,17 +255,9 @@ json ModelConfig::toJson() const
     j["initializer_range"] = initializer_range;
     j["attention_dropout"] = 0.0;
     j["use_cache"] = true;
-    if (model_type == "llama" || model_type == "qwen3")
-        j["attention_bias"] = qkv_bias;
-    if (model_type == "llama")
-        j["mlp_bias"] = mlp_bias;
-    if (model_type == "qwen2" || model_type == "qwen3") {
-        j["use_sliding_window"] = false;
-        j["sliding_window"] = nullptr;
-        j["max_window_layers"] = num_hidden_layers;
-    }
-    if (model_type == "mistral")
-        j["sliding_window"] = sliding_window ? json(*sliding_window) : json(nullptr);
+    // The family's own keys (model/arch/<family>.cpp).
+    if (const auto& arch = architectureFor(model_type, "config"); arch.write_traits)
+        arch.write_traits(*this, j);
     if (rope_scaling.rope_type == "default") {
         j["rope_scaling"] = nullptr;
     } else {
@@ -253,6 +270,10 @@ json ModelConfig::toJson() const
         }
         if (rope_scaling.original_max_position_embeddings)
             rs["original_max_position_embeddings"] = *rope_scaling.original_max_position_embeddings;
+        if (rope_scaling.rope_type == "longrope") {
+            rs["long_factor"] = rope_scaling.long_factor;
+            rs["short_factor"] = rope_scaling.short_factor;
+        }
         if (rope_scaling.rope_type == "yarn") {
             if (rope_scaling.attention_factor)
                 rs["attention_factor"] = *rope_scaling.attention_factor;

@@ -27,11 +27,12 @@ struct RopeScaling
     std::optional<double> mscale;        ///< yarn
     std::optional<double> mscale_all_dim; ///< yarn
     bool truncate = true;                ///< yarn
+    std::vector<double> long_factor, short_factor; ///< longrope (Phi-3): per-frequency extension factors
 };
 
 struct ModelConfig
 {
-    std::string model_type;              ///< llama, mistral, qwen2, qwen3
+    std::string model_type;              ///< llama, mistral, qwen2, qwen3, gemma2, gemma3_text, phi3, glm, qwen3_moe, mixtral
     std::string architecture;            ///< HF class, e.g. Qwen3ForCausalLM
     std::int64_t vocab_size = 0;
     std::int64_t hidden_size = 0;
@@ -59,6 +60,43 @@ struct ModelConfig
     bool o_bias = false;                 ///< bias on o_proj (Llama's attention_bias)
     bool mlp_bias = false;               ///< biases on gate/up/down (Llama's mlp_bias)
     bool qk_norm = false;                ///< RMSNorm over head_dim on q and k (Qwen3)
+    bool norm_offset_one = false;        ///< RMSNorm multiplies by (1 + w) in float32 (Gemma)
+    bool sandwich_norm = false;          ///< norms before and after attention and MLP (Gemma 2/3)
+    double embedding_scale = 1.0;        ///< embeddings times this (Gemma: sqrt(hidden_size))
+    std::optional<double> query_pre_attn_scalar;   ///< attention scale scalar^-0.5 instead of head_dim^-0.5
+    std::optional<double> attn_logit_softcapping;  ///< scores = c tanh(scores / c) (Gemma 2)
+    std::optional<double> final_logit_softcapping; ///< logits = c tanh(logits / c) (Gemma 2/3)
+    /// Layers that use sliding_window (empty: every layer when sliding_window is set).
+    std::vector<bool> sliding_layers;
+    std::optional<double> rope_local_base_freq; ///< RoPE base of the sliding layers, without scaling (Gemma 3)
+    bool rope_interleaved = false;       ///< rotate pairs (x[2i], x[2i+1]) instead of halves (GLM)
+    bool fused_qkv = false;              ///< one qkv_proj: q rows, then k, then v (Phi-3)
+    bool fused_gate_up = false;          ///< one gate_up_proj: gate rows, then up (Phi-3, GLM)
+    // Mixture of experts (Qwen3-MoE, Mixtral).
+    std::int64_t num_experts = 0;        ///< experts per sparse layer (0: dense model)
+    std::int64_t num_experts_per_tok = 0;
+    std::int64_t moe_intermediate_size = 0;
+    std::int64_t decoder_sparse_step = 1;
+    std::vector<std::int64_t> mlp_only_layers;
+    bool norm_topk_prob = true;
+    double router_aux_loss_coef = 0;
+    bool mixtral_names = false;          ///< block_sparse_moe.experts.N.w1/w3/w2 instead of mlp.experts.N.*_proj
+
+    /// Whether layer `i` uses the sliding window.
+    bool layerSlides(std::int64_t i) const
+    {
+        return sliding_window && (sliding_layers.empty() || (std::size_t(i) < sliding_layers.size() && sliding_layers[std::size_t(i)]));
+    }
+    /// Whether layer `i` has a sparse mixture-of-experts block instead of a dense MLP.
+    bool layerIsSparse(std::int64_t i) const
+    {
+        if (num_experts <= 0)
+            return false;
+        for (auto l : mlp_only_layers)
+            if (l == i)
+                return false;
+        return (i + 1) % std::max<std::int64_t>(1, decoder_sparse_step) == 0;
+    }
 
     /// Number of query heads sharing one key/value head.
     std::int64_t groups() const { return num_attention_heads / num_key_value_heads; }

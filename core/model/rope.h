@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include <torch/types.h>
@@ -27,7 +28,8 @@ RopeFrequencies computeRopeFrequencies(const ModelConfig& config, std::int64_t s
 class RotaryEmbedding
 {
 public:
-    explicit RotaryEmbedding(const ModelConfig& config);
+    /// `localBase`: the RoPE of a local (sliding-window) layer with that base and no scaling (Gemma 3).
+    explicit RotaryEmbedding(const ModelConfig& config, std::optional<double> localBase = std::nullopt);
 
     /// cos and sin [B, T, rotary_dim] in `dtype` for integer `positions` [B, T].
     std::pair<torch::Tensor, torch::Tensor> cosSin(const torch::Tensor& positions, torch::ScalarType dtype);
@@ -35,10 +37,13 @@ public:
 private:
     ModelConfig m_config;
     RopeFrequencies m_freq;
+    RopeFrequencies m_longFreq; ///< longrope: the frequencies past the original context
     std::int64_t m_maxSeqLenCached;
 };
 
-/// Applies the rotation to x [B, heads, T, head_dim] with cos/sin [B, T, rotary_dim] (HF's rotate_half form).
-torch::Tensor applyRotary(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+/// Applies the rotation to x [B, heads, T, head_dim] with cos/sin [B, T, rotary_dim] (HF's rotate_half form, or
+/// GLM's interleaved pairs); dimensions past rotary_dim pass through.
+torch::Tensor applyRotary(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                          bool interleaved = false);
 
 } // namespace lathe

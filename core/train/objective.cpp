@@ -101,7 +101,17 @@ public:
     {
         auto [sum, count] = model->tokenLoss(batch.inputIds, batch.labels, batch.attentionMask);
         (void)count;
-        return {sum, {}};
+        ObjectiveOutput out;
+        // Mixture of experts: the router's load-balancing loss joins the loss (LLaMA-Factory sets
+        // output_router_logits for MoE models): CE + coef * aux per micro-batch, in the token-sum form.
+        const double coef = model->config().router_aux_loss_coef;
+        const auto aux = model->routerAuxLoss(batch.attentionMask);
+        if (aux.defined() && coef > 0) {
+            sum = sum + coef * weight(batch) * aux;
+            out.metrics.add("aux_loss", aux.item<double>());
+        }
+        out.loss = sum;
+        return out;
     }
     double weight(const TrainBatch& batch) const override { return double(batch.labeled); }
 };

@@ -264,8 +264,10 @@ void TestModelConfig::malformed_data()
     QTest::newRow("zero layers")               << "mistral" << R"({"num_hidden_layers": 0})"         << QStringList({"\"num_hidden_layers\""});
     QTest::newRow("negative vocab")            << "llama"   << R"({"vocab_size": -5})"               << QStringList({"\"vocab_size\"", "-5"});
     QTest::newRow("odd head_dim")              << "qwen3"   << R"({"head_dim": 15})"                 << QStringList({"15"});
-    QTest::newRow("unknown rope_type")         << "llama"   << R"({"rope_scaling": {"rope_type": "longrope", "factor": 2.0}})"
-                                                                                                     << QStringList({"rope_type", "longrope"});
+    QTest::newRow("unknown rope_type")         << "llama"   << R"({"rope_scaling": {"rope_type": "mrope", "factor": 2.0}})"
+                                                                                                     << QStringList({"rope_type", "mrope"});
+    QTest::newRow("longrope without its factors") << "llama" << R"({"rope_scaling": {"rope_type": "longrope", "factor": 2.0}})"
+                                                                                                     << QStringList({"long_factor", "short_factor"});
     QTest::newRow("llama3 rope without original_max_position_embeddings")
                                                << "llama"   << R"({"rope_scaling": {"rope_type": "llama3", "factor": 8.0}})"
                                                                                                      << QStringList({"original_max_position_embeddings", "llama3"});

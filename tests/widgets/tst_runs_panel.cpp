@@ -90,7 +90,7 @@ private Q_SLOTS:
         panel.refresh();
         QCOMPARE(model->rowCount(), 3);
         QCOMPARE(model->run(0).status, QString("running"));
-        QVERIFY(model->data(model->index(0, lathe::RunsModel::RewardMargin)).isNull()); // an sft run
+        QVERIFY(model->data(model->index(0, lathe::RunsModel::RewardMargin)).isNull()); // sft runs
 
         // A DPO run: its stage, and the last reward accuracy and margin, to compare runs by.
         write(root + "/Custom/lora/dpo/training_args.yaml", "### method\nstage: dpo\ndo_train: true\n");
@@ -100,10 +100,15 @@ private Q_SLOTS:
               "{\"current_steps\":2,\"total_steps\":2,\"loss\":0.6,\"accuracy\":0.75,\"rewards/accuracies\":0.75,"
               "\"rewards/margins\":0.125}\n");
         panel.refresh();
-        QCOMPARE(model->run(0).stage, QString("dpo"));
-        QCOMPARE(model->data(model->index(0, lathe::RunsModel::Stage)).toString(), QString("dpo"));
-        QCOMPARE(model->data(model->index(0, lathe::RunsModel::RewardAccuracy)).toString(), QString("0.750"));
-        QCOMPARE(model->data(model->index(0, lathe::RunsModel::RewardMargin)).toString(), QString("0.1250"));
+        int dpo = -1; // found by name: runs written within the same second may sort either way
+        for (int r = 0; r < model->rowCount(); ++r)
+            if (model->run(r).name == "Custom/lora/dpo")
+                dpo = r;
+        QVERIFY(dpo >= 0);
+        QCOMPARE(model->run(dpo).stage, QString("dpo"));
+        QCOMPARE(model->data(model->index(dpo, lathe::RunsModel::Stage)).toString(), QString("dpo"));
+        QCOMPARE(model->data(model->index(dpo, lathe::RunsModel::RewardAccuracy)).toString(), QString("0.750"));
+        QCOMPARE(model->data(model->index(dpo, lathe::RunsModel::RewardMargin)).toString(), QString("0.1250"));
     }
 };
 

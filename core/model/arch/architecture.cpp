@@ -7,7 +7,10 @@ namespace lathe {
 
 std::vector<const Architecture*> architectures()
 {
-    return {&kLlamaArchitecture, &kMistralArchitecture, &kQwen2Architecture, &kQwen3Architecture};
+    // The registry: one line per family.
+    return {&kLlamaArchitecture,  &kMistralArchitecture,     &kQwen2Architecture, &kQwen3Architecture,
+            &kGemma2Architecture, &kGemma3TextArchitecture,  &kPhi3Architecture,  &kGlmArchitecture,
+            &kQwen3MoeArchitecture, &kMixtralArchitecture};
 }
 
 const Architecture& architectureFor(const std::string& model_type, const std::string& source)
@@ -27,38 +30,60 @@ std::vector<TensorSpec> tensorTable(const ModelConfig& c)
     const std::int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
     const std::int64_t Q = c.num_attention_heads * D, KV = c.num_key_value_heads * D;
     std::vector<TensorSpec> table;
+    auto linear = [&](const std::string& name, std::int64_t out, std::int64_t in, bool bias) {
+        table.push_back({name + ".weight", {out, in}});
+        if (bias)
+            table.push_back({name + ".bias", {out}, TensorInit::Zeros});
+    };
+    // (1+w) norms store their weight as an offset from 1: zeros are the identity.
+    const TensorInit normInit = c.norm_offset_one ? TensorInit::Zeros : TensorInit::Ones;
+    auto mlp = [&](const std::string& p, std::int64_t inner, const char* gate, const char* up, const char* down,
+                   bool fused) {
+        if (fused) {
+            linear(p + "gate_up_proj", 2 * inner, H, c.mlp_bias);
+        } else {
+            linear(p + gate, inner, H, c.mlp_bias);
+            linear(p + up, inner, H, c.mlp_bias);
+        }
+        linear(p + down, H, inner, c.mlp_bias);
+    };
     table.push_back({"model.embed_tokens.weight", {c.vocab_size, H}, TensorInit::Normal});
     for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
         const std::string p = "model.layers." + std::to_string(i) + ".";
-        table.push_back({p + "self_attn.q_proj.weight", {Q, H}});
-        if (c.qkv_bias)
-            table.push_back({p + "self_attn.q_proj.bias", {Q}, TensorInit::Zeros});
-        table.push_back({p + "self_attn.k_proj.weight", {KV, H}});
-        if (c.qkv_bias)
-            table.push_back({p + "self_attn.k_proj.bias", {KV}, TensorInit::Zeros});
-        table.push_back({p + "self_attn.v_proj.weight", {KV, H}});
-        if (c.qkv_bias)
-            table.push_back({p + "self_attn.v_proj.bias", {KV}, TensorInit::Zeros});
-        table.push_back({p + "self_attn.o_proj.weight", {H, Q}});
-        if (c.o_bias)
-            table.push_back({p + "self_attn.o_proj.bias", {H}, TensorInit::Zeros});
-        if (c.qk_norm) {
-            table.push_back({p + "self_attn.q_norm.weight", {D}, TensorInit::Ones});
-            table.push_back({p + "self_attn.k_norm.weight", {D}, TensorInit::Ones});
+        if (c.fused_qkv) {
+            linear(p + "self_attn.qkv_proj", Q + 2 * KV, H, c.qkv_bias);
+        } else {
+            linear(p + "self_attn.q_proj", Q, H, c.qkv_bias);
+            linear(p + "self_attn.k_proj", KV, H, c.qkv_bias);
+            linear(p + "self_attn.v_proj", KV, H, c.qkv_bias);
         }
-        table.push_back({p + "mlp.gate_proj.weight", {I, H}});
-        if (c.mlp_bias)
-            table.push_back({p + "mlp.gate_proj.bias", {I}, TensorInit::Zeros});
-        table.push_back({p + "mlp.up_proj.weight", {I, H}});
-        if (c.mlp_bias)
-            table.push_back({p + "mlp.up_proj.bias", {I}, TensorInit::Zeros});
-        table.push_back({p + "mlp.down_proj.weight", {H, I}});
-        if (c.mlp_bias)
-            table.push_back({p + "mlp.down_proj.bias", {H}, TensorInit::Zeros});
-        table.push_back({p + "input_layernorm.weight", {H}, TensorInit::Ones});
-        table.push_back({p + "post_attention_layernorm.weight", {H}, TensorInit::Ones});
+        linear(p + "self_attn.o_proj", H, Q, c.o_bias);
+        if (c.qk_norm) {
+            table.push_back({p + "self_attn.q_norm.weight", {D}, normInit});
+            table.push_back({p + "self_attn.k_norm.weight", {D}, normInit});
+        }
+        if (c.layerIsSparse(i)) {
+            const std::string m = p + (c.mixtral_names ? "block_sparse_moe." : "mlp.");
+            const std::int64_t inner = c.mixtral_names ? I : c.moe_intermediate_size;
+            table.push_back({m + "gate.weight", {c.num_experts, H}});
+            for (std::int64_t e = 0; e < c.num_experts; ++e) {
+                const std::string x = m + "experts." + std::to_string(e) + ".";
+                if (c.mixtral_names)
+                    mlp(x, inner, "w1", "w3", "w2", false);
+                else
+                    mlp(x, inner, "gate_proj", "up_proj", "down_proj", false);
+            }
+        } else {
+            mlp(p + "mlp.", I, "gate_proj", "up_proj", "down_proj", c.fused_gate_up);
+        }
+        table.push_back({p + "input_layernorm.weight", {H}, normInit});
+        table.push_back({p + "post_attention_layernorm.weight", {H}, normInit});
+        if (c.sandwich_norm) {
+            table.push_back({p + "pre_feedforward_layernorm.weight", {H}, normInit});
+            table.push_back({p + "post_feedforward_layernorm.weight", {H}, normInit});
+        }
     }
-    table.push_back({"model.norm.weight", {H}, TensorInit::Ones});
+    table.push_back({"model.norm.weight", {H}, normInit});
     if (!c.tie_word_embeddings)
         table.push_back({"lm_head.weight", {c.vocab_size, H}});
     return table;

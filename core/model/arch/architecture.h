@@ -29,12 +29,21 @@ struct TensorSpec
     TensorInit init = TensorInit::Normal;
 };
 
+/// One family, described in its own file: what it reads from config.json (its traits: norms, activation,
+/// scaling, soft-capping, RoPE variant, sliding-window pattern, fused projections, experts), what it writes
+/// back, and its llama.cpp name. The shared decoder (causal_lm.cpp), the tensor table, `new-model` and the
+/// GGUF writer read the traits; none of them names a family (docs/adding-a-model.md).
 struct Architecture
 {
     const char* model_type;           ///< config.json "model_type"
     const char* hf_class;             ///< config.json "architectures"[0]
     /// Sets the architecture's traits and defaults on `config` from the raw JSON.
     void (*apply_traits)(ModelConfig& config, const nlohmann::json& json);
+    /// Adds the family's own keys to the config.json written for `config` (new-model, full fine-tuning).
+    void (*write_traits)(const ModelConfig& config, nlohmann::json& json) = nullptr;
+    /// llama.cpp's name for the architecture (general.architecture), or nullptr when Lathe has no GGUF export
+    /// for the family yet.
+    const char* gguf_arch = nullptr;
 };
 
 /// The architecture registered for `model_type`; throws lathe::Error listing the supported ones.
@@ -50,5 +59,11 @@ extern const Architecture kLlamaArchitecture;
 extern const Architecture kMistralArchitecture;
 extern const Architecture kQwen2Architecture;
 extern const Architecture kQwen3Architecture;
+extern const Architecture kGemma2Architecture;
+extern const Architecture kGemma3TextArchitecture;
+extern const Architecture kPhi3Architecture;
+extern const Architecture kGlmArchitecture;
+extern const Architecture kQwen3MoeArchitecture;
+extern const Architecture kMixtralArchitecture;
 
 } // namespace lathe

@@ -19,8 +19,13 @@ void applyLlamaTraits(ModelConfig& config, const nlohmann::json& json)
     config.mlp_bias = json.value("mlp_bias", false);
     config.qk_norm = false;
 }
+void writeLlamaTraits(const ModelConfig& config, nlohmann::json& json)
+{
+    json["attention_bias"] = config.qkv_bias;
+    json["mlp_bias"] = config.mlp_bias;
+}
 } // namespace
 
-const Architecture kLlamaArchitecture = {"llama", "LlamaForCausalLM", &applyLlamaTraits};
+const Architecture kLlamaArchitecture = {"llama", "LlamaForCausalLM", &applyLlamaTraits, &writeLlamaTraits, "llama"};
 
 } // namespace lathe

@@ -20,8 +20,12 @@ void applyMistralTraits(ModelConfig& config, const nlohmann::json& json)
     if (json.contains("sliding_window") && json["sliding_window"].is_number_integer())
         config.sliding_window = json["sliding_window"].get<std::int64_t>();
 }
+void writeMistralTraits(const ModelConfig& config, nlohmann::json& json)
+{
+    json["sliding_window"] = config.sliding_window ? nlohmann::json(*config.sliding_window) : nlohmann::json(nullptr);
+}
 } // namespace
 
-const Architecture kMistralArchitecture = {"mistral", "MistralForCausalLM", &applyMistralTraits};
+const Architecture kMistralArchitecture = {"mistral", "MistralForCausalLM", &applyMistralTraits, &writeMistralTraits};
 
 } // namespace lathe

@@ -21,8 +21,14 @@ void applyQwen2Traits(ModelConfig& config, const nlohmann::json& json)
     if (json.value("use_sliding_window", false))
         fail("config.json: field \"use_sliding_window\": sliding-window attention for Qwen2 is not supported yet");
 }
+void writeQwen2Traits(const ModelConfig& config, nlohmann::json& json)
+{
+    json["use_sliding_window"] = false;
+    json["sliding_window"] = nullptr;
+    json["max_window_layers"] = config.num_hidden_layers;
+}
 } // namespace
 
-const Architecture kQwen2Architecture = {"qwen2", "Qwen2ForCausalLM", &applyQwen2Traits};
+const Architecture kQwen2Architecture = {"qwen2", "Qwen2ForCausalLM", &applyQwen2Traits, &writeQwen2Traits, "qwen2"};
 
 } // namespace lathe

@@ -22,8 +22,15 @@ void applyQwen3Traits(ModelConfig& config, const nlohmann::json& json)
     if (json.value("use_sliding_window", false))
         fail("config.json: field \"use_sliding_window\": sliding-window attention for Qwen3 is not supported yet");
 }
+void writeQwen3Traits(const ModelConfig& config, nlohmann::json& json)
+{
+    json["attention_bias"] = config.qkv_bias;
+    json["use_sliding_window"] = false;
+    json["sliding_window"] = nullptr;
+    json["max_window_layers"] = config.num_hidden_layers;
+}
 } // namespace
 
-const Architecture kQwen3Architecture = {"qwen3", "Qwen3ForCausalLM", &applyQwen3Traits};
+const Architecture kQwen3Architecture = {"qwen3", "Qwen3ForCausalLM", &applyQwen3Traits, &writeQwen3Traits, "qwen3"};
 
 } // namespace lathe
