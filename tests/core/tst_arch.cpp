@@ -1,0 +1,201 @@
+// The model families against HF transformers + PEFT (shared/fixtures/hf-arch/*: Gemma 2, Gemma 3 text, Phi-3,
+// GLM, Qwen3-MoE, Mixtral, and whatever folders are added): for every fixture found, the base model and the
+// model with its LoRA adapter give transformers' logits (1e-4), argmax and losses, the same greedy ids with
+// and without the KV cache, PEFT's LoRA gradients (1e-4 relative), for mixture-of-experts models the router
+// load-balancing loss (1e-5) and the gradients of CE + coef x aux; the adapter merged into the weights gives
+// PEFT's merged weights and the adapter's logits.
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <QtTest/QtTest>
+
+#include "error_check.h"
+#include "generation/generator.h"
+#include "io/safetensors.h"
+#include "lora/lora_adapter.h"
+#include "model/model_loader.h"
+#include "test_support.h"
+#include "util/file_util.h"
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> fixtureFolders()
+{
+    std::vector<std::string> found;
+    const fs::path root = fs::path(lathe::test::sharedDir().toStdString()) / "fixtures" / "hf-arch";
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(root, ec))
+        if (entry.is_directory() && fs::exists(entry.path() / "expected.json"))
+            found.push_back(entry.path().string());
+    std::sort(found.begin(), found.end());
+    return found;
+}
+
+std::vector<std::int64_t> ids(const json& j)
+{
+    return j.get<std::vector<std::int64_t>>();
+}
+
+/// Greedy decoding without the KV cache: the whole sequence through the model at every step.
+std::vector<std::int64_t> greedyWithoutCache(lathe::CausalLM& model, std::vector<std::int64_t> tokens, int count)
+{
+    torch::NoGradGuard noGrad;
+    std::vector<std::int64_t> out;
+    for (int i = 0; i < count; ++i) {
+        const auto logits = model->forward(torch::tensor(tokens, torch::kLong).unsqueeze(0));
+        const auto next = logits[0][-1].argmax().item<std::int64_t>();
+        out.push_back(next);
+        tokens.push_back(next);
+    }
+    return out;
+}
+
+QString nameOf(const std::string& dir)
+{
+    return QString::fromStdString(fs::path(dir).filename().string());
+}
+
+/// Logits, argmax, loss, greedy ids (with and without the cache) and MoE aux loss of one case and tag.
+void checkCase(lathe::CausalLM& model, const json& c, const json& want, const QString& what)
+{
+    torch::NoGradGuard noGrad;
+    const auto input = torch::tensor(ids(c["input_ids"]), torch::kLong).unsqueeze(0);
+    const auto logits = model->forward(input);
+    const auto ref = torch::tensor(want["logits_last"].get<std::vector<float>>());
+    const double diff = (logits[0][-1] - ref).abs().max().item<double>();
+    QVERIFY2(diff < 1e-4, qPrintable(what + QString(": last logits differ by %1").arg(diff)));
+    const auto argmax = logits[0].argmax(-1);
+    QCOMPARE(std::vector<std::int64_t>(argmax.data_ptr<std::int64_t>(), argmax.data_ptr<std::int64_t>() + argmax.numel()),
+             ids(want["argmax"]));
+    const double loss = model->loss(input, input).item<double>();
+    QVERIFY2(std::abs(loss - want["loss"].get<double>()) < 1e-4,
+             qPrintable(what + QString(": loss %1, transformers %2").arg(loss).arg(want["loss"].get<double>())));
+    if (want.contains("router_aux_loss")) {
+        const double aux = model->routerAuxLoss().item<double>();
+        QVERIFY2(std::abs(aux - want["router_aux_loss"].get<double>()) < 1e-5,
+                 qPrintable(what + QString(": router aux loss %1, transformers %2").arg(aux).arg(want["router_aux_loss"].get<double>())));
+    }
+    const auto greedyIds = ids(want["greedy"]);
+    lathe::GenerationOptions options;
+    options.max_new_tokens = int(greedyIds.size());
+    const auto cached = lathe::greedyGenerate(model, ids(c["input_ids"]), options);
+    QVERIFY2(cached.output_ids == greedyIds, qPrintable(what + ": greedy ids with the KV cache differ"));
+    QVERIFY2(greedyWithoutCache(model, ids(c["input_ids"]), int(greedyIds.size())) == greedyIds,
+             qPrintable(what + ": greedy ids without the KV cache differ"));
+}
+
+void compareGrads(const lathe::AttachedAdapter& adapter, const json& g, const QString& what)
+{
+    std::size_t compared = 0;
+    for (const auto& [name, t] : adapter.parameters) {
+        if (!g["grad_norm"].contains(name))
+            continue;
+        QVERIFY2(t.grad().defined(), qPrintable(what + ": no gradient for " + name.c_str()));
+        const double norm = t.grad().norm().item<double>(), want = g["grad_norm"][name].get<double>();
+        QVERIFY2(std::abs(norm - want) <= 1e-4 * std::max(std::abs(want), 1e-3),
+                 qPrintable(what + QString(": %1 grad norm %2, PEFT %3").arg(name.c_str()).arg(norm).arg(want)));
+        const auto first = t.grad().reshape({-1}).slice(0, 0, 8);
+        const auto ref = torch::tensor(g["grad_first8"][name].get<std::vector<float>>());
+        const double d = (first - ref).abs().max().item<double>();
+        QVERIFY2(d <= 1e-4 * std::max(1.0, ref.abs().max().item<double>()),
+                 qPrintable(what + QString(": %1 first values differ by %2").arg(name.c_str()).arg(d)));
+        ++compared;
+    }
+    QCOMPARE(compared, std::size_t(g["grad_norm"].size()));
+}
+
+} // namespace
+
+class TestArch : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { torch::set_num_threads(1); }
+
+    void logitsAndGreedyMatchTransformers()
+    {
+        LATHE_REQUIRE_SHARED();
+        const auto folders = fixtureFolders();
+        QVERIFY2(!folders.empty(), "no fixture under shared/fixtures/hf-arch");
+        for (const auto& dir : folders) {
+            const auto expected = json::parse(lathe::readTextFile(dir + "/expected.json"));
+            auto model = lathe::loadModel(dir + "/model", {torch::kCPU, torch::kFloat32});
+            for (std::size_t i = 0; i < expected["cases"].size(); ++i)
+                checkCase(model, expected["cases"][i], expected["cases"][i]["base"],
+                          nameOf(dir) + QString(" case %1 base").arg(i));
+            lathe::attachLoraAdapter(model, dir + "/adapter");
+            for (std::size_t i = 0; i < expected["cases"].size(); ++i)
+                checkCase(model, expected["cases"][i], expected["cases"][i]["adapter"],
+                          nameOf(dir) + QString(" case %1 adapter").arg(i));
+            qInfo("%s (%s): %zu cases, base and adapter", qPrintable(nameOf(dir)),
+                  model->config().model_type.c_str(), expected["cases"].size());
+        }
+    }
+
+    void loraGradientsMatchPeft()
+    {
+        LATHE_REQUIRE_SHARED();
+        for (const auto& dir : fixtureFolders()) {
+            const auto expected = json::parse(lathe::readTextFile(dir + "/expected.json"));
+            auto model = lathe::loadModel(dir + "/model", {torch::kCPU, torch::kFloat32});
+            for (auto& p : model->parameters())
+                p.requires_grad_(false);
+            const auto adapter = lathe::attachLoraAdapter(model, dir + "/adapter");
+            for (const auto& [name, t] : adapter.parameters)
+                t.requires_grad_(true);
+            const auto& g = expected["grad_case"];
+            const auto input = torch::tensor(ids(g["input_ids"]), torch::kLong).unsqueeze(0);
+            const auto labels = torch::tensor(ids(g["labels"]), torch::kLong).unsqueeze(0);
+            auto loss = model->loss(input, labels);
+            QVERIFY2(std::abs(loss.item<double>() - g["loss"].get<double>()) < 1e-4, qPrintable(nameOf(dir)));
+            loss.backward();
+            compareGrads(adapter, g, nameOf(dir) + " grad_case");
+            if (!expected.contains("grad_case_router_aux"))
+                continue;
+            // Mixture of experts: CE + coef x aux, as LLaMA-Factory trains it.
+            const auto& r = expected["grad_case_router_aux"];
+            for (const auto& [name, t] : adapter.parameters)
+                t.grad().zero_();
+            const auto ce = model->loss(input, labels);
+            const auto aux = model->routerAuxLoss();
+            QVERIFY(std::abs(aux.item<double>() - r["router_aux_loss"].get<double>()) < 1e-5);
+            const auto total = ce + r["router_aux_loss_coef"].get<double>() * aux;
+            QVERIFY2(std::abs(total.item<double>() - r["loss"].get<double>()) < 1e-4, qPrintable(nameOf(dir)));
+            total.backward();
+            compareGrads(adapter, r, nameOf(dir) + " grad_case_router_aux");
+        }
+    }
+
+    void mergedAdapterMatchesPeft()
+    {
+        LATHE_REQUIRE_SHARED();
+        for (const auto& dir : fixtureFolders()) {
+            const auto expected = json::parse(lathe::readTextFile(dir + "/expected.json"));
+            auto model = lathe::loadModel(dir + "/model", {torch::kCPU, torch::kFloat32});
+            const auto attached = lathe::attachLoraAdapter(model, dir + "/adapter");
+            QCOMPARE(lathe::mergeLoraAdapters(model), attached.modules);
+            const auto merged = lathe::WeightStore::openDir(dir + "/merged");
+            torch::NoGradGuard noGrad;
+            for (const auto& p : model->named_parameters()) {
+                if (!merged.contains(p.key()))
+                    continue; // tied lm_head
+                const double diff = (p.value() - merged.get(p.key()).to(torch::kFloat32)).abs().max().item<double>();
+                QVERIFY2(diff < 1e-5, qPrintable(nameOf(dir) + ": " + p.key().c_str() + QString(" differs by %1").arg(diff)));
+            }
+            const auto& c = expected["cases"][0];
+            const auto logits = model->forward(torch::tensor(ids(c["input_ids"]), torch::kLong).unsqueeze(0));
+            const auto ref = torch::tensor(c["adapter"]["logits_last"].get<std::vector<float>>());
+            const double diff = (logits[0][-1] - ref).abs().max().item<double>();
+            QVERIFY2(diff < 1e-4, qPrintable(nameOf(dir) + QString(": merged logits differ by %1").arg(diff)));
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(TestArch)
+#include "tst_arch.moc"
