@@ -20,7 +20,7 @@ void applyQwen3MoeTraits(ModelConfig& config, const nlohmann::json& json)
     config.qkv_bias = config.o_bias = json.value("attention_bias", false);
     config.mlp_bias = false;
     config.qk_norm = true;
-    config.num_experts = json.value("num_experts", std::int64_t(0));
+    config.num_experts = json.value("num_experts", std::int64_t(128)); // Qwen3MoeConfig's defaults
     config.num_experts_per_tok = json.value("num_experts_per_tok", std::int64_t(8));
     config.moe_intermediate_size = json.value("moe_intermediate_size", std::int64_t(768));
     config.decoder_sparse_step = json.value("decoder_sparse_step", std::int64_t(1));
