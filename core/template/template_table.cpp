@@ -189,6 +189,66 @@ std::vector<Entry> entries()
         e.replaceEos = true;
         list.push_back(e);
     }
+    // Gemma 2: gemma's strings, stopping at <eos> or <end_of_turn> with an efficient EOS; Gemma 3 (text): gemma's.
+    {
+        Entry e;
+        e.name = "gemma2";
+        e.templateClass = TemplateClass::Llama2;
+        e.user = Slots{s("<start_of_turn>user\n{{content}}<end_of_turn>\n<start_of_turn>model\n")};
+        e.assistant = Slots{s("{{content}}<end_of_turn>\n")};
+        e.system = Slots{s("{{content}}\n\n")};
+        e.observation = Slots{s("<start_of_turn>tool\n{{content}}<end_of_turn>\n<start_of_turn>model\n")};
+        e.prefix = Slots{kBos};
+        e.stopWords = {"<eos>", "<end_of_turn>"};
+        e.efficientEos = true;
+        list.push_back(e);
+    }
+    {
+        Entry e;
+        e.name = "gemma3";
+        e.templateClass = TemplateClass::Llama2;
+        e.user = Slots{s("<start_of_turn>user\n{{content}}<end_of_turn>\n<start_of_turn>model\n")};
+        e.assistant = Slots{s("{{content}}<end_of_turn>\n")};
+        e.system = Slots{s("{{content}}\n\n")};
+        e.observation = Slots{s("<start_of_turn>tool\n{{content}}<end_of_turn>\n<start_of_turn>model\n")};
+        e.prefix = Slots{kBos};
+        e.stopWords = {"<end_of_turn>"};
+        e.replaceEos = true;
+        list.push_back(e);
+    }
+    // Phi-3 (phi, phi_small), Phi-4 (phi4), Phi-4-mini (phi4_mini).
+    for (const bool small : {false, true}) {
+        Entry e;
+        e.name = small ? "phi_small" : "phi";
+        e.user = Slots{s("<|user|>\n{{content}}<|end|>\n<|assistant|>\n")};
+        e.assistant = Slots{s("{{content}}<|end|>\n")};
+        e.system = Slots{s("<|system|>\n{{content}}<|end|>\n")};
+        if (small)
+            e.prefix = Slots{Slot::token("<|endoftext|>")};
+        e.stopWords = {"<|end|>"};
+        e.replaceEos = true;
+        list.push_back(e);
+    }
+    {
+        Entry e;
+        e.name = "phi4";
+        e.user = Slots{s("<|im_start|>user<|im_sep|>{{content}}<|im_end|><|im_start|>assistant<|im_sep|>")};
+        e.assistant = Slots{s("{{content}}<|im_end|>")};
+        e.system = Slots{s("<|im_start|>system<|im_sep|>{{content}}<|im_end|>")};
+        e.stopWords = {"<|im_end|>"};
+        e.replaceEos = true;
+        list.push_back(e);
+    }
+    {
+        Entry e;
+        e.name = "phi4_mini";
+        e.user = Slots{s("<|user|>{{content}}<|end|><|assistant|>")};
+        e.assistant = Slots{s("{{content}}<|end|>")};
+        e.system = Slots{s("<|system|>{{content}}<|end|>")};
+        e.stopWords = {"<|end|>"};
+        e.replaceEos = true;
+        list.push_back(e);
+    }
     {
         Entry e;
         e.name = "glm4";

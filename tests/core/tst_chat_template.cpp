@@ -87,8 +87,10 @@ SpecialTokenText modelTokens(const std::string& templateName)
         return {"<|begin_of_text|>", "<|end_of_text|>"};
     if (templateName == "deepseek3" || templateName == "deepseekr1")
         return {"<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"};
-    if (templateName == "gemma")
+    if (templateName.rfind("gemma", 0) == 0)
         return {"<bos>", "<eos>"};
+    if (templateName.rfind("phi", 0) == 0)
+        return {"", "<|endoftext|>"};
     if (templateName == "glm4")
         return {"", "<|endoftext|>"};
     if (templateName.rfind("qwen", 0) == 0 || templateName == "chatml")
@@ -259,7 +261,8 @@ void TestChatTemplate::lookupByName()
 {
     const std::vector<std::string> expected = {"qwen3",     "qwen3_nothink", "qwen",    "llama3", "llama2",
                                                "mistral",   "chatml",        "default", "alpaca", "empty",
-                                               "deepseek3", "deepseekr1",    "gemma",   "glm4"};
+                                               "deepseek3", "deepseekr1",    "gemma",   "gemma2", "gemma3",
+                                               "phi",       "phi_small",     "phi4",    "phi4_mini", "glm4"};
     for (const std::string& name : expected) {
         QVERIFY2(hasChatTemplate(name), name.c_str());
         QCOMPARE(q(chatTemplate(name).name), q(name));
@@ -301,6 +304,12 @@ void TestChatTemplate::tableMatchesReference32()
             chatTemplate("alpaca").replaceJinjaTemplate);
     QCOMPARE(chatTemplate("deepseekr1").templateClass, TemplateClass::Reasoning);
     QCOMPARE(chatTemplate("gemma").stopWords, std::vector<std::string>{"<end_of_turn>"});
+    QCOMPARE(chatTemplate("gemma2").stopWords, (std::vector<std::string>{"<eos>", "<end_of_turn>"}));
+    QVERIFY(chatTemplate("gemma2").efficientEos && !chatTemplate("gemma2").replaceEos);
+    QVERIFY(chatTemplate("gemma3").replaceEos && chatTemplate("gemma3").templateClass == TemplateClass::Llama2);
+    for (const char* phi : {"phi", "phi_small", "phi4_mini"})
+        QCOMPARE(chatTemplate(phi).stopWords, std::vector<std::string>{"<|end|>"});
+    QCOMPARE(chatTemplate("phi4").stopWords, std::vector<std::string>{"<|im_end|>"});
     const ChatTemplate& glm4 = chatTemplate("glm4");
     QVERIFY(glm4.efficientEos && !glm4.replaceEos);
     QCOMPARE(glm4.stopWords, (std::vector<std::string>{"<|user|>", "<|observation|>"}));
@@ -390,6 +399,21 @@ void TestChatTemplate::referenceRenders_data()
     QTest::newRow("llama2 no system t0") << "llama2" << "nosystem" << true << 0 << "<s>[INST] Hi [/INST]" << "Hello!</s>";
     QTest::newRow("gemma t1") << "gemma" << "basic" << true << 1
         << "<start_of_turn>user\n2+2?<end_of_turn>\n<start_of_turn>model\n" << "4<end_of_turn>\n";
+    // The families of issue 16, from reference 3.2's strings.
+    QTest::newRow("gemma2 t0") << "gemma2" << "basic" << true << 0
+        << "<bos><start_of_turn>user\nYou are helpful.\n\nHi<end_of_turn>\n<start_of_turn>model\n"
+        << "Hello!<end_of_turn>\n";
+    QTest::newRow("gemma3 t1") << "gemma3" << "basic" << true << 1
+        << "<start_of_turn>user\n2+2?<end_of_turn>\n<start_of_turn>model\n" << "4<end_of_turn>\n";
+    QTest::newRow("phi t0") << "phi" << "basic" << true << 0
+        << "<|system|>\nYou are helpful.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\n" << "Hello!<|end|>\n";
+    QTest::newRow("phi_small t0") << "phi_small" << "basic" << true << 0
+        << "<|endoftext|><|system|>\nYou are helpful.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\n" << "Hello!<|end|>\n";
+    QTest::newRow("phi4 t0") << "phi4" << "basic" << true << 0
+        << "<|im_start|>system<|im_sep|>You are helpful.<|im_end|><|im_start|>user<|im_sep|>Hi<|im_end|><|im_start|>assistant<|im_sep|>"
+        << "Hello!<|im_end|>";
+    QTest::newRow("phi4_mini t1") << "phi4_mini" << "basic" << true << 1
+        << "<|user|>2+2?<|end|><|assistant|>" << "4<|end|>";
     // clang-format on
 }
 
