@@ -9,7 +9,8 @@ std::vector<const Architecture*> architectures()
 {
     // The registry: one line per family.
     return {&kLlamaArchitecture,  &kMistralArchitecture,     &kQwen2Architecture, &kQwen3Architecture,
-            &kGemma2Architecture, &kGemma3TextArchitecture,  &kPhi3Architecture,  &kGlmArchitecture,
+            &kGemmaArchitecture,  &kGemma2Architecture,      &kGemma3TextArchitecture, &kPhi3Architecture,
+            &kGlmArchitecture,
             &kQwen3MoeArchitecture, &kMixtralArchitecture};
 }
 

@@ -59,6 +59,7 @@ extern const Architecture kLlamaArchitecture;
 extern const Architecture kMistralArchitecture;
 extern const Architecture kQwen2Architecture;
 extern const Architecture kQwen3Architecture;
+extern const Architecture kGemmaArchitecture;
 extern const Architecture kGemma2Architecture;
 extern const Architecture kGemma3TextArchitecture;
 extern const Architecture kPhi3Architecture;
