@@ -5,6 +5,7 @@
 // load-balancing loss (1e-5) and the gradients of CE + coef x aux; the adapter merged into the weights gives
 // PEFT's merged weights and the adapter's logits.
 #include <filesystem>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -173,6 +174,24 @@ private Q_SLOTS:
             QVERIFY2(std::abs(total.item<double>() - r["loss"].get<double>()) < 1e-4, qPrintable(nameOf(dir)));
             total.backward();
             compareGrads(adapter, r, nameOf(dir) + " grad_case_router_aux");
+        }
+    }
+
+    void loraTargetAllIsLlamaFactorys()
+    {
+        // lora_target: all selects the modules LLaMA-Factory's find_all_linear_modules does (every linear layer
+        // but lm_head: fused projections, every expert, and the router of MoE models), as many as PEFT wraps.
+        LATHE_REQUIRE_SHARED();
+        for (const auto& dir : fixtureFolders()) {
+            const auto expected = json::parse(lathe::readTextFile(dir + "/expected.json"));
+            auto model = lathe::loadModel(dir + "/model", {torch::kCPU, torch::kFloat32});
+            const auto modules = lathe::resolveLoraTargets(model, {"all"});
+            std::set<std::string> leaves;
+            for (const auto& m : modules)
+                leaves.insert(m.substr(m.rfind('.') + 1));
+            const auto want = expected["spec"]["llamafactory_all"].get<std::set<std::string>>();
+            QVERIFY2(leaves == want, qPrintable(nameOf(dir)));
+            QCOMPARE(std::int64_t(modules.size()), expected["spec"]["peft_all_linear"]["num_modules"].get<std::int64_t>());
         }
     }
 
