@@ -45,6 +45,9 @@ const NamePair kBlockNames[] = {
     {"mlp.up_proj.bias", "ffn_up.bias"},
     {"mlp.down_proj.weight", "ffn_down.weight"},
     {"mlp.down_proj.bias", "ffn_down.bias"},
+    // Fused projections (Phi-3): llama.cpp keeps them fused, the gate rows first in ffn_up.
+    {"self_attn.qkv_proj.weight", "attn_qkv.weight"},
+    {"mlp.gate_up_proj.weight", "ffn_up.weight"},
 };
 
 bool endsWith(const std::string& s, const char* suffix)
@@ -69,8 +72,12 @@ std::string ggufArchitecture(const ModelConfig& config)
     if (std::string(arch.gguf_arch) == "qwen3" && (config.qkv_bias || config.o_bias))
         fail("GGUF export: Qwen3 with attention_bias=true has no llama.cpp equivalent");
     // Traits llama.cpp's graphs for these names do not have.
-    if (config.fused_qkv || config.fused_gate_up || config.norm_offset_one || config.num_experts > 0)
+    const bool phi3 = std::string(arch.gguf_arch) == "phi3";
+    if (((config.fused_qkv || config.fused_gate_up) && !phi3) || config.norm_offset_one || config.num_experts > 0 ||
+        config.rope_interleaved)
         fail("GGUF export: this ", config.model_type, " model has traits the exporter does not map yet");
+    if (phi3 && !(config.fused_qkv && config.fused_gate_up))
+        fail("GGUF export: llama.cpp's phi3 graph needs the fused qkv_proj and gate_up_proj");
     return arch.gguf_arch;
 }
 

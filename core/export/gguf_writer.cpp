@@ -213,6 +213,22 @@ void writeHyperParameters(GgufFile& file, const std::string& a, const ModelConfi
         file.setU32(a + ".rope.dimension_count", u32(c.rotary_dim(), "rotary dim"));
         file.setU32(a + ".vocab_size", u32(c.vocab_size, "vocab_size"));
     }
+    if (a == "phi3") {
+        // convert_hf_to_gguf's Phi3MiniModel: the rotary dimensions, the sliding window (0 for none: Phi-4),
+        // and for LongRoPE the original context and the attention factor (the factors are tensors).
+        file.setU32(a + ".rope.dimension_count", u32(c.rotary_dim(), "rotary dim"));
+        file.setU32(a + ".attention.sliding_window", u32(c.sliding_window.value_or(0), "sliding_window"));
+        const auto& rs = c.rope_scaling;
+        if (rs.rope_type == "longrope") {
+            const double original = double(rs.original_max_position_embeddings.value_or(c.max_position_embeddings));
+            const double scale = double(c.max_position_embeddings) / original;
+            const double attnFactor = rs.attention_factor ? *rs.attention_factor
+                                      : scale > 1.0       ? std::sqrt(1 + std::log(scale) / std::log(original))
+                                                          : 1.0;
+            file.setU32(a + ".rope.scaling.original_context_length", u32(std::int64_t(original), "original context"));
+            file.setF32(a + ".rope.scaling.attn_factor", static_cast<float>(attnFactor));
+        }
+    }
 
     const auto& rs = c.rope_scaling;
     if (rs.rope_type == "linear") {
@@ -260,7 +276,7 @@ GgufExportSummary exportGguf(const GgufExportOptions& options)
         fail(configPath, ": invalid JSON");
     const ModelConfig config = ModelConfig::fromDir(options.modelDir);
     const std::string arch = ggufArchitecture(config);
-    if (config.rotary_dim() != config.head_dim)
+    if (config.rotary_dim() != config.head_dim && arch != "phi3")
         fail(configPath, ": partial_rotary_factor != 1 is not supported by llama.cpp's ", arch, " graph");
 
     auto store = std::make_shared<WeightStore>(WeightStore::openDir(options.modelDir));
@@ -336,6 +352,16 @@ GgufExportSummary exportGguf(const GgufExportOptions& options)
     if (arch == "llama" && config.rope_scaling.rope_type == "llama3") {
         const at::Tensor freqs = llama3RopeFreqs(config);
         file.addTensor("rope_freqs.weight", {freqs.size(0)}, GgmlType::F32, [freqs]() { return freqs; });
+    }
+    if (config.rope_scaling.rope_type == "longrope") {
+        // Phi-3's LongRoPE factors (Phi3MiniModel.generate_extra_tensors); llama.cpp picks the long ones when its
+        // context is longer than the original one.
+        for (const auto& [tensorName, factors] :
+             {std::pair<const char*, const std::vector<double>*>{"rope_factors_long.weight", &config.rope_scaling.long_factor},
+              {"rope_factors_short.weight", &config.rope_scaling.short_factor}}) {
+            const at::Tensor t = at::tensor(*factors, at::kDouble).to(at::kFloat);
+            file.addTensor(tensorName, {t.size(0)}, GgmlType::F32, [t]() { return t; });
+        }
     }
 
     // general.file_type: the requested quantization, else the type holding most of the matrix bytes.

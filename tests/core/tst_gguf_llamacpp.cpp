@@ -387,6 +387,56 @@ private Q_SLOTS:
                                                               .arg(run).arg(g).arg(show(got), show(*want[run][g]))));
             }
     }
+
+    // Phi-3 (issue 16): the fused qkv_proj and gate_up_proj as llama.cpp's attn_qkv / ffn_up, LongRoPE's
+    // factors as rope_factors_short/long with the original context and attention factor in the metadata. A
+    // random Phi-3 with the real Qwen3 tokenizer: llama.cpp must continue two prompts with Lathe's greedy ids
+    // (contexts within the original 4096 positions, where both use the short factors).
+    void phi3LongRope()
+    {
+        if (m_tokenizers.isEmpty())
+            QSKIP(qPrintable(m_why));
+        const QString tokenizerDir = m_tokenizers + "/tokenizer-qwen3/models";
+        std::vector<double> longFactor, shortFactor;
+        for (int i = 0; i < 16; ++i) {
+            longFactor.push_back(1.0 + 0.5 * i);
+            shortFactor.push_back(1.0 + 0.05 * i);
+        }
+        NewModelOptions m;
+        m.arch = "phi3";
+        m.config = json{{"vocab_size", 151936}, {"hidden_size", 128}, {"intermediate_size", 256},
+                        {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
+                        {"initializer_range", 0.3}, {"max_position_embeddings", 16384},
+                        {"original_max_position_embeddings", 4096},
+                        {"rope_scaling", {{"type", "longrope"}, {"long_factor", longFactor}, {"short_factor", shortFactor}}}}
+                       .dump();
+        m.tokenizerDir = tokenizerDir.toStdString();
+        m.outDir = (m_root + "/phi3").toStdString();
+        m.dtype = "float32";
+        m.seed = 5;
+        LATHE_VERIFY_NO_ERROR(writeNewModel(m));
+        const QString f32 = exportGguf(m_root + "/phi3-f32", {"model_name_or_path=" + QString::fromStdString(m.outDir),
+                                                              "export_format=gguf", "export_quantization=f32"});
+        QVERIFY(!f32.isEmpty());
+
+        CausalLM model(nullptr);
+        LATHE_VERIFY_NO_ERROR(model = loadModel(m.outDir, {torch::kCPU, torch::kFloat32}));
+        const auto tokenizer = Tokenizer::fromDirectory(m.outDir);
+        const Ids shortPrompt = toIds(tokenizer->encode("Who are you?"));
+        const Ids longPrompt = toIds(tokenizer->encode(
+            "The river flows to the sea, and the sea returns it as rain; the rain falls on the hills, the hills feed "
+            "the springs, and the springs become the river again."));
+        const Ids a = greedy(model, shortPrompt, 16), b = greedy(model, longPrompt, 24);
+        json runs = json::array();
+        runs.push_back({{"name", "phi3-f32"}, {"model", f32.toStdString()}, {"lora", nullptr}, {"tokenize", false},
+                        {"greedy", json::array({{{"ids", shortPrompt}, {"n", 16}}, {{"ids", longPrompt}, {"n", 24}}})}});
+        const json result = probe({{"threads", 2}, {"texts", json::array()}, {"runs", runs}}, "phi3");
+        QVERIFY2(result.contains("runs"), "probe.mjs failed");
+        QCOMPARE(result["runs"][0]["architecture"].get<std::string>(), std::string("phi3"));
+        const Ids gotA = jsonIds(result["runs"][0]["greedy"][0]), gotB = jsonIds(result["runs"][0]["greedy"][1]);
+        QVERIFY2(gotA == a, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotA), show(a))));
+        QVERIFY2(gotB == b, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotB), show(b))));
+    }
 };
 
 } // namespace

@@ -42,6 +42,6 @@ void writePhi3Traits(const ModelConfig& config, nlohmann::json& json)
 
 } // namespace
 
-const Architecture kPhi3Architecture = {"phi3", "Phi3ForCausalLM", &applyPhi3Traits, &writePhi3Traits};
+const Architecture kPhi3Architecture = {"phi3", "Phi3ForCausalLM", &applyPhi3Traits, &writePhi3Traits, "phi3"};
 
 } // namespace lathe
