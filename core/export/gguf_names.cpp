@@ -73,9 +73,15 @@ std::string ggufArchitecture(const ModelConfig& config)
         fail("GGUF export: Qwen3 with attention_bias=true has no llama.cpp equivalent");
     // Traits llama.cpp's graphs for these names do not have.
     const bool phi3 = std::string(arch.gguf_arch) == "phi3";
-    if (((config.fused_qkv || config.fused_gate_up) && !phi3) || config.norm_offset_one || config.num_experts > 0 ||
-        config.rope_interleaved)
+    const bool gemma2 = std::string(arch.gguf_arch) == "gemma2";
+    if (((config.fused_qkv || config.fused_gate_up) && !phi3) || (config.norm_offset_one && !gemma2) ||
+        config.num_experts > 0 || config.rope_interleaved)
         fail("GGUF export: this ", config.model_type, " model has traits the exporter does not map yet");
+    // llama.cpp's gemma2 graph scales attention by head_dim^-0.5 (hidden / heads for the 27B shape) and does not
+    // read query_pre_attn_scalar.
+    if (gemma2 && config.query_pre_attn_scalar && *config.query_pre_attn_scalar != double(config.head_dim))
+        fail("GGUF export: query_pre_attn_scalar ", *config.query_pre_attn_scalar, " differs from head_dim ",
+             config.head_dim, ", and llama.cpp's gemma2 graph scales attention by head_dim");
     if (phi3 && !(config.fused_qkv && config.fused_gate_up))
         fail("GGUF export: llama.cpp's phi3 graph needs the fused qkv_proj and gate_up_proj");
     return arch.gguf_arch;
@@ -102,6 +108,28 @@ std::optional<std::string> ggufTensorName(const std::string& hfName)
         if (rest == p.hf)
             return "blk." + layer + "." + p.gguf;
     return std::nullopt;
+}
+
+std::optional<std::string> ggufTensorName(const std::string& hfName, const ModelConfig& config)
+{
+    if (config.sandwich_norm) {
+        // Gemma 2/3: post_attention_layernorm is the attention output's norm, pre_feedforward_layernorm the MLP
+        // input's (llama.cpp's ffn_norm), post_feedforward_layernorm the MLP output's.
+        static const NamePair kSandwich[] = {
+            {"post_attention_layernorm.weight", "post_attention_norm.weight"},
+            {"pre_feedforward_layernorm.weight", "ffn_norm.weight"},
+            {"post_feedforward_layernorm.weight", "post_ffw_norm.weight"},
+        };
+        const std::size_t dot = hfName.find('.', std::strlen("model.layers."));
+        if (hfName.rfind("model.layers.", 0) == 0 && dot != std::string::npos) {
+            const std::string layer = hfName.substr(13, dot - 13);
+            const std::string rest = hfName.substr(dot + 1);
+            for (const auto& p : kSandwich)
+                if (rest == p.hf)
+                    return "blk." + layer + "." + p.gguf;
+        }
+    }
+    return ggufTensorName(hfName);
 }
 
 bool isDroppedHfTensor(const std::string& hfName)

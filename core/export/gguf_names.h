@@ -19,6 +19,9 @@ std::string ggufArchitecture(const ModelConfig& config);
 /// The GGUF name of an HF tensor ("model.layers.3.mlp.up_proj.weight" -> "blk.3.ffn_up.weight"), or nullopt when
 /// the tensor has no GGUF counterpart.
 std::optional<std::string> ggufTensorName(const std::string& hfName);
+/// The same for a model of `config`: sandwich-norm families (Gemma 2/3) name their four layer norms
+/// attn_norm, post_attention_norm, ffn_norm and post_ffw_norm.
+std::optional<std::string> ggufTensorName(const std::string& hfName, const ModelConfig& config);
 
 /// True for HF tensors that converters drop on purpose (rotary_emb.inv_freq and the like).
 bool isDroppedHfTensor(const std::string& hfName);

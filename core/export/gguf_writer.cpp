@@ -213,6 +213,14 @@ void writeHyperParameters(GgufFile& file, const std::string& a, const ModelConfi
         file.setU32(a + ".rope.dimension_count", u32(c.rotary_dim(), "rotary dim"));
         file.setU32(a + ".vocab_size", u32(c.vocab_size, "vocab_size"));
     }
+    if (a == "gemma2") {
+        // convert_hf_to_gguf's Gemma2Model.
+        if (c.attn_logit_softcapping)
+            file.setF32(a + ".attn_logit_softcapping", static_cast<float>(*c.attn_logit_softcapping));
+        if (c.final_logit_softcapping)
+            file.setF32(a + ".final_logit_softcapping", static_cast<float>(*c.final_logit_softcapping));
+        file.setU32(a + ".attention.sliding_window", u32(c.sliding_window.value_or(4096), "sliding_window"));
+    }
     if (a == "phi3") {
         // convert_hf_to_gguf's Phi3MiniModel: the rotary dimensions, the sliding window (0 for none: Phi-4),
         // and for LongRoPE the original context and the attention factor (the factors are tensors).
@@ -299,7 +307,7 @@ GgufExportSummary exportGguf(const GgufExportOptions& options)
     mixture.layerCount = config.num_hidden_layers;
     mixture.hasOutputTensor = false; // tied embeddings: token_embd.weight is also the output tensor
     for (const TensorSpec& spec : table)
-        if (ggufTensorName(spec.name) == std::optional<std::string>("output.weight"))
+        if (ggufTensorName(spec.name, config) == std::optional<std::string>("output.weight"))
             mixture.hasOutputTensor = true;
     mixture.is70B = isLlamaCpp70B(arch, config);
     const int hardwareThreads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -314,9 +322,13 @@ GgufExportSummary exportGguf(const GgufExportOptions& options)
         if (entry.shape != spec.shape)
             fail(store->fileOf(spec.name), ": tensor \"", spec.name, "\" has shape ", at::IntArrayRef(entry.shape),
                  ", expected ", at::IntArrayRef(spec.shape));
-        const auto gguf = ggufTensorName(spec.name);
+        const auto gguf = ggufTensorName(spec.name, config);
         if (!gguf)
             fail("GGUF export: tensor \"", spec.name, "\" has no GGUF name");
+        // (1 + w) norms store w; llama.cpp's Gemma graphs multiply by the weight itself (the converter adds 1).
+        static const std::string kNormSuffix = "norm.weight";
+        const bool plusOne = config.norm_offset_one && spec.name.size() > kNormSuffix.size() &&
+                             spec.name.compare(spec.name.size() - kNormSuffix.size(), kNormSuffix.size(), kNormSuffix) == 0;
         const at::ScalarType stored = scalarTypeFromSafetensors(entry.dtype);
         std::vector<std::int64_t> ne(spec.shape.rbegin(), spec.shape.rend());
         const GgmlType type = chooseType(*gguf, ne, stored, spec.name, options.outType, mixture);
@@ -332,8 +344,10 @@ GgufExportSummary exportGguf(const GgufExportOptions& options)
         }
         const std::string hfName = spec.name;
         const std::int64_t ne0 = ne[0];
-        file.addTensor(*gguf, std::move(ne), type, [store, hfName, type, permuteHeads, ne0, threads]() {
+        file.addTensor(*gguf, std::move(ne), type, [store, hfName, type, permuteHeads, ne0, threads, plusOne]() {
             at::Tensor t = store->get(hfName);
+            if (plusOne)
+                t = t.to(at::kFloat) + 1;
             if (permuteHeads > 0)
                 t = permuteQk(t, permuteHeads);
             if (ggmlIsQuantized(type))
@@ -453,7 +467,7 @@ GgufExportSummary exportGgufLora(const GgufLoraExportOptions& options)
             fail(store->fileOf(key), ": ", key, ": embedding LoRA is not exported to GGUF; export the merged model");
         if (module == "lm_head" && config.tie_word_embeddings)
             fail(store->fileOf(key), ": ", key, ": lm_head LoRA on a tied-embedding model has no GGUF tensor to adapt");
-        const auto gguf = ggufTensorName(hfName);
+        const auto gguf = ggufTensorName(hfName, config);
         if (!gguf)
             fail(store->fileOf(key), ": ", key, ": ", hfName, " has no GGUF counterpart");
         if (!base.contains(hfName))

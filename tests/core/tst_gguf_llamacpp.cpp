@@ -32,6 +32,7 @@
 
 #include "error_check.h"
 #include "generation/generator.h"
+#include "io/safetensors.h"
 #include "lora/lora_adapter.h"
 #include "model/model_loader.h"
 #include "model/new_model.h"
@@ -433,6 +434,64 @@ private Q_SLOTS:
         const json result = probe({{"threads", 2}, {"texts", json::array()}, {"runs", runs}}, "phi3");
         QVERIFY2(result.contains("runs"), "probe.mjs failed");
         QCOMPARE(result["runs"][0]["architecture"].get<std::string>(), std::string("phi3"));
+        const Ids gotA = jsonIds(result["runs"][0]["greedy"][0]), gotB = jsonIds(result["runs"][0]["greedy"][1]);
+        QVERIFY2(gotA == a, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotA), show(a))));
+        QVERIFY2(gotB == b, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotB), show(b))));
+    }
+
+    // Gemma 2 (issue 16): (1 + w) norms written as llama.cpp wants them (w + 1), the four layer norms under
+    // their gemma2 names, attention and final soft-caps and the sliding window (8, shorter than the prompts, on
+    // the even layers) in the metadata. A random Gemma 2 with the real Qwen3 tokenizer: llama.cpp must continue
+    // two prompts with Lathe's greedy ids.
+    void gemma2SoftcapWindow()
+    {
+        if (m_tokenizers.isEmpty())
+            QSKIP(qPrintable(m_why));
+        const QString tokenizerDir = m_tokenizers + "/tokenizer-qwen3/models";
+        NewModelOptions m;
+        m.arch = "gemma2";
+        m.config = json{{"vocab_size", 151936}, {"hidden_size", 128}, {"intermediate_size", 256},
+                        {"num_hidden_layers", 3}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
+                        {"head_dim", 32}, {"query_pre_attn_scalar", 32}, {"initializer_range", 0.05},
+                        {"attn_logit_softcapping", 2.0}, {"final_logit_softcapping", 3.0}, {"sliding_window", 8}}
+                       .dump();
+        m.tokenizerDir = tokenizerDir.toStdString();
+        m.outDir = (m_root + "/gemma2").toStdString();
+        m.dtype = "float32";
+        m.seed = 9;
+        LATHE_VERIFY_NO_ERROR(writeNewModel(m));
+        // Norms away from their (1 + 0) start, so that the + 1 of the export matters.
+        {
+            auto store = WeightStore::openDir(m.outDir);
+            NamedTensors tensors;
+            torch::manual_seed(3);
+            for (const auto& name : store.names()) {
+                auto t = store.get(name).clone();
+                if (name.find("norm.weight") != std::string::npos)
+                    t.normal_(0.0, 0.3);
+                tensors.emplace_back(name, t);
+            }
+            saveSafetensorsSharded(m.outDir, tensors, 2ull << 30);
+        }
+        const QString f32 = exportGguf(m_root + "/gemma2-f32", {"model_name_or_path=" + QString::fromStdString(m.outDir),
+                                                                "export_format=gguf", "export_quantization=f32"});
+        QVERIFY(!f32.isEmpty());
+
+        CausalLM model(nullptr);
+        LATHE_VERIFY_NO_ERROR(model = loadModel(m.outDir, {torch::kCPU, torch::kFloat32}));
+        const auto tokenizer = Tokenizer::fromDirectory(m.outDir);
+        const Ids shortPrompt = toIds(tokenizer->encode("Who are you? Tell me about yourself."));
+        const Ids longPrompt = toIds(tokenizer->encode(
+            "The river flows to the sea, and the sea returns it as rain; the rain falls on the hills, the hills feed "
+            "the springs, and the springs become the river again."));
+        QVERIFY(shortPrompt.size() > 8);
+        const Ids a = greedy(model, shortPrompt, 16), b = greedy(model, longPrompt, 24);
+        json runs = json::array();
+        runs.push_back({{"name", "gemma2-f32"}, {"model", f32.toStdString()}, {"lora", nullptr}, {"tokenize", false},
+                        {"greedy", json::array({{{"ids", shortPrompt}, {"n", 16}}, {{"ids", longPrompt}, {"n", 24}}})}});
+        const json result = probe({{"threads", 2}, {"texts", json::array()}, {"runs", runs}}, "gemma2");
+        QVERIFY2(result.contains("runs"), "probe.mjs failed");
+        QCOMPARE(result["runs"][0]["architecture"].get<std::string>(), std::string("gemma2"));
         const Ids gotA = jsonIds(result["runs"][0]["greedy"][0]), gotB = jsonIds(result["runs"][0]["greedy"][1]);
         QVERIFY2(gotA == a, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotA), show(a))));
         QVERIFY2(gotB == b, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotB), show(b))));

@@ -59,6 +59,7 @@ void writeGemma2Traits(const ModelConfig& config, nlohmann::json& json)
 
 } // namespace
 
-const Architecture kGemma2Architecture = {"gemma2", "Gemma2ForCausalLM", &applyGemma2Traits, &writeGemma2Traits};
+const Architecture kGemma2Architecture = {"gemma2", "Gemma2ForCausalLM", &applyGemma2Traits, &writeGemma2Traits,
+                                          "gemma2"};
 
 } // namespace lathe
