@@ -45,6 +45,9 @@ const NamePair kBlockNames[] = {
     {"mlp.up_proj.bias", "ffn_up.bias"},
     {"mlp.down_proj.weight", "ffn_down.weight"},
     {"mlp.down_proj.bias", "ffn_down.bias"},
+    // Mixture-of-experts routers (the experts are stacked by the writer).
+    {"mlp.gate.weight", "ffn_gate_inp.weight"},
+    {"block_sparse_moe.gate.weight", "ffn_gate_inp.weight"},
     // Fused projections (Phi-3): llama.cpp keeps them fused, the gate rows first in ffn_up.
     {"self_attn.qkv_proj.weight", "attn_qkv.weight"},
     {"mlp.gate_up_proj.weight", "ffn_up.weight"},
@@ -75,8 +78,19 @@ std::string ggufArchitecture(const ModelConfig& config)
     const bool phi3 = std::string(arch.gguf_arch) == "phi3";
     const bool gemma2 = std::string(arch.gguf_arch) == "gemma2";
     if (((config.fused_qkv || config.fused_gate_up) && !phi3) || (config.norm_offset_one && !gemma2) ||
-        config.num_experts > 0 || config.rope_interleaved)
+        config.rope_interleaved)
         fail("GGUF export: this ", config.model_type, " model has traits the exporter does not map yet");
+    // llama.cpp's expert graphs: every layer sparse, the chosen weights renormalised.
+    if (config.num_experts > 0) {
+        if (!config.mlp_only_layers.empty() || config.decoder_sparse_step != 1)
+            fail("GGUF export: llama.cpp's ", arch.gguf_arch, " graph has experts in every layer; this model has dense "
+                 "layers (mlp_only_layers / decoder_sparse_step)");
+        if (std::string(arch.gguf_arch) == "llama" && config.sliding_window)
+            fail("GGUF export: llama.cpp's llama graph (Mixtral) has no sliding window; this model sets sliding_window");
+        if (!config.norm_topk_prob)
+            fail("GGUF export: llama.cpp's ", arch.gguf_arch, " graph renormalises the chosen experts' weights; this "
+                 "model has norm_topk_prob false");
+    }
     // llama.cpp's gemma2 graph scales attention by head_dim^-0.5 (hidden / heads for the 27B shape) and does not
     // read query_pre_attn_scalar.
     if (gemma2 && config.query_pre_attn_scalar && *config.query_pre_attn_scalar != double(config.head_dim))

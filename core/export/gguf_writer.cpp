@@ -221,6 +221,12 @@ void writeHyperParameters(GgufFile& file, const std::string& a, const ModelConfi
             file.setF32(a + ".final_logit_softcapping", static_cast<float>(*c.final_logit_softcapping));
         file.setU32(a + ".attention.sliding_window", u32(c.sliding_window.value_or(4096), "sliding_window"));
     }
+    if (c.num_experts > 0) {
+        file.setU32(a + ".expert_count", u32(c.num_experts, "num_experts"));
+        file.setU32(a + ".expert_used_count", u32(c.num_experts_per_tok, "num_experts_per_tok"));
+        if (a == "qwen3moe")
+            file.setU32(a + ".expert_feed_forward_length", u32(c.moe_intermediate_size, "moe_intermediate_size"));
+    }
     if (a == "phi3") {
         // convert_hf_to_gguf's Phi3MiniModel: the rotary dimensions, the sliding window (0 for none: Phi-4),
         // and for LongRoPE the original context and the attention factor (the factors are tensors).
@@ -314,10 +320,67 @@ GgufExportSummary exportGguf(const GgufExportOptions& options)
     const int threads = options.threads > 0 ? options.threads : hardwareThreads;
     std::set<std::string> expected;
     std::map<GgmlType, std::uint64_t> matrixBytes;
+    // Mixture of experts: llama.cpp stacks each layer's experts into one tensor per projection
+    // (ffn_gate_exps / ffn_up_exps / ffn_down_exps, ne = [in, out, experts]), added at the layer's first expert.
+    auto expertOf = [&](const std::string& name, std::int64_t& layer, std::int64_t& expert, std::string& kind) {
+        const std::string mid = config.mixtral_names ? ".block_sparse_moe.experts." : ".mlp.experts.";
+        const auto at = name.find(mid);
+        if (config.num_experts <= 0 || name.rfind("model.layers.", 0) != 0 || at == std::string::npos)
+            return false;
+        layer = std::stoll(name.substr(13, at - 13));
+        const std::string rest = name.substr(at + mid.size());
+        expert = std::stoll(rest.substr(0, rest.find('.')));
+        const std::string leaf = rest.substr(rest.find('.') + 1);
+        static const std::pair<const char*, const char*> kinds[] = {
+            {"gate_proj.weight", "ffn_gate_exps"}, {"up_proj.weight", "ffn_up_exps"}, {"down_proj.weight", "ffn_down_exps"},
+            {"w1.weight", "ffn_gate_exps"},        {"w3.weight", "ffn_up_exps"},      {"w2.weight", "ffn_down_exps"}};
+        for (const auto& [hf, gguf] : kinds)
+            if (leaf == hf) {
+                kind = gguf;
+                return true;
+            }
+        fail("GGUF export: expert tensor \"", name, "\" has no GGUF counterpart");
+    };
     for (const TensorSpec& spec : table) {
         expected.insert(spec.name);
         if (!store->contains(spec.name))
             fail(store->description(), ": missing tensor \"", spec.name, "\"");
+        std::int64_t layer = 0, expert = 0;
+        std::string kind;
+        if (expertOf(spec.name, layer, expert, kind)) {
+            if (expert != 0)
+                continue;
+            std::vector<std::string> parts;
+            for (std::int64_t e = 0; e < config.num_experts; ++e) {
+                std::string n = spec.name;
+                const std::string mid = config.mixtral_names ? ".block_sparse_moe.experts." : ".mlp.experts.";
+                const auto at = n.find(mid) + mid.size();
+                n.replace(at, n.find('.', at) - at, std::to_string(e));
+                if (!store->contains(n))
+                    fail(store->description(), ": missing tensor \"", n, "\"");
+                parts.push_back(n);
+            }
+            std::vector<std::int64_t> ne(spec.shape.rbegin(), spec.shape.rend());
+            ne.push_back(config.num_experts);
+            const std::string gguf = "blk." + std::to_string(layer) + "." + kind + ".weight";
+            const GgmlType type =
+                chooseType(gguf, ne, scalarTypeFromSafetensors(store->entry(spec.name).dtype), spec.name, options.outType, mixture);
+            std::uint64_t n = ggmlRowSize(type, ne[0]);
+            for (std::size_t d = 1; d < ne.size(); ++d)
+                n *= static_cast<std::uint64_t>(ne[d]);
+            matrixBytes[type] += n;
+            const std::int64_t ne0 = ne[0];
+            file.addTensor(gguf, std::move(ne), type, [store, parts, type, ne0, threads]() {
+                std::vector<at::Tensor> ts;
+                for (const auto& p : parts)
+                    ts.push_back(store->get(p));
+                const at::Tensor t = at::stack(ts);
+                if (ggmlIsQuantized(type))
+                    return quantizeTensor(t, type, ne0, threads);
+                return t.to(ggmlScalarType(type));
+            });
+            continue;
+        }
         const SafetensorsEntry& entry = store->entry(spec.name);
         if (entry.shape != spec.shape)
             fail(store->fileOf(spec.name), ": tensor \"", spec.name, "\" has shape ", at::IntArrayRef(entry.shape),

@@ -496,6 +496,60 @@ private Q_SLOTS:
         QVERIFY2(gotA == a, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotA), show(a))));
         QVERIFY2(gotB == b, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotB), show(b))));
     }
+
+    // Mixture of experts (issue 16): each layer's experts stacked into ffn_{gate,up,down}_exps, the router as
+    // ffn_gate_inp, expert counts in the metadata; Qwen3-MoE as llama.cpp's qwen3moe, Mixtral as its llama graph
+    // with experts (q/k rows permuted). Random models with the real Qwen3 tokenizer: llama.cpp must continue two
+    // prompts with Lathe's greedy ids.
+    void moeExperts_data()
+    {
+        QTest::addColumn<QString>("arch");
+        QTest::addColumn<QString>("ggufArch");
+        QTest::newRow("qwen3_moe") << "qwen3_moe" << "qwen3moe";
+        QTest::newRow("mixtral") << "mixtral" << "llama";
+    }
+    void moeExperts()
+    {
+        if (m_tokenizers.isEmpty())
+            QSKIP(qPrintable(m_why));
+        QFETCH(QString, arch);
+        QFETCH(QString, ggufArch);
+        const QString tokenizerDir = m_tokenizers + "/tokenizer-qwen3/models";
+        NewModelOptions m;
+        m.arch = arch.toStdString();
+        m.config = json{{"vocab_size", 151936}, {"hidden_size", 128}, {"intermediate_size", 96},
+                        {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
+                        {"head_dim", 32}, {"initializer_range", 0.2}, {"num_experts", 4}, {"num_local_experts", 4},
+                        {"num_experts_per_tok", 2}, {"moe_intermediate_size", 96}, {"norm_topk_prob", true}}
+                       .dump();
+        m.tokenizerDir = tokenizerDir.toStdString();
+        m.outDir = (m_root + "/" + arch).toStdString();
+        m.dtype = "float32";
+        m.seed = 13;
+        LATHE_VERIFY_NO_ERROR(writeNewModel(m));
+        const QString f32 = exportGguf(m_root + "/" + arch + "-f32", {"model_name_or_path=" + QString::fromStdString(m.outDir),
+                                                                      "export_format=gguf", "export_quantization=f32"});
+        QVERIFY(!f32.isEmpty());
+
+        CausalLM model(nullptr);
+        LATHE_VERIFY_NO_ERROR(model = loadModel(m.outDir, {torch::kCPU, torch::kFloat32}));
+        const auto tokenizer = Tokenizer::fromDirectory(m.outDir);
+        const Ids shortPrompt = toIds(tokenizer->encode("Who are you? Tell me about yourself."));
+        const Ids longPrompt = toIds(tokenizer->encode(
+            "The river flows to the sea, and the sea returns it as rain; the rain falls on the hills, the hills feed "
+            "the springs, and the springs become the river again."));
+        const Ids a = greedy(model, shortPrompt, 16), b = greedy(model, longPrompt, 24);
+        json runs = json::array();
+        runs.push_back({{"name", arch.toStdString() + "-f32"}, {"model", f32.toStdString()}, {"lora", nullptr},
+                        {"tokenize", false},
+                        {"greedy", json::array({{{"ids", shortPrompt}, {"n", 16}}, {{"ids", longPrompt}, {"n", 24}}})}});
+        const json result = probe({{"threads", 2}, {"texts", json::array()}, {"runs", runs}}, arch);
+        QVERIFY2(result.contains("runs"), "probe.mjs failed");
+        QCOMPARE(QString::fromStdString(result["runs"][0]["architecture"].get<std::string>()), ggufArch);
+        const Ids gotA = jsonIds(result["runs"][0]["greedy"][0]), gotB = jsonIds(result["runs"][0]["greedy"][1]);
+        QVERIFY2(gotA == a, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotA), show(a))));
+        QVERIFY2(gotB == b, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotB), show(b))));
+    }
 };
 
 } // namespace

@@ -39,6 +39,8 @@ void writeMixtralTraits(const ModelConfig& config, nlohmann::json& json)
 
 } // namespace
 
-const Architecture kMixtralArchitecture = {"mixtral", "MixtralForCausalLM", &applyMixtralTraits, &writeMixtralTraits};
+// llama.cpp runs Mixtral as its "llama" graph with experts.
+const Architecture kMixtralArchitecture = {"mixtral", "MixtralForCausalLM", &applyMixtralTraits, &writeMixtralTraits,
+                                           "llama"};
 
 } // namespace lathe

@@ -49,6 +49,6 @@ void writeQwen3MoeTraits(const ModelConfig& config, nlohmann::json& json)
 } // namespace
 
 const Architecture kQwen3MoeArchitecture = {"qwen3_moe", "Qwen3MoeForCausalLM", &applyQwen3MoeTraits,
-                                            &writeQwen3MoeTraits};
+                                            &writeQwen3MoeTraits, "qwen3moe"};
 
 } // namespace lathe
