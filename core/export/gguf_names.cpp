@@ -76,10 +76,24 @@ std::string ggufArchitecture(const ModelConfig& config)
         fail("GGUF export: Qwen3 with attention_bias=true has no llama.cpp equivalent");
     // Traits llama.cpp's graphs for these names do not have.
     const bool phi3 = std::string(arch.gguf_arch) == "phi3";
-    const bool gemma2 = std::string(arch.gguf_arch) == "gemma2";
-    if (((config.fused_qkv || config.fused_gate_up) && !phi3) || (config.norm_offset_one && !gemma2) ||
-        config.rope_interleaved)
+    const bool gemma2 = std::string(arch.gguf_arch) == "gemma2", gemma3 = std::string(arch.gguf_arch) == "gemma3";
+    const bool chatglm = std::string(arch.gguf_arch) == "chatglm";
+    if (((config.fused_qkv || config.fused_gate_up) && !phi3 && !chatglm) ||
+        (config.norm_offset_one && !gemma2 && !gemma3) || (config.rope_interleaved && !chatglm))
         fail("GGUF export: this ", config.model_type, " model has traits the exporter does not map yet");
+    if (gemma3) {
+        // llama.cpp's gemma3 graph: every 6th layer global, local RoPE base 10000 without scaling, no soft-cap of
+        // the attention, attention scaled by head_dim.
+        for (std::int64_t i = 0; i < config.num_hidden_layers; ++i)
+            if (config.layerSlides(i) != ((i + 1) % 6 != 0))
+                fail("GGUF export: llama.cpp's gemma3 graph makes every 6th layer global (sliding_window_pattern 6); "
+                     "this model's pattern differs");
+        if (config.rope_local_base_freq.value_or(10000.0) != 10000.0)
+            fail("GGUF export: llama.cpp's gemma3 graph uses RoPE base 10000 on the local layers; this model has ",
+                 *config.rope_local_base_freq);
+    }
+    if (chatglm && config.o_bias)
+        fail("GGUF export: llama.cpp's chatglm graph has no o_proj bias");
     // llama.cpp's expert graphs: every layer sparse, the chosen weights renormalised.
     if (config.num_experts > 0) {
         if (!config.mlp_only_layers.empty() || config.decoder_sparse_step != 1)
@@ -93,9 +107,9 @@ std::string ggufArchitecture(const ModelConfig& config)
     }
     // llama.cpp's gemma2 graph scales attention by head_dim^-0.5 (hidden / heads for the 27B shape) and does not
     // read query_pre_attn_scalar.
-    if (gemma2 && config.query_pre_attn_scalar && *config.query_pre_attn_scalar != double(config.head_dim))
+    if ((gemma2 || gemma3) && config.query_pre_attn_scalar && *config.query_pre_attn_scalar != double(config.head_dim))
         fail("GGUF export: query_pre_attn_scalar ", *config.query_pre_attn_scalar, " differs from head_dim ",
-             config.head_dim, ", and llama.cpp's gemma2 graph scales attention by head_dim");
+             config.head_dim, ", and llama.cpp's Gemma graphs scale attention by head_dim");
     if (phi3 && !(config.fused_qkv && config.fused_gate_up))
         fail("GGUF export: llama.cpp's phi3 graph needs the fused qkv_proj and gate_up_proj");
     return arch.gguf_arch;

@@ -213,6 +213,14 @@ void writeHyperParameters(GgufFile& file, const std::string& a, const ModelConfi
         file.setU32(a + ".rope.dimension_count", u32(c.rotary_dim(), "rotary dim"));
         file.setU32(a + ".vocab_size", u32(c.vocab_size, "vocab_size"));
     }
+    if (a == "gemma3") {
+        // convert_hf_to_gguf's Gemma3Model: the global layers' RoPE scaling, the window; the pattern is built in.
+        file.setU32(a + ".attention.sliding_window", u32(c.sliding_window.value_or(4096), "sliding_window"));
+        if (c.final_logit_softcapping)
+            file.setF32(a + ".final_logit_softcapping", static_cast<float>(*c.final_logit_softcapping));
+    }
+    if (a == "chatglm")
+        file.setU32(a + ".rope.dimension_count", u32(c.rotary_dim(), "rotary dim")); // half of head_dim for GLM-4
     if (a == "gemma2") {
         // convert_hf_to_gguf's Gemma2Model.
         if (c.attn_logit_softcapping)
@@ -290,7 +298,7 @@ GgufExportSummary exportGguf(const GgufExportOptions& options)
         fail(configPath, ": invalid JSON");
     const ModelConfig config = ModelConfig::fromDir(options.modelDir);
     const std::string arch = ggufArchitecture(config);
-    if (config.rotary_dim() != config.head_dim && arch != "phi3")
+    if (config.rotary_dim() != config.head_dim && arch != "phi3" && arch != "chatglm")
         fail(configPath, ": partial_rotary_factor != 1 is not supported by llama.cpp's ", arch, " graph");
 
     auto store = std::make_shared<WeightStore>(WeightStore::openDir(options.modelDir));

@@ -497,31 +497,45 @@ private Q_SLOTS:
         QVERIFY2(gotB == b, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotB), show(b))));
     }
 
-    // Mixture of experts (issue 16): each layer's experts stacked into ffn_{gate,up,down}_exps, the router as
-    // ffn_gate_inp, expert counts in the metadata; Qwen3-MoE as llama.cpp's qwen3moe, Mixtral as its llama graph
-    // with experts (q/k rows permuted). Random models with the real Qwen3 tokenizer: llama.cpp must continue two
-    // prompts with Lathe's greedy ids.
-    void moeExperts_data()
+    // More families (issue 16), each a random model with the real Qwen3 tokenizer that llama.cpp must continue
+    // with Lathe's greedy ids: mixture of experts (each layer's experts stacked into ffn_{gate,up,down}_exps, the
+    // router as ffn_gate_inp, expert counts; Qwen3-MoE as qwen3moe, Mixtral as llama with experts, q/k rows
+    // permuted), Gemma 3 (q/k norms + 1, five local layers of window 4 with RoPE base 10000 then a global one
+    // with linear RoPE scaling) and GLM (llama.cpp's chatglm: q/k/v biases, interleaved RoPE on half of
+    // head_dim, the fused gate_up_proj as ffn_up).
+    void familiesFollowLathe_data()
     {
         QTest::addColumn<QString>("arch");
         QTest::addColumn<QString>("ggufArch");
-        QTest::newRow("qwen3_moe") << "qwen3_moe" << "qwen3moe";
-        QTest::newRow("mixtral") << "mixtral" << "llama";
+        QTest::addColumn<QString>("config");
+        const json moe = {{"num_experts", 4}, {"num_local_experts", 4}, {"num_experts_per_tok", 2},
+                          {"moe_intermediate_size", 96}, {"norm_topk_prob", true}};
+        QTest::newRow("qwen3_moe") << "qwen3_moe" << "qwen3moe" << QString::fromStdString(moe.dump());
+        QTest::newRow("mixtral") << "mixtral" << "llama" << QString::fromStdString(moe.dump());
+        QTest::newRow("gemma3_text") << "gemma3_text" << "gemma3"
+                                     << QString::fromStdString(json{{"num_hidden_layers", 6}, {"sliding_window", 4},
+                                                                    {"sliding_window_pattern", 6},
+                                                                    {"query_pre_attn_scalar", 32},
+                                                                    {"rope_scaling", {{"rope_type", "linear"}, {"factor", 2.0}}},
+                                                                    {"initializer_range", 0.05}}
+                                                                   .dump());
+        QTest::newRow("glm") << "glm" << "chatglm"
+                             << QString::fromStdString(json{{"partial_rotary_factor", 0.5}, {"attention_bias", true}}.dump());
     }
-    void moeExperts()
+    void familiesFollowLathe()
     {
         if (m_tokenizers.isEmpty())
             QSKIP(qPrintable(m_why));
         QFETCH(QString, arch);
         QFETCH(QString, ggufArch);
+        QFETCH(QString, config);
         const QString tokenizerDir = m_tokenizers + "/tokenizer-qwen3/models";
         NewModelOptions m;
         m.arch = arch.toStdString();
-        m.config = json{{"vocab_size", 151936}, {"hidden_size", 128}, {"intermediate_size", 96},
-                        {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
-                        {"head_dim", 32}, {"initializer_range", 0.2}, {"num_experts", 4}, {"num_local_experts", 4},
-                        {"num_experts_per_tok", 2}, {"moe_intermediate_size", 96}, {"norm_topk_prob", true}}
-                       .dump();
+        json c = {{"vocab_size", 151936}, {"hidden_size", 128}, {"intermediate_size", 96}, {"num_hidden_layers", 2},
+                  {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"head_dim", 32}, {"initializer_range", 0.2}};
+        c.update(json::parse(config.toStdString()));
+        m.config = c.dump();
         m.tokenizerDir = tokenizerDir.toStdString();
         m.outDir = (m_root + "/" + arch).toStdString();
         m.dtype = "float32";

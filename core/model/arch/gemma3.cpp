@@ -68,6 +68,6 @@ void writeGemma3Traits(const ModelConfig& config, nlohmann::json& json)
 } // namespace
 
 const Architecture kGemma3TextArchitecture = {"gemma3_text", "Gemma3ForCausalLM", &applyGemma3Traits,
-                                              &writeGemma3Traits};
+                                              &writeGemma3Traits, "gemma3"};
 
 } // namespace lathe

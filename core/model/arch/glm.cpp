@@ -33,6 +33,7 @@ void writeGlmTraits(const ModelConfig& config, nlohmann::json& json)
 
 } // namespace
 
-const Architecture kGlmArchitecture = {"glm", "GlmForCausalLM", &applyGlmTraits, &writeGlmTraits};
+// llama.cpp runs GlmForCausalLM as its chatglm graph (convert_hf_to_gguf's ChatGLMModel).
+const Architecture kGlmArchitecture = {"glm", "GlmForCausalLM", &applyGlmTraits, &writeGlmTraits, "chatglm"};
 
 } // namespace lathe
