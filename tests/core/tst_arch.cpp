@@ -263,6 +263,22 @@ private Q_SLOTS:
                      qPrintable(QString::fromStdString(family) + QString(": loss %1 -> %2")
                                                                     .arg(result.stepLosses.front())
                                                                     .arg(result.stepLosses.back())));
+            // Batched generation (predict, the API's n > 1): left-padded prompts of different lengths give each
+            // prompt's own greedy ids, through every family's masks (sliding windows included) and experts.
+            {
+                auto trained = lathe::loadModel(o.outDir, {torch::kCPU, torch::kFloat32});
+                lathe::loadInferenceAdapters(trained, {(root / ("run_" + family)).string()});
+                const std::vector<std::vector<std::int64_t>> prompts = {
+                    {72, 101, 108, 108, 111, 44, 32, 119, 104, 111, 32, 97, 114, 101, 32, 121, 111, 117, 63},
+                    {87, 104, 97, 116, 32, 105, 115, 32, 51}};
+                lathe::GenerationOptions g;
+                g.max_new_tokens = 12;
+                g.eos_token_ids = {};
+                const auto batch = lathe::greedyGenerateBatch(trained, prompts, g);
+                for (std::size_t p = 0; p < prompts.size(); ++p)
+                    QVERIFY2(batch[p] == lathe::greedyGenerate(trained, prompts[p], g).output_ids,
+                             qPrintable(QString::fromStdString(family) + QString(": batched prompt %1").arg(p)));
+            }
             const bool moe = model->config().num_experts > 0;
             const bool auxLogged = std::any_of(logs.begin(), logs.end(), [](const std::string& l) {
                 return l.find("'aux_loss'") != std::string::npos;
