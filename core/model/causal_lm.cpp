@@ -166,6 +166,10 @@ SparseMoeImpl::SparseMoeImpl(const ModelConfig& c, std::shared_ptr<RouterLogits>
     experts = register_module("experts", torch::nn::ModuleList());
     for (std::int64_t e = 0; e < c.num_experts; ++e)
         experts->push_back(MLP(c, c.moe_intermediate_size, c.mixtral_names));
+    if (c.shared_expert_intermediate_size > 0) {
+        shared_expert = register_module("shared_expert", MLP(c, c.shared_expert_intermediate_size));
+        shared_expert_gate = register_module("shared_expert_gate", Linear(c.hidden_size, 1, false));
+    }
 }
 
 torch::Tensor SparseMoeImpl::forward(const torch::Tensor& x)
@@ -196,6 +200,8 @@ torch::Tensor SparseMoeImpl::forward(const torch::Tensor& x)
         const auto w = weights.index({tokens, slots}).unsqueeze(1);
         out = out.index_add(0, tokens, y * w);
     }
+    if (shared_expert) // Qwen2MoeSparseMoeBlock: + sigmoid(shared_expert_gate(x)) * shared_expert(x)
+        out = out + torch::sigmoid(shared_expert_gate(flat)) * shared_expert(flat);
     return out.reshape(shape);
 }
 

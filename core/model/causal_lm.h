@@ -78,6 +78,8 @@ public:
 
     Linear gate{nullptr};
     torch::nn::ModuleList experts{nullptr};
+    MLP shared_expert{nullptr};        ///< Qwen2-MoE: added to every token, gated by
+    Linear shared_expert_gate{nullptr}; ///< sigmoid(shared_expert_gate(x))
 
 private:
     std::int64_t m_topK = 2;

@@ -81,6 +81,7 @@ struct ModelConfig
     bool norm_topk_prob = true;
     double router_aux_loss_coef = 0;
     bool mixtral_names = false;          ///< block_sparse_moe.experts.N.w1/w3/w2 instead of mlp.experts.N.*_proj
+    std::int64_t shared_expert_intermediate_size = 0; ///< a shared expert gated by sigmoid(shared_expert_gate) (Qwen2-MoE)
 
     /// Whether layer `i` uses the sliding window.
     bool layerSlides(std::int64_t i) const

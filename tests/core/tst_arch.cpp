@@ -237,7 +237,7 @@ private Q_SLOTS:
             o.config = R"({"vocab_size": 300, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
                            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8,
                            "num_experts": 4, "num_local_experts": 4, "num_experts_per_tok": 2,
-                           "moe_intermediate_size": 32, "router_aux_loss_coef": 0.02, "sliding_window": 16,
+                           "moe_intermediate_size": 32, "shared_expert_intermediate_size": 48, "router_aux_loss_coef": 0.02, "sliding_window": 16,
                            "eos_token_id": 258, "pad_token_id": 256, "initializer_range": 0.1})";
             o.tokenizerDir = (root / "tokenizer").string();
             o.outDir = (root / family).string();

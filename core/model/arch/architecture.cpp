@@ -10,7 +10,7 @@ std::vector<const Architecture*> architectures()
     // The registry: one line per family.
     return {&kLlamaArchitecture,  &kMistralArchitecture,     &kQwen2Architecture, &kQwen3Architecture,
             &kGemmaArchitecture,  &kGemma2Architecture,      &kGemma3TextArchitecture, &kPhi3Architecture,
-            &kGlmArchitecture,
+            &kGlmArchitecture,    &kQwen2MoeArchitecture,
             &kQwen3MoeArchitecture, &kMixtralArchitecture};
 }
 
@@ -73,6 +73,10 @@ std::vector<TensorSpec> tensorTable(const ModelConfig& c)
                     mlp(x, inner, "w1", "w3", "w2", false);
                 else
                     mlp(x, inner, "gate_proj", "up_proj", "down_proj", false);
+            }
+            if (c.shared_expert_intermediate_size > 0) {
+                mlp(m + "shared_expert.", c.shared_expert_intermediate_size, "gate_proj", "up_proj", "down_proj", false);
+                table.push_back({m + "shared_expert_gate.weight", {1, H}});
             }
         } else {
             mlp(p + "mlp.", I, "gate_proj", "up_proj", "down_proj", c.fused_gate_up);

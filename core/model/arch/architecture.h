@@ -65,6 +65,7 @@ extern const Architecture kGemma3TextArchitecture;
 extern const Architecture kPhi3Architecture;
 extern const Architecture kGlmArchitecture;
 extern const Architecture kQwen3MoeArchitecture;
+extern const Architecture kQwen2MoeArchitecture;
 extern const Architecture kMixtralArchitecture;
 
 } // namespace lathe
