@@ -80,6 +80,22 @@ Entry qwenFamily(const char* name, TemplateClass cls, const char* defaultSystem)
     return e;
 }
 
+Entry gemmaFamily(const char* name, std::vector<std::string> stopWords, bool efficientEos)
+{
+    Entry e;
+    e.name = name;
+    e.templateClass = TemplateClass::Llama2;
+    e.user = Slots{s("<start_of_turn>user\n{{content}}<end_of_turn>\n<start_of_turn>model\n")};
+    e.assistant = Slots{s("{{content}}<end_of_turn>\n")};
+    e.system = Slots{s("{{content}}\n\n")};
+    e.observation = Slots{s("<start_of_turn>tool\n{{content}}<end_of_turn>\n<start_of_turn>model\n")};
+    e.prefix = Slots{kBos};
+    e.stopWords = std::move(stopWords);
+    e.efficientEos = efficientEos;
+    e.replaceEos = !efficientEos;
+    return e;
+}
+
 Entry deepseekFamily(const char* name, TemplateClass cls)
 {
     Entry e;
@@ -176,46 +192,10 @@ std::vector<Entry> entries()
     }
     list.push_back(deepseekFamily("deepseek3", TemplateClass::Plain));
     list.push_back(deepseekFamily("deepseekr1", TemplateClass::Reasoning));
-    {
-        Entry e;
-        e.name = "gemma";
-        e.templateClass = TemplateClass::Llama2;
-        e.user = Slots{s("<start_of_turn>user\n{{content}}<end_of_turn>\n<start_of_turn>model\n")};
-        e.assistant = Slots{s("{{content}}<end_of_turn>\n")};
-        e.system = Slots{s("{{content}}\n\n")};
-        e.observation = Slots{s("<start_of_turn>tool\n{{content}}<end_of_turn>\n<start_of_turn>model\n")};
-        e.prefix = Slots{kBos};
-        e.stopWords = {"<end_of_turn>"};
-        e.replaceEos = true;
-        list.push_back(e);
-    }
-    // Gemma 2: gemma's strings, stopping at <eos> or <end_of_turn> with an efficient EOS; Gemma 3 (text): gemma's.
-    {
-        Entry e;
-        e.name = "gemma2";
-        e.templateClass = TemplateClass::Llama2;
-        e.user = Slots{s("<start_of_turn>user\n{{content}}<end_of_turn>\n<start_of_turn>model\n")};
-        e.assistant = Slots{s("{{content}}<end_of_turn>\n")};
-        e.system = Slots{s("{{content}}\n\n")};
-        e.observation = Slots{s("<start_of_turn>tool\n{{content}}<end_of_turn>\n<start_of_turn>model\n")};
-        e.prefix = Slots{kBos};
-        e.stopWords = {"<eos>", "<end_of_turn>"};
-        e.efficientEos = true;
-        list.push_back(e);
-    }
-    {
-        Entry e;
-        e.name = "gemma3";
-        e.templateClass = TemplateClass::Llama2;
-        e.user = Slots{s("<start_of_turn>user\n{{content}}<end_of_turn>\n<start_of_turn>model\n")};
-        e.assistant = Slots{s("{{content}}<end_of_turn>\n")};
-        e.system = Slots{s("{{content}}\n\n")};
-        e.observation = Slots{s("<start_of_turn>tool\n{{content}}<end_of_turn>\n<start_of_turn>model\n")};
-        e.prefix = Slots{kBos};
-        e.stopWords = {"<end_of_turn>"};
-        e.replaceEos = true;
-        list.push_back(e);
-    }
+    // Gemma (1, 3 text) and Gemma 2: the same strings; Gemma 2 stops at <eos> too, with an efficient EOS.
+    list.push_back(gemmaFamily("gemma", {"<end_of_turn>"}, false));
+    list.push_back(gemmaFamily("gemma2", {"<eos>", "<end_of_turn>"}, true));
+    list.push_back(gemmaFamily("gemma3", {"<end_of_turn>"}, false));
     // Phi-3 (phi, phi_small), Phi-4 (phi4), Phi-4-mini (phi4_mini).
     for (const bool small : {false, true}) {
         Entry e;

@@ -94,6 +94,19 @@ PaddedRows padRows(const std::vector<const TokenizedExample*>& rows, TokenId pad
 
 namespace {
 
+/// A batch of the padded rows of `examples` examples.
+TrainBatch batchOf(PaddedRows padded, std::int64_t examples)
+{
+    TrainBatch b;
+    b.inputIds = std::move(padded.inputIds);
+    b.labels = std::move(padded.labels);
+    b.attentionMask = std::move(padded.attentionMask);
+    b.examples = examples;
+    b.tokens = padded.tokens;
+    b.labeled = padded.labeled;
+    return b;
+}
+
 void logIssues(const DataOptions& options, const std::vector<DataIssue>& issues)
 {
     if (!options.log)
@@ -166,15 +179,7 @@ public:
         std::vector<const TokenizedExample*> rows;
         for (const auto& item : items)
             rows.push_back(&item.rows.front());
-        auto padded = padRows(rows, padId, device);
-        TrainBatch b;
-        b.inputIds = padded.inputIds;
-        b.labels = padded.labels;
-        b.attentionMask = padded.attentionMask;
-        b.examples = std::int64_t(items.size());
-        b.tokens = padded.tokens;
-        b.labeled = padded.labeled;
-        return b;
+        return batchOf(padRows(rows, padId, device), std::int64_t(items.size()));
     }
 };
 
@@ -242,15 +247,7 @@ public:
             rows.push_back(&item.rows[0]);
         for (const auto& item : items)
             rows.push_back(&item.rows[1]);
-        auto padded = padRows(rows, padId, device, 8, true);
-        TrainBatch b;
-        b.inputIds = padded.inputIds;
-        b.labels = padded.labels;
-        b.attentionMask = padded.attentionMask;
-        b.examples = std::int64_t(items.size());
-        b.tokens = padded.tokens;
-        b.labeled = padded.labeled;
-        return b;
+        return batchOf(padRows(rows, padId, device, 8, true), std::int64_t(items.size()));
     }
 };
 
@@ -297,19 +294,12 @@ public:
             kl.push_back(&item.rows[1]);
             tags.push_back(item.desirable ? 1 : 0);
         }
-        auto t = padRows(target, padId, device, 8, true);
+        auto b = batchOf(padRows(target, padId, device, 8, true), std::int64_t(items.size()));
         auto k = padRows(kl, padId, device, 8, true);
-        TrainBatch b;
-        b.inputIds = t.inputIds;
-        b.labels = t.labels;
-        b.attentionMask = t.attentionMask;
         b.klInputIds = k.inputIds;
         b.klLabels = k.labels;
         b.klAttentionMask = k.attentionMask;
         b.desirable = torch::tensor(tags, torch::kLong).to(torch::kBool).to(device);
-        b.examples = std::int64_t(items.size());
-        b.tokens = t.tokens;
-        b.labeled = t.labeled;
         return b;
     }
 };

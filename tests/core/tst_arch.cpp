@@ -31,14 +31,7 @@ namespace {
 
 std::vector<std::string> fixtureFolders()
 {
-    std::vector<std::string> found;
-    const fs::path root = fs::path(lathe::test::sharedDir().toStdString()) / "fixtures" / "hf-arch";
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(root, ec))
-        if (entry.is_directory() && fs::exists(entry.path() / "expected.json"))
-            found.push_back(entry.path().string());
-    std::sort(found.begin(), found.end());
-    return found;
+    return lathe::test::fixtureFolders("hf-arch");
 }
 
 std::vector<std::int64_t> ids(const json& j)

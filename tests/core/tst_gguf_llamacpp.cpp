@@ -389,6 +389,29 @@ private Q_SLOTS:
             }
     }
 
+    /// llama.cpp, given `gguf` exported from the model folder `modelDir`, continues a short and a long prompt
+    /// with exactly Lathe's greedy ids, and names the architecture `ggufArch`.
+    void followsLathe(const std::string& modelDir, const QString& gguf, const QString& name, const QString& ggufArch)
+    {
+        CausalLM model(nullptr);
+        LATHE_VERIFY_NO_ERROR(model = loadModel(modelDir, {torch::kCPU, torch::kFloat32}));
+        const auto tokenizer = Tokenizer::fromDirectory(modelDir);
+        const Ids shortPrompt = toIds(tokenizer->encode("Who are you? Tell me about yourself."));
+        const Ids longPrompt = toIds(tokenizer->encode(
+            "The river flows to the sea, and the sea returns it as rain; the rain falls on the hills, the hills feed "
+            "the springs, and the springs become the river again."));
+        const Ids a = greedy(model, shortPrompt, 16), b = greedy(model, longPrompt, 24);
+        json runs = json::array();
+        runs.push_back({{"name", name.toStdString()}, {"model", gguf.toStdString()}, {"lora", nullptr}, {"tokenize", false},
+                        {"greedy", json::array({{{"ids", shortPrompt}, {"n", 16}}, {{"ids", longPrompt}, {"n", 24}}})}});
+        const json result = probe({{"threads", 2}, {"texts", json::array()}, {"runs", runs}}, name);
+        QVERIFY2(result.contains("runs"), "probe.mjs failed");
+        QCOMPARE(QString::fromStdString(result["runs"][0]["architecture"].get<std::string>()), ggufArch);
+        const Ids gotA = jsonIds(result["runs"][0]["greedy"][0]), gotB = jsonIds(result["runs"][0]["greedy"][1]);
+        QVERIFY2(gotA == a, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotA), show(a))));
+        QVERIFY2(gotB == b, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotB), show(b))));
+    }
+
     // Phi-3 (issue 16): the fused qkv_proj and gate_up_proj as llama.cpp's attn_qkv / ffn_up, LongRoPE's
     // factors as rope_factors_short/long with the original context and attention factor in the metadata. A
     // random Phi-3 with the real Qwen3 tokenizer: llama.cpp must continue two prompts with Lathe's greedy ids
@@ -420,23 +443,7 @@ private Q_SLOTS:
                                                               "export_format=gguf", "export_quantization=f32"});
         QVERIFY(!f32.isEmpty());
 
-        CausalLM model(nullptr);
-        LATHE_VERIFY_NO_ERROR(model = loadModel(m.outDir, {torch::kCPU, torch::kFloat32}));
-        const auto tokenizer = Tokenizer::fromDirectory(m.outDir);
-        const Ids shortPrompt = toIds(tokenizer->encode("Who are you?"));
-        const Ids longPrompt = toIds(tokenizer->encode(
-            "The river flows to the sea, and the sea returns it as rain; the rain falls on the hills, the hills feed "
-            "the springs, and the springs become the river again."));
-        const Ids a = greedy(model, shortPrompt, 16), b = greedy(model, longPrompt, 24);
-        json runs = json::array();
-        runs.push_back({{"name", "phi3-f32"}, {"model", f32.toStdString()}, {"lora", nullptr}, {"tokenize", false},
-                        {"greedy", json::array({{{"ids", shortPrompt}, {"n", 16}}, {{"ids", longPrompt}, {"n", 24}}})}});
-        const json result = probe({{"threads", 2}, {"texts", json::array()}, {"runs", runs}}, "phi3");
-        QVERIFY2(result.contains("runs"), "probe.mjs failed");
-        QCOMPARE(result["runs"][0]["architecture"].get<std::string>(), std::string("phi3"));
-        const Ids gotA = jsonIds(result["runs"][0]["greedy"][0]), gotB = jsonIds(result["runs"][0]["greedy"][1]);
-        QVERIFY2(gotA == a, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotA), show(a))));
-        QVERIFY2(gotB == b, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotB), show(b))));
+        followsLathe(m.outDir, f32, "phi3-f32", "phi3");
     }
 
     // Gemma 2 (issue 16): (1 + w) norms written as llama.cpp wants them (w + 1), the four layer norms under
@@ -477,24 +484,7 @@ private Q_SLOTS:
                                                                 "export_format=gguf", "export_quantization=f32"});
         QVERIFY(!f32.isEmpty());
 
-        CausalLM model(nullptr);
-        LATHE_VERIFY_NO_ERROR(model = loadModel(m.outDir, {torch::kCPU, torch::kFloat32}));
-        const auto tokenizer = Tokenizer::fromDirectory(m.outDir);
-        const Ids shortPrompt = toIds(tokenizer->encode("Who are you? Tell me about yourself."));
-        const Ids longPrompt = toIds(tokenizer->encode(
-            "The river flows to the sea, and the sea returns it as rain; the rain falls on the hills, the hills feed "
-            "the springs, and the springs become the river again."));
-        QVERIFY(shortPrompt.size() > 8);
-        const Ids a = greedy(model, shortPrompt, 16), b = greedy(model, longPrompt, 24);
-        json runs = json::array();
-        runs.push_back({{"name", "gemma2-f32"}, {"model", f32.toStdString()}, {"lora", nullptr}, {"tokenize", false},
-                        {"greedy", json::array({{{"ids", shortPrompt}, {"n", 16}}, {{"ids", longPrompt}, {"n", 24}}})}});
-        const json result = probe({{"threads", 2}, {"texts", json::array()}, {"runs", runs}}, "gemma2");
-        QVERIFY2(result.contains("runs"), "probe.mjs failed");
-        QCOMPARE(result["runs"][0]["architecture"].get<std::string>(), std::string("gemma2"));
-        const Ids gotA = jsonIds(result["runs"][0]["greedy"][0]), gotB = jsonIds(result["runs"][0]["greedy"][1]);
-        QVERIFY2(gotA == a, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotA), show(a))));
-        QVERIFY2(gotB == b, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotB), show(b))));
+        followsLathe(m.outDir, f32, "gemma2-f32", "gemma2");
     }
 
     // More families (issue 16), each a random model with the real Qwen3 tokenizer that llama.cpp must continue
@@ -545,24 +535,7 @@ private Q_SLOTS:
                                                                       "export_format=gguf", "export_quantization=f32"});
         QVERIFY(!f32.isEmpty());
 
-        CausalLM model(nullptr);
-        LATHE_VERIFY_NO_ERROR(model = loadModel(m.outDir, {torch::kCPU, torch::kFloat32}));
-        const auto tokenizer = Tokenizer::fromDirectory(m.outDir);
-        const Ids shortPrompt = toIds(tokenizer->encode("Who are you? Tell me about yourself."));
-        const Ids longPrompt = toIds(tokenizer->encode(
-            "The river flows to the sea, and the sea returns it as rain; the rain falls on the hills, the hills feed "
-            "the springs, and the springs become the river again."));
-        const Ids a = greedy(model, shortPrompt, 16), b = greedy(model, longPrompt, 24);
-        json runs = json::array();
-        runs.push_back({{"name", arch.toStdString() + "-f32"}, {"model", f32.toStdString()}, {"lora", nullptr},
-                        {"tokenize", false},
-                        {"greedy", json::array({{{"ids", shortPrompt}, {"n", 16}}, {{"ids", longPrompt}, {"n", 24}}})}});
-        const json result = probe({{"threads", 2}, {"texts", json::array()}, {"runs", runs}}, arch);
-        QVERIFY2(result.contains("runs"), "probe.mjs failed");
-        QCOMPARE(QString::fromStdString(result["runs"][0]["architecture"].get<std::string>()), ggufArch);
-        const Ids gotA = jsonIds(result["runs"][0]["greedy"][0]), gotB = jsonIds(result["runs"][0]["greedy"][1]);
-        QVERIFY2(gotA == a, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotA), show(a))));
-        QVERIFY2(gotB == b, qPrintable(QString("llama.cpp %1, Lathe %2").arg(show(gotB), show(b))));
+        followsLathe(m.outDir, f32, arch + "-f32", ggufArch);
     }
 };
 

@@ -38,14 +38,7 @@ namespace {
 
 std::vector<std::string> fixtureFolders()
 {
-    std::vector<std::string> found;
-    const fs::path root = fs::path(lathe::test::sharedDir().toStdString()) / "fixtures" / "pref";
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(root, ec))
-        if (entry.is_directory() && fs::exists(entry.path() / "expected.json"))
-            found.push_back(entry.path().string());
-    std::sort(found.begin(), found.end());
-    return found;
+    return lathe::test::fixtureFolders("pref");
 }
 
 torch::Tensor longs(const json& rows)

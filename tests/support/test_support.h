@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <QString>
 #include <QStringList>
@@ -13,6 +14,14 @@ QString sharedDir();
 
 /// shared/fixtures/hf/<name>, or empty when shared/ is absent.
 QString hfFixture(const QString& name);
+
+/// The folders of shared/fixtures/<group> holding an expected.json, sorted (tests discover them instead of
+/// naming them, so that added fixtures are tested too); empty when shared/ is absent.
+std::vector<std::string> fixtureFolders(const QString& group);
+
+/// The real Qwen3 tokenizer installed by CTest's tokenizer_data fixture (LATHE_TOKENIZER_DATA), or an empty
+/// string with `why` set.
+QString qwen3TokenizerDir(QString& why);
 
 /// A fresh, empty scratch folder for one test (under the build tree).
 QString scratchDir(const QString& name);

@@ -1,5 +1,7 @@
 #include "model/arch/architecture.h"
 
+#include <nlohmann/json.hpp>
+
 #include "model/model_config.h"
 #include "util/error.h"
 
@@ -24,6 +26,33 @@ const Architecture& architectureFor(const std::string& model_type, const std::st
         known += arch->model_type;
     }
     fail(source, ": field \"model_type\": \"", model_type, "\" is not supported (supported: ", known, ")");
+}
+
+void readQwenMoeKeys(ModelConfig& config, const nlohmann::json& json, const QwenMoeDefaults& defaults)
+{
+    config.num_experts = json.value("num_experts", defaults.experts);
+    config.num_experts_per_tok = json.value("num_experts_per_tok", defaults.perToken);
+    config.moe_intermediate_size = json.value("moe_intermediate_size", defaults.intermediate);
+    config.decoder_sparse_step = json.value("decoder_sparse_step", std::int64_t(1));
+    config.mlp_only_layers.clear();
+    if (json.contains("mlp_only_layers") && json["mlp_only_layers"].is_array())
+        for (const auto& l : json["mlp_only_layers"])
+            config.mlp_only_layers.push_back(l.get<std::int64_t>());
+    config.norm_topk_prob = json.value("norm_topk_prob", false);
+    config.router_aux_loss_coef = json.value("router_aux_loss_coef", 0.001);
+}
+
+void writeQwenMoeKeys(const ModelConfig& config, nlohmann::json& json)
+{
+    json["num_experts"] = config.num_experts;
+    json["num_experts_per_tok"] = config.num_experts_per_tok;
+    json["moe_intermediate_size"] = config.moe_intermediate_size;
+    json["decoder_sparse_step"] = config.decoder_sparse_step;
+    json["mlp_only_layers"] = config.mlp_only_layers;
+    json["norm_topk_prob"] = config.norm_topk_prob;
+    json["router_aux_loss_coef"] = config.router_aux_loss_coef;
+    json["use_sliding_window"] = false;
+    json["sliding_window"] = nullptr;
 }
 
 std::vector<TensorSpec> tensorTable(const ModelConfig& c)

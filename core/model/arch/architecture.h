@@ -51,6 +51,16 @@ const Architecture& architectureFor(const std::string& model_type, const std::st
 /// All registered architectures, for `lathe env` and the GUI.
 std::vector<const Architecture*> architectures();
 
+/// Reads the Qwen-style mixture-of-experts keys (num_experts, num_experts_per_tok, moe_intermediate_size,
+/// decoder_sparse_step, mlp_only_layers, norm_topk_prob, router_aux_loss_coef) with the given defaults, for
+/// the families that share them (qwen3_moe, qwen2_moe); `write...` writes them back.
+struct QwenMoeDefaults
+{
+    std::int64_t experts, perToken, intermediate;
+};
+void readQwenMoeKeys(ModelConfig& config, const nlohmann::json& json, const QwenMoeDefaults& defaults);
+void writeQwenMoeKeys(const ModelConfig& config, nlohmann::json& json);
+
 /// The full tensor table of a model with this config (HF names, in transformers' order).
 std::vector<TensorSpec> tensorTable(const ModelConfig& config);
 
