@@ -540,7 +540,11 @@ GgufExportSummary exportGgufLora(const GgufLoraExportOptions& options)
             fail(store->fileOf(key), ": ", key, ": lm_head LoRA on a tied-embedding model has no GGUF tensor to adapt");
         const auto gguf = ggufTensorName(hfName, config);
         if (!gguf)
-            fail(store->fileOf(key), ": ", key, ": ", hfName, " has no GGUF counterpart");
+            fail(store->fileOf(key), ": ", key, ": ", hfName,
+                 hfName.find(".experts.") != std::string::npos || hfName.find(".gate.weight") != std::string::npos
+                     ? " is an expert (or router) layer: llama.cpp's LoRA adapters cannot reach the stacked experts; "
+                       "export the merged model (export_format: gguf) instead"
+                     : " has no GGUF counterpart");
         if (!base.contains(hfName))
             fail(store->fileOf(key), ": ", key, ": ", options.modelDir, " has no tensor ", hfName,
                  " (is the adapter for another model?)");

@@ -391,10 +391,40 @@ private Q_SLOTS:
 
     /// llama.cpp, given `gguf` exported from the model folder `modelDir`, continues a short and a long prompt
     /// with exactly Lathe's greedy ids, and names the architecture `ggufArch`.
-    void followsLathe(const std::string& modelDir, const QString& gguf, const QString& name, const QString& ggufArch)
+    /// A LoRA adapter (r 8, every linear layer, random B) for the model in `modelDir`, saved to `dir`.
+    void randomAdapter(const std::string& modelDir, const QString& dir)
+    {
+        CausalLM base(nullptr);
+        LATHE_VERIFY_NO_ERROR(base = loadModel(modelDir, {torch::kCPU, torch::kFloat32}));
+        LoraConfig lc;
+        lc.r = 8;
+        lc.alpha = 16;
+        lc.targetModules = {"all"};
+        torch::manual_seed(17);
+        AttachedAdapter adapter;
+        LATHE_VERIFY_NO_ERROR(adapter = createLoraAdapter(base, lc));
+        torch::NoGradGuard noGrad;
+        for (auto& [name, t] : adapter.parameters)
+            if (name.find("lora_B") != std::string::npos)
+                t.normal_(0.0, 0.05);
+        LATHE_VERIFY_NO_ERROR(saveLoraAdapter(dir.toStdString(), adapter, modelDir));
+    }
+
+    /// With `adapterDir`, Lathe runs the model with that LoRA adapter and llama.cpp the base GGUF with the
+    /// adapter's LoRA GGUF (`lathe export export_format=gguf_lora`).
+    void followsLathe(const std::string& modelDir, const QString& gguf, const QString& name, const QString& ggufArch,
+                      const QString& adapterDir = {})
     {
         CausalLM model(nullptr);
         LATHE_VERIFY_NO_ERROR(model = loadModel(modelDir, {torch::kCPU, torch::kFloat32}));
+        QString loraGguf;
+        if (!adapterDir.isEmpty()) {
+            LATHE_VERIFY_NO_ERROR(attachLoraAdapter(model, adapterDir.toStdString()));
+            loraGguf = exportGguf(m_root + "/" + name + "-lora",
+                                  {"model_name_or_path=" + QString::fromStdString(modelDir), "adapter_name_or_path=" + adapterDir,
+                                   "export_format=gguf_lora", "export_quantization=f32"});
+            QVERIFY(!loraGguf.isEmpty());
+        }
         const auto tokenizer = Tokenizer::fromDirectory(modelDir);
         const Ids shortPrompt = toIds(tokenizer->encode("Who are you? Tell me about yourself."));
         const Ids longPrompt = toIds(tokenizer->encode(
@@ -402,7 +432,8 @@ private Q_SLOTS:
             "the springs, and the springs become the river again."));
         const Ids a = greedy(model, shortPrompt, 16), b = greedy(model, longPrompt, 24);
         json runs = json::array();
-        runs.push_back({{"name", name.toStdString()}, {"model", gguf.toStdString()}, {"lora", nullptr}, {"tokenize", false},
+        runs.push_back({{"name", name.toStdString()}, {"model", gguf.toStdString()},
+                        {"lora", loraGguf.isEmpty() ? json(nullptr) : json(loraGguf.toStdString())}, {"tokenize", false},
                         {"greedy", json::array({{{"ids", shortPrompt}, {"n", 16}}, {{"ids", longPrompt}, {"n", 24}}})}});
         const json result = probe({{"threads", 2}, {"texts", json::array()}, {"runs", runs}}, name);
         QVERIFY2(result.contains("runs"), "probe.mjs failed");
@@ -444,6 +475,9 @@ private Q_SLOTS:
         QVERIFY(!f32.isEmpty());
 
         followsLathe(m.outDir, f32, "phi3-f32", "phi3");
+        // LoRA-only GGUF: one A/B pair on each fused projection.
+        randomAdapter(m.outDir, m_root + "/phi3-adapter");
+        followsLathe(m.outDir, f32, "phi3-f32+lora", "phi3", m_root + "/phi3-adapter");
     }
 
     // Gemma 2 (issue 16): (1 + w) norms written as llama.cpp wants them (w + 1), the four layer norms under
@@ -485,6 +519,8 @@ private Q_SLOTS:
         QVERIFY(!f32.isEmpty());
 
         followsLathe(m.outDir, f32, "gemma2-f32", "gemma2");
+        randomAdapter(m.outDir, m_root + "/gemma2-adapter");
+        followsLathe(m.outDir, f32, "gemma2-f32+lora", "gemma2", m_root + "/gemma2-adapter");
     }
 
     // More families (issue 16), each a random model with the real Qwen3 tokenizer that llama.cpp must continue
@@ -536,6 +572,20 @@ private Q_SLOTS:
         QVERIFY(!f32.isEmpty());
 
         followsLathe(m.outDir, f32, arch + "-f32", ggufArch);
+        if (arch == "gemma3_text" || arch == "glm") {
+            randomAdapter(m.outDir, m_root + "/" + arch + "-adapter");
+            followsLathe(m.outDir, f32, arch + "-f32+lora", ggufArch, m_root + "/" + arch + "-adapter");
+        } else {
+            // An adapter on the experts has no llama.cpp form: refused with the reason.
+            randomAdapter(m.outDir, m_root + "/" + arch + "-adapter");
+            const auto r = lathe::test::runLathe({"export", "export_dir=" + m_root + "/" + arch + "-lora",
+                                                  "overwrite_output_dir=true",
+                                                  "model_name_or_path=" + QString::fromStdString(m.outDir),
+                                                  "adapter_name_or_path=" + m_root + "/" + arch + "-adapter",
+                                                  "export_format=gguf_lora"});
+            QVERIFY(r.exitCode != 0);
+            QVERIFY2(r.err.contains("expert") && r.err.contains("merged"), qPrintable(r.err));
+        }
     }
 };
 
