@@ -91,15 +91,19 @@ TrainResult runWithConsole(const std::function<TrainResult(const TrainCallbacks&
         };
     callbacks.abort = &g_abort;
     g_abort = false;
+    // Ctrl-C and SIGTERM (what schedulers and systemctl send first) stop after the current step and save.
     auto previous = std::signal(SIGINT, onInterrupt);
+    auto previousTerm = std::signal(SIGTERM, onInterrupt);
     TrainResult result;
     try {
         result = run(callbacks);
     } catch (...) {
         std::signal(SIGINT, previous);
+        std::signal(SIGTERM, previousTerm);
         throw;
     }
     std::signal(SIGINT, previous);
+    std::signal(SIGTERM, previousTerm);
     if (tty)
         std::printf("\n");
     return result;

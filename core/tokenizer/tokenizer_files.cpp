@@ -20,7 +20,11 @@ std::vector<std::string> copyTokenizerFiles(const std::string& fromDir, const st
         const fs::path src = fs::path(fromDir) / name;
         if (!fs::exists(src))
             continue;
-        fs::copy_file(src, fs::path(toDir) / name, fs::copy_options::overwrite_existing);
+        // Copied beside the target and renamed over it: a kill mid-copy leaves the previous file whole.
+        const fs::path target = fs::path(toDir) / name;
+        const fs::path tmp = fs::path(toDir) / ("." + name + ".tmp");
+        fs::copy_file(src, tmp, fs::copy_options::overwrite_existing);
+        fs::rename(tmp, target);
         copied.push_back(name);
     }
     return copied;

@@ -196,6 +196,7 @@ private:
     void resume(const std::string& checkpoint);
     double evaluate();
     void saveModel(const fs::path& dir);
+    void saveFinalModel();
     void saveCheckpoint();
     json trainerState() const;
     void appendRecord(json logEntry);
@@ -269,8 +270,27 @@ void Run::prepareOutputDir()
                  "output_dir).");
     }
     fs::create_directories(m_out);
-    if (m_s.overwriteOutputDir && m_s.resumeFrom.empty())
+    // Leftovers of an earlier writer that was killed: half-written checkpoints and final saves (each writer
+    // renames its temporary folder when complete, so any that remains is incomplete).
+    for (const auto& entry : fs::directory_iterator(m_out, ec)) {
+        const std::string name = entry.path().filename().string();
+        const bool partial = (name.rfind(".checkpoint-", 0) == 0 &&
+                              (name.size() > 4 && (name.compare(name.size() - 4, 4, ".tmp") == 0 ||
+                                                   name.compare(name.size() - 4, 4, ".old") == 0))) ||
+                             name == ".final.tmp";
+        if (partial) {
+            log("Removing the leftover " + entry.path().string() + " of an interrupted save");
+            fs::remove_all(entry.path(), ec);
+        }
+    }
+    if (m_s.overwriteOutputDir && m_s.resumeFrom.empty()) {
         fs::remove(m_out / "trainer_log.jsonl", ec);
+        // Retire the old run's checkpoints: a later resume must continue this run, not the one overwritten.
+        for (const auto& [step, path] : checkpointFolders(m_out)) {
+            log("overwrite_output_dir: removing " + path.string() + " of the earlier run");
+            fs::remove_all(path, ec);
+        }
+    }
     m_runningLog.open(m_out / "running_log.txt", m_s.resumeFrom.empty() ? std::ios::trunc : std::ios::app);
     writeTextFileAtomic((m_out / "training_args.yaml").string(), m_args.toYaml());
 }
@@ -595,6 +615,24 @@ void Run::saveModel(const fs::path& dir)
     copyTokenizerFiles(m_s.modelPath, dir.string()); // as the Trainer saves its processing_class
 }
 
+void Run::saveFinalModel()
+{
+    // Written whole into a temporary folder first, then each file renamed into the run folder: a kill during
+    // the long write leaves the previous model as it was, and the files change together within moments.
+    const fs::path tmp = m_out / ".final.tmp";
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    saveModel(tmp);
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(tmp))
+        files.push_back(entry.path());
+    // Weights before configs: a config never describes weights that are not there yet.
+    std::stable_partition(files.begin(), files.end(), [](const fs::path& f) { return f.extension() == ".safetensors"; });
+    for (const auto& f : files)
+        fs::rename(f, m_out / f.filename());
+    fs::remove_all(tmp, ec);
+}
+
 json Run::trainerState() const
 {
     json state = {
@@ -907,7 +945,7 @@ TrainResult Run::execute()
     m_logHistory.push_back(summary);
     appendRecord(json::object());
 
-    saveModel(m_out);
+    saveFinalModel();
     writeJson(m_out / "trainer_state.json", trainerState());
     writeJson(m_out / "train_results.json", train);
     json all = train;

@@ -19,6 +19,10 @@ namespace lathe {
 
 std::string readTextFile(const std::string& path)
 {
+    // A FIFO or a device named like a config file would block or never end: regular files only.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        fail(path, ": not a regular file");
     std::ifstream in(path, std::ios::binary);
     if (!in)
         fail(path, ": cannot open for reading: ", std::strerror(errno));
@@ -68,7 +72,8 @@ void writeTextFileAtomic(const std::string& path, const std::string& content)
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path)
 {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         fail(path, ": cannot open: ", std::strerror(errno));
     struct stat st {};
@@ -76,6 +81,10 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path)
         const int err = errno;
         ::close(fd);
         fail(path, ": cannot stat: ", std::strerror(err));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        fail(path, ": not a regular file");
     }
     std::shared_ptr<MappedFile> mapped(new MappedFile);
     mapped->m_path = path;
