@@ -1,5 +1,6 @@
 #include "cli/api_command.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -84,6 +85,8 @@ std::string contentText(const json& content, std::size_t index)
     if (content.is_array()) {
         std::string text;
         for (const auto& part : content) {
+            if (!part.is_object() || (part.contains("type") && !part["type"].is_string()))
+                reject("messages[" + std::to_string(index) + "]: each content part must be an object with a type string");
             const std::string type = part.value("type", "");
             if (type == "text" && part.contains("text") && part["text"].is_string())
                 text += part["text"].get<std::string>();
@@ -106,10 +109,56 @@ struct ChatRequest
     int n = 1;
 };
 
+// The deepest nesting of arrays and objects in JSON text (strings skipped), counted without recursion: a
+// body nested 300,000 levels deep would overflow the parser's stack.
+std::size_t jsonNesting(const std::string& text)
+{
+    std::size_t depth = 0, deepest = 0;
+    bool inString = false, escaped = false;
+    for (const char c : text) {
+        if (inString) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                inString = false;
+            continue;
+        }
+        if (c == '"')
+            inString = true;
+        else if (c == '[' || c == '{')
+            deepest = std::max(deepest, ++depth);
+        else if ((c == ']' || c == '}') && depth > 0)
+            --depth;
+    }
+    return deepest;
+}
+
+constexpr std::size_t kMaxJsonNesting = 128;
+
+/// Parses request JSON (the body, tool-call arguments) after checking its nesting depth.
+json parseRequestJson(const std::string& text, const std::string& what)
+{
+    if (jsonNesting(text) > kMaxJsonNesting)
+        reject(what + " nests JSON deeper than " + std::to_string(kMaxJsonNesting) + " levels");
+    return json::parse(text, nullptr, false);
+}
+
+/// An optional boolean field; another type is a 400 naming it.
+bool flag(const json& j, const char* key, const std::string& where = {})
+{
+    if (!j.contains(key) || j[key].is_null())
+        return false;
+    if (!j[key].is_boolean())
+        reject(where + key + " must be true or false");
+    return j[key].get<bool>();
+}
+
 // LLaMA-Factory's _process_request checks and conversion (api/chat.py), on top of the server's defaults.
 ChatRequest parseRequest(const std::string& body, const ChatGenerationOptions& defaults)
 {
-    const json j = json::parse(body, nullptr, false);
+    const json j = parseRequestJson(body, "The request body");
     if (j.is_discarded())
         reject("Invalid JSON in the request body");
     if (!j.is_object())
@@ -122,7 +171,7 @@ ChatRequest parseRequest(const std::string& body, const ChatGenerationOptions& d
     if (messages.empty())
         reject("Invalid length");
     std::size_t offset = 0;
-    if (messages[0].is_object() && messages[0].value("role", "") == "system") {
+    if (messages[0].is_object() && messages[0].contains("role") && messages[0]["role"] == "system") {
         r.conversation.system = contentText(messages[0].value("content", json()), 0);
         offset = 1;
     }
@@ -140,15 +189,21 @@ ChatRequest parseRequest(const std::string& body, const ChatGenerationOptions& d
             reject("Invalid role");
         if (role == "assistant" && m.contains("tool_calls") && m["tool_calls"].is_array() && !m["tool_calls"].empty()) {
             json calls = json::array();
+            const std::string where = "messages[" + std::to_string(i) + "].tool_calls";
             for (const auto& call : m["tool_calls"]) {
-                const json& f = call.value("function", json::object());
-                json arguments = f.value("arguments", json("{}"));
+                if (!call.is_object() || (call.contains("function") && !call["function"].is_object()))
+                    reject(where + ": each tool call must be an object with a function object");
+                const json f = call.value("function", json::object());
+                if (f.contains("name") && !f["name"].is_string())
+                    reject(where + ": function.name must be a string");
+                json arguments = f.contains("arguments") ? f["arguments"] : json("{}");
                 if (arguments.is_string()) {
-                    arguments = json::parse(arguments.get<std::string>(), nullptr, false);
+                    arguments = parseRequestJson(arguments.get<std::string>(), where + ": the arguments");
                     if (arguments.is_discarded())
                         reject("messages[" + std::to_string(i) + "]: tool call arguments are not valid JSON");
                 }
-                calls.push_back({{"name", f.value("name", "")}, {"arguments", arguments}});
+                calls.push_back({{"name", f.contains("name") ? f["name"].get<std::string>() : std::string()},
+                                 {"arguments", arguments}});
             }
             r.conversation.messages.push_back({Role::Function, calls.dump()});
             continue;
@@ -164,7 +219,7 @@ ChatRequest parseRequest(const std::string& body, const ChatGenerationOptions& d
         json functions = json::array();
         for (const auto& tool : j["tools"]) {
             if (!tool.is_object() || !tool.contains("function") || !tool["function"].is_object() ||
-                !tool["function"].contains("name"))
+                !tool["function"].contains("name") || !tool["function"]["name"].is_string())
                 reject("Invalid tools");
             functions.push_back(tool["function"]);
         }
@@ -195,6 +250,8 @@ ChatRequest parseRequest(const std::string& body, const ChatGenerationOptions& d
         if (auto m = number(key)) {
             if (*m < 1)
                 reject(std::string(key) + " must be at least 1");
+            if (*m > 1e9)
+                reject(std::string(key) + " is too large");
             r.generation.max_new_tokens = static_cast<std::int64_t>(*m);
         }
     if (auto s = number("seed"))
@@ -212,9 +269,9 @@ ChatRequest parseRequest(const std::string& body, const ChatGenerationOptions& d
                 if (s.is_string())
                     r.generation.stopStrings.push_back(s.get<std::string>());
     }
-    r.stream = j.value("stream", false);
+    r.stream = flag(j, "stream");
     if (j.contains("stream_options") && j["stream_options"].is_object())
-        r.includeUsage = j["stream_options"].value("include_usage", false);
+        r.includeUsage = flag(j["stream_options"], "include_usage", "stream_options.");
     if (r.stream && !r.conversation.tools.empty())
         reject("Cannot stream function calls.");
     if (r.stream && r.n != 1)
@@ -278,6 +335,9 @@ public:
                 sendError(res, e);
             } catch (const Error& e) {
                 sendError(res, {400, e.what()});
+            } catch (const json::type_error&) {
+                // A field of the wrong type the checks above do not name: still the client's mistake.
+                sendError(res, {400, "A field of the request has the wrong type"});
             }
         });
         m_server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {

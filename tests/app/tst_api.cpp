@@ -298,6 +298,25 @@ private Q_SLOTS:
         QVERIFY2(message(body).contains("context"), qPrintable(message(body)));
         std::tie(status, body) = curl(chat, auth, QByteArray(9 << 20, 'x'));
         QCOMPARE(status, 413);
+        // Hostile bodies (issue 20): JSON nested 300,000 deep (it crashed the recursive parser), and fields of
+        // the wrong type, each a 400 naming the field instead of a 500 with the library's text.
+        std::tie(status, body) = curl(chat, auth, "{\"messages\": " + QByteArray(300000, '[') + QByteArray(300000, ']') + "}");
+        QCOMPARE(status, 400);
+        QVERIFY2(message(body).contains("deeper"), qPrintable(message(body)));
+        const json wrongTypes[] = {
+            {{"messages", {user}}, {"stream", "yes"}},
+            {{"messages", {{{"role", 5}, {"content", "hi"}}}}},
+            {{"messages", {{{"role", "user"}, {"content", {{{"type", 5}}}}}}}},
+            {{"messages", {user, {{"role", "assistant"}, {"tool_calls", {5}}}, user}}},
+            {{"messages", {user}}, {"tools", {{{"type", "function"}, {"function", {{"name", 5}}}}}}},
+            {{"messages", {user}}, {"stream", true}, {"stream_options", {{"include_usage", "x"}}}},
+            {{"messages", {user}}, {"max_tokens", 1e30}},
+        };
+        for (const auto& wrong : wrongTypes) {
+            std::tie(status, body) = post(wrong);
+            QVERIFY2(status == 400, qPrintable(QString::fromStdString(wrong.dump()) + QString(" -> %1 ").arg(status) + message(body)));
+        }
+        QCOMPARE(s.process.state(), QProcess::Running);
         std::tie(status, body) = post({{"messages", {user}}, {"max_tokens", 4}});
         QCOMPARE(status, 200);
         QCOMPARE(body["choices"][0]["finish_reason"].get<std::string>(), std::string("length"));
