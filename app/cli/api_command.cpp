@@ -364,10 +364,30 @@ public:
     }
 
     httplib::Server& server() { return m_server; }
+    /// Bound to a loopback address: requests must name a loopback host (DNS rebinding can make a browser
+    /// send a page's requests to 127.0.0.1 under another name).
+    void setLoopbackOnly(bool loopback) { m_loopbackOnly = loopback; }
 
 private:
     bool authorized(const httplib::Request& req, httplib::Response& res)
     {
+        if (m_loopbackOnly) {
+            std::string host = req.get_header_value("Host");
+            if (!host.empty() && host.front() == '[')
+                host = host.substr(0, host.find(']') + 1);
+            else
+                host = host.substr(0, host.find(':'));
+            if (!host.empty() && host != "127.0.0.1" && host != "localhost" && host != "[::1]") {
+                sendError(res, {403, "Host \"" + host + "\" is not this machine's loopback name",
+                                "invalid_request_error"});
+                return false;
+            }
+        }
+        // A web page can POST text/plain or a form to 127.0.0.1 without the browser asking first; JSON cannot.
+        if (req.method == "POST" && req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
+            sendError(res, {415, "Content-Type must be application/json", "invalid_request_error"});
+            return false;
+        }
         if (m_apiKey.empty())
             return true;
         if (req.get_header_value("Authorization") == "Bearer " + m_apiKey)
@@ -441,6 +461,7 @@ private:
     ChatEngine& m_engine;
     ChatGenerationOptions m_defaults;
     std::string m_modelName, m_apiKey;
+    bool m_loopbackOnly = false;
     httplib::Server m_server;
 };
 
@@ -469,6 +490,11 @@ int runApiCommand(const std::vector<std::string>& argv)
 
     ChatEngine engine(chatModelOptions(args, args.isSet("device") ? args.getString("device") : "auto"));
     ApiServer api(engine, chatGenerationOptions(args), modelName, envOr("API_KEY", ""));
+    const bool loopback = host == "127.0.0.1" || host == "localhost" || host == "::1";
+    api.setLoopbackOnly(loopback);
+    if (!loopback && envOr("API_KEY", "").empty())
+        std::cerr << "[WARNING] API_HOST=" << host << " without API_KEY: anyone who can reach this machine can use "
+                  << "the model. Set API_KEY, or keep the default API_HOST=127.0.0.1." << std::endl;
     httplib::Server& server = api.server();
     const int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
     if (bound < 0)

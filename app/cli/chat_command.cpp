@@ -14,6 +14,50 @@ namespace lathe {
 
 namespace {
 
+/// Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool isValidUtf8(const std::string& text)
+{
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* end = p + text.size();
+    while (p < end) {
+        const unsigned char c = *p;
+        int n = 0;
+        std::uint32_t cp = 0;
+        if (c < 0x80) {
+            ++p;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (end - p <= n)
+            return false;
+        for (int i = 1; i <= n; ++i) {
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        static const std::uint32_t minimum[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < minimum[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        p += n + 1;
+    }
+    return true;
+}
+
+} // namespace
+
+
+namespace {
+
 std::atomic<bool> g_interrupt{false};
 
 void onInterrupt(int) { g_interrupt = true; }
@@ -86,10 +130,17 @@ int runChatCommand(const std::vector<std::string>& argv)
         }
         if (input.empty())
             continue;
+        // A bad line is refused, never the end of the conversation (its history stays).
+        if (!isValidUtf8(input)) {
+            std::cerr << "[ERROR] That line is not valid UTF-8 text; it was not sent (the conversation goes on).\n";
+            continue;
+        }
         conversation.messages.push_back({Role::User, input});
         std::cout << "Assistant: " << std::flush;
         bool thinking = false;
-        const ChatReply reply = engine.chat(
+        ChatReply reply;
+        try {
+        reply = engine.chat(
             conversation, generation,
             [&](const std::string& reasoning, const std::string& content) {
                 if (!reasoning.empty()) {
@@ -109,6 +160,12 @@ int runChatCommand(const std::vector<std::string>& argv)
                 return !g_interrupt.load();
             },
             &g_interrupt);
+        } catch (const std::exception& e) {
+            conversation.messages.pop_back();
+            std::cout << "\n" << std::flush;
+            std::cerr << "[ERROR] " << e.what() << " (the message was not added; the conversation goes on)\n";
+            continue;
+        }
         if (thinking)
             std::cout << "\n</think>";
         std::cout << "\n" << std::flush; // before the speed line on stderr

@@ -236,7 +236,9 @@ private Q_SLOTS:
         QProcess chat;
         chat.start(lathe::test::latheBinary(), {"chat", "model_name_or_path=" + m_model, "template=qwen",
                                                 "temperature=0", "max_new_tokens=120", "--threads", "2"});
-        chat.write(QByteArray(kQuestion) + "\nclear\nexit\n");
+        // An invalid UTF-8 line and a line longer than the context are refused, and the conversation goes on.
+        chat.write(QByteArray("bad \xff\xfe bytes\n") + QByteArray(200000, 'x') + "\n" + QByteArray(kQuestion) +
+                   "\nclear\nexit\n");
         chat.closeWriteChannel();
         QVERIFY(chat.waitForFinished(120000));
         const QString out = QString::fromUtf8(chat.readAllStandardOutput());
@@ -258,6 +260,7 @@ private Q_SLOTS:
         QVERIFY(!want.empty());
         QVERIFY2(out.contains("Assistant: " + QString::fromStdString(want) + "\n"), qPrintable(out));
         QVERIFY(out.contains("History has been removed."));
+        QVERIFY2(err.contains("not valid UTF-8") && err.contains("the conversation goes on"), qPrintable(err));
         QVERIFY2(QRegularExpression("\\[\\d+ tokens, [0-9.]+ tokens/s").match(err).hasMatch(), qPrintable(err));
     }
 
@@ -330,6 +333,18 @@ private Q_SLOTS:
         std::tie(status, body) = curl(s.url + "/nothing", auth);
         QCOMPARE(status, 404);
         QCOMPARE(s.process.state(), QProcess::Running);
+        // A browser page's simple request (text/plain) and a request under another host name (DNS rebinding).
+        {
+            QProcess p;
+            p.start("curl", {"-s", "-o", "/dev/null", "-w", "%{http_code}", chat, "-H", "Authorization: Bearer sekrit",
+                             "-H", "Content-Type: text/plain", "--data-binary", "{}"});
+            QVERIFY(p.waitForFinished(60000));
+            QCOMPARE(QString::fromUtf8(p.readAllStandardOutput()), QString("415"));
+            p.start("curl", {"-s", "-o", "/dev/null", "-w", "%{http_code}", s.url + "/models", "-H",
+                             "Authorization: Bearer sekrit", "-H", "Host: attacker.example"});
+            QVERIFY(p.waitForFinished(60000));
+            QCOMPARE(QString::fromUtf8(p.readAllStandardOutput()), QString("403"));
+        }
         stop(s);
 
         // Auth off: no key needed. The server listens on 127.0.0.1 by default.
