@@ -56,6 +56,8 @@ int runExportCommand(const std::vector<std::string>& argv)
         return 0;
     }
 
+    for (const auto& leftover : removeExportLeftovers(exportDir))
+        std::cout << "[INFO] Removed " << leftover << ", left by an interrupted export" << std::endl;
     if (format == "hf") {
         const auto summary = exportHf(hf);
         std::cout << "[INFO] Exported " << summary.tensors << " tensors (" << summary.mergedTensors
@@ -90,6 +92,16 @@ int runExportCommand(const std::vector<std::string>& argv)
         fail("export_dir ", exportDir, " is not empty: pick another folder or set overwrite_output_dir: true");
     std::string source = model;
     const fs::path merged = fs::path(exportDir).parent_path() / ("." + fs::path(exportDir).filename().string() + ".merged");
+    // The float32 merge (4x the model) never outlives this export, however it ends.
+    struct RemoveOnExit
+    {
+        fs::path path;
+        ~RemoveOnExit()
+        {
+            std::error_code ignored;
+            fs::remove_all(path, ignored);
+        }
+    } mergedGuard{merged};
     if (!adapters.empty()) {
         hf.exportDir = merged.string();
         hf.overwrite = true;

@@ -82,6 +82,7 @@ ExportJobSummary runExportJob(const ExportJobOptions& options, const ExportJobPr
     std::vector<std::string> written; // GGUF formats: the files this export wrote (the folder may hold others)
     const fs::path merged = out.parent_path() / ("." + out.filename().string() + ".merged");
     const fs::path hfTemp = out.parent_path() / ("." + out.filename().string() + ".exporting");
+    removeExportLeftovers(out.string()); // of an earlier export to this folder that was killed
     try {
         checkCancel(cancel);
         if (options.format == ExportJobFormat::Hf) {

@@ -247,4 +247,28 @@ HfExportSummary exportHf(const HfExportOptions& options)
     return summary;
 }
 
+std::vector<std::string> removeExportLeftovers(const std::string& exportDir)
+{
+    namespace fs = std::filesystem;
+    std::vector<std::string> removed;
+    std::error_code ec;
+    const fs::path out = fs::path(exportDir).lexically_normal();
+    const fs::path parent = out.has_parent_path() ? out.parent_path() : fs::path(".");
+    for (const char* suffix : {".merged", ".exporting"}) {
+        const fs::path p = parent / ("." + out.filename().string() + suffix);
+        if (fs::exists(p, ec)) {
+            fs::remove_all(p, ec);
+            removed.push_back(p.string());
+        }
+    }
+    for (const auto& entry : fs::directory_iterator(out, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (entry.is_regular_file() && name.find(".tmp-") != std::string::npos) {
+            fs::remove(entry.path(), ec);
+            removed.push_back(entry.path().string());
+        }
+    }
+    return removed;
+}
+
 } // namespace lathe

@@ -43,6 +43,11 @@ struct HfExportSummary
 /// export_dir that is not empty without `overwrite`.
 HfExportSummary exportHf(const HfExportOptions& options);
 
+/// Removes what an interrupted export to `exportDir` left behind: the float32 merge folder
+/// (`.<name>.merged`) and the temporary HF folder (`.<name>.exporting`) beside it, and temporary files
+/// (`*.tmp-NNNNNN`) inside it. Returns the paths removed (for the log).
+std::vector<std::string> removeExportLeftovers(const std::string& exportDir);
+
 /// LLaMA-Factory's Template.get_ollama_modelfile for the template and the model folder's tokenizer.
 std::string ollamaModelfile(const std::string& templateName, const std::string& modelDir);
 

@@ -121,6 +121,33 @@ private Q_SLOTS:
         QVERIFY(fs::exists(out / "adapter_model.safetensors"));
     }
 
+    void exportLeavesNothingBehind()
+    {
+        // Leftovers of a killed export are removed by the next one; a failing export removes its float32 merge.
+        const fs::path root = lathe::test::scratchDir("run_folder_export").toStdString();
+        const auto model = lathe::test::makeTinyModel(root);
+        const auto data = makeData(root);
+        QCOMPARE(lathe::runTraining(args(model, data, root / "run", 2)).globalStep, std::int64_t(2));
+        const fs::path out = root / "gguf";
+        fs::create_directories(out);
+        fs::create_directories(root / ".gguf.merged");
+        lathe::writeTextFileAtomic((out / "model-f32.gguf.tmp-123456").string(), "half a file");
+        auto r = lathe::test::runLathe({"export", "model_name_or_path=" + QString::fromStdString(model.string()),
+                                        "adapter_name_or_path=" + QString::fromStdString((root / "run").string()),
+                                        "export_dir=" + QString::fromStdString(out.string()), "export_format=hf",
+                                        "overwrite_output_dir=true"});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY(!fs::exists(root / ".gguf.merged"));
+        QVERIFY(!fs::exists(out / "model-f32.gguf.tmp-123456"));
+        QVERIFY(fs::exists(out / "config.json"));
+        r = lathe::test::runLathe({"export", "model_name_or_path=" + QString::fromStdString(model.string()),
+                                   "adapter_name_or_path=" + QString::fromStdString((root / "run").string()),
+                                   "export_dir=" + QString::fromStdString((root / "bad").string()),
+                                   "export_format=gguf", "export_quantization=q9_9"});
+        QVERIFY(r.exitCode != 0);
+        QVERIFY(!fs::exists(root / ".bad.merged"));
+    }
+
     void fifoIsRefusedAtOnce()
     {
         const fs::path root = lathe::test::scratchDir("run_folder_fifo").toStdString();
