@@ -173,7 +173,9 @@ int runChatCommand(const std::vector<std::string>& argv)
         std::fprintf(stderr, "[%lld tokens, %.1f tokens/s, first token after %.2f s%s]\n",
                      static_cast<long long>(reply.completionTokens),
                      reply.decodeSeconds > 0 ? decoded / reply.decodeSeconds : 0.0, reply.prefillSeconds,
-                     reply.finishReason == "cancelled" ? ", stopped" : "");
+                     reply.finishReason == "cancelled" ? ", stopped"
+                     : reply.contextFull              ? ", stopped at the end of the model's context (max_position_embeddings)"
+                                                      : "");
         // The history keeps the answer as the model wrote it, thought removed (LLaMA-Factory's chat does the same
         // through the template's remove_thought when it encodes history).
         conversation.messages.push_back({Role::Assistant, reply.text});

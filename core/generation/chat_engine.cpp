@@ -288,7 +288,10 @@ ChatReply ChatEngine::generateReply(const std::vector<TokenId>& prompt, const Co
     };
 
     GenerationOptions g;
-    g.max_new_tokens = options.max_new_tokens;
+    // Never past the model's context: RoPE and the trained positions end there.
+    const std::int64_t room = std::max<std::int64_t>(0, m_contextLength - static_cast<std::int64_t>(prompt.size()));
+    g.max_new_tokens = std::min<std::int64_t>(options.max_new_tokens, room);
+    const bool contextBound = room < options.max_new_tokens;
     g.sampling = options.sampling;
     g.eos_token_ids.assign(stops.begin(), stops.end());
     g.cancel = cancel;
@@ -330,6 +333,7 @@ ChatReply ChatEngine::generateReply(const std::vector<TokenId>& prompt, const Co
     reply.prefillSeconds = result.prefill_seconds;
     reply.decodeSeconds = result.decode_seconds;
     reply.finishReason = callerStopped ? "cancelled" : result.finish_reason;
+    reply.contextFull = contextBound && reply.finishReason == "length";
     if (reply.finishReason == "stop" && !conversation.tools.empty()) {
         const ParsedReply parsed = parseReply(tpl, reply.content);
         if (!parsed.calls.empty()) {

@@ -58,6 +58,9 @@ struct ChatReply
     std::vector<ToolCall> toolCalls;
     std::int64_t promptTokens = 0, completionTokens = 0;
     std::string finishReason; ///< "stop", "length", "tool_calls" or "cancelled"
+    /// The reply ended ("length") because prompt + reply filled the model's context (max_position_embeddings),
+    /// not at max_new_tokens.
+    bool contextFull = false;
     double queueSeconds = 0, prefillSeconds = 0, decodeSeconds = 0;
 };
 

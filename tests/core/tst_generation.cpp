@@ -208,6 +208,38 @@ private Q_SLOTS:
 
     // ===== the chat engine =====
 
+    // A reply never runs past the model's context (max_position_embeddings, 512 for the tiny model): it stops
+    // with finish_reason "length" and says the context was full.
+    void chatEngineStopsAtTheContext()
+    {
+        const auto root = std::filesystem::path(lathe::test::scratchDir("chat_context").toStdString());
+        const auto modelDir = lathe::test::makeTinyModel(root);
+        ChatModelOptions mo;
+        mo.modelDir = modelDir.string();
+        mo.templateName = "qwen";
+        mo.dtype = "float32";
+        mo.device = "cpu";
+        std::unique_ptr<ChatEngine> engine;
+        LATHE_VERIFY_NO_ERROR(engine = std::make_unique<ChatEngine>(mo));
+        QCOMPARE(engine->contextLength(), std::int64_t(512));
+        Conversation c;
+        c.messages.push_back({Role::User, std::string(380, 'a')}); // bytes: one token each; the prompt stays under 512
+        ChatGenerationOptions go;
+        go.max_new_tokens = 200;
+        go.stopStrings.clear();
+        const auto prompt = engine->promptIds(c, go);
+        QVERIFY(prompt.size() < 512 && prompt.size() + 200 > 512);
+        const ChatReply reply = engine->chat(c, go);
+        QVERIFY2(reply.completionTokens <= 512 - std::int64_t(prompt.size()), qPrintable(QString("%1 tokens after a %2-token prompt, %3").arg(reply.completionTokens).arg(prompt.size()).arg(QString::fromStdString(reply.finishReason))));
+        if (reply.finishReason == "length") {
+            QCOMPARE(reply.completionTokens, 512 - std::int64_t(prompt.size()));
+            QVERIFY(reply.contextFull);
+        }
+        go.max_new_tokens = 4; // a short reply is bounded by max_new_tokens, not the context
+        const ChatReply shortReply = engine->chat(c, go);
+        QVERIFY(!shortReply.contextFull);
+    }
+
     void chatEngine()
     {
         const auto root = std::filesystem::path(lathe::test::scratchDir("chat_engine").toStdString());
