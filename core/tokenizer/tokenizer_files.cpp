@@ -2,6 +2,9 @@
 
 #include <filesystem>
 
+#include "util/error.h"
+#include "util/file_util.h"
+
 namespace lathe {
 
 const std::vector<std::string>& tokenizerFileNames()
@@ -23,7 +26,13 @@ std::vector<std::string> copyTokenizerFiles(const std::string& fromDir, const st
         // Copied beside the target and renamed over it: a kill mid-copy leaves the previous file whole.
         const fs::path target = fs::path(toDir) / name;
         const fs::path tmp = fs::path(toDir) / ("." + name + ".tmp");
-        fs::copy_file(src, tmp, fs::copy_options::overwrite_existing);
+        std::error_code ec;
+        fs::copy_file(src, tmp, fs::copy_options::overwrite_existing, ec);
+        if (ec) {
+            const int err = ec.value();
+            fs::remove(tmp, ec);
+            fail(target.string(), ": cannot copy ", src.string(), ": ", writeFailure(target.string(), err));
+        }
         fs::rename(tmp, target);
         copied.push_back(name);
     }

@@ -31,6 +31,27 @@ std::string readTextFile(const std::string& path)
     return buffer.str();
 }
 
+std::string writeFailure(const std::string& path, int err)
+{
+    namespace fs = std::filesystem;
+    if (err != ENOSPC && err != EDQUOT && err != EIO)
+        return std::strerror(err);
+    // A full disk (some file systems report it as EIO): say so, with the room left.
+    std::error_code ec;
+    fs::path dir = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
+    while (!fs::exists(dir, ec) && dir.has_parent_path() && dir.parent_path() != dir)
+        dir = dir.parent_path(); // the nearest folder that exists is on the same device
+    const auto space = fs::space(dir, ec);
+    if (ec)
+        return std::strerror(err);
+    if (err == EIO && space.available > (std::uintmax_t(64) << 20))
+        return std::strerror(err);
+    char text[160];
+    std::snprintf(text, sizeof text, "no space left on the device holding %s (%.1f MB free)", dir.c_str(),
+                  double(space.available) / 1e6);
+    return text;
+}
+
 void writeFileAtomic(const std::string& path, const std::function<void(std::FILE*)>& writer)
 {
     namespace fs = std::filesystem;
@@ -45,15 +66,16 @@ void writeFileAtomic(const std::string& path, const std::function<void(std::FILE
     try {
         writer(file);
         if (std::fflush(file) != 0 || ::fsync(::fileno(file)) != 0)
-            fail(tmp, ": write failed: ", std::strerror(errno));
+            fail(tmp, ": write failed: ", writeFailure(tmp, errno));
     } catch (...) {
         std::fclose(file);
         std::remove(tmp.c_str());
         throw;
     }
     if (std::fclose(file) != 0) {
+        const int err = errno;
         std::remove(tmp.c_str());
-        fail(tmp, ": close failed: ", std::strerror(errno));
+        fail(tmp, ": close failed: ", writeFailure(tmp, err));
     }
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
         const int err = errno;
@@ -66,7 +88,7 @@ void writeTextFileAtomic(const std::string& path, const std::string& content)
 {
     writeFileAtomic(path, [&](std::FILE* file) {
         if (!content.empty() && std::fwrite(content.data(), 1, content.size(), file) != content.size())
-            fail(path, ": write failed: ", std::strerror(errno));
+            fail(path, ": write failed: ", writeFailure(path, errno));
     });
 }
 

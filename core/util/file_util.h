@@ -19,6 +19,10 @@ std::string readTextFile(const std::string& path);
 /// The writer receives a FILE* opened for binary writing.
 void writeFileAtomic(const std::string& path, const std::function<void(std::FILE*)>& writer);
 
+/// The reason a write to `path` failed with `err`, for the user: strerror, or for a full disk "no space left on
+/// the device holding <folder> (N MB free)".
+std::string writeFailure(const std::string& path, int err);
+
 /// Convenience: atomically writes `content` to `path`.
 void writeTextFileAtomic(const std::string& path, const std::string& content);
 

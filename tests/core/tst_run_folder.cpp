@@ -4,7 +4,9 @@
 // (no temporary folder or half-copied tokenizer left behind), `lathe train` treats SIGTERM like Ctrl-C (stops
 // after the step, saves, and the same command resumes), and a FIFO named like a model file is refused at once
 // instead of hanging.
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -146,6 +148,15 @@ private Q_SLOTS:
                                    "export_format=gguf", "export_quantization=q9_9"});
         QVERIFY(r.exitCode != 0);
         QVERIFY(!fs::exists(root / ".bad.merged"));
+    }
+
+    void fullDiskIsNamed()
+    {
+        // ENOSPC (and EIO on a nearly full file system) become "no space left ... (N MB free)", not strerror's
+        // "Input/output error".
+        const QString reason = QString::fromStdString(lathe::writeFailure("/tmp/some/file", ENOSPC));
+        QVERIFY2(reason.contains("no space left") && reason.contains("MB free"), qPrintable(reason));
+        QCOMPARE(QString::fromStdString(lathe::writeFailure("/tmp/some/file", EACCES)), QString(std::strerror(EACCES)));
     }
 
     void fifoIsRefusedAtOnce()
