@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include <torch/torch.h>
 
@@ -609,6 +610,18 @@ struct FusedLinearTokenNll : public torch::autograd::Function<FusedLinearTokenNl
     }
 };
 
+/// The next-token positions with a learned label: their flat indices into [B * (T-1)], the hidden states that
+/// predict them [n, H] and the labels [n] (logits at t predict the label at t + 1; -100 is not learned).
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> learnedPositions(const torch::Tensor& hidden,
+                                                                         const torch::Tensor& labels)
+{
+    const std::int64_t T = hidden.size(1), H = hidden.size(2);
+    auto shiftLabels = labels.to(hidden.device()).narrow(1, 1, T - 1).reshape({-1});
+    auto keep = shiftLabels.ne(-100).nonzero().reshape({-1});
+    auto picked = hidden.narrow(1, 0, T - 1).reshape({-1, H}).index_select(0, keep);
+    return {keep, picked, shiftLabels.index_select(0, keep)};
+}
+
 } // namespace
 
 std::pair<torch::Tensor, std::int64_t> CausalLMImpl::tokenLoss(const torch::Tensor& input_ids,
@@ -616,14 +629,10 @@ std::pair<torch::Tensor, std::int64_t> CausalLMImpl::tokenLoss(const torch::Tens
                                                                 const torch::Tensor& attention_mask)
 {
     auto hidden = hiddenStates(input_ids, attention_mask); // [B, T, H]
-    const std::int64_t T = hidden.size(1), H = hidden.size(2);
-    auto shiftLabels = labels.to(hidden.device()).narrow(1, 1, T - 1).reshape({-1});
-    auto keep = shiftLabels.ne(-100).nonzero().reshape({-1});
+    const auto [keep, picked, targets] = learnedPositions(hidden, labels);
     const std::int64_t count = keep.numel();
     if (count == 0)
         return {(hidden.sum() * 0).to(torch::kFloat32), 0}; // keeps the graph connected
-    auto picked = hidden.narrow(1, 0, T - 1).reshape({-1, H}).index_select(0, keep);
-    auto targets = shiftLabels.index_select(0, keep);
     // An lm_head with an adapter, or soft-capped logits, go the plain way (the fused loss knows only W x).
     if ((lm_head && lm_head->adapter) || m_config.final_logit_softcapping) {
         auto logits = lmHead(picked).to(torch::kFloat32);
@@ -637,14 +646,11 @@ std::pair<torch::Tensor, std::int64_t> CausalLMImpl::tokenLoss(const torch::Tens
 
 torch::Tensor CausalLMImpl::labelLogProbs(const torch::Tensor& hidden, const torch::Tensor& labels)
 {
-    const std::int64_t B = hidden.size(0), T = hidden.size(1), H = hidden.size(2);
-    auto shiftLabels = labels.to(hidden.device()).narrow(1, 1, T - 1).reshape({-1});
-    auto keep = shiftLabels.ne(-100).nonzero().reshape({-1});
+    const std::int64_t B = hidden.size(0), T = hidden.size(1);
+    const auto [keep, picked, targets] = learnedPositions(hidden, labels);
     auto out = torch::zeros({B * (T - 1)}, hidden.options().dtype(torch::kFloat32));
     if (keep.numel() == 0)
         return (out + hidden.sum().to(torch::kFloat32) * 0).reshape({B, T - 1}); // keeps the graph connected
-    auto picked = hidden.narrow(1, 0, T - 1).reshape({-1, H}).index_select(0, keep);
-    auto targets = shiftLabels.index_select(0, keep);
     const auto& weight = lm_head ? lm_head->weight : model->embed_tokens->weight;
     torch::Tensor logp;
     if ((lm_head && lm_head->adapter) || weight.requires_grad() || m_config.final_logit_softcapping) {
@@ -671,7 +677,8 @@ torch::Tensor CausalLMImpl::logitSums(const torch::Tensor& hidden)
     }
     // sum_t sum_v (h_t . w_v + b_v) = (sum_t h_t) . (sum_v w_v) + T sum_v b_v.
     const auto& weight = lm_head ? lm_head->weight : model->embed_tokens->weight;
-    const auto columnSum = weight.to(torch::kFloat32).sum(0);       // [H]
+    // Summed in float32 without a float32 copy of the [V, H] weight.
+    const auto columnSum = weight.sum(0, /*keepdim=*/false, torch::kFloat32); // [H]
     auto sums = hidden.to(torch::kFloat32).sum(1).matmul(columnSum); // [B]
     if (lm_head && lm_head->bias.defined())
         sums = sums + double(hidden.size(1)) * lm_head->bias.to(torch::kFloat32).sum();

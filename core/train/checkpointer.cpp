@@ -8,6 +8,7 @@
 #include "io/safetensors.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
+#include "train/trainer.h"
 #include "util/error.h"
 #include "util/file_util.h"
 
@@ -32,6 +33,12 @@ std::vector<std::pair<long long, fs::path>> checkpointFolders(const fs::path& ou
     }
     std::sort(found.begin(), found.end());
     return found;
+}
+
+std::string lastCheckpoint(const std::string& outputDir)
+{
+    const auto found = checkpointFolders(outputDir);
+    return found.empty() ? std::string() : found.back().second.string();
 }
 
 namespace {

@@ -1,5 +1,6 @@
 // The memory a training run needs, from config.json and the arguments alone (see trainer.h).
 #include <algorithm>
+#include <fstream>
 #include <iomanip>
 #include <set>
 #include <sstream>
@@ -121,6 +122,44 @@ std::string MemoryEstimate::describe() const
 {
     return "weights " + size(weights) + " + trainable " + size(trainable) + " + gradients and AdamW " +
            size(optimizer) + " + activations " + size(activations) + " = " + size(total());
+}
+
+std::int64_t availableHostBytes()
+{
+    std::ifstream in("/proc/meminfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("MemAvailable:", 0) == 0)
+            return std::stoll(line.substr(13)) * 1024;
+    return 0;
+}
+
+FreezeSelection::FreezeSelection(std::int64_t numLayers, std::int64_t trainableLayers,
+                                 const std::vector<std::string>& modules, std::vector<std::string> extraModules)
+    : m_extra(std::move(extraModules))
+{
+    std::set<std::int64_t> ids;
+    if (trainableLayers > 0)
+        for (auto i = std::max<std::int64_t>(0, numLayers - trainableLayers); i < numLayers; ++i)
+            ids.insert(i);
+    else
+        for (std::int64_t i = 0; i < std::min<std::int64_t>(numLayers, -trainableLayers); ++i)
+            ids.insert(i);
+    for (auto i : ids)
+        for (const auto& m : modules)
+            m_patterns.push_back(".layers." + std::to_string(i) + "." + (m == "all" ? "" : m + "."));
+}
+
+bool FreezeSelection::trains(const std::string& name) const
+{
+    for (const auto& p : m_patterns)
+        if (name.find(p) != std::string::npos)
+            return true;
+    if (name.find(".layers.") == std::string::npos)
+        for (const auto& m : m_extra)
+            if (name.find(m) != std::string::npos)
+                return true;
+    return false;
 }
 
 } // namespace lathe

@@ -149,16 +149,6 @@ public:
             m_model->eval();
     }
 
-    /// Final hidden states of the reference for the rows (no gradient), and the model that made them.
-    std::pair<torch::Tensor, CausalLM*> hidden(CausalLM& policy, const torch::Tensor& ids, const torch::Tensor& mask)
-    {
-        torch::NoGradGuard noGrad;
-        if (m_model)
-            return {m_model->hiddenStates(ids, mask, nullptr, trainingPositions(ids)), &m_model};
-        LoraDisabledScope off(policy);
-        return {policy->hiddenStates(ids, mask, nullptr, trainingPositions(ids)), &policy};
-    }
-
     /// Per-position label log-probabilities [R, T-1] of the reference.
     torch::Tensor tokenLogps(CausalLM& policy, const torch::Tensor& ids, const torch::Tensor& mask,
                              const torch::Tensor& labels)

@@ -1,6 +1,9 @@
 #include "train/train_data.h"
 
 #include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
 
 #include <torch/torch.h>
 
@@ -305,6 +308,32 @@ public:
 };
 
 } // namespace
+
+ExampleSet packSupervised(const ExampleSet& examples, std::int64_t cutoffLen, TokenId padId)
+{
+    std::vector<TokenizedExample> rows;
+    for (std::size_t i = 0; i < examples.size(); ++i)
+        rows.push_back(examples.at(i).rows.front());
+    ExampleSet packed;
+    for (auto& p : packExamples(rows, cutoffLen, false, padId))
+        packed.add(TrainItem{{TokenizedExample{std::move(p.inputIds), std::move(p.labels), false}}, true});
+    return packed;
+}
+
+std::pair<ExampleSet, ExampleSet> splitForEvaluation(const ExampleSet& examples, double valSize, std::uint64_t seed)
+{
+    // The same seeded shuffle as splitValidation, on indices.
+    const std::size_t n = examples.size();
+    const std::size_t evalCount = valSize < 1 ? std::size_t(std::ceil(valSize * double(n))) : std::size_t(valSize);
+    if (evalCount >= n)
+        fail("val_size ", valSize, " leaves no training examples (the datasets have ", n, ")");
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(seed);
+    std::shuffle(order.begin(), order.end(), rng);
+    return {examples.subset({order.begin() + std::ptrdiff_t(evalCount), order.end()}),
+            examples.subset({order.begin(), order.begin() + std::ptrdiff_t(evalCount)})};
+}
 
 std::unique_ptr<DataBuilder> makeDataBuilder(StageData kind)
 {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/types.h>
@@ -89,6 +90,13 @@ public:
     /// A micro-batch of `items` on `device`, padded on the right with `padId`.
     virtual TrainBatch collate(const std::vector<TrainItem>& items, TokenId padId, const torch::Device& device) const = 0;
 };
+
+/// Supervised examples packed into sequences of cutoffLen + 1 tokens (LLaMA-Factory's packing).
+ExampleSet packSupervised(const ExampleSet& examples, std::int64_t cutoffLen, TokenId padId);
+
+/// (train, eval): `valSize` of the examples (a share when < 1, a count otherwise) held out for evaluation by a
+/// seeded shuffle. Throws lathe::Error when nothing would be left to train on.
+std::pair<ExampleSet, ExampleSet> splitForEvaluation(const ExampleSet& examples, double valSize, std::uint64_t seed);
 
 /// The builder of a kind of data.
 std::unique_ptr<DataBuilder> makeDataBuilder(StageData kind);

@@ -39,6 +39,7 @@
 #include "train/checkpointer.h"
 #include "train/lr_schedule.h"
 #include "train/objective.h"
+#include "train/run_settings.h"
 #include "train/train_data.h"
 #include "train/predict.h"
 #include "util/error.h"
@@ -60,12 +61,6 @@ std::string formatElapsed(double seconds)
     char buf[48];
     std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
     return buf;
-}
-
-std::string lastCheckpoint(const std::string& outputDir)
-{
-    const auto found = checkpointFolders(outputDir);
-    return found.empty() ? std::string() : found.back().second.string();
 }
 
 namespace {
@@ -120,53 +115,7 @@ void writeJson(const fs::path& path, const json& j)
     writeTextFileAtomic(path.string(), j.dump(2) + "\n");
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Settings: the arguments the loop reads, typed and checked once.
-// ---------------------------------------------------------------------------------------------------------
-
-/// The run's arguments: the schema-bound TrainingArguments (config/training_arguments.h) plus what the
-/// trainer derives from them.
-struct Settings : TrainingArguments
-{
-    StageData data = StageData::Supervised; ///< the stage's kind of data
-    LoraConfig lora;                        ///< lora_* as the adapter code takes them
-};
-
-Settings settingsOf(const ArgumentSet& args)
-{
-    const auto problems = args.validate();
-    if (!problems.empty()) {
-        std::string text;
-        for (const auto& p : problems)
-            text += "\n  " + p;
-        fail("the training arguments have problems:", text);
-    }
-    Settings s;
-    static_cast<TrainingArguments&>(s) = bindTrainingArguments(args);
-    const StageInfo* stage = findStage(s.stage);
-    if (!stage)
-        fail("stage: \"", s.stage, "\" is not a training stage");
-    if (!stage->available)
-        fail("stage: ", s.stage, ": ", stage->unavailableWhy);
-    s.data = stage->data;
-    if (!s.doTrain && !s.doEval)
-        fail("do_train: false, so there is nothing to train (set do_train: true, or do_eval: true to evaluate)");
-    s.lora.r = s.loraRank;
-    s.lora.alpha = s.loraAlphaValue();
-    s.lora.dropout = s.loraDropout;
-    s.lora.useRslora = s.useRslora;
-    s.lora.useDora = s.useDora;
-    s.lora.targetModules = s.loraTarget;
-
-    // What Lathe does not do yet (the schema accepts these values).
-    if (s.neatPacking)
-        fail("neat_packing: not supported yet (needs the block-diagonal attention mask); use packing: true");
-    if (!s.additionalTarget.empty())
-        fail("additional_target (modules_to_save): not supported yet");
-    if (s.saveSteps <= 0)
-        s.saveSteps = std::numeric_limits<std::int64_t>::max();
-    return s;
-}
+using Settings = RunSettings;
 
 // ---------------------------------------------------------------------------------------------------------
 // The run
@@ -176,7 +125,7 @@ class Run
 {
 public:
     Run(const ArgumentSet& args, const TrainCallbacks& callbacks)
-        : m_args(args), m_s(settingsOf(args)), m_cb(callbacks), m_out(m_s.outputDir),
+        : m_args(args), m_s(runSettingsOf(args)), m_cb(callbacks), m_out(m_s.outputDir),
           m_objective(makeObjective(m_s.stage, m_s))
     {
     }
@@ -343,33 +292,17 @@ void Run::prepareData()
              m_s.stage, "`)");
 
     if (m_s.packing && m_s.data == StageData::Supervised) {
-        std::vector<TokenizedExample> rows;
-        for (std::size_t i = 0; i < all.size(); ++i)
-            rows.push_back(all.at(i).rows.front());
-        ExampleSet packed;
-        for (auto& p : packExamples(rows, m_s.cutoffLen, false, m_padId))
-            packed.add(TrainItem{{TokenizedExample{std::move(p.inputIds), std::move(p.labels), false}}, true});
-        log("Packed " + std::to_string(rows.size()) + " examples into " + std::to_string(packed.size()) +
+        const std::size_t examples = all.size();
+        all = packSupervised(all, m_s.cutoffLen, m_padId);
+        log("Packed " + std::to_string(examples) + " examples into " + std::to_string(all.size()) +
             " sequences of " + std::to_string(m_s.cutoffLen) + " tokens");
-        all = std::move(packed);
     }
 
     if (!m_s.evalDatasets.empty()) {
         loadNames(m_s.evalDatasets, m_eval);
         m_train = std::move(all);
     } else if (m_s.valSize > 0) {
-        // The same seeded shuffle as splitValidation, on indices.
-        const std::size_t n = all.size();
-        const std::size_t evalCount =
-            m_s.valSize < 1 ? std::size_t(std::ceil(m_s.valSize * double(n))) : std::size_t(m_s.valSize);
-        if (evalCount >= n)
-            fail("val_size ", m_s.valSize, " leaves no training examples (the datasets have ", n, ")");
-        std::vector<std::size_t> order(n);
-        std::iota(order.begin(), order.end(), 0);
-        std::mt19937_64 rng(m_s.seed);
-        std::shuffle(order.begin(), order.end(), rng);
-        m_eval = all.subset({order.begin(), order.begin() + std::ptrdiff_t(evalCount)});
-        m_train = all.subset({order.begin() + std::ptrdiff_t(evalCount), order.end()});
+        std::tie(m_train, m_eval) = splitForEvaluation(all, m_s.valSize, m_s.seed);
     } else {
         m_train = std::move(all);
     }
@@ -980,44 +913,6 @@ TrainResult Run::execute()
 }
 
 } // namespace
-
-std::int64_t availableHostBytes()
-{
-    std::ifstream in("/proc/meminfo");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("MemAvailable:", 0) == 0)
-            return std::stoll(line.substr(13)) * 1024;
-    return 0;
-}
-
-FreezeSelection::FreezeSelection(std::int64_t numLayers, std::int64_t trainableLayers,
-                                 const std::vector<std::string>& modules, std::vector<std::string> extraModules)
-    : m_extra(std::move(extraModules))
-{
-    std::set<std::int64_t> ids;
-    if (trainableLayers > 0)
-        for (auto i = std::max<std::int64_t>(0, numLayers - trainableLayers); i < numLayers; ++i)
-            ids.insert(i);
-    else
-        for (std::int64_t i = 0; i < std::min<std::int64_t>(numLayers, -trainableLayers); ++i)
-            ids.insert(i);
-    for (auto i : ids)
-        for (const auto& m : modules)
-            m_patterns.push_back(".layers." + std::to_string(i) + "." + (m == "all" ? "" : m + "."));
-}
-
-bool FreezeSelection::trains(const std::string& name) const
-{
-    for (const auto& p : m_patterns)
-        if (name.find(p) != std::string::npos)
-            return true;
-    if (name.find(".layers.") == std::string::npos)
-        for (const auto& m : m_extra)
-            if (name.find(m) != std::string::npos)
-                return true;
-    return false;
-}
 
 TrainResult Run::evaluateOnly()
 {
