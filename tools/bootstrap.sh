@@ -3,7 +3,7 @@
 #
 #   tools/bootstrap.sh demo   # Release build, `lathe env`, the demo model LoRA-trained on the embedded identity
 #                             # data and asked "Who are you?", then the window
-#   tools/bootstrap.sh test   # Release build with tests, then every test (ctest)
+#   tools/bootstrap.sh test   # Release build with tests, then every test (ctest), then each fuzzer for 20 s
 #
 # BUILD_DIR (default: build) and JOBS (default: all cores) can be set in the environment.
 set -euo pipefail
@@ -22,6 +22,7 @@ packages=(
   # libtorch's thread pool instead of fighting it.
   libopenblas0-openmp
   xvfb xauth
+  clang libclang-rt-dev # the fuzzers (fuzz/run.sh): libFuzzer, AddressSanitizer, UndefinedBehaviorSanitizer
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -73,6 +74,11 @@ case "$mode" in
     cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLATHE_BUILD_TESTS=ON -DLATHE_BUILD_BENCH=ON
     cmake --build "$build" -j "$jobs"
     ctest --test-dir "$build" --output-on-failure -j "$jobs"
+    # Every parser of outside input under libFuzzer for a fixed time (FUZZ_SECONDS each, 0 skips).
+    fuzz_seconds=${FUZZ_SECONDS:-20}
+    if [ "$fuzz_seconds" -gt 0 ]; then
+      fuzz/run.sh "$fuzz_seconds"
+    fi
     ;;
   *)
     echo "usage: $0 demo|test" >&2

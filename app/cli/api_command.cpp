@@ -6,6 +6,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <condition_variable>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -15,6 +17,7 @@
 #include "cli/chat_command.h"
 #include "cli/train_command.h"
 #include "runtime/device.h"
+#include "serve/chat_request.h"
 #include "template/python_json.h"
 #include "util/error.h"
 
@@ -29,14 +32,43 @@ std::atomic<bool> g_stop{false};
 void onSignal(int) { g_stop = true; }
 
 constexpr std::size_t kMaxBodyBytes = 8u << 20;
+constexpr int kMaxConnections = 128;
+constexpr int kReadTimeoutSeconds = 10;
 
-/// A request the server refuses: HTTP status and OpenAI's error object.
-struct ApiError
+/// httplib's task queue with a thread per connection, at most `limit` at once. A thread blocked on a slow
+/// client costs a stack, not a core, so 40 clients that send half a request and wait hold 40 threads while
+/// /v1/models keeps answering (a fixed pool of 32 made them wait 60 s). At the limit, accepting waits until a
+/// connection ends (the kernel's backlog holds the newcomers) instead of queueing without bound.
+class ConnectionThreads : public httplib::TaskQueue
 {
-    int status;
-    std::string message;
-    std::string type = "invalid_request_error";
-    std::string code;
+public:
+    explicit ConnectionThreads(int limit) : m_limit(limit) {}
+
+    void enqueue(std::function<void()> fn) override
+    {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_changed.wait(lock, [&] { return m_active < m_limit; });
+        ++m_active;
+        std::thread([this, fn = std::move(fn)]() mutable {
+            fn();
+            fn = nullptr;
+            std::lock_guard<std::mutex> done(m_mutex);
+            --m_active;
+            m_changed.notify_all();
+        }).detach();
+    }
+
+    void shutdown() override
+    {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_changed.wait(lock, [&] { return m_active == 0; });
+    }
+
+private:
+    const int m_limit;
+    int m_active = 0;
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
 };
 
 std::string envOr(const char* name, const std::string& fallback)
@@ -71,212 +103,6 @@ void sendError(httplib::Response& res, const ApiError& e)
 {
     res.status = e.status;
     res.set_content(errorBody(e), "application/json");
-}
-
-[[noreturn]] void reject(const std::string& message, int status = 400) { throw ApiError{status, message}; }
-
-// The text of a message's content: a string, or the text parts of a content list.
-std::string contentText(const json& content, std::size_t index)
-{
-    if (content.is_null())
-        return {};
-    if (content.is_string())
-        return content.get<std::string>();
-    if (content.is_array()) {
-        std::string text;
-        for (const auto& part : content) {
-            if (!part.is_object() || (part.contains("type") && !part["type"].is_string()))
-                reject("messages[" + std::to_string(index) + "]: each content part must be an object with a type string");
-            const std::string type = part.value("type", "");
-            if (type == "text" && part.contains("text") && part["text"].is_string())
-                text += part["text"].get<std::string>();
-            else
-                reject("messages[" + std::to_string(index) + "]: content part of type \"" + type +
-                       "\" is not supported (text only)");
-        }
-        return text;
-    }
-    reject("messages[" + std::to_string(index) + "].content must be a string or a list of text parts");
-}
-
-/// What a chat completion request asks for.
-struct ChatRequest
-{
-    Conversation conversation;
-    ChatGenerationOptions generation;
-    bool stream = false;
-    bool includeUsage = false;
-    int n = 1;
-};
-
-// The deepest nesting of arrays and objects in JSON text (strings skipped), counted without recursion: a
-// body nested 300,000 levels deep would overflow the parser's stack.
-std::size_t jsonNesting(const std::string& text)
-{
-    std::size_t depth = 0, deepest = 0;
-    bool inString = false, escaped = false;
-    for (const char c : text) {
-        if (inString) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                inString = false;
-            continue;
-        }
-        if (c == '"')
-            inString = true;
-        else if (c == '[' || c == '{')
-            deepest = std::max(deepest, ++depth);
-        else if ((c == ']' || c == '}') && depth > 0)
-            --depth;
-    }
-    return deepest;
-}
-
-constexpr std::size_t kMaxJsonNesting = 128;
-
-/// Parses request JSON (the body, tool-call arguments) after checking its nesting depth.
-json parseRequestJson(const std::string& text, const std::string& what)
-{
-    if (jsonNesting(text) > kMaxJsonNesting)
-        reject(what + " nests JSON deeper than " + std::to_string(kMaxJsonNesting) + " levels");
-    return json::parse(text, nullptr, false);
-}
-
-/// An optional boolean field; another type is a 400 naming it.
-bool flag(const json& j, const char* key, const std::string& where = {})
-{
-    if (!j.contains(key) || j[key].is_null())
-        return false;
-    if (!j[key].is_boolean())
-        reject(where + key + " must be true or false");
-    return j[key].get<bool>();
-}
-
-// LLaMA-Factory's _process_request checks and conversion (api/chat.py), on top of the server's defaults.
-ChatRequest parseRequest(const std::string& body, const ChatGenerationOptions& defaults)
-{
-    const json j = parseRequestJson(body, "The request body");
-    if (j.is_discarded())
-        reject("Invalid JSON in the request body");
-    if (!j.is_object())
-        reject("The request body must be a JSON object");
-    ChatRequest r;
-    r.generation = defaults;
-    if (!j.contains("messages") || !j["messages"].is_array())
-        reject("messages: a list of messages is required");
-    json messages = j["messages"];
-    if (messages.empty())
-        reject("Invalid length");
-    std::size_t offset = 0;
-    if (messages[0].is_object() && messages[0].contains("role") && messages[0]["role"] == "system") {
-        r.conversation.system = contentText(messages[0].value("content", json()), 0);
-        offset = 1;
-    }
-    if ((messages.size() - offset) % 2 == 0)
-        reject("Only supports u/a/u/a/u...");
-    for (std::size_t i = offset; i < messages.size(); ++i) {
-        const json& m = messages[i];
-        if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
-            reject("messages[" + std::to_string(i) + "]: an object with a role is required");
-        const std::string role = m["role"].get<std::string>();
-        const bool userSide = (i - offset) % 2 == 0;
-        if (userSide && role != "user" && role != "tool")
-            reject("Invalid role");
-        if (!userSide && role != "assistant" && role != "function")
-            reject("Invalid role");
-        if (role == "assistant" && m.contains("tool_calls") && m["tool_calls"].is_array() && !m["tool_calls"].empty()) {
-            json calls = json::array();
-            const std::string where = "messages[" + std::to_string(i) + "].tool_calls";
-            for (const auto& call : m["tool_calls"]) {
-                if (!call.is_object() || (call.contains("function") && !call["function"].is_object()))
-                    reject(where + ": each tool call must be an object with a function object");
-                const json f = call.value("function", json::object());
-                if (f.contains("name") && !f["name"].is_string())
-                    reject(where + ": function.name must be a string");
-                json arguments = f.contains("arguments") ? f["arguments"] : json("{}");
-                if (arguments.is_string()) {
-                    arguments = parseRequestJson(arguments.get<std::string>(), where + ": the arguments");
-                    if (arguments.is_discarded())
-                        reject("messages[" + std::to_string(i) + "]: tool call arguments are not valid JSON");
-                }
-                calls.push_back({{"name", f.contains("name") ? f["name"].get<std::string>() : std::string()},
-                                 {"arguments", arguments}});
-            }
-            r.conversation.messages.push_back({Role::Function, calls.dump()});
-            continue;
-        }
-        const std::string text = contentText(m.value("content", json()), i);
-        const Role mapped = role == "user" ? Role::User : role == "tool" ? Role::Observation
-                            : role == "function" ? Role::Function : Role::Assistant;
-        r.conversation.messages.push_back({mapped, text});
-    }
-    if (j.contains("tools") && !j["tools"].is_null()) {
-        if (!j["tools"].is_array())
-            reject("Invalid tools");
-        json functions = json::array();
-        for (const auto& tool : j["tools"]) {
-            if (!tool.is_object() || !tool.contains("function") || !tool["function"].is_object() ||
-                !tool["function"].contains("name") || !tool["function"]["name"].is_string())
-                reject("Invalid tools");
-            functions.push_back(tool["function"]);
-        }
-        if (!functions.empty())
-            r.conversation.tools = functions.dump();
-    }
-    auto number = [&](const char* key) -> std::optional<double> {
-        if (!j.contains(key) || j[key].is_null())
-            return std::nullopt;
-        if (!j[key].is_number())
-            reject(std::string(key) + " must be a number");
-        return j[key].get<double>();
-    };
-    if (auto t = number("temperature")) {
-        if (*t < 0 || *t > 2)
-            reject("temperature must be between 0 and 2");
-        r.generation.sampling.temperature = *t;
-        r.generation.sampling.do_sample = *t > 0;
-    }
-    if (auto p = number("top_p")) {
-        if (*p <= 0 || *p > 1)
-            reject("top_p must be in (0, 1]");
-        r.generation.sampling.top_p = *p;
-    }
-    if (j.contains("do_sample") && j["do_sample"].is_boolean())
-        r.generation.sampling.do_sample = j["do_sample"].get<bool>() && r.generation.sampling.temperature > 0;
-    for (const char* key : {"max_tokens", "max_completion_tokens"})
-        if (auto m = number(key)) {
-            if (*m < 1)
-                reject(std::string(key) + " must be at least 1");
-            if (*m > 1e9)
-                reject(std::string(key) + " is too large");
-            r.generation.max_new_tokens = static_cast<std::int64_t>(*m);
-        }
-    if (auto s = number("seed"))
-        r.generation.sampling.seed = static_cast<std::uint64_t>(*s);
-    if (auto n = number("n")) {
-        if (*n < 1 || *n > 8)
-            reject("n must be between 1 and 8");
-        r.n = static_cast<int>(*n);
-    }
-    if (j.contains("stop") && !j["stop"].is_null()) {
-        if (j["stop"].is_string())
-            r.generation.stopStrings = {j["stop"].get<std::string>()};
-        else if (j["stop"].is_array())
-            for (const auto& s : j["stop"])
-                if (s.is_string())
-                    r.generation.stopStrings.push_back(s.get<std::string>());
-    }
-    r.stream = flag(j, "stream");
-    if (j.contains("stream_options") && j["stream_options"].is_object())
-        r.includeUsage = flag(j["stream_options"], "include_usage", "stream_options.");
-    if (r.stream && !r.conversation.tools.empty())
-        reject("Cannot stream function calls.");
-    if (r.stream && r.n != 1)
-        reject("Streaming supports n = 1 only");
-    return r;
 }
 
 ojson usageJson(std::int64_t prompt, std::int64_t completion)
@@ -316,28 +142,49 @@ public:
         : m_engine(engine), m_defaults(std::move(defaults)), m_modelName(std::move(modelName)),
           m_apiKey(std::move(apiKey))
     {
-        m_server.new_task_queue = [] { return new httplib::ThreadPool(32); };
+        m_server.new_task_queue = [] { return new ConnectionThreads(kMaxConnections); };
         m_server.set_payload_max_length(kMaxBodyBytes);
-        m_server.set_read_timeout(60, 0);
+        // httplib's timeouts apply to each read and write: a client silent for this long is dropped. Each
+        // connection has a thread of its own, so a slow client holds one thread, never the others' answers.
+        m_server.set_read_timeout(kReadTimeoutSeconds, 0);
         m_server.set_write_timeout(60, 0);
+        m_server.set_keep_alive_timeout(5);
         m_server.Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
             if (!authorized(req, res))
                 return;
             const ojson model = {{"id", m_modelName}, {"object", "model"}, {"created", now()}, {"owned_by", "owner"}};
             res.set_content(ojson{{"object", "list"}, {"data", ojson::array({model})}}.dump(), "application/json");
         });
-        m_server.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+        // The body is read here, after the checks of the head, and only up to the limit: httplib's own reading
+        // bounds Content-Length bodies but reads chunked or compressed ones whole.
+        m_server.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res,
+                                                     const httplib::ContentReader& reader) {
             if (!authorized(req, res))
                 return;
+            std::string body;
+            bool tooLarge = false;
+            const bool read = reader([&](const char* data, std::size_t size) {
+                if (body.size() + size > kMaxBodyBytes) {
+                    tooLarge = true;
+                    return false;
+                }
+                body.append(data, size);
+                return true;
+            });
+            if (tooLarge || res.status == 413) {
+                sendError(res, {413, "Request body too large (limit " + std::to_string(kMaxBodyBytes) + " bytes)"});
+                return;
+            }
+            if (!read) {
+                sendError(res, {400, "The request body could not be read"});
+                return;
+            }
             try {
-                completions(req, res);
+                completions(body, res);
             } catch (const ApiError& e) {
                 sendError(res, e);
             } catch (const Error& e) {
                 sendError(res, {400, e.what()});
-            } catch (const json::type_error&) {
-                // A field of the wrong type the checks above do not name: still the client's mistake.
-                sendError(res, {400, "A field of the request has the wrong type"});
             }
         });
         m_server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
@@ -396,9 +243,9 @@ private:
         return false;
     }
 
-    void completions(const httplib::Request& req, httplib::Response& res)
+    void completions(const std::string& body, httplib::Response& res)
     {
-        ChatRequest r = parseRequest(req.body, m_defaults);
+        ChatRequest r = parseChatRequest(body, m_defaults);
         const auto prompt = m_engine.promptIds(r.conversation, r.generation);
         if (static_cast<std::int64_t>(prompt.size()) >= m_engine.contextLength())
             reject("The prompt is " + std::to_string(prompt.size()) + " tokens; the model's context is " +

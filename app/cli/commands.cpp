@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <new>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,7 @@
 #include "template/template_encoder.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
+#include "util/memory_limits.h"
 #include "util/file_util.h"
 
 namespace lathe {
@@ -362,6 +364,9 @@ int runCommand(const std::string& name, const std::vector<std::string>& rawArgs)
             return 2;
         } catch (const c10::Error& e) {
             std::cerr << "lathe " << name << ": internal error in libtorch: " << e.what_without_backtrace() << "\n";
+            return 3;
+        } catch (const std::bad_alloc&) {
+            std::cerr << "lathe " << name << ": out of memory: " << memoryLimitsText() << "\n";
             return 3;
         } catch (const std::exception& e) {
             std::cerr << "lathe " << name << ": " << e.what() << "\n";

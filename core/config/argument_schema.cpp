@@ -452,8 +452,25 @@ void ArgumentSet::set(const std::string& name, const std::string& text, const st
 
 namespace {
 
-json yamlToJson(const YAML::Node& node)
+// yaml-cpp keeps an alias as a second reference to its anchor's node, so nine anchors of nine aliases each (a
+// few hundred bytes) stand for 9^9 values; converting them to JSON copies each reference. The conversion counts
+// what it makes and stops at limits no config comes near.
+constexpr std::size_t kMaxYamlValues = 100'000;
+constexpr int kMaxYamlDepth = 64;
+
+struct YamlBudget
 {
+    const std::string& origin;
+    std::size_t values = 0;
+};
+
+json yamlToJson(const YAML::Node& node, YamlBudget& budget, int depth = 0)
+{
+    if (++budget.values > kMaxYamlValues)
+        fail(budget.origin, ": the YAML expands to more than ", kMaxYamlValues,
+             " values (aliases of aliases?); no config is that large");
+    if (depth > kMaxYamlDepth)
+        fail(budget.origin, ": the YAML nests deeper than ", kMaxYamlDepth, " levels");
     switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -483,13 +500,13 @@ json yamlToJson(const YAML::Node& node)
     case YAML::NodeType::Sequence: {
         json out = json::array();
         for (const auto& x : node)
-            out.push_back(yamlToJson(x));
+            out.push_back(yamlToJson(x, budget, depth + 1));
         return out;
     }
     case YAML::NodeType::Map: {
         json out = json::object();
         for (const auto& kv : node)
-            out[kv.first.Scalar()] = yamlToJson(kv.second);
+            out[kv.first.Scalar()] = yamlToJson(kv.second, budget, depth + 1);
         return out;
     }
     }
@@ -511,9 +528,10 @@ ArgumentSet ArgumentSet::fromYaml(const std::string& text, const std::string& or
         return set;
     if (!root.IsMap())
         fail(origin, ": must be a mapping of argument: value");
+    YamlBudget budget{origin};
     for (const auto& kv : root) {
         const std::string key = kv.first.Scalar();
-        set.setValue(key, yamlToJson(kv.second), cat(origin, ": line ", kv.first.Mark().line + 1));
+        set.setValue(key, yamlToJson(kv.second, budget), cat(origin, ": line ", kv.first.Mark().line + 1));
     }
     return set;
 }

@@ -1,6 +1,7 @@
 #include "data/converter.h"
 
 #include "util/error.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
@@ -76,13 +77,16 @@ bool toolsColumn(const Context& ctx, const json& record, std::string& out)
     if (out.empty())
         return true;
     try {
-        const auto parsed = json::parse(out);
+        const auto parsed = parseJson<json>(out, column);
         if (!parsed.is_array() && !parsed.is_object()) {
             ctx.drop(column, "must be a JSON list of tool schemas");
             return false;
         }
     } catch (const json::parse_error& e) {
         ctx.drop(column, cat("is not valid JSON: ", e.what()));
+        return false;
+    } catch (const Error&) {
+        ctx.drop(column, cat("nests JSON deeper than ", kMaxJsonNesting, " levels"));
         return false;
     }
     return true;

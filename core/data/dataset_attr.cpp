@@ -6,6 +6,7 @@
 #include "util/edit_distance.h"
 #include "util/error.h"
 #include "util/file_util.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
@@ -222,7 +223,7 @@ DatasetRegistry DatasetRegistry::load(const std::string& datasetDir)
     if (!fs::exists(path))
         fail(path, ": not found (dataset_dir \"", datasetDir, "\" has no dataset_info.json)");
     try {
-        r.m_info = ojson::parse(readTextFile(path));
+        r.m_info = parseJson<ojson>(readTextFile(path), path);
     } catch (const nlohmann::json::parse_error& e) {
         fail(path, ": not valid JSON: ", e.what());
     }

@@ -117,9 +117,10 @@ PairwiseExample encodePairwise(const TemplateEncoder& encoder, const Example& ex
         chosen.response.push_back(*encoder.eosId());
         rejected.response.push_back(*encoder.eosId());
     }
-    const auto [sLen, tLen] = inferSeqlen(
+    const auto lengths = inferSeqlen(
         std::int64_t(prompt.size()), std::int64_t(std::max(chosen.response.size(), rejected.response.size())),
         options.cutoffLen);
+    const std::int64_t sLen = lengths.first, tLen = lengths.second; // C++17 lambdas cannot capture bindings
     PairwiseExample out;
     auto build = [&](const std::vector<TokenId>& response, TokenizedExample& t) {
         t.truncated = sLen < std::int64_t(prompt.size()) || tLen < std::int64_t(response.size());

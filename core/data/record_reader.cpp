@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "util/error.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
@@ -241,7 +242,7 @@ bool RecordReader::nextJsonArray(json& record)
                 fail(m_file, ": record ", m_index + 1, " at byte ", start, " is empty (two commas in a row)");
             }
             try {
-                record = json::parse(text);
+                record = parseJson<json>(text, cat(m_file, ": record ", m_index + 1));
             } catch (const json::parse_error& e) {
                 fail(m_file, ": record ", m_index + 1, " (bytes ", start, "..", m_offset,
                      ") is not valid JSON: ", e.what());
@@ -270,7 +271,7 @@ bool RecordReader::nextJsonLine(json& record)
         if (std::all_of(line.begin(), line.end(), [](unsigned char ch) { return std::isspace(ch); }))
             continue;
         try {
-            record = json::parse(line);
+            record = parseJson<json>(line, cat(m_file, ": line ", m_line));
         } catch (const json::parse_error& e) {
             fail(m_file, ": line ", m_line, " (record ", m_index + 1, ") is not valid JSON: ", e.what());
         }

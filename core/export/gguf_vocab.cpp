@@ -13,6 +13,7 @@
 #include "tokenizer/unicode_util.h"
 #include "util/error.h"
 #include "util/file_util.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
@@ -42,7 +43,7 @@ json readJsonIfExists(const fs::path& path)
     if (!fs::exists(path))
         return json();
     try {
-        return json::parse(readTextFile(path.string()));
+        return parseJson<json>(readTextFile(path.string()), path.string());
     } catch (const json::exception& e) {
         fail(path.string(), ": invalid JSON: ", e.what());
     }

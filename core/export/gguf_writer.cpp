@@ -23,6 +23,7 @@
 #include "model/model_config.h"
 #include "util/error.h"
 #include "util/file_util.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
@@ -293,10 +294,10 @@ GgufExportSummary exportGguf(const GgufExportOptions& options)
 {
     const fs::path dir(options.modelDir);
     const std::string configPath = (dir / "config.json").string();
-    const nlohmann::json raw = nlohmann::json::parse(readTextFile(configPath), nullptr, false);
+    const ModelConfig config = ModelConfig::fromDir(options.modelDir); // names a missing or bad config.json
+    const nlohmann::json raw = parseJsonOrDiscard<nlohmann::json>(readTextFile(configPath), configPath);
     if (raw.is_discarded())
         fail(configPath, ": invalid JSON");
-    const ModelConfig config = ModelConfig::fromDir(options.modelDir);
     const std::string arch = ggufArchitecture(config);
     if (config.rotary_dim() != config.head_dim && arch != "phi3" && arch != "chatglm")
         fail(configPath, ": partial_rotary_factor != 1 is not supported by llama.cpp's ", arch, " graph");
@@ -482,7 +483,7 @@ GgufExportSummary exportGgufLora(const GgufLoraExportOptions& options)
 {
     const fs::path adapterDir(options.adapterDir);
     const std::string configPath = (adapterDir / "adapter_config.json").string();
-    const nlohmann::json ac = nlohmann::json::parse(readTextFile(configPath), nullptr, false);
+    const nlohmann::json ac = parseJsonOrDiscard<nlohmann::json>(readTextFile(configPath), configPath);
     if (ac.is_discarded() || !ac.is_object())
         fail(configPath, ": invalid JSON");
     const LoraConfig lora = LoraConfig::fromDir(options.adapterDir);

@@ -18,6 +18,7 @@
 #include "tokenizer/tokenizer_files.h"
 #include "util/error.h"
 #include "util/file_util.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
@@ -130,7 +131,10 @@ HfExportSummary exportHf(const HfExportOptions& options)
     const auto base = WeightStore::openDir(options.modelDir);
     json config;
     try {
-        config = json::parse(readTextFile((fs::path(options.modelDir) / "config.json").string()));
+        const std::string configPath = (fs::path(options.modelDir) / "config.json").string();
+        if (!fs::exists(configPath))
+            fail(options.modelDir, ": not a model folder (no config.json)");
+        config = parseJson<json>(readTextFile(configPath), configPath);
     } catch (const json::exception& e) {
         fail(options.modelDir, "/config.json: ", e.what());
     }

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "generation/generation_options.h"
 #include "generation/sampler.h"
 #include "model/causal_lm.h"
 #include "template/chat_format.h"
@@ -40,14 +41,6 @@ struct ChatModelOptions
     std::string device = "auto";
     std::string ropeScaling;           ///< rope_scaling (factor 2 for inference, as LLaMA-Factory)
     bool mergeAdapters = false;        ///< merge the last adapter into the weights too (faster decoding)
-};
-
-struct ChatGenerationOptions
-{
-    SamplingOptions sampling;
-    std::int64_t max_new_tokens = 1024;
-    ChatOptions chat;                     ///< enable_thinking, default_system, ...
-    std::vector<std::string> stopStrings; ///< stop when the answer text contains one (it is cut there)
 };
 
 struct ChatReply

@@ -9,17 +9,9 @@
 
 #include <torch/types.h>
 
-namespace lathe {
+#include "generation/generation_options.h"
 
-struct SamplingOptions
-{
-    bool do_sample = false;
-    double temperature = 1.0;        ///< > 0; 0 means greedy
-    double top_p = 1.0;              ///< keep the smallest set of tokens whose probability reaches top_p
-    std::int64_t top_k = 0;          ///< keep the k most likely tokens; 0 = all
-    double repetition_penalty = 1.0; ///< CTRL's penalty on every token already in the sequence (1 = off)
-    std::optional<std::uint64_t> seed; ///< a fixed seed makes sampling reproducible
-};
+namespace lathe {
 
 class Sampler
 {

@@ -16,19 +16,11 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "io/safetensors_header.h"
+
 namespace lathe {
 
 class MappedFile;
-
-/// One entry of a safetensors header.
-struct SafetensorsEntry
-{
-    std::string name;              ///< tensor name as stored (HF naming, e.g. model.layers.0.self_attn.q_proj.weight)
-    std::string dtype;             ///< safetensors dtype string: F32, F16, BF16, I64, ...
-    std::vector<std::int64_t> shape;
-    std::uint64_t begin = 0;       ///< byte offset into the data section
-    std::uint64_t end = 0;
-};
 
 /// One mapped safetensors file.
 class SafetensorsFile

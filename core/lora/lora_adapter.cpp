@@ -10,6 +10,7 @@
 #include "io/safetensors.h"
 #include "util/error.h"
 #include "util/file_util.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
@@ -27,7 +28,7 @@ LoraConfig LoraConfig::fromDir(const std::string& dir)
         fail(dir, ": no adapter_config.json (not a PEFT adapter folder)");
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(readTextFile(path));
+        j = parseJson<nlohmann::json>(readTextFile(path), path);
     } catch (const nlohmann::json::parse_error& e) {
         fail(path, ": not valid JSON: ", e.what());
     }

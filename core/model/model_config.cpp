@@ -9,6 +9,7 @@
 #include "model/arch/architecture.h"
 #include "util/error.h"
 #include "util/file_util.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
@@ -172,7 +173,7 @@ ModelConfig ModelConfig::fromDir(const std::string& dir)
         fail(dir, ": not a model folder (no config.json)");
     json j;
     try {
-        j = json::parse(readTextFile(path));
+        j = parseJson<json>(readTextFile(path), path);
     } catch (const json::exception& e) {
         fail(path, ": not valid JSON: ", e.what());
     }

@@ -11,6 +11,7 @@
 #include "tokenizer/tokenizer_files.h"
 #include "util/error.h"
 #include "util/file_util.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
@@ -88,7 +89,7 @@ ModelConfig newModelConfig(const NewModelOptions& options)
         json overrides;
         if (looksJson) {
             try {
-                overrides = json::parse(spec);
+                overrides = parseJson<json>(spec, "--config");
             } catch (const json::exception& e) {
                 fail("--config: not valid JSON: ", e.what());
             }
@@ -96,7 +97,7 @@ ModelConfig newModelConfig(const NewModelOptions& options)
                 j = presetJson(overrides["preset"].get<std::string>());
         } else if (std::filesystem::exists(spec)) {
             try {
-                overrides = json::parse(readTextFile(spec));
+                overrides = parseJson<json>(readTextFile(spec), spec);
             } catch (const json::exception& e) {
                 fail(spec, ": not valid JSON: ", e.what());
             }

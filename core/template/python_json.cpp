@@ -6,13 +6,14 @@
 #include <cstdio>
 
 #include "util/error.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
 nlohmann::ordered_json parsePythonJson(const std::string& text, const std::string& what)
 {
     try {
-        return nlohmann::ordered_json::parse(text);
+        return parseJson<nlohmann::ordered_json>(text, what);
     } catch (const nlohmann::json::exception& e) {
         fail("Invalid JSON format in ", what, ": ", e.what(), " (text: ", text.substr(0, 200), ")");
     }

@@ -12,6 +12,7 @@
 #include "tokenizer/hf_tokenizer.h"
 #include "tokenizer/json_fields.h"
 #include "util/error.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
@@ -40,7 +41,7 @@ std::string readTextFile(const std::string& path)
 json readJson(const fs::path& path)
 {
     try {
-        return json::parse(readTextFile(path.string()));
+        return parseJson<json>(readTextFile(path.string()), path.string());
     } catch (const json::exception& e) {
         fail(path.string(), ": invalid JSON: ", e.what());
     }

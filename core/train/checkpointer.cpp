@@ -11,6 +11,7 @@
 #include "train/trainer.h"
 #include "util/error.h"
 #include "util/file_util.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
@@ -125,7 +126,7 @@ ResumePoint Checkpointer::resume(const std::string& checkpoint, const std::strin
         fail("resume_from_checkpoint: ", checkpoint, " has no trainer_state.json (not a checkpoint)");
     ResumePoint point;
     try {
-        const json state = json::parse(readTextFile(statePath.string()));
+        const json state = parseJson<json>(readTextFile(statePath.string()), statePath.string());
         point.globalStep = state.at("global_step").get<std::int64_t>();
         point.logHistory = state.value("log_history", json::array());
         point.tokensSeen = state.value("num_input_tokens_seen", std::int64_t(0));

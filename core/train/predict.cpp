@@ -19,6 +19,7 @@
 #include "template/chat_template.h"
 #include "util/error.h"
 #include "util/file_util.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
@@ -112,7 +113,7 @@ void saveMetrics(const fs::path& dir, const std::string& split, const json& metr
     json all = json::object();
     if (fs::exists(allPath)) {
         try {
-            all = json::parse(readTextFile(allPath.string()));
+            all = parseJson<json>(readTextFile(allPath.string()), allPath.string());
         } catch (const json::exception& e) {
             fail(allPath.string(), ": ", e.what());
         }
@@ -321,7 +322,7 @@ TrainResult runPredictOnly(const ArgumentSet& args, const TrainCallbacks& callba
     result.totalSteps = predicted.totalSteps;
     result.aborted = predicted.aborted;
     const fs::path all = fs::path(outputDir) / "all_results.json";
-    result.metrics = predicted.aborted || !fs::exists(all) ? predicted.metrics : json::parse(readTextFile(all.string()));
+    result.metrics = predicted.aborted || !fs::exists(all) ? predicted.metrics : parseJson<json>(readTextFile(all.string()), all.string());
     return result;
 }
 

@@ -43,6 +43,7 @@
 #include "train/train_data.h"
 #include "train/predict.h"
 #include "util/error.h"
+#include "util/memory_limits.h"
 #include "util/file_util.h"
 
 namespace lathe {
@@ -732,10 +733,19 @@ TrainResult Run::execute()
     const auto memory = estimateMemory();
     log("Memory estimate: " + memory.describe());
     if (m_device.is_cpu()) {
-        const auto available = availableHostBytes();
-        if (available > 0 && memory.total() > available)
+        // A hard limit (ulimit -v, a cgroup) ends an allocation past it with a failed mmap, which the math
+        // libraries do not survive cleanly (OpenBLAS retries forever): refuse before starting. MemAvailable is
+        // softer (the page cache gives way, swap exists): a warning.
+        const MemoryLimits limits = MemoryLimits::current();
+        std::string which;
+        const std::int64_t headroom = limits.hardHeadroom(&which);
+        if (headroom >= 0 && memory.total() > headroom)
+            fail("the memory estimate (", gib(memory.total()), ") exceeds what ", which, " leaves this process (",
+                 gib(headroom), "; ", limits.describe(), "): raise the limit, or lower per_device_train_batch_size "
+                 "or cutoff_len, or keep gradient checkpointing on");
+        if (limits.available > 0 && memory.total() > limits.available)
             log("Warning: the estimate (" + gib(memory.total()) + ") exceeds the memory available (" +
-                gib(available) + "): lower per_device_train_batch_size or cutoff_len, or keep gradient "
+                gib(limits.available) + "): lower per_device_train_batch_size or cutoff_len, or keep gradient "
                 "checkpointing on");
     }
 

@@ -7,6 +7,11 @@
 // So that a tool call can be checked for real, the model is first taught (full fine-tuning, a few seconds) to
 // answer the test's weather question, asked with the test's tool list, with a get_weather call: the training
 // prompt is built by the same template code the server uses.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 
@@ -355,6 +360,87 @@ private Q_SLOTS:
         QCOMPARE(status, 200);
         QCOMPARE(body["data"][0]["id"].get<std::string>(), std::string("gpt-3.5-turbo"));
         stop(open);
+    }
+    // Issue 20, items 2, 3 and 5: clients that hold connections open with half a request, and bodies that skip
+    // the Content-Length limit (chunked, compressed) or are form-encoded.
+    void slowAndOversizedClients()
+    {
+        Server s;
+        QVERIFY(start(s, {}));
+        const int port = s.url.section(':', 2).section('/', 0, 0).toInt();
+        // 40 connections that send half a request head and wait (they held all 32 workers for 60 s).
+        std::vector<int> sockets;
+        for (int i = 0; i < 40; ++i) {
+            const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+            QVERIFY(fd >= 0);
+            sockaddr_in addr{};
+            addr.sin_family = AF_INET;
+            addr.sin_port = htons(static_cast<std::uint16_t>(port));
+            addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            QVERIFY(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+            const std::string half = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty";
+            QVERIFY(::send(fd, half.data(), half.size(), 0) == static_cast<ssize_t>(half.size()));
+            sockets.push_back(fd);
+        }
+        QElapsedTimer t;
+        t.start();
+        auto [status, body] = curl(s.url + "/models", {"--max-time", "20"});
+        QCOMPARE(status, 200);
+        QVERIFY2(t.elapsed() < 5000, qPrintable(QString("/v1/models took %1 ms behind slow clients").arg(t.elapsed())));
+        for (const int fd : sockets)
+            ::close(fd);
+
+        const QString chat = s.url + "/chat/completions";
+        const QString dir = lathe::test::scratchDir("api-bodies");
+        // 50 MB sent chunked: refused at the limit, not read whole and tokenized.
+        const QString big = dir + "/big.json";
+        {
+            QFile f(big);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("{\"messages\": [{\"role\": \"user\", \"content\": \"");
+            const QByteArray block(1 << 20, 'x');
+            for (int i = 0; i < 50; ++i)
+                f.write(block);
+            f.write("\"}]}");
+        }
+        auto curlStatus = [](const QStringList& args) {
+            QProcess p;
+            p.start("curl", QStringList{"-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "60"} + args);
+            p.waitForFinished(90000);
+            return QString::fromUtf8(p.readAllStandardOutput());
+        };
+        t.restart();
+        QCOMPARE(curlStatus({chat, "-H", "Content-Type: application/json", "-H", "Transfer-Encoding: chunked",
+                             "--data-binary", "@" + big}),
+                 QString("413"));
+        QVERIFY2(t.elapsed() < 15000, qPrintable(QString("a chunked 50 MB body took %1 ms").arg(t.elapsed())));
+        // 200 MB of zeros compressed to ~200 KB: the limit counts what it expands to.
+        const QString zipped = dir + "/zeros.json.gz";
+        QProcess gz;
+        gz.setStandardOutputFile(zipped);
+        gz.start("sh", {"-c", "head -c 200000000 /dev/zero | gzip -c"});
+        QVERIFY(gz.waitForFinished(60000));
+        QVERIFY(QFileInfo(zipped).size() < (1 << 20));
+        t.restart();
+        QCOMPARE(curlStatus({chat, "-H", "Content-Type: application/json", "-H", "Content-Encoding: gzip",
+                             "--data-binary", "@" + zipped}),
+                 QString("413"));
+        QVERIFY2(t.elapsed() < 15000, qPrintable(QString("a gzip bomb took %1 ms").arg(t.elapsed())));
+        // 9 KB form-encoded: refused for its type (a web page can send it without asking), with a true message.
+        QProcess form;
+        form.start("curl", {"-s", "-o", "-", "-w", "\n%{http_code}", chat, "-H",
+                            "Content-Type: application/x-www-form-urlencoded", "--data-binary", "@-"});
+        form.write(QByteArray(9 * 1024, 'a'));
+        form.closeWriteChannel();
+        QVERIFY(form.waitForFinished(60000));
+        const QString out = QString::fromUtf8(form.readAllStandardOutput());
+        QCOMPARE(out.section('\n', -1), QString("415"));
+        QVERIFY2(out.contains("Content-Type") && !out.contains("limit"), qPrintable(out));
+        // And it still answers.
+        std::tie(status, body) = curl(s.url + "/models", {});
+        QCOMPARE(status, 200);
+        QCOMPARE(s.process.state(), QProcess::Running);
+        stop(s);
     }
 };
 

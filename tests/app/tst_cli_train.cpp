@@ -55,6 +55,9 @@ private Q_SLOTS:
                                  "### train\nper_device_train_batch_size: 2\nlearning_rate: 1.0e-2\n"
                                  "num_train_epochs: 1.0\nlr_scheduler_type: cosine\nddp_timeout: 180000000\n";
         lathe::writeTextFileAtomic(m_config.string(), yaml);
+        // A model folder with everything but config.json.
+        fs::copy(m_model, m_root / "noconfig", fs::copy_options::recursive);
+        fs::remove(m_root / "noconfig" / "config.json");
     }
 
     void trainsWithOverrides()
@@ -132,6 +135,8 @@ private Q_SLOTS:
         QTest::newRow("bad number") << QStringList{"--lora_rank", "eight"} << "lora_rank";
         QTest::newRow("unsupported stage") << QStringList{"stage=ppo"} << "ppo";
         QTest::newRow("missing model") << QStringList{"model_name_or_path=/nonexistent/model"} << "/nonexistent/model";
+        QTest::newRow("no config.json") << QStringList{"model_name_or_path=" + QString::fromStdString((m_root / "noconfig").string())}
+                                        << "not a model folder (no config.json)";
     }
     void mistakesAreExplained()
     {
@@ -142,6 +147,43 @@ private Q_SLOTS:
         const auto r = runLathe(args);
         QVERIFY2(r.exitCode != 0 && r.exitCode < 128, qPrintable(describe(r)));
         QVERIFY2(r.err.contains(expected), qPrintable(describe(r)));
+    }
+
+    // Issue 20, item 12: nine anchors of nine aliases each stand for 9^9 values; the config is refused in a
+    // moment instead of growing to gigabytes and aborting with std::bad_alloc.
+    void yamlAliasBombIsRefused()
+    {
+        std::string yaml = "dataset:\n  - &a0 [x, x, x, x, x, x, x, x, x]\n";
+        for (int i = 1; i <= 9; ++i) {
+            yaml += "  - &a" + std::to_string(i) + " [";
+            for (int k = 0; k < 9; ++k)
+                yaml += std::string(k ? ", " : "") + "*a" + std::to_string(i - 1);
+            yaml += "]\n";
+        }
+        const fs::path bomb = m_root / "bomb.yaml";
+        lathe::writeTextFileAtomic(bomb.string(), yaml);
+        QElapsedTimer t;
+        t.start();
+        const auto r = runLathe({"train", QString::fromStdString(bomb.string())}, 60000);
+        QVERIFY2(r.exitCode == 2, qPrintable(describe(r)));
+        QVERIFY2(r.err.contains("expands to more than"), qPrintable(describe(r)));
+        QVERIFY2(t.elapsed() < 30000, qPrintable(QString("%1 ms").arg(t.elapsed())));
+    }
+
+    // Issue 20, item 13: under an address-space limit (ulimit -v) too small for the estimate, training stops
+    // before it starts, naming the limit (it spun for minutes inside OpenBLAS after mmap failed).
+    void addressSpaceLimitIsChecked()
+    {
+        const QString command =
+            "ulimit -v 6000000 && exec \"$0\" train \"$1\" per_device_train_batch_size=64 cutoff_len=65536 "
+            "gradient_checkpointing=false output_dir=\"$2\" --threads 1";
+        QProcess p;
+        p.start("sh", {"-c", command, lathe::test::latheBinary(), QString::fromStdString(m_config.string()),
+                       QString::fromStdString((m_root / "ulimit").string())});
+        QVERIFY(p.waitForFinished(120000));
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(p.exitCode() == 2, qPrintable(err));
+        QVERIFY2(err.contains("address-space limit (ulimit -v)"), qPrintable(err));
     }
 };
 

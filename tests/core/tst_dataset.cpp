@@ -493,6 +493,11 @@ private Q_SLOTS:
             << alpaca << "d.json"
             << "[{\"instruction\": \"a\", \"output\": \"b\"}, {\"instruction\": }]"
             << "record 1 (bytes";
+        QTest::newRow("record nested 300,000 deep")
+            << alpaca << "d.json"
+            << "[{\"instruction\": \"a\", \"output\": \"b\"}, {\"instruction\": " + QString(300000, '[') +
+                   QString(300000, ']') + "}]"
+            << "record 1: JSON nests deeper than 256 levels";
         QTest::newRow("unsupported file type") << "{\"d\": {\"file_name\": \"d.parquet\"}}"
                                                << "d.parquet"
                                                << "x"

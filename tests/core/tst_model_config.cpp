@@ -285,6 +285,9 @@ void TestModelConfig::malformed_data()
     QTest::newRow("use_sliding_window string") << "qwen2"   << R"({"use_sliding_window": "false"})"  << QStringList({"\"use_sliding_window\""});
     QTest::newRow("not JSON")                  << "llama"   << R"(RAW:{"model_type": "llama",)"      << QStringList({"JSON"});
     QTest::newRow("JSON array")                << "llama"   << "RAW:[1, 2]"                          << QStringList({"object"});
+    // Issue 20: JSON nested 300,000 deep overflowed the stack of whatever copied or destroyed it.
+    QTest::newRow("nested 300,000 deep")       << "llama"   << "RAW:{\"x\": " + QString(300000, '[') + QString(300000, ']') + "}"
+                                                                                                     << QStringList({"config.json", "nests deeper than 256"});
     // clang-format on
 }
 
