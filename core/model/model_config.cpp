@@ -68,6 +68,31 @@ std::string readString(const json& j, const char* key, const std::string& src, c
 
 } // namespace
 
+namespace {
+
+// The sizes every architecture file computes with (layer patterns, head_dim = hidden / heads), checked before
+// them: positive, and below bounds no model comes near, so a config claiming 10^15 layers is refused instead of
+// filling memory with a per-layer list.
+void checkSizes(const ModelConfig& c, const std::string& src)
+{
+    auto inRange = [&](const char* key, std::int64_t value, std::int64_t most) {
+        if (value <= 0)
+            fail(src, ": field \"", key, "\" must be positive, got ", value);
+        if (value > most)
+            fail(src, ": field \"", key, "\" is ", value, ", more than any model has (at most ", most, ")");
+    };
+    inRange("vocab_size", c.vocab_size, std::int64_t(1) << 24);
+    inRange("hidden_size", c.hidden_size, std::int64_t(1) << 20);
+    inRange("intermediate_size", c.intermediate_size, std::int64_t(1) << 22);
+    inRange("num_hidden_layers", c.num_hidden_layers, 4096);
+    inRange("num_attention_heads", c.num_attention_heads, 1 << 14);
+    inRange("num_key_value_heads", c.num_key_value_heads, 1 << 14);
+    inRange("head_dim", c.head_dim, 1 << 14);
+    inRange("max_position_embeddings", c.max_position_embeddings, std::int64_t(1) << 32);
+}
+
+} // namespace
+
 ModelConfig ModelConfig::fromJson(const json& j, const std::string& src)
 {
     if (!j.is_object())
@@ -153,6 +178,7 @@ ModelConfig ModelConfig::fromJson(const json& j, const std::string& src)
     // non-boolean; check their types here so the message names the file and the field.
     for (const char* key : {"attention_bias", "mlp_bias", "use_sliding_window"})
         readBool(j, key, src, false);
+    checkSizes(c, src);
     try {
         arch.apply_traits(c, j);
     } catch (const Error& e) {
@@ -182,18 +208,7 @@ ModelConfig ModelConfig::fromDir(const std::string& dir)
 
 void ModelConfig::validate(const std::string& src) const
 {
-    auto positive = [&](const char* key, std::int64_t value) {
-        if (value <= 0)
-            fail(src, ": field \"", key, "\" must be positive, got ", value);
-    };
-    positive("vocab_size", vocab_size);
-    positive("hidden_size", hidden_size);
-    positive("intermediate_size", intermediate_size);
-    positive("num_hidden_layers", num_hidden_layers);
-    positive("num_attention_heads", num_attention_heads);
-    positive("num_key_value_heads", num_key_value_heads);
-    positive("head_dim", head_dim);
-    positive("max_position_embeddings", max_position_embeddings);
+    checkSizes(*this, src);
     if (num_attention_heads % num_key_value_heads != 0)
         fail(src, ": field \"num_key_value_heads\" (", num_key_value_heads, ") must divide num_attention_heads (",
              num_attention_heads, ")");
@@ -222,6 +237,10 @@ void ModelConfig::validate(const std::string& src) const
                  num_experts, " experts");
         if (moe_intermediate_size <= 0)
             fail(src, ": field \"moe_intermediate_size\" must be positive");
+        if (num_experts > 4096)
+            fail(src, ": field \"num_experts\" is ", num_experts, ", more than any model has (at most 4096)");
+        if (decoder_sparse_step <= 0)
+            fail(src, ": field \"decoder_sparse_step\" must be positive, got ", decoder_sparse_step);
     }
     if (t != "default" && !(rs.factor >= 1.0))
         fail(src, ": field \"rope_scaling.factor\" must be >= 1, got ", rs.factor);

@@ -285,6 +285,16 @@ void TestModelConfig::malformed_data()
     QTest::newRow("use_sliding_window string") << "qwen2"   << R"({"use_sliding_window": "false"})"  << QStringList({"\"use_sliding_window\""});
     QTest::newRow("not JSON")                  << "llama"   << R"(RAW:{"model_type": "llama",)"      << QStringList({"JSON"});
     QTest::newRow("JSON array")                << "llama"   << "RAW:[1, 2]"                          << QStringList({"object"});
+    // Found by fuzz/fuzz_model_config: sizes the family files divide by or loop over, checked before them, and
+    // the families' own keys type-checked like the general ones.
+    QTest::newRow("phi3 with zero heads")      << "phi3"    << R"({"num_attention_heads": 0})"       << QStringList({"\"num_attention_heads\"", "positive"});
+    QTest::newRow("10^15 layers")              << "gemma2"  << R"({"num_hidden_layers": 1000000000000000})" << QStringList({"\"num_hidden_layers\"", "at most 4096"});
+    QTest::newRow("gemma tie is a string")     << "gemma"   << R"({"tie_word_embeddings": "yes"})"   << QStringList({"\"tie_word_embeddings\"", "true or false"});
+    QTest::newRow("gemma3 pattern is a string") << "gemma3_text" << R"({"sliding_window": 4, "sliding_window_pattern": "6"})" << QStringList({"\"sliding_window_pattern\"", "integer"});
+    QTest::newRow("moe sparse step zero")      << "qwen3_moe" << R"({"num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 32, "decoder_sparse_step": 0})"
+                                                                                                     << QStringList({"\"decoder_sparse_step\""});
+    QTest::newRow("mlp_only_layers of strings") << "qwen3_moe" << R"({"num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 32, "mlp_only_layers": ["a"]})"
+                                                                                                     << QStringList({"\"mlp_only_layers\""});
     // Issue 20: JSON nested 300,000 deep overflowed the stack of whatever copied or destroyed it.
     QTest::newRow("nested 300,000 deep")       << "llama"   << "RAW:{\"x\": " + QString(300000, '[') + QString(300000, ']') + "}"
                                                                                                      << QStringList({"config.json", "nests deeper than 256"});

@@ -28,18 +28,71 @@ const Architecture& architectureFor(const std::string& model_type, const std::st
     fail(source, ": field \"model_type\": \"", model_type, "\" is not supported (supported: ", known, ")");
 }
 
+namespace {
+
+[[noreturn]] void wrongType(const nlohmann::json& json, const char* key, const char* what)
+{
+    fail("config.json: field \"", key, "\" must be ", what, ", got ", json[key].dump());
+}
+
+} // namespace
+
+template <>
+bool field<bool>(const nlohmann::json& json, const char* key, bool fallback)
+{
+    if (!json.contains(key) || json[key].is_null())
+        return fallback;
+    if (!json[key].is_boolean())
+        wrongType(json, key, "true or false");
+    return json[key].get<bool>();
+}
+
+template <>
+std::int64_t field<std::int64_t>(const nlohmann::json& json, const char* key, std::int64_t fallback)
+{
+    if (!json.contains(key) || json[key].is_null())
+        return fallback;
+    if (!json[key].is_number_integer())
+        wrongType(json, key, "an integer");
+    return json[key].get<std::int64_t>();
+}
+
+template <>
+double field<double>(const nlohmann::json& json, const char* key, double fallback)
+{
+    if (!json.contains(key) || json[key].is_null())
+        return fallback;
+    if (!json[key].is_number())
+        wrongType(json, key, "a number");
+    return json[key].get<double>();
+}
+
+template <>
+std::string field<std::string>(const nlohmann::json& json, const char* key, std::string fallback)
+{
+    if (!json.contains(key) || json[key].is_null())
+        return fallback;
+    if (!json[key].is_string())
+        wrongType(json, key, "a string");
+    return json[key].get<std::string>();
+}
+
 void readQwenMoeKeys(ModelConfig& config, const nlohmann::json& json, const QwenMoeDefaults& defaults)
 {
-    config.num_experts = json.value("num_experts", defaults.experts);
-    config.num_experts_per_tok = json.value("num_experts_per_tok", defaults.perToken);
-    config.moe_intermediate_size = json.value("moe_intermediate_size", defaults.intermediate);
-    config.decoder_sparse_step = json.value("decoder_sparse_step", std::int64_t(1));
+    config.num_experts = field(json, "num_experts", defaults.experts);
+    config.num_experts_per_tok = field(json, "num_experts_per_tok", defaults.perToken);
+    config.moe_intermediate_size = field(json, "moe_intermediate_size", defaults.intermediate);
+    config.decoder_sparse_step = field(json, "decoder_sparse_step", std::int64_t(1));
     config.mlp_only_layers.clear();
     if (json.contains("mlp_only_layers") && json["mlp_only_layers"].is_array())
         for (const auto& l : json["mlp_only_layers"])
-            config.mlp_only_layers.push_back(l.get<std::int64_t>());
-    config.norm_topk_prob = json.value("norm_topk_prob", false);
-    config.router_aux_loss_coef = json.value("router_aux_loss_coef", 0.001);
+            if (l.is_number_integer())
+                config.mlp_only_layers.push_back(l.get<std::int64_t>());
+            else
+                fail("config.json: field \"mlp_only_layers\" must be a list of layer numbers, got ",
+                     json["mlp_only_layers"].dump());
+    config.norm_topk_prob = field(json, "norm_topk_prob", false);
+    config.router_aux_loss_coef = field(json, "router_aux_loss_coef", 0.001);
 }
 
 void writeQwenMoeKeys(const ModelConfig& config, nlohmann::json& json)

@@ -51,6 +51,12 @@ const Architecture& architectureFor(const std::string& model_type, const std::st
 /// All registered architectures, for `lathe env` and the GUI.
 std::vector<const Architecture*> architectures();
 
+/// A family's own config.json key: `fallback` when absent or null, else the value, which must have T's JSON type
+/// (bool, std::int64_t, double, std::string); another type throws lathe::Error "config.json: field \"key\" must
+/// be ..." (ModelConfig::fromJson puts the file's path in place of "config.json").
+template <typename T>
+T field(const nlohmann::json& json, const char* key, T fallback);
+
 /// Reads the Qwen-style mixture-of-experts keys (num_experts, num_experts_per_tok, moe_intermediate_size,
 /// decoder_sparse_step, mlp_only_layers, norm_topk_prob, router_aux_loss_coef) with the given defaults, for
 /// the families that share them (qwen3_moe, qwen2_moe); `write...` writes them back.

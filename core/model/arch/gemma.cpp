@@ -17,17 +17,17 @@ namespace {
 
 void applyGemmaTraits(ModelConfig& config, const nlohmann::json& json)
 {
-    config.qkv_bias = config.o_bias = json.value("attention_bias", false);
+    config.qkv_bias = config.o_bias = field(json, "attention_bias", false);
     config.mlp_bias = false;
     config.qk_norm = false;
     config.norm_offset_one = true;
     config.embedding_scale = std::sqrt(double(config.hidden_size));
     // GemmaConfig: hidden_activation wins over the legacy hidden_act ("gelu" meant the tanh approximation).
-    std::string act = json.value("hidden_activation", std::string());
+    std::string act = field(json, "hidden_activation", std::string());
     if (act.empty() || act == "gelu")
         act = "gelu_pytorch_tanh";
     config.hidden_act = act;
-    config.tie_word_embeddings = json.value("tie_word_embeddings", true);
+    config.tie_word_embeddings = field(json, "tie_word_embeddings", true);
 }
 
 void writeGemmaTraits(const ModelConfig& config, nlohmann::json& json)

@@ -25,17 +25,17 @@ std::optional<double> optionalNumber(const nlohmann::json& json, const char* key
 
 void applyGemma2Traits(ModelConfig& config, const nlohmann::json& json)
 {
-    config.qkv_bias = config.o_bias = json.value("attention_bias", false);
+    config.qkv_bias = config.o_bias = field(json, "attention_bias", false);
     config.mlp_bias = false;
     config.qk_norm = false;
     config.norm_offset_one = true;
     config.sandwich_norm = true;
     config.embedding_scale = std::sqrt(double(config.hidden_size));
-    config.hidden_act = json.value("hidden_activation", json.value("hidden_act", std::string("gelu_pytorch_tanh")));
+    config.hidden_act = field(json, "hidden_activation", field(json, "hidden_act", std::string("gelu_pytorch_tanh")));
     config.query_pre_attn_scalar = optionalNumber(json, "query_pre_attn_scalar").value_or(256.0);
     config.attn_logit_softcapping = optionalNumber(json, "attn_logit_softcapping");
     config.final_logit_softcapping = optionalNumber(json, "final_logit_softcapping");
-    config.tie_word_embeddings = json.value("tie_word_embeddings", true);
+    config.tie_word_embeddings = field(json, "tie_word_embeddings", true);
     if (json.contains("sliding_window") && json["sliding_window"].is_number_integer()) {
         config.sliding_window = json["sliding_window"].get<std::int64_t>();
         config.sliding_layers.clear();

@@ -20,13 +20,13 @@ namespace {
 
 void applyGemma3Traits(ModelConfig& config, const nlohmann::json& json)
 {
-    config.qkv_bias = config.o_bias = json.value("attention_bias", false);
+    config.qkv_bias = config.o_bias = field(json, "attention_bias", false);
     config.mlp_bias = false;
     config.qk_norm = true;
     config.norm_offset_one = true;
     config.sandwich_norm = true;
     config.embedding_scale = std::sqrt(double(config.hidden_size));
-    config.hidden_act = json.value("hidden_activation", json.value("hidden_act", std::string("gelu_pytorch_tanh")));
+    config.hidden_act = field(json, "hidden_activation", field(json, "hidden_act", std::string("gelu_pytorch_tanh")));
     config.query_pre_attn_scalar =
         json.contains("query_pre_attn_scalar") && json["query_pre_attn_scalar"].is_number()
             ? json["query_pre_attn_scalar"].get<double>()
@@ -34,9 +34,9 @@ void applyGemma3Traits(ModelConfig& config, const nlohmann::json& json)
     config.attn_logit_softcapping.reset();
     if (json.contains("final_logit_softcapping") && json["final_logit_softcapping"].is_number())
         config.final_logit_softcapping = json["final_logit_softcapping"].get<double>();
-    config.tie_word_embeddings = json.value("tie_word_embeddings", true);
-    config.rope_local_base_freq = json.value("rope_local_base_freq", 10000.0);
-    const std::int64_t pattern = json.value("sliding_window_pattern", std::int64_t(6));
+    config.tie_word_embeddings = field(json, "tie_word_embeddings", true);
+    config.rope_local_base_freq = field(json, "rope_local_base_freq", 10000.0);
+    const std::int64_t pattern = field(json, "sliding_window_pattern", std::int64_t(6));
     if (json.contains("sliding_window") && json["sliding_window"].is_number_integer()) {
         config.sliding_window = json["sliding_window"].get<std::int64_t>();
         config.sliding_layers.clear();

@@ -15,7 +15,7 @@ namespace {
 
 void applyGlmTraits(ModelConfig& config, const nlohmann::json& json)
 {
-    config.qkv_bias = json.value("attention_bias", true);
+    config.qkv_bias = field(json, "attention_bias", true);
     config.o_bias = false;
     config.mlp_bias = false;
     config.qk_norm = false;

@@ -13,10 +13,10 @@ namespace lathe {
 namespace {
 void applyLlamaTraits(ModelConfig& config, const nlohmann::json& json)
 {
-    const bool attentionBias = json.value("attention_bias", false);
+    const bool attentionBias = field(json, "attention_bias", false);
     config.qkv_bias = attentionBias;
     config.o_bias = attentionBias;
-    config.mlp_bias = json.value("mlp_bias", false);
+    config.mlp_bias = field(json, "mlp_bias", false);
     config.qk_norm = false;
 }
 void writeLlamaTraits(const ModelConfig& config, nlohmann::json& json)

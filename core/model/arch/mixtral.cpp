@@ -19,12 +19,12 @@ void applyMixtralTraits(ModelConfig& config, const nlohmann::json& json)
     config.qkv_bias = config.o_bias = config.mlp_bias = false;
     config.qk_norm = false;
     config.mixtral_names = true;
-    config.num_experts = json.value("num_local_experts", std::int64_t(8));
-    config.num_experts_per_tok = json.value("num_experts_per_tok", std::int64_t(2));
+    config.num_experts = field(json, "num_local_experts", std::int64_t(8));
+    config.num_experts_per_tok = field(json, "num_experts_per_tok", std::int64_t(2));
     config.moe_intermediate_size = config.intermediate_size;
     config.decoder_sparse_step = 1;
     config.norm_topk_prob = true;
-    config.router_aux_loss_coef = json.value("router_aux_loss_coef", 0.001);
+    config.router_aux_loss_coef = field(json, "router_aux_loss_coef", 0.001);
     if (json.contains("sliding_window") && json["sliding_window"].is_number_integer())
         config.sliding_window = json["sliding_window"].get<std::int64_t>();
 }

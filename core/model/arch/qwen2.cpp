@@ -18,7 +18,7 @@ void applyQwen2Traits(ModelConfig& config, const nlohmann::json& json)
     config.o_bias = false;
     config.mlp_bias = false;
     config.qk_norm = false;
-    if (json.value("use_sliding_window", false))
+    if (field(json, "use_sliding_window", false))
         fail("config.json: field \"use_sliding_window\": sliding-window attention for Qwen2 is not supported yet");
 }
 void writeQwen2Traits(const ModelConfig& config, nlohmann::json& json)

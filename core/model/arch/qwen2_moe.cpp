@@ -21,8 +21,8 @@ void applyQwen2MoeTraits(ModelConfig& config, const nlohmann::json& json)
     config.o_bias = config.mlp_bias = false;
     config.qk_norm = false;
     readQwenMoeKeys(config, json, {60, 4, 1408}); // Qwen2MoeConfig's defaults
-    config.shared_expert_intermediate_size = json.value("shared_expert_intermediate_size", std::int64_t(5632));
-    if (json.value("use_sliding_window", false))
+    config.shared_expert_intermediate_size = field(json, "shared_expert_intermediate_size", std::int64_t(5632));
+    if (field(json, "use_sliding_window", false))
         fail("config.json: field \"use_sliding_window\": sliding-window attention for Qwen2-MoE is not supported yet");
 }
 

@@ -14,12 +14,12 @@ namespace lathe {
 namespace {
 void applyQwen3Traits(ModelConfig& config, const nlohmann::json& json)
 {
-    const bool attentionBias = json.value("attention_bias", false);
+    const bool attentionBias = field(json, "attention_bias", false);
     config.qkv_bias = attentionBias;
     config.o_bias = attentionBias;
     config.mlp_bias = false;
     config.qk_norm = true;
-    if (json.value("use_sliding_window", false))
+    if (field(json, "use_sliding_window", false))
         fail("config.json: field \"use_sliding_window\": sliding-window attention for Qwen3 is not supported yet");
 }
 void writeQwen3Traits(const ModelConfig& config, nlohmann::json& json)

@@ -17,7 +17,7 @@ namespace {
 
 void applyQwen3MoeTraits(ModelConfig& config, const nlohmann::json& json)
 {
-    config.qkv_bias = config.o_bias = json.value("attention_bias", false);
+    config.qkv_bias = config.o_bias = field(json, "attention_bias", false);
     config.mlp_bias = false;
     config.qk_norm = true;
     readQwenMoeKeys(config, json, {128, 8, 768}); // Qwen3MoeConfig's defaults
