@@ -50,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         lathe::RecordReader reader(path);
         nlohmann::json record;
-        for (int n = 0; n < 1000 && reader.next(record); ++n)
+        for (int n = 0; n < 1000 && reader.next(record); ++n) {
+            (void)record.dump(); // a record is JSON text again in previews and caches
             for (const auto& attr : kAttrs) {
                 std::vector<lathe::DataIssue> issues;
                 const auto example = lathe::convertRecord(attr, record, reader.index(), path, issues);
@@ -61,6 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 for (const auto& issue : issues)
                     (void)issue.text();
             }
+        }
     } catch (const lathe::Error&) {
     }
     return 0;

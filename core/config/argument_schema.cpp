@@ -9,6 +9,7 @@
 
 #include "config/stages.h"
 #include "util/edit_distance.h"
+#include "tokenizer/unicode_util.h"
 #include "util/error.h"
 
 namespace lathe {
@@ -446,6 +447,8 @@ void ArgumentSet::setValue(const std::string& name, const json& value, const std
 
 void ArgumentSet::set(const std::string& name, const std::string& text, const std::string& origin)
 {
+    if (unicode::firstInvalidUtf8(name) != std::string::npos || unicode::firstInvalidUtf8(text) != std::string::npos)
+        fail(origin, ": ", unicode::lossyUtf8(name), ": not valid UTF-8");
     const ArgSpec* spec = findArgument(name);
     setValue(name, spec ? parseValue(*spec, text, origin) : json(text), origin);
 }
@@ -517,6 +520,11 @@ json yamlToJson(const YAML::Node& node, YamlBudget& budget, int depth = 0)
 
 ArgumentSet ArgumentSet::fromYaml(const std::string& text, const std::string& origin)
 {
+    // Keys and values become JSON strings (training_args.yaml, the window's form), which must be UTF-8.
+    const std::size_t bad = unicode::firstInvalidUtf8(text);
+    if (bad != std::string::npos)
+        fail(origin, ": line ", 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(bad), '\n'),
+             " is not valid UTF-8 (byte ", bad, "); save the file as UTF-8");
     YAML::Node root;
     try {
         root = YAML::Load(text);

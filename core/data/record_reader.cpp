@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "util/error.h"
+#include "tokenizer/unicode_util.h"
 #include "util/json_text.h"
 
 namespace lathe {
@@ -154,6 +155,8 @@ bool RecordReader::openNext()
         std::vector<std::string> header;
         if (!readCsvRow(header))
             fail(m_file, ": empty CSV file (the first row must name the columns)");
+        for (const auto& name : header)
+            checkUtf8(name, "the CSV header");
         m_csvHeader = header;
     } else if (ext == ".jsonl") {
         m_kind = Kind::JsonLines;
@@ -286,8 +289,20 @@ bool RecordReader::nextText(json& record)
         return false;
     if (!line.empty() && line.back() == '\r')
         line.pop_back();
+    ++m_line;
+    checkUtf8(line, cat("line ", m_line));
     record = json{{"text", line}};
     return true;
+}
+
+void RecordReader::checkUtf8(const std::string& text, const std::string& where) const
+{
+    // JSON records are checked by the JSON parser; text and CSV fields become JSON strings, which must be UTF-8
+    // (HF datasets refuses such a file too).
+    const std::size_t bad = unicode::firstInvalidUtf8(text);
+    if (bad != std::string::npos)
+        fail(m_file, ": ", where, " is not valid UTF-8 (byte 0x", std::hex, int(static_cast<unsigned char>(text[bad])),
+             std::dec, " at offset ", bad, "); save the file as UTF-8");
 }
 
 bool RecordReader::readCsvRow(std::vector<std::string>& row)
@@ -353,8 +368,10 @@ bool RecordReader::nextCsv(json& record)
         fail(m_file, ": CSV record ", m_index + 1, " has ", row.size(), " fields, the header has ",
              m_csvHeader.size());
     record = json::object();
-    for (std::size_t i = 0; i < row.size(); ++i)
+    for (std::size_t i = 0; i < row.size(); ++i) {
+        checkUtf8(row[i], cat("CSV record ", m_index + 1, ", column \"", m_csvHeader[i], "\""));
         record[m_csvHeader[i]] = row[i];
+    }
     return true;
 }
 

@@ -57,6 +57,8 @@ private:
     bool nextText(nlohmann::json& record);
     bool nextCsv(nlohmann::json& record);
     bool readCsvRow(std::vector<std::string>& row);
+    /// Throws lathe::Error naming the file and `where` when `text` is not UTF-8.
+    void checkUtf8(const std::string& text, const std::string& where) const;
 
     std::vector<std::string> m_files;
     std::size_t m_fileIndex = 0;

@@ -25,12 +25,17 @@ constexpr std::size_t kMaxJsonNesting = 256;
 void checkJsonNesting(std::string_view text, const std::string& what, std::size_t maxNesting = kMaxJsonNesting);
 
 /// Parses `text` as J (nlohmann::json or ordered_json) after checkJsonNesting; a syntax error is J's
-/// parse_error, for the caller to word.
+/// parse_error, for the caller to word. A number too large for a double (1e99999), which nlohmann reports as
+/// out_of_range rather than parse_error, throws lathe::Error "<what>: not valid JSON: ...".
 template <typename J>
 J parseJson(std::string_view text, const std::string& what, std::size_t maxNesting = kMaxJsonNesting)
 {
     checkJsonNesting(text, what, maxNesting);
-    return J::parse(text.begin(), text.end());
+    try {
+        return J::parse(text.begin(), text.end());
+    } catch (const typename J::out_of_range& e) {
+        fail(what, ": not valid JSON: ", e.what());
+    }
 }
 
 /// The same, returning a discarded value on a syntax error instead of throwing.

@@ -506,6 +506,20 @@ private Q_SLOTS:
                                          << "d.csv"
                                          << "instruction,output\na,b,c\n"
                                          << "CSV record 0 has 3 fields, the header has 2";
+        // Found by the fuzzers: a number beyond double (nlohmann's out_of_range escaped), text that is not UTF-8
+        // (it became a JSON string that could not be written back).
+        QTest::newRow("number overflow in dataset_info.json") << "{\"d\": {\"file_name\": \"d.json\", \"num_samples\": 1e99999}}"
+                                                             << "d.json"
+                                                             << "[]"
+                                                             << "dataset_info.json: not valid JSON";
+        QTest::newRow("text line not UTF-8") << "{\"d\": {\"file_name\": \"d.txt\"}}"
+                                             << "d.txt"
+                                             << "fine\nbad <0xFF> byte\n"
+                                             << "d.txt: line 2 is not valid UTF-8 (byte 0xff at offset 4)";
+        QTest::newRow("CSV field not UTF-8") << "{\"d\": {\"file_name\": \"d.csv\"}}"
+                                             << "d.csv"
+                                             << "instruction,output\na,<0xFF>\n"
+                                             << "CSV record 0, column \"output\" is not valid UTF-8";
         // Record-level problems: the record is dropped and the issue names it.
         QTest::newRow("instruction not a string")
             << alpaca << "d.json"
@@ -555,7 +569,11 @@ private Q_SLOTS:
             test::scratchDir(QStringLiteral("malformed-") + QTest::currentDataTag()).toStdString();
         if (!info.isEmpty())
             writeFile(dir / "dataset_info.json", info.toStdString());
-        writeFile(dir / file.toStdString(), content.toStdString());
+        // "<0xFF>" in a row's content stands for that byte (QString cannot hold invalid UTF-8).
+        std::string bytes = content.toStdString();
+        for (std::size_t at; (at = bytes.find("<0xFF>")) != std::string::npos;)
+            bytes.replace(at, 6, "\xFF");
+        writeFile(dir / file.toStdString(), bytes);
         std::string all;
         try {
             const auto registry = DatasetRegistry::load(dir.string());
