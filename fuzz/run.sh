@@ -28,7 +28,7 @@ for name in "${names[@]}"; do
   mkdir -p "$corpus" "$crashes"
   log="$build/fuzz-$name.log"
   # -rss_limit_mb: a parser that allocates gigabytes for a small input is a finding too.
-  if "$build/fuzz/fuzz_$name" "$corpus" "fuzz/corpus/$name" -max_total_time="$seconds" -timeout=20 \
+  if "$build/fuzz/fuzz_$name" "$corpus" "fuzz/corpus/$name" -max_total_time="$seconds" -timeout=60 \
       -rss_limit_mb=2048 -max_len=65536 -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1; then
     echo "fuzz_$name: $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') runs in ${seconds} s, no crash"
   else
