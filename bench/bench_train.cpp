@@ -1,7 +1,11 @@
 // bench_train: LoRA fine-tuning speed and peak memory of the trainer (runTraining, as `lathe train` runs it).
 //
 //   bench_train --model DIR --tokenizer DIR [--batch 1] [--seq 256] [--steps 8] [--threads 2] [--dtype bf16]
-//               [--ckpt true] [--rank 8] [--learned 1.0] [--out /tmp/bench_train]
+//               [--ckpt true] [--rank 8] [--learned 1.0] [--out /tmp/bench_train] [--reference true|false|only]
+//
+// --reference also times the same step written the way transformers + PEFT compute it (reference_step.h) in
+// the same process after Lathe's run, and prints the ratio; `only` runs just the reference (its own peak RSS).
+// The bf16 kernel paths in force are printed (LATHE_KERNELS=... forces them).
 //
 // The data is generated text (a fixed seeded word salad tokenized by the model's tokenizer) as SFT examples
 // of exactly `--seq` tokens, of which the last `--learned` share is the learned answer (1.0: every token, as
@@ -13,15 +17,19 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 #include <sys/resource.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include "config/argument_schema.h"
+#include "kernels/kernel_paths.h"
+#include "reference_step.h"
 #include "kernels/bf16_gemv.h"
 #include "model/model_config.h"
 #include "runtime/device.h"
@@ -87,7 +95,30 @@ int main(int argc, char** argv)
         const std::string ckpt = option(argc, argv, "ckpt", "true");
         const double learned = std::stod(option(argc, argv, "learned", "1.0"));
         const fs::path out = option(argc, argv, "out", "/tmp/bench_train");
+        const std::string reference = option(argc, argv, "reference", "true");
         lathe::setThreads(threads);
+        std::printf("CPU: %s, %d threads\n", lathe::cpuModelName().c_str(), threads);
+        auto runReference = [&]() {
+            auto m = bench_ref::load(model, std::stoll(option(argc, argv, "rank", "8")),
+                                     2.0 * std::stod(option(argc, argv, "rank", "8")), seq, ckpt == "true");
+            double lastLoss = 0;
+            const double tps = bench_ref::tokensPerSecond(m, batch, seq, std::max(2, steps - 2), &lastLoss);
+            std::printf("  reference (transformers + PEFT way, plain libtorch): %.1f tokens/s  (loss %.4f)\n", tps,
+                        lastLoss);
+            return tps;
+        };
+        if (reference == "only") {
+            std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
+            if (!option(argc, argv, "profile", "").empty())
+                profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(option(argc, argv, "profile", ""));
+            runReference();
+            profiler.reset();
+            rusage usage{};
+            getrusage(RUSAGE_SELF, &usage);
+            std::printf("  reference peak RSS  %8.0f MiB\n", usage.ru_maxrss / 1024.0);
+            return 0;
+        }
+        std::printf("bf16 kernels: %s\n", lathe::describeKernelPaths(lathe::kernelPaths()).c_str());
 
         // The tokenizer files travel with the model folder the trainer reads.
         for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
@@ -156,7 +187,13 @@ int main(int argc, char** argv)
                 std::fflush(stdout);
             }
         };
+        // --profile FILE: libtorch's profiler over the whole run (a chrome trace; tools/profile_ops.py sums it by op).
+        const std::string profile = option(argc, argv, "profile", "");
+        std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
+        if (!profile.empty())
+            profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
         const auto result = lathe::runTraining(args, cb);
+        profiler.reset();
         if (stamps.size() < 4)
             throw std::runtime_error("too few steps to time (use --steps >= 4)");
         const double tps = double(tokens.back() - tokens[1]) / (stamps.back() - stamps[1]);
@@ -178,6 +215,10 @@ int main(int argc, char** argv)
         std::printf("  peak RSS            %8.0f MiB\n", usage.ru_maxrss / 1024.0);
         std::printf("  final loss          %8.4f  (%lld steps)\n", result.stepLosses.back(),
                     (long long)result.globalStep);
+        if (reference == "true") {
+            const double ref = runReference();
+            std::printf("  Lathe / reference   %8.2fx\n", tps / ref);
+        }
         std::printf("GEMM peaks on this machine (M = %d):\n", batch * seq);
         const std::int64_t M = std::int64_t(batch) * seq;
         gemmPeak("float32 (libtorch)", [](auto& x, auto& w) { return torch::linear(x, w); }, torch::kFloat32, M,

@@ -24,6 +24,7 @@
 #include "model/model_loader.h"
 #include "model/new_model.h"
 #include "runtime/device.h"
+#include "kernels/kernel_paths.h"
 #include "runtime/env_info.h"
 #include "template/template_encoder.h"
 #include "tokenizer/tokenizer.h"
@@ -77,6 +78,8 @@ int cmdVersion(const Arguments&)
 int cmdEnv(const Arguments& args)
 {
     setThreads(static_cast<int>(args.getInt("threads", 0)));
+    if (args.getBool("probe", false))
+        reprobeKernelPaths(); // measured again; engineEnvironment prints it
     auto lines = engineEnvironment(!args.getBool("no_bench", false));
     lines.insert(lines.begin() + 2, {"Qt", qVersion()});
     if (args.getBool("json", false)) {
@@ -285,7 +288,8 @@ const std::vector<Command>& commands()
 {
     static const std::vector<Command> list = {
         {"version", "print the version of Lathe and its libraries", cmdVersion},
-        {"env", "describe the environment: versions, BLAS, threads, devices, matmul speed", cmdEnv},
+        {"env", "describe the environment: versions, BLAS, threads, devices, matmul speed, the bf16 kernels chosen "
+                "(--probe measures them again)", cmdEnv},
         {"new-model", "write a randomly initialised model (--arch --config --tokenizer --out --seed)", cmdNewModel},
         {"generate",
          "greedy generation (--model_name_or_path (--prompt TEXT --template NAME | --input_ids 1,2,3) "

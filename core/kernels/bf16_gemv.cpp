@@ -240,7 +240,7 @@ torch::Tensor bf16Gemv(const torch::Tensor& x, const torch::Tensor& weight, cons
 
 torch::Tensor bf16GemmSkinny(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias)
 {
-    if (nativeBf16Available() || !bf16GemvAvailable() || !x.device().is_cpu() ||
+    if (!bf16GemvAvailable() || !x.device().is_cpu() ||
         x.scalar_type() != torch::kBFloat16 || weight.scalar_type() != torch::kBFloat16 || weight.dim() != 2 ||
         !weight.is_contiguous() || (bias.defined() && bias.scalar_type() != torch::kBFloat16))
         return {};
@@ -275,8 +275,8 @@ torch::Tensor bf16GemmSkinny(const torch::Tensor& x, const torch::Tensor& weight
 torch::Tensor bf16LinearViaFloat(const torch::Tensor& x, const torch::Tensor& weight,
                                  const torch::Tensor& bias)
 {
-    if (nativeBf16Available() || !x.device().is_cpu() || x.scalar_type() != torch::kBFloat16 ||
-        weight.scalar_type() != torch::kBFloat16 || weight.dim() != 2)
+    if (!x.device().is_cpu() || x.scalar_type() != torch::kBFloat16 || weight.scalar_type() != torch::kBFloat16 ||
+        weight.dim() != 2)
         return {};
     // Under autograd the float copy of W would be saved for the backward pass: keep this to inference.
     if (torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
@@ -303,8 +303,7 @@ torch::Tensor bf16LinearViaFloat(const torch::Tensor& x, const torch::Tensor& we
 
 torch::Tensor bf16LinearGradInput(const torch::Tensor& gradOut, const torch::Tensor& weight)
 {
-    if (nativeBf16Available() || !gradOut.device().is_cpu() || weight.scalar_type() != torch::kBFloat16 ||
-        weight.dim() != 2)
+    if (!gradOut.device().is_cpu() || weight.scalar_type() != torch::kBFloat16 || weight.dim() != 2)
         return {};
     const std::int64_t K = weight.size(1), N = weight.size(0);
     const auto gf = gradOut.reshape({-1, N}).to(torch::kFloat32);

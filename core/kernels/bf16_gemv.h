@@ -31,21 +31,21 @@ constexpr std::int64_t kMaxSkinnyRows = 8;
 /// with AVX2+FMA: a batched decode step. Each weight row is streamed from memory once for all rows (bf16
 /// widened to float32 in registers, float32 accumulation, rounded to bf16 at the end), so a step of B rows
 /// costs about what one row costs, where the widened-GEMM path below converts every weight to a float32 copy
-/// first. Undefined tensor when not applicable (native bf16 -- oneDNN's bf16 GEMM is used there --, autograd
-/// recording, other dtypes or devices, more rows).
+/// first. Undefined tensor when not applicable (no AVX2+FMA, autograd recording, other dtypes or devices, more
+/// rows). Whether it should run is kernel_paths.h's choice (gemm widened).
 torch::Tensor bf16GemmSkinny(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
 /// y = x W^T (+ bias) for bf16 x with several rows on a CPU without native bf16: libtorch 1.13 then runs
 /// bf16 GEMMs at ~1.6 GFLOP/s on 2 AVX2 cores, while widening blocks of W to float32 and using the float32
 /// GEMM runs at the BLAS's speed. Products are the same (bf16 inputs are exact in float32; accumulation is
-/// float32 either way), rounded to bf16 at the end. Undefined tensor when not applicable (native bf16,
-/// autograd recording, other dtypes or devices).
+/// float32 either way), rounded to bf16 at the end. Undefined tensor when not applicable (autograd recording,
+/// other dtypes or devices). Whether it should run is kernel_paths.h's choice, by measurement.
 torch::Tensor bf16LinearViaFloat(const torch::Tensor& x, const torch::Tensor& weight,
                                  const torch::Tensor& bias);
 
 /// The input gradient of y = x W^T for a frozen bf16 W on such a CPU: dx = dy W, with W widened to float32
 /// in blocks as above. dy [..., N] (any float dtype); returns [..., K] in dy's dtype. Undefined tensor when
-/// not applicable (native bf16, other dtypes or devices).
+/// not applicable (other dtypes or devices).
 torch::Tensor bf16LinearGradInput(const torch::Tensor& gradOut, const torch::Tensor& weight);
 
 } // namespace lathe

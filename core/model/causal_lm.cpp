@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "kernels/kernel_paths.h"
 #include "util/error.h"
 
 namespace lathe {
@@ -102,10 +103,14 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     q = applyRotary(q.transpose(1, 2), cos, sin, m_interleaved); // [B, Hq, T, D]
     k = applyRotary(k.transpose(1, 2), cos, sin, m_interleaved); // [B, KV, T, D]
     v = v.transpose(1, 2);
-    // On CPU, libtorch's batched matmul has no fast bf16/fp16 kernel (it is ~10x slower than fp32 for these
-    // shapes), so the attention core and the KV cache run in float32 there. GPUs keep the compute dtype.
+    // On CPUs without native bf16, libtorch's batched matmul has no fast bf16/fp16 kernel (~10x slower than
+    // fp32 for these shapes), so the attention core and the KV cache run in float32 there; where the probe found
+    // bf16 faster (AVX512-BF16, AMX) the attention without a cache keeps bf16 (kernels/kernel_paths.h). The KV
+    // cache stays float32 on CPU. GPUs keep the compute dtype.
     const auto computeType = x.scalar_type();
-    if (x.device().is_cpu() && computeType != torch::kFloat32) {
+    const bool nativeAttention = computeType == torch::kBFloat16 && cache == nullptr &&
+                                 kernelPaths().attention == Bf16Path::Native;
+    if (x.device().is_cpu() && computeType != torch::kFloat32 && !nativeAttention) {
         q = q.to(torch::kFloat32);
         k = k.to(torch::kFloat32);
         v = v.to(torch::kFloat32);
@@ -476,11 +481,58 @@ torch::Tensor CausalLMImpl::loss(const torch::Tensor& input_ids, const torch::Te
 
 namespace {
 
+// The lm_head products of the fused losses below, by the path kernels/kernel_paths.h measured fastest: float32
+// GEMMs on widened blocks of a bf16 W (exact products; what CPUs without native bf16 need), or libtorch's bf16
+// GEMM (oneDNN) on the bf16 blocks with the results widened, as transformers computes a bf16 model's logits.
+class HeadProducts
+{
+public:
+    HeadProducts(const torch::Tensor& hidden, const torch::Tensor& weight)
+        : m_weight(weight),
+          m_native(weight.scalar_type() == torch::kBFloat16 && weight.device().is_cpu() &&
+                   kernelPaths().lmHead == Bf16Path::Native),
+          m_hidden(m_native ? hidden.to(torch::kBFloat16) : hidden.to(torch::kFloat32))
+    {
+    }
+
+    /// The hidden states as the products read them (float32, or bf16 on the native path).
+    const torch::Tensor& hidden() const { return m_hidden; }
+
+    /// out = h W[v0:v0+vb]^T for float32 `out` [rows, vb] and h rows of hidden().
+    void logits(torch::Tensor out, const torch::Tensor& h, std::int64_t v0, std::int64_t vb) const
+    {
+        if (m_native)
+            out.copy_(torch::mm(h, m_weight.narrow(0, v0, vb).t()));
+        else
+            torch::mm_out(out, h, block(v0, vb).t());
+    }
+
+    /// gh += g W[v0:v0+vb] for float32 gh [rows, H] and g [rows, vb].
+    void addGradHidden(torch::Tensor gh, const torch::Tensor& g, std::int64_t v0, std::int64_t vb) const
+    {
+        if (m_native)
+            gh.add_(torch::mm(g.to(torch::kBFloat16), m_weight.narrow(0, v0, vb)));
+        else
+            gh.addmm_(g, block(v0, vb));
+    }
+
+private:
+    torch::Tensor block(std::int64_t v0, std::int64_t vb) const
+    {
+        auto w = m_weight.narrow(0, v0, vb);
+        return w.scalar_type() == torch::kFloat32 ? w : w.to(torch::kFloat32);
+    }
+
+    const torch::Tensor& m_weight;
+    bool m_native;
+    torch::Tensor m_hidden;
+};
+
 // Sum over rows of cross_entropy(h W^T, target) without keeping [rows, vocab] tensors for the backward pass:
 // the forward pass already knows the gradient (softmax - onehot), so it computes dh (and dW when W is trained)
 // right away and autograd only keeps those. Per chunk of rows, the logits live in one float32 buffer that
-// every vocabulary block of W is multiplied into; bf16 blocks of W are widened to float32 once per pass (a
-// bf16 GEMM is ~100x slower on CPUs without native bf16). Two GEMMs per chunk, as the unfused version, at a
+// every vocabulary block of W is multiplied into (HeadProducts: widened float32 blocks, or oneDNN's bf16 GEMM where
+// the probe found it faster). Two GEMMs per chunk, as the unfused version, at a
 // third of its memory for an lm_head.
 struct FusedLinearCrossEntropy : public torch::autograd::Function<FusedLinearCrossEntropy>
 {
@@ -490,26 +542,21 @@ struct FusedLinearCrossEntropy : public torch::autograd::Function<FusedLinearCro
         const std::int64_t n = hidden.size(0), H = hidden.size(1), V = weight.size(0);
         const bool needInput = hidden.requires_grad(), needWeight = weight.requires_grad();
         const auto f32 = hidden.options().dtype(torch::kFloat32);
-        const auto hf = hidden.to(torch::kFloat32);
-        const bool widen = weight.scalar_type() != torch::kFloat32;
+        const HeadProducts head(hidden, weight);
+        const auto hf = needWeight ? hidden.to(torch::kFloat32) : torch::Tensor();
         const std::int64_t vocabBlock = std::max<std::int64_t>(256, (std::int64_t(8) << 20) / std::max<std::int64_t>(H, 1));
         const std::int64_t rowChunk = std::max<std::int64_t>(1, (std::int64_t(256) << 20) / (V * 4));
         auto gradHidden = needInput ? torch::empty({n, H}, f32) : torch::Tensor();
         auto gradWeight = needWeight ? torch::zeros({V, H}, f32) : torch::Tensor();
         auto total = torch::zeros({}, f32);
-        auto block = [&](std::int64_t v0, std::int64_t vb) {
-            auto w = weight.narrow(0, v0, vb);
-            return widen ? w.to(torch::kFloat32) : w;
-        };
         for (std::int64_t r0 = 0; r0 < n; r0 += rowChunk) {
             const std::int64_t rc = std::min(rowChunk, n - r0);
-            const auto h = hf.narrow(0, r0, rc);
+            const auto h = head.hidden().narrow(0, r0, rc);
             const auto t = targets.narrow(0, r0, rc).unsqueeze(1);
             auto logits = torch::empty({rc, V}, f32);
             for (std::int64_t v0 = 0; v0 < V; v0 += vocabBlock) {
                 const std::int64_t vb = std::min(vocabBlock, V - v0);
-                auto out = logits.narrow(1, v0, vb);
-                torch::mm_out(out, h, block(v0, vb).t());
+                head.logits(logits.narrow(1, v0, vb), h, v0, vb);
             }
             const auto picked = logits.gather(1, t).squeeze(1);
             const auto max = std::get<0>(logits.max(1, /*keepdim=*/true));
@@ -527,9 +574,9 @@ struct FusedLinearCrossEntropy : public torch::autograd::Function<FusedLinearCro
                 const std::int64_t vb = std::min(vocabBlock, V - v0);
                 const auto g = logits.narrow(1, v0, vb);
                 if (needInput)
-                    gradHidden.narrow(0, r0, rc).addmm_(g, block(v0, vb));
+                    head.addGradHidden(gradHidden.narrow(0, r0, rc), g, v0, vb);
                 if (needWeight)
-                    gradWeight.narrow(0, v0, vb).addmm_(g.t(), h);
+                    gradWeight.narrow(0, v0, vb).addmm_(g.t(), hf.narrow(0, r0, rc));
             }
         }
         ctx->saved_data["dh"] = needInput ? gradHidden.to(hidden.scalar_type()) : torch::Tensor();
@@ -559,25 +606,19 @@ struct FusedLinearTokenNll : public torch::autograd::Function<FusedLinearTokenNl
         const std::int64_t n = hidden.size(0), H = hidden.size(1), V = weight.size(0);
         const bool needInput = hidden.requires_grad();
         const auto f32 = hidden.options().dtype(torch::kFloat32);
-        const auto hf = hidden.to(torch::kFloat32);
-        const bool widen = weight.scalar_type() != torch::kFloat32;
+        const HeadProducts head(hidden, weight);
         const std::int64_t vocabBlock = std::max<std::int64_t>(256, (std::int64_t(8) << 20) / std::max<std::int64_t>(H, 1));
         const std::int64_t rowChunk = std::max<std::int64_t>(1, (std::int64_t(256) << 20) / (V * 4));
         auto gradHidden = needInput ? torch::empty({n, H}, f32) : torch::Tensor();
         auto nll = torch::empty({n}, f32);
-        auto block = [&](std::int64_t v0, std::int64_t vb) {
-            auto w = weight.narrow(0, v0, vb);
-            return widen ? w.to(torch::kFloat32) : w;
-        };
         for (std::int64_t r0 = 0; r0 < n; r0 += rowChunk) {
             const std::int64_t rc = std::min(rowChunk, n - r0);
-            const auto h = hf.narrow(0, r0, rc);
+            const auto h = head.hidden().narrow(0, r0, rc);
             const auto t = targets.narrow(0, r0, rc).unsqueeze(1);
             auto logits = torch::empty({rc, V}, f32);
             for (std::int64_t v0 = 0; v0 < V; v0 += vocabBlock) {
                 const std::int64_t vb = std::min(vocabBlock, V - v0);
-                auto out = logits.narrow(1, v0, vb);
-                torch::mm_out(out, h, block(v0, vb).t());
+                head.logits(logits.narrow(1, v0, vb), h, v0, vb);
             }
             const auto picked = logits.gather(1, t).squeeze(1);
             const auto max = std::get<0>(logits.max(1, /*keepdim=*/true));
@@ -591,7 +632,7 @@ struct FusedLinearTokenNll : public torch::autograd::Function<FusedLinearTokenNl
             auto gh = gradHidden.narrow(0, r0, rc).zero_();
             for (std::int64_t v0 = 0; v0 < V; v0 += vocabBlock) {
                 const std::int64_t vb = std::min(vocabBlock, V - v0);
-                gh.addmm_(logits.narrow(1, v0, vb), block(v0, vb));
+                head.addGradHidden(gh, logits.narrow(1, v0, vb), v0, vb);
             }
         }
         ctx->saved_data["dh"] = needInput ? gradHidden : torch::Tensor();

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "kernels/bf16_gemv.h"
+#include "kernels/kernel_paths.h"
 
 namespace lathe {
 
@@ -16,23 +17,30 @@ LinearImpl::LinearImpl(std::int64_t in, std::int64_t out, bool hasBias, torch::S
 namespace {
 
 // x W^T + b for a weight that is not trained (LoRA's frozen base, frozen layers), when x needs a gradient: the
-// backward pass needs only dx = dy W, so W is kept by reference rather than saved as a float copy, and on CPUs
-// without native bf16 both products run as float32 GEMMs on widened blocks of W (see kernels/bf16_gemv.h).
+// backward pass needs only dx = dy W, so W is kept by reference rather than saved as a float copy, and where the
+// probe found it faster (CPUs without native bf16) both products run as float32 GEMMs on widened blocks of W
+// (kernels/bf16_gemv.h, kernels/kernel_paths.h).
 struct FrozenLinear : public torch::autograd::Function<FrozenLinear>
 {
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                  const torch::Tensor& weight)
     {
         ctx->saved_data["weight"] = weight;
-        auto out = bf16LinearViaFloat(x, weight, {}); // grad mode is off inside Function::forward
-        return out.defined() ? out : torch::linear(x, weight);
+        if (kernelPaths().gemm == Bf16Path::Widened) {
+            auto out = bf16LinearViaFloat(x, weight, {}); // grad mode is off inside Function::forward
+            if (out.defined())
+                return out;
+        }
+        return torch::linear(x, weight);
     }
 
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                    torch::autograd::variable_list gradOutputs)
     {
         const auto weight = ctx->saved_data["weight"].toTensor();
-        auto dx = bf16LinearGradInput(gradOutputs[0], weight);
+        torch::Tensor dx;
+        if (kernelPaths().gradInput == Bf16Path::Widened)
+            dx = bf16LinearGradInput(gradOutputs[0], weight);
         if (!dx.defined())
             dx = torch::matmul(gradOutputs[0], weight);
         return {dx, torch::Tensor()};
@@ -51,23 +59,29 @@ torch::Tensor linearForward(const torch::Tensor& x, const torch::Tensor& weight,
         auto out = FrozenLinear::apply(x, weight);
         return bias.defined() ? out + bias : out;
     }
+    if (weight.scalar_type() != torch::kBFloat16 || !x.device().is_cpu())
+        return torch::linear(x, weight, bias);
+    // The kernels are chosen by measurement on this machine (kernels/kernel_paths.h).
+    const KernelPaths& paths = kernelPaths();
     // One row of bf16 activations on CPU (a decode step): a GEMV kernel that streams the weights faster.
-    if (x.numel() == weight.size(1)) {
+    if (paths.gemv == GemvPath::Lathe && x.numel() == weight.size(1)) {
         auto out = bf16Gemv(x, weight, bias);
         if (out.defined())
             return out;
     }
     // A few bf16 rows (a batched decode step, short prompts) on a CPU without native bf16: one pass over the
     // weights for all rows.
-    if (weight.dim() == 2 && x.numel() <= kMaxSkinnyRows * weight.size(1)) {
+    if (paths.gemm == Bf16Path::Widened && weight.dim() == 2 && x.numel() <= kMaxSkinnyRows * weight.size(1)) {
         auto out = bf16GemmSkinny(x, weight, bias);
         if (out.defined())
             return out;
     }
     // Several bf16 rows on a CPU without native bf16 (prefill, perplexity): float32 GEMM on widened weights.
-    auto out = bf16LinearViaFloat(x, weight, bias);
-    if (out.defined())
-        return out;
+    if (paths.gemm == Bf16Path::Widened) {
+        auto out = bf16LinearViaFloat(x, weight, bias);
+        if (out.defined())
+            return out;
+    }
     return torch::linear(x, weight, bias);
 }
 

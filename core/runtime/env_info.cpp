@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "kernels/kernel_paths.h"
 #include "lathe_version.h"
 #include "model/arch/architecture.h"
 #include "runtime/device.h"
@@ -82,7 +83,9 @@ std::vector<std::pair<std::string, std::string>> engineEnvironment(bool measure)
     for (const auto* a : architectures())
         archs += (archs.empty() ? "" : ", ") + std::string(a->model_type);
     out.emplace_back("architectures", archs);
+    out.emplace_back("CPU", cpuModelName());
     if (measure) {
+        out.emplace_back("bf16 kernels", describeKernelPaths(kernelPaths()));
         const auto [fp32, bf16] = measureMatmulGflops();
         std::ostringstream text;
         text.precision(1);

@@ -10,6 +10,8 @@
 #include <QtTest/QtTest>
 
 #include "kernels/bf16_gemv.h"
+#include "kernels/kernel_paths.h"
+#include "util/error.h"
 #include "model/layers.h"
 
 class TestBf16Kernels : public QObject
@@ -82,8 +84,8 @@ private Q_SLOTS:
         QFETCH(int, rows);
         QFETCH(int, cols);
         QFETCH(bool, withBias);
-        if (lathe::nativeBf16Available() || !lathe::bf16GemvAvailable())
-            QSKIP("the skinny AVX2 kernel runs only on CPUs with AVX2+FMA and without native bf16");
+        if (!lathe::bf16GemvAvailable())
+            QSKIP("the skinny AVX2 kernel runs only on CPUs with AVX2+FMA");
         torch::NoGradGuard noGrad;
         torch::manual_seed(m * 1009 + rows * 131 + cols);
         const auto w = torch::randn({rows, cols}).to(torch::kBFloat16);
@@ -106,8 +108,8 @@ private Q_SLOTS:
 
     void skinnyGemmDeclines()
     {
-        if (lathe::nativeBf16Available() || !lathe::bf16GemvAvailable())
-            QSKIP("the skinny AVX2 kernel runs only on CPUs with AVX2+FMA and without native bf16");
+        if (!lathe::bf16GemvAvailable())
+            QSKIP("the skinny AVX2 kernel runs only on CPUs with AVX2+FMA");
         torch::NoGradGuard noGrad;
         const auto w = torch::randn({8, 32}).to(torch::kBFloat16);
         // More rows than kMaxSkinnyRows (prefill) go to the widened GEMM; float32 is not its business.
@@ -119,8 +121,6 @@ private Q_SLOTS:
 
     void gemmViaFloatMatchesExact()
     {
-        if (lathe::nativeBf16Available())
-            QSKIP("this CPU multiplies bf16 natively: the widening GEMM path is not used");
         torch::NoGradGuard noGrad;
         torch::manual_seed(7);
         // Wider than one block of rows, so the blocking and the narrow copies are exercised.
@@ -136,15 +136,70 @@ private Q_SLOTS:
 
     void linearForwardEqualsTorchLinearInFloat()
     {
-        // The dispatcher in layers.cpp: whatever path it takes, results equal the float32 computation
+        // The dispatcher in layers.cpp: whatever paths are in force, results equal the float32 computation
         // rounded to bf16 (up to accumulation order).
         torch::NoGradGuard noGrad;
         torch::manual_seed(3);
         const auto w = torch::randn({300, 256}).to(torch::kBFloat16);
-        for (std::int64_t rows : {1, 2, 4, 8, 9, 17}) {
-            const auto x = torch::randn({rows, 256}).to(torch::kBFloat16);
-            checkAgainstExact(lathe::linearForward(x, w), x, w, {});
+        const lathe::KernelPaths chosen = lathe::kernelPaths();
+        for (const char* forced : {"gemm=widened,gemv=lathe", "gemm=native,gemv=native"}) {
+            lathe::setKernelPaths(lathe::parseKernelPaths(forced));
+            for (std::int64_t rows : {1, 2, 4, 8, 9, 17}) {
+                const auto x = torch::randn({rows, 256}).to(torch::kBFloat16);
+                checkAgainstExact(lathe::linearForward(x, w), x, w, {});
+            }
         }
+        lathe::setKernelPaths(chosen);
+    }
+
+    // kernels/kernel_paths: the probe times every candidate of every product and picks the fastest it measured;
+    // LATHE_KERNELS's syntax is checked.
+    void probeChoosesTheFastest()
+    {
+        const lathe::KernelPaths p = lathe::probeKernelPaths();
+        for (const char* product : {"gemm", "grad_input", "lm_head", "attention", "gemv"}) {
+            double best = 0;
+            std::string bestName;
+            int candidates = 0;
+            for (const auto& t : p.timings)
+                if (t.product == product) {
+                    ++candidates;
+                    if (t.gflops > best) {
+                        best = t.gflops;
+                        bestName = t.candidate;
+                    }
+                }
+            QVERIFY2(candidates == 2, product);
+            const std::string chosen = product == std::string("gemm")         ? lathe::pathName(p.gemm)
+                                       : product == std::string("grad_input") ? lathe::pathName(p.gradInput)
+                                       : product == std::string("lm_head")    ? lathe::pathName(p.lmHead)
+                                       : product == std::string("attention")  ? lathe::pathName(p.attention)
+                                                                               : lathe::pathName(p.gemv);
+            QCOMPARE(QString::fromStdString(chosen), QString::fromStdString(bestName));
+        }
+        QVERIFY(QString::fromStdString(lathe::describeKernelPaths(p)).contains("gemm "));
+    }
+
+    void kernelPathsSyntax()
+    {
+        const auto p = lathe::parseKernelPaths("gemm=native,lm_head=widened,attention=native,gemv=native");
+        QVERIFY(p.gemm == lathe::Bf16Path::Native && p.lmHead == lathe::Bf16Path::Widened &&
+                p.attention == lathe::Bf16Path::Native && p.gemv == lathe::GemvPath::Native);
+        QVERIFY(p.gradInput == lathe::Bf16Path::Widened); // unnamed: the base's
+        bool threw = false;
+        try {
+            lathe::parseKernelPaths("gemm=fast");
+        } catch (const lathe::Error& e) {
+            threw = QString(e.what()).contains("native and widened");
+        }
+        QVERIFY(threw);
+        threw = false;
+        try {
+            lathe::parseKernelPaths("matmul=native");
+        } catch (const lathe::Error& e) {
+            threw = QString(e.what()).contains("unknown product");
+        }
+        QVERIFY(threw);
     }
 
     void autogradFallsBackToTorch()

@@ -1,0 +1,376 @@
+#include "kernels/kernel_paths.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "kernels/bf16_gemv.h"
+#include "util/error.h"
+#include "util/file_util.h"
+#include "util/json_text.h"
+
+namespace lathe {
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// Shapes of a 0.6B-class layer (hidden 1024, 2048-wide projections), 128 rows for the products with several
+// rows: large enough for the GEMMs to reach their speed, small enough that the slowest candidate (libtorch's
+// bf16 GEMM on a CPU without native bf16, ~1.6 GFLOP/s) costs tens of milliseconds.
+constexpr std::int64_t kRows = 128, kIn = 1024, kOut = 2048;
+// A candidate this many times slower than the best so far after one run is not run again.
+constexpr double kHopeless = 4.0;
+
+/// Seconds per call: one more warm-up, then calls until 12 ms have passed (at most 24), the fastest counted.
+template <typename Fn>
+double secondsPerCall(const Fn& fn, double giveUpAfter)
+{
+    using clock = std::chrono::steady_clock;
+    auto t0 = clock::now();
+    fn();
+    const double first = std::chrono::duration<double>(clock::now() - t0).count();
+    if (first > giveUpAfter)
+        return first;
+    double best = first, spent = 0;
+    for (int i = 0; i < 24 && spent < 0.012; ++i) {
+        t0 = clock::now();
+        fn();
+        const double s = std::chrono::duration<double>(clock::now() - t0).count();
+        best = std::min(best, s);
+        spent += s;
+    }
+    return best;
+}
+
+} // namespace
+
+std::string cpuModelName()
+{
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("model name", 0) == 0) {
+            const auto colon = line.find(':');
+            return colon == std::string::npos ? line : line.substr(colon + 2);
+        }
+    return "unknown CPU";
+}
+
+namespace {
+
+/// What the cached choice depends on: the CPU, its bf16 features, libtorch's build and the thread count.
+std::string machineKey()
+{
+    std::ostringstream key;
+    key << cpuModelName() << " | avx512bf16=" << !!__builtin_cpu_supports("avx512bf16")
+        << " avx2=" << !!__builtin_cpu_supports("avx2") << " | libtorch " << TORCH_VERSION
+        << " | mkldnn=" << at::hasMKLDNN() << " | threads " << torch::get_num_threads();
+    return key.str();
+}
+
+fs::path cachePath()
+{
+    if (const char* dir = std::getenv("XDG_CACHE_HOME"); dir && *dir)
+        return fs::path(dir) / "lathe" / "kernel-paths.json";
+    if (const char* home = std::getenv("HOME"); home && *home)
+        return fs::path(home) / ".cache" / "lathe" / "kernel-paths.json";
+    return {};
+}
+
+json toJson(const KernelPaths& p)
+{
+    json timings = json::array();
+    for (const auto& t : p.timings)
+        timings.push_back({{"product", t.product}, {"candidate", t.candidate}, {"gflops", t.gflops}});
+    return {{"gemm", pathName(p.gemm)},
+            {"grad_input", pathName(p.gradInput)},
+            {"lm_head", pathName(p.lmHead)},
+            {"attention", pathName(p.attention)},
+            {"gemv", pathName(p.gemv)},
+            {"timings", timings}};
+}
+
+KernelPaths fromJson(const json& j)
+{
+    KernelPaths p = parseKernelPaths("gemm=" + j.at("gemm").get<std::string>() + ",grad_input=" +
+                                     j.at("grad_input").get<std::string>() + ",lm_head=" +
+                                     j.at("lm_head").get<std::string>() + ",attention=" +
+                                     j.at("attention").get<std::string>() + ",gemv=" + j.at("gemv").get<std::string>());
+    for (const auto& t : j.at("timings"))
+        p.timings.push_back({t.at("product").get<std::string>(), t.at("candidate").get<std::string>(),
+                             t.at("gflops").get<double>()});
+    return p;
+}
+
+std::optional<KernelPaths> readCache()
+{
+    const fs::path path = cachePath();
+    std::error_code ec;
+    if (path.empty() || !fs::is_regular_file(path, ec))
+        return std::nullopt;
+    try {
+        const json all = parseJson<json>(readTextFile(path.string()), path.string());
+        const std::string key = machineKey();
+        if (!all.is_object() || !all.contains(key))
+            return std::nullopt;
+        KernelPaths p = fromJson(all.at(key));
+        p.source = "measured earlier on this machine (" + path.string() + ")";
+        return p;
+    } catch (const std::exception&) {
+        return std::nullopt; // a damaged cache is measured again
+    }
+}
+
+void writeCache(const KernelPaths& paths)
+{
+    const fs::path path = cachePath();
+    if (path.empty())
+        return;
+    try {
+        json all = json::object();
+        std::error_code ec;
+        if (fs::is_regular_file(path, ec)) {
+            try {
+                all = parseJson<json>(readTextFile(path.string()), path.string());
+            } catch (const std::exception&) {
+            }
+            if (!all.is_object())
+                all = json::object();
+        }
+        all[machineKey()] = toJson(paths);
+        fs::create_directories(path.parent_path(), ec);
+        writeTextFileAtomic(path.string(), all.dump(2) + "\n");
+    } catch (const std::exception&) {
+        // A read-only home only costs the next process a probe.
+    }
+}
+
+std::mutex g_mutex;
+std::optional<KernelPaths> g_paths;
+
+} // namespace
+
+const char* pathName(Bf16Path path)
+{
+    return path == Bf16Path::Native ? "native" : "widened";
+}
+
+const char* pathName(GemvPath path)
+{
+    return path == GemvPath::Native ? "native" : "lathe";
+}
+
+KernelPaths parseKernelPaths(const std::string& spec, const KernelPaths& base)
+{
+    KernelPaths p = base;
+    p.timings.clear();
+    std::stringstream items(spec);
+    std::string item;
+    while (std::getline(items, item, ',')) {
+        if (item.empty())
+            continue;
+        const auto eq = item.find('=');
+        const std::string product = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+        auto bf16 = [&](Bf16Path& into) {
+            if (value == "native")
+                into = Bf16Path::Native;
+            else if (value == "widened")
+                into = Bf16Path::Widened;
+            else
+                fail("LATHE_KERNELS: ", product, "=", value, ": the paths are native and widened");
+        };
+        if (product == "gemm")
+            bf16(p.gemm);
+        else if (product == "grad_input")
+            bf16(p.gradInput);
+        else if (product == "lm_head")
+            bf16(p.lmHead);
+        else if (product == "attention")
+            bf16(p.attention);
+        else if (product == "gemv") {
+            if (value == "native")
+                p.gemv = GemvPath::Native;
+            else if (value == "lathe")
+                p.gemv = GemvPath::Lathe;
+            else
+                fail("LATHE_KERNELS: gemv=", value, ": the paths are native and lathe");
+        } else {
+            fail("LATHE_KERNELS: unknown product \"", product, "\" (gemm, grad_input, lm_head, attention, gemv)");
+        }
+    }
+    return p;
+}
+
+KernelPaths probeKernelPaths()
+{
+    torch::NoGradGuard noGrad;
+    const auto start = std::chrono::steady_clock::now();
+    torch::manual_seed(0);
+    const auto bf16 = torch::TensorOptions().dtype(torch::kBFloat16);
+    const auto x = torch::randn({kRows, kIn}, bf16);
+    const auto w = torch::randn({kOut, kIn}, bf16);
+    const auto dy = torch::randn({kRows, kOut}, bf16);
+    const auto x1 = torch::randn({1, kIn}, bf16);
+    const double gemmFlops = 2.0 * kRows * kIn * kOut;
+    KernelPaths p;
+    // Wake the thread pools (and the CPU's clocks) for ~20 ms before anything is timed.
+    {
+        const auto a = torch::randn({256, 256});
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+        while (std::chrono::steady_clock::now() < until)
+            (void)torch::mm(a, a);
+    }
+
+    // Times the candidates of one product, fastest first wins; `skip` marks candidates not available here.
+    auto choose = [&](const std::string& product, double flops,
+                      const std::vector<std::pair<std::string, std::function<void()>>>& candidates) {
+        std::string bestName;
+        double bestSeconds = 0;
+        // A first call of each (thread pools waking, oneDNN compiling its kernel) before any is timed.
+        for (const auto& [name, fn] : candidates)
+            if (fn)
+                fn();
+        for (const auto& [name, fn] : candidates) {
+            if (!fn) {
+                p.timings.push_back({product, name, 0});
+                continue;
+            }
+            const double s = secondsPerCall(fn, bestName.empty() ? 1e9 : kHopeless * bestSeconds);
+            p.timings.push_back({product, name, flops / s / 1e9});
+            if (bestName.empty() || s < bestSeconds) {
+                bestName = name;
+                bestSeconds = s;
+            }
+        }
+        return bestName;
+    };
+
+    // Each widened candidate is called through the same function the engine calls.
+    p.gemm = choose("gemm", gemmFlops,
+                    {{"widened", [&] { (void)bf16LinearViaFloat(x, w, {}); }},
+                     {"native", [&] { (void)torch::linear(x, w); }}}) == "native"
+                 ? Bf16Path::Native
+                 : Bf16Path::Widened;
+    p.gradInput = choose("grad_input", gemmFlops,
+                         {{"widened", [&] { (void)bf16LinearGradInput(dy, w); }},
+                          {"native", [&] { (void)torch::matmul(dy, w); }}}) == "native"
+                      ? Bf16Path::Native
+                      : Bf16Path::Widened;
+    // The fused loss: float32 logits of a vocabulary block, from bf16 hidden states and a bf16 block of W.
+    const auto xf = x.to(torch::kFloat32);
+    auto logits = torch::empty({kRows, kOut}, torch::kFloat32);
+    p.lmHead = choose("lm_head", gemmFlops,
+                      {{"widened", [&] { torch::mm_out(logits, xf, w.to(torch::kFloat32).t()); }},
+                       {"native", [&] { logits.copy_(torch::mm(x, w.t())); }}}) == "native"
+                   ? Bf16Path::Native
+                   : Bf16Path::Widened;
+    // The attention core of a 256-token sequence with 16 query heads on 8 kv heads of 128 (the query heads of a
+    // kv head stacked along time), scores and their softmax included.
+    const auto q = torch::randn({1, 8, 512, 128}, bf16), k = torch::randn({1, 8, 256, 128}, bf16),
+               v = torch::randn({1, 8, 256, 128}, bf16);
+    auto attention = [](const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+        auto probs = torch::softmax(torch::matmul(q, k.transpose(-1, -2)), -1, torch::kFloat32).to(q.scalar_type());
+        return torch::matmul(probs, v);
+    };
+    p.attention = choose("attention", 2.0 * 2 * 8 * 512 * 256 * 128,
+                         {{"widened",
+                           [&] {
+                               (void)attention(q.to(torch::kFloat32), k.to(torch::kFloat32), v.to(torch::kFloat32))
+                                   .to(torch::kBFloat16);
+                           }},
+                          {"native", [&] { (void)attention(q, k, v); }}}) == "native"
+                      ? Bf16Path::Native
+                      : Bf16Path::Widened;
+    p.gemv = choose("gemv", 2.0 * kIn * kOut,
+                    {{"lathe", bf16GemvAvailable() ? std::function<void()>([&] { (void)bf16Gemv(x1, w, {}); })
+                                                   : std::function<void()>()},
+                     {"native", [&] { (void)torch::linear(x1, w); }}}) == "lathe"
+                 ? GemvPath::Lathe
+                 : GemvPath::Native;
+    const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    std::ostringstream source;
+    source << "measured now (" << static_cast<int>(ms) << " ms)";
+    p.source = source.str();
+    return p;
+}
+
+const KernelPaths& kernelPaths()
+{
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (!g_paths) {
+        if (const char* forced = std::getenv("LATHE_KERNELS"); forced && *forced) {
+            // Products it does not name keep what the CPU's flags suggest.
+            const KernelPaths byFlags =
+                nativeBf16Available() ? parseKernelPaths("gemm=native,grad_input=native,lm_head=native,attention=native") : KernelPaths{};
+            g_paths = parseKernelPaths(forced, byFlags);
+            g_paths->source = std::string("LATHE_KERNELS=") + forced;
+        } else if (auto cached = readCache()) {
+            g_paths = std::move(cached);
+        } else {
+            g_paths = probeKernelPaths();
+            writeCache(*g_paths);
+        }
+    }
+    return *g_paths;
+}
+
+const KernelPaths& reprobeKernelPaths()
+{
+    KernelPaths p = probeKernelPaths();
+    writeCache(p);
+    std::lock_guard<std::mutex> lock(g_mutex);
+    g_paths = std::move(p);
+    return *g_paths;
+}
+
+void setKernelPaths(const KernelPaths& paths)
+{
+    std::lock_guard<std::mutex> lock(g_mutex);
+    g_paths = paths;
+}
+
+std::string describeKernelPaths(const KernelPaths& p)
+{
+    std::ostringstream out;
+    out.setf(std::ios::fixed);
+    out.precision(0);
+    auto one = [&](const char* product, const char* chosen) {
+        out << product << " " << chosen;
+        std::string others;
+        for (const auto& t : p.timings)
+            if (t.product == product) {
+                std::ostringstream o;
+                o.setf(std::ios::fixed);
+                o.precision(t.gflops < 10 ? 1 : 0);
+                o << t.candidate << " ";
+                if (t.gflops > 0)
+                    o << t.gflops << " GFLOP/s";
+                else
+                    o << "not on this CPU";
+                others += (others.empty() ? "" : ", ") + o.str();
+            }
+        if (!others.empty())
+            out << " (" << others << ")";
+        out << "; ";
+    };
+    one("gemm", pathName(p.gemm));
+    one("grad_input", pathName(p.gradInput));
+    one("lm_head", pathName(p.lmHead));
+    one("attention", pathName(p.attention));
+    one("gemv", pathName(p.gemv));
+    out << p.source;
+    return out.str();
+}
+
+} // namespace lathe
