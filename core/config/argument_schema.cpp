@@ -467,6 +467,13 @@ struct YamlBudget
     std::size_t values = 0;
 };
 
+const std::string& utf8Key(const YAML::Node& key, const YamlBudget& budget)
+{
+    if (unicode::firstInvalidUtf8(key.Scalar()) != std::string::npos)
+        fail(budget.origin, ": line ", key.Mark().line + 1, ": a key is not valid UTF-8");
+    return key.Scalar();
+}
+
 json yamlToJson(const YAML::Node& node, YamlBudget& budget, int depth = 0)
 {
     if (++budget.values > kMaxYamlValues)
@@ -480,6 +487,8 @@ json yamlToJson(const YAML::Node& node, YamlBudget& budget, int depth = 0)
         return nullptr;
     case YAML::NodeType::Scalar: {
         const std::string s = node.Scalar();
+        if (unicode::firstInvalidUtf8(s) != std::string::npos) // an escape such as "\xff" in a quoted scalar
+            fail(budget.origin, ": line ", node.Mark().line + 1, ": a value is not valid UTF-8");
         if (node.Tag() == "!") // quoted: a string
             return s;
         std::string lower = s;
@@ -509,7 +518,7 @@ json yamlToJson(const YAML::Node& node, YamlBudget& budget, int depth = 0)
     case YAML::NodeType::Map: {
         json out = json::object();
         for (const auto& kv : node)
-            out[kv.first.Scalar()] = yamlToJson(kv.second, budget, depth + 1);
+            out[utf8Key(kv.first, budget)] = yamlToJson(kv.second, budget, depth + 1);
         return out;
     }
     }
@@ -525,6 +534,10 @@ ArgumentSet ArgumentSet::fromYaml(const std::string& text, const std::string& or
     if (bad != std::string::npos)
         fail(origin, ": line ", 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(bad), '\n'),
              " is not valid UTF-8 (byte ", bad, "); save the file as UTF-8");
+    // YAML allows no NUL, and yaml-cpp reads garbage after one (found by fuzz/fuzz_yaml_args).
+    if (const auto nul = text.find('\0'); nul != std::string::npos)
+        fail(origin, ": line ", 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(nul), '\n'),
+             " holds a NUL byte: not a YAML text file");
     YAML::Node root;
     try {
         root = YAML::Load(text);
@@ -538,7 +551,7 @@ ArgumentSet ArgumentSet::fromYaml(const std::string& text, const std::string& or
         fail(origin, ": must be a mapping of argument: value");
     YamlBudget budget{origin};
     for (const auto& kv : root) {
-        const std::string key = kv.first.Scalar();
+        const std::string key = utf8Key(kv.first, budget);
         set.setValue(key, yamlToJson(kv.second, budget), cat(origin, ": line ", kv.first.Mark().line + 1));
     }
     return set;
