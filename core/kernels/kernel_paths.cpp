@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include "kernels/bf16_gemv.h"
+#include "kernels/thin_products.h"
 #include "util/error.h"
 #include "util/file_util.h"
 #include "util/json_text.h"
@@ -98,6 +99,7 @@ json toJson(const KernelPaths& p)
             {"lm_head", pathName(p.lmHead)},
             {"attention", pathName(p.attention)},
             {"gemv", pathName(p.gemv)},
+            {"lora", pathName(p.lora)},
             {"timings", timings}};
 }
 
@@ -106,7 +108,8 @@ KernelPaths fromJson(const json& j)
     KernelPaths p = parseKernelPaths("gemm=" + j.at("gemm").get<std::string>() + ",grad_input=" +
                                      j.at("grad_input").get<std::string>() + ",lm_head=" +
                                      j.at("lm_head").get<std::string>() + ",attention=" +
-                                     j.at("attention").get<std::string>() + ",gemv=" + j.at("gemv").get<std::string>());
+                                     j.at("attention").get<std::string>() + ",gemv=" + j.at("gemv").get<std::string>() +
+                                     ",lora=" + j.at("lora").get<std::string>());
     for (const auto& t : j.at("timings"))
         p.timings.push_back({t.at("product").get<std::string>(), t.at("candidate").get<std::string>(),
                              t.at("gflops").get<double>()});
@@ -171,6 +174,11 @@ const char* pathName(GemvPath path)
     return path == GemvPath::Native ? "native" : "lathe";
 }
 
+const char* pathName(ThinPath path)
+{
+    return path == ThinPath::Blas ? "blas" : "lathe";
+}
+
 KernelPaths parseKernelPaths(const std::string& spec, const KernelPaths& base)
 {
     KernelPaths p = base;
@@ -205,8 +213,15 @@ KernelPaths parseKernelPaths(const std::string& spec, const KernelPaths& base)
                 p.gemv = GemvPath::Lathe;
             else
                 fail("LATHE_KERNELS: gemv=", value, ": the paths are native and lathe");
+        } else if (product == "lora") {
+            if (value == "blas")
+                p.lora = ThinPath::Blas;
+            else if (value == "lathe")
+                p.lora = ThinPath::Lathe;
+            else
+                fail("LATHE_KERNELS: lora=", value, ": the paths are blas and lathe");
         } else {
-            fail("LATHE_KERNELS: unknown product \"", product, "\" (gemm, grad_input, lm_head, attention, gemv)");
+            fail("LATHE_KERNELS: unknown product \"", product, "\" (gemm, grad_input, lm_head, attention, gemv, lora)");
         }
     }
     return p;
@@ -298,6 +313,35 @@ KernelPaths probeKernelPaths()
                      {"native", [&] { (void)torch::linear(x1, w); }}}) == "lathe"
                  ? GemvPath::Lathe
                  : GemvPath::Native;
+    // A rank-8 LoRA on a 1024 -> 2048 projection of 128 rows, forward and backward: t = x A^T, y = t B^T, and
+    // s g B, t^T g, dt^T x, dt A.
+    {
+        const std::int64_t r = 8;
+        const auto xf = x.to(torch::kFloat32), gf = dy.to(torch::kFloat32);
+        const auto A = torch::randn({r, kIn}), B = torch::randn({kOut, r}), Bt = B.t().contiguous();
+        const double flops = 2.0 * kRows * r * (kIn + kOut) * 3;
+        p.lora = choose("lora", flops,
+                        {{"blas",
+                          [&] {
+                              const auto t = torch::mm(xf, A.t());
+                              (void)torch::mm(t, B.t());
+                              const auto dt = torch::mm(gf, B);
+                              (void)torch::mm(gf.t(), t);
+                              (void)torch::mm(dt.t(), xf);
+                              (void)torch::mm(dt, A);
+                          }},
+                         {"lathe",
+                          [&] {
+                              const auto t = thinRowDots(xf, A);
+                              (void)thinRowCombos(t, Bt);
+                              const auto dt = thinRowDots(gf, Bt);
+                              (void)thinColumnSums(t, gf);
+                              (void)thinColumnSums(dt, xf);
+                              (void)thinRowCombos(dt, A);
+                          }}}) == "lathe"
+                     ? ThinPath::Lathe
+                     : ThinPath::Blas;
+    }
     const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     std::ostringstream source;
     source << "measured now (" << static_cast<int>(ms) << " ms)";
@@ -369,6 +413,7 @@ std::string describeKernelPaths(const KernelPaths& p)
     one("lm_head", pathName(p.lmHead));
     one("attention", pathName(p.attention));
     one("gemv", pathName(p.gemv));
+    one("lora", pathName(p.lora));
     out << p.source;
     return out.str();
 }

@@ -28,9 +28,16 @@ enum class GemvPath
     Lathe,  ///< Lathe's GEMV kernel (kernels/bf16_gemv.h): AVX512-BF16, or AVX2 with widening
 };
 
+/// How a LoRA adapter's thin float32 products (rank x thousands) run.
+enum class ThinPath
+{
+    Blas,  ///< libtorch's mm (OpenBLAS)
+    Lathe, ///< kernels/thin_products.h
+};
+
 struct KernelTiming
 {
-    std::string product;   ///< "gemm", "grad_input", "lm_head", "attention", "gemv"
+    std::string product;   ///< "gemm", "grad_input", "lm_head", "attention", "gemv", "lora"
     std::string candidate; ///< "native", "widened", "lathe"
     double gflops = 0;     ///< measured; 0 when not available on this machine
 };
@@ -44,6 +51,7 @@ struct KernelPaths
                                             ///< batched matmuls, or q, k, v widened to float32
 
     GemvPath gemv = GemvPath::Lathe;        ///< one activation row
+    ThinPath lora = ThinPath::Blas;         ///< a LoRA adapter's products (forward and backward)
     std::string source;                     ///< "probe (23 ms)", "cache", "LATHE_KERNELS"
     std::vector<KernelTiming> timings;      ///< what the probe measured (empty when forced)
 };
@@ -60,7 +68,7 @@ KernelPaths probeKernelPaths();
 const KernelPaths& reprobeKernelPaths();
 
 /// Overrides the paths in force (tests); parseKernelPaths reads LATHE_KERNELS's syntax
-/// ("gemm=native,grad_input=widened,lm_head=native,attention=native,gemv=lathe"; unnamed products keep `base`'s path, for
+/// ("gemm=native,grad_input=widened,lm_head=native,attention=native,gemv=lathe,lora=lathe"; unnamed products keep `base`'s path, for
 /// LATHE_KERNELS what the CPU's flags suggest) and throws
 /// lathe::Error on a bad entry.
 void setKernelPaths(const KernelPaths& paths);
@@ -73,5 +81,6 @@ const char* pathName(Bf16Path path);
 /// The CPU's model name (/proc/cpuinfo), for `lathe env` and the benchmark records.
 std::string cpuModelName();
 const char* pathName(GemvPath path);
+const char* pathName(ThinPath path);
 
 } // namespace lathe

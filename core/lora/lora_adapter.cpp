@@ -8,6 +8,8 @@
 #include <torch/torch.h>
 
 #include "io/safetensors.h"
+#include "kernels/kernel_paths.h"
+#include "kernels/thin_products.h"
 #include "util/error.h"
 #include "util/file_util.h"
 #include "util/json_text.h"
@@ -61,6 +63,52 @@ LoraLinearAdapter::LoraLinearAdapter(torch::Tensor a, torch::Tensor b, torch::Te
 {
 }
 
+namespace {
+
+// B (A x) for float32 A [r, in], B [out, r] on the thin kernels (kernels/thin_products.h): one autograd node
+// whose backward forms dx, dA and dB with the same kernels.
+struct ThinLora : public torch::autograd::Function<ThinLora>
+{
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                                 const torch::Tensor& a, const torch::Tensor& b)
+    {
+        const auto t = thinRowDots(x, a);
+        const auto bt = b.t().contiguous();
+        ctx->save_for_backward({x, a, bt, t});
+        return thinRowCombos(t, bt);
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads)
+    {
+        const auto saved = ctx->get_saved_variables();
+        const auto &x = saved[0], &a = saved[1], &bt = saved[2], &t = saved[3];
+        const auto g = grads[0].to(torch::kFloat32).contiguous();
+        const auto dt = thinRowDots(g, bt); // g B
+        torch::Tensor dx, da, db;
+        if (ctx->needs_input_grad(0))
+            dx = thinRowCombos(dt, a);
+        if (ctx->needs_input_grad(1))
+            da = thinColumnSums(dt, x);
+        if (ctx->needs_input_grad(2))
+            db = thinColumnSums(t, g).t().contiguous();
+        return {dx, da, db};
+    }
+};
+
+} // namespace
+
+torch::Tensor loraProducts(const torch::Tensor& x, const torch::Tensor& a, const torch::Tensor& b)
+{
+    if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && a.scalar_type() == torch::kFloat32 &&
+        b.scalar_type() == torch::kFloat32 && x.dim() >= 1 && kernelPaths().lora == ThinPath::Lathe) {
+        auto sizes = x.sizes().vec();
+        sizes.back() = b.size(0);
+        return ThinLora::apply(x.reshape({-1, x.size(-1)}).contiguous(), a.contiguous(), b.contiguous()).view(sizes);
+    }
+    return torch::linear(torch::linear(x, a), b);
+}
+
 torch::Tensor LoraLinearAdapter::apply(const torch::Tensor& x, const torch::Tensor& weight,
                                        const torch::Tensor& bias, const torch::Tensor& base)
 {
@@ -71,7 +119,7 @@ torch::Tensor LoraLinearAdapter::apply(const torch::Tensor& x, const torch::Tens
     const bool dropped = training && dropout > 0;
     if (dropped)
         xa = torch::dropout(xa, dropout, /*train=*/true);
-    const auto lora = torch::linear(torch::linear(xa, loraA), loraB);
+    const auto lora = loraProducts(xa, loraA, loraB);
     if (!magnitude.defined())
         return base + (lora * scaling).to(base.scalar_type());
     // DoRA (PEFT DoraLinearLayer): the row norms of W + scaling * B A, detached, rescale the output.

@@ -50,6 +50,10 @@ public:
     bool enabled = true;
 };
 
+/// B (A x) for x [..., in], A [r, in], B [out, r]: libtorch's linears, or on CPU in float32 the thin kernels of
+/// kernels/thin_products.h where kernels/kernel_paths.h measured them faster (one autograd node).
+torch::Tensor loraProducts(const torch::Tensor& x, const torch::Tensor& a, const torch::Tensor& b);
+
 struct AttachedAdapter
 {
     LoraConfig config;

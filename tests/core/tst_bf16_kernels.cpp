@@ -11,6 +11,8 @@
 
 #include "kernels/bf16_gemv.h"
 #include "kernels/kernel_paths.h"
+#include "kernels/thin_products.h"
+#include "lora/lora_adapter.h"
 #include "util/error.h"
 #include "model/layers.h"
 
@@ -157,7 +159,7 @@ private Q_SLOTS:
     void probeChoosesTheFastest()
     {
         const lathe::KernelPaths p = lathe::probeKernelPaths();
-        for (const char* product : {"gemm", "grad_input", "lm_head", "attention", "gemv"}) {
+        for (const char* product : {"gemm", "grad_input", "lm_head", "attention", "gemv", "lora"}) {
             double best = 0;
             std::string bestName;
             int candidates = 0;
@@ -174,10 +176,49 @@ private Q_SLOTS:
                                        : product == std::string("grad_input") ? lathe::pathName(p.gradInput)
                                        : product == std::string("lm_head")    ? lathe::pathName(p.lmHead)
                                        : product == std::string("attention")  ? lathe::pathName(p.attention)
+                                       : product == std::string("lora")       ? lathe::pathName(p.lora)
                                                                                : lathe::pathName(p.gemv);
             QCOMPARE(QString::fromStdString(chosen), QString::fromStdString(bestName));
         }
         QVERIFY(QString::fromStdString(lathe::describeKernelPaths(p)).contains("gemm "));
+    }
+
+    // kernels/thin_products: the LoRA products against libtorch's in float64, odd sizes for the loop tails.
+    void thinProductsMatchTorch()
+    {
+        torch::manual_seed(11);
+        for (const auto& [M, L, R] : std::vector<std::tuple<int, int, int>>{{1, 7, 1}, {37, 1029, 8}, {256, 300, 19}}) {
+            const auto a = torch::randn({M, L}), b = torch::randn({R, L}), c = torch::randn({M, R});
+            const auto b2 = torch::randn({R, L});
+            auto close = [](const torch::Tensor& got, const torch::Tensor& want) {
+                return (got.to(torch::kDouble) - want).abs().max().item<double>() <=
+                       1e-5 * (1 + want.abs().max().item<double>());
+            };
+            QVERIFY(close(lathe::thinRowDots(a, b, 0.5), 0.5 * a.to(torch::kDouble).mm(b.to(torch::kDouble).t())));
+            QVERIFY(close(lathe::thinRowCombos(c, b2, 2.0), 2.0 * c.to(torch::kDouble).mm(b2.to(torch::kDouble))));
+            QVERIFY(close(lathe::thinColumnSums(c, a, 3.0), 3.0 * c.to(torch::kDouble).t().mm(a.to(torch::kDouble))));
+        }
+    }
+
+    // A LoRA's output and gradients are the same on both paths (up to float32 summation order).
+    void loraProductsOnBothPaths()
+    {
+        const lathe::KernelPaths chosen = lathe::kernelPaths();
+        torch::manual_seed(12);
+        const auto x0 = torch::randn({2, 33, 96}), a0 = torch::randn({8, 96}), b0 = torch::randn({130, 8}),
+                   g = torch::randn({2, 33, 130});
+        std::vector<std::vector<torch::Tensor>> results;
+        for (const char* path : {"lora=blas", "lora=lathe"}) {
+            lathe::setKernelPaths(lathe::parseKernelPaths(path));
+            auto x = x0.clone().requires_grad_(true), a = a0.clone().requires_grad_(true),
+                 b = b0.clone().requires_grad_(true);
+            const auto y = lathe::loraProducts(x, a, b);
+            y.backward(g);
+            results.push_back({y.detach(), x.grad(), a.grad(), b.grad()});
+        }
+        lathe::setKernelPaths(chosen);
+        for (std::size_t i = 0; i < results[0].size(); ++i)
+            QVERIFY2(torch::allclose(results[0][i], results[1][i], 1e-4, 1e-4), qPrintable(QString::number(i)));
     }
 
     void kernelPathsSyntax()
