@@ -19,6 +19,8 @@
 #include "generation/generator.h"
 #include "model/arch/architecture.h"
 #include "model/model_loader.h"
+#include "kernels/kernel_paths.h"
+#include "reference_step.h"
 #include "runtime/device.h"
 
 namespace {
@@ -136,8 +138,44 @@ int main(int argc, char** argv)
         std::printf("run %d: prefill %.1f tok/s, decode %.2f tok/s\n", run, prefill.back(), decode.back());
     }
     const double prefillTps = median(prefill), decodeTps = median(decode);
+    const double rss = peakRssMiB(); // before the reference loads its own copy of the weights
+    std::printf("bf16 kernels: %s\n", lathe::describeKernelPaths(lathe::kernelPaths()).c_str());
+
+    // The peer in the same run: the prefill written as transformers computes it (bench/reference_step.h).
+    double referenceTps = 0;
+    if (option(argc, argv, "reference", "true") == "true" && c.model_type != "qwen3_moe") {
+        auto ref = bench_ref::load(dir, 0, 16, promptLen, false);
+        const auto batchIds = prompt.unsqueeze(0);
+        std::vector<double> times;
+        for (int run = 0; run < runs + 1; ++run) {
+            const auto start = Clock::now();
+            (void)bench_ref::lastLogits(ref, batchIds);
+            if (run > 0)
+                times.push_back(T / seconds(start));
+        }
+        referenceTps = median(times);
+    }
+    // Memory read bandwidth with the same threads: sums of a 1 GiB buffer (what a decode step's weight reads
+    // can reach at best).
+    double bandwidth = 0;
+    {
+        torch::NoGradGuard noGrad;
+        const auto big = torch::ones({std::int64_t(1) << 28}, torch::kFloat32);
+        (void)big.sum();
+        std::vector<double> rates;
+        for (int i = 0; i < 5; ++i) {
+            const auto start = Clock::now();
+            (void)big.sum().item<float>();
+            rates.push_back(double(big.numel()) * 4 / seconds(start) / 1e9);
+        }
+        bandwidth = *std::max_element(rates.begin(), rates.end());
+    }
+    // Bytes a decode step reads: every weight once (the embedding table once more as a tied lm_head).
+    const double bytesPerToken = weightBytes + (c.tie_word_embeddings ? double(c.vocab_size) * c.hidden_size *
+                                                                            torch::elementSize(dtype)
+                                                                      : 0.0) -
+                                 double(c.vocab_size) * c.hidden_size * torch::elementSize(dtype);
     const double achieved = prefillFlops * prefillTps / T / 1e9;
-    const double rss = peakRssMiB();
 
     std::printf("peak GEMM throughput (libtorch torch::linear, %s, %d threads):\n", lathe::dtypeName(dtype).c_str(),
                 threads);
@@ -152,6 +190,12 @@ int main(int argc, char** argv)
                 (long long)promptLen, prefillTps, achieved, 100.0 * achieved / peak, peak);
     std::printf("RESULT decode %lld tokens: %.2f tok/s (%.1f ms/token)\n", (long long)decodeLen, decodeTps,
                 1000.0 / decodeTps);
+    if (referenceTps > 0)
+        std::printf("RESULT prefill reference (transformers way, plain libtorch): %.1f tok/s; Lathe / reference %.2fx\n",
+                    referenceTps, prefillTps / referenceTps);
+    std::printf("RESULT read bandwidth %.1f GB/s, %.0f MB read per token: limit %.1f tok/s; decode reaches %.0f%%\n",
+                bandwidth, bytesPerToken / 1e6, bandwidth * 1e9 / bytesPerToken,
+                100.0 * decodeTps / (bandwidth * 1e9 / bytesPerToken));
     std::printf("RESULT peak RSS %.1f MiB = %.2fx the %.1f MiB of weights (measured before the GEMM probe)\n", rss,
                 rss / (weightBytes / 1048576.0), weightBytes / 1048576.0);
     return 0;

@@ -65,6 +65,8 @@ inline torch::Tensor loraLinear(const torch::Tensor& x, const torch::Tensor& wei
                                 double scaling)
 {
     auto result = torch::nn::functional::linear(x, weight);
+    if (!lora.a.defined()) // no adapter (inference)
+        return result;
     const auto dtype = result.scalar_type();
     auto xl = x.to(lora.a.scalar_type()); // lora_dropout = 0: Identity
     result = result + torch::nn::functional::linear(torch::nn::functional::linear(xl, lora.a), lora.b) * scaling;
@@ -170,6 +172,8 @@ inline Model load(const std::string& dir, std::int64_t rank, double alpha, std::
     torch::manual_seed(0);
     auto lora = [&](const torch::Tensor& w) {
         LoraPair p;
+        if (rank == 0)
+            return p;
         p.a = torch::empty({rank, w.size(1)}, torch::kFloat32);
         torch::nn::init::kaiming_uniform_(p.a, std::sqrt(5.0));
         p.b = torch::zeros({w.size(0), rank}, torch::kFloat32);
@@ -212,6 +216,17 @@ inline Model load(const std::string& dir, std::int64_t rank, double alpha, std::
     return m;
 }
 
+/// The logits of the last position of `ids` [1, T] (a prefill as generate() runs it, without a cache object).
+inline torch::Tensor lastLogits(Model& m, const torch::Tensor& ids)
+{
+    torch::NoGradGuard noGrad;
+    auto x = torch::embedding(m.embed, ids);
+    for (const auto& l : m.layers)
+        x = layerForward(m, l, x);
+    x = rmsNorm(x.narrow(1, ids.size(1) - 1, 1), m.norm, m.config.rms_norm_eps);
+    return torch::nn::functional::linear(x, m.lmHead).to(torch::kFloat32);
+}
+
 /// Tokens per second of `steps` timed steps (after two untimed ones) at [batch, seq] random ids, every token
 /// learned, AdamW lr 1e-4.
 inline double tokensPerSecond(Model& m, std::int64_t batch, std::int64_t seq, int steps, double* lastLoss = nullptr)
@@ -230,6 +245,8 @@ inline double tokensPerSecond(Model& m, std::int64_t batch, std::int64_t seq, in
         optimizer.step();
         if (lastLoss)
             *lastLoss = l.item<double>();
+        if (m.layers.empty() || !m.layers[0].lq.a.defined())
+            break;
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return double(batch * seq * steps) / seconds;
