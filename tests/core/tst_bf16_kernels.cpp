@@ -7,6 +7,7 @@
 // sizes exercise the tails of the vector loops; a CPU without AVX2 skips the GEMV cases.
 #include <torch/torch.h>
 
+#include <QTemporaryDir>
 #include <QtTest/QtTest>
 
 #include "kernels/bf16_gemv.h"
@@ -219,6 +220,24 @@ private Q_SLOTS:
         lathe::setKernelPaths(chosen);
         for (std::size_t i = 0; i < results[0].size(); ++i)
             QVERIFY2(torch::allclose(results[0][i], results[1][i], 1e-4, 1e-4), qPrintable(QString::number(i)));
+    }
+
+    // `lathe env --probe`: measured again, in force, and cached for this machine's key.
+    void reprobeWritesTheCache()
+    {
+        const QByteArray old = qgetenv("XDG_CACHE_HOME");
+        QTemporaryDir dir;
+        qputenv("XDG_CACHE_HOME", dir.path().toUtf8());
+        const lathe::KernelPaths p = lathe::reprobeKernelPaths();
+        QVERIFY(QString::fromStdString(p.source).startsWith("measured now"));
+        QFile cache(dir.path() + "/lathe/kernel-paths.json");
+        QVERIFY(cache.open(QIODevice::ReadOnly));
+        const QByteArray text = cache.readAll();
+        QVERIFY2(text.contains("\"lm_head\"") && text.contains("threads"), text.constData());
+        if (old.isNull())
+            qunsetenv("XDG_CACHE_HOME");
+        else
+            qputenv("XDG_CACHE_HOME", old);
     }
 
     void kernelPathsSyntax()
