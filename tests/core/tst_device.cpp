@@ -12,6 +12,11 @@
 
 #include "error_check.h"
 #include "runtime/device.h"
+#include "util/cpu_share.h"
+
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
 
 class TestDevice : public QObject
 {
@@ -33,6 +38,7 @@ private Q_SLOTS:
     void dtypeNames();
     void availableDevicesListsCpuFirst();
     void threads();
+    void cpuShareSeesOtherProcesses();
 };
 
 void TestDevice::cpu_data()
@@ -209,6 +215,35 @@ void TestDevice::threads()
     QCOMPARE(torch::get_num_threads(), int(std::max(1u, std::thread::hardware_concurrency())));
     lathe::setThreads(before);
     QCOMPARE(torch::get_num_threads(), before);
+}
+
+// util/cpu_share: another process spinning on a core is seen (at least a third of a core, allowing for a
+// busy CI machine), and the threads it leaves are the cores minus the ones it holds. The test's own spinning
+// counts as its own, not as others'.
+void TestDevice::cpuShareSeesOtherProcesses()
+{
+    lathe::CpuShare share;
+    const pid_t child = fork();
+    QVERIFY(child >= 0);
+    if (child == 0) {
+        volatile std::uint64_t n = 0;
+        for (;;)
+            n = n + 1;
+    }
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1200);
+    volatile double x = 1; // our own work meanwhile
+    while (std::chrono::steady_clock::now() < until)
+        x = x * 1.0000001;
+    const double others = share.othersBusyCores(0.5);
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    QVERIFY2(others >= 0.3, qPrintable(QString::number(others)));
+    const int cores = int(sysconf(_SC_NPROCESSORS_ONLN));
+    if (cores >= 2 && others < 1.4) {
+        lathe::CpuShare again;
+        QCOMPARE(again.threadsFor(cores, 10.0), cores); // nothing measured yet: what was wanted
+    }
+    QCOMPARE(share.othersBusyCores(10.0), -1.0); // too soon to measure again
 }
 
 QTEST_GUILESS_MAIN(TestDevice)
