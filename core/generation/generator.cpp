@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "runtime/device.h"
 #include "util/error.h"
 
 namespace lathe {
@@ -58,7 +59,11 @@ GenerationResult generate(CausalLM& model, const std::vector<std::int64_t>& inpu
     result.prefill_seconds = secondsSince(start);
     start = std::chrono::steady_clock::now();
 
+    // Decoding reads the weights once per token: one thread on a core of its own beats two that wait for a core
+    // another process holds (runtime/device.h).
+    AdaptiveThreads threads(logits.device().is_cpu());
     for (std::int64_t step = 0; step < options.max_new_tokens; ++step) {
+        threads.adapt();
         if (options.cancel && options.cancel->load()) {
             result.finish_reason = "cancelled";
             break;

@@ -105,11 +105,10 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     v = v.transpose(1, 2);
     // On CPUs without native bf16, libtorch's batched matmul has no fast bf16/fp16 kernel (~10x slower than
     // fp32 for these shapes), so the attention core and the KV cache run in float32 there; where the probe found
-    // bf16 faster (AVX512-BF16, AMX) the attention without a cache keeps bf16 (kernels/kernel_paths.h). The KV
-    // cache stays float32 on CPU. GPUs keep the compute dtype.
+    // bf16 faster (AVX512-BF16, AMX) the attention and the KV cache keep bf16 (kernels/kernel_paths.h). GPUs keep
+    // the compute dtype.
     const auto computeType = x.scalar_type();
-    const bool nativeAttention = computeType == torch::kBFloat16 && cache == nullptr &&
-                                 kernelPaths().attention == Bf16Path::Native;
+    const bool nativeAttention = computeType == torch::kBFloat16 && kernelPaths().attention == Bf16Path::Native;
     if (x.device().is_cpu() && computeType != torch::kFloat32 && !nativeAttention) {
         q = q.to(torch::kFloat32);
         k = k.to(torch::kFloat32);

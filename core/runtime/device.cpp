@@ -1,4 +1,5 @@
 #include "runtime/device.h"
+#include "util/cpu_share.h"
 
 #include <algorithm>
 #include <cctype>
@@ -133,6 +134,28 @@ void setThreads(int threads)
     if (threads <= 0)
         threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(threads);
+}
+
+AdaptiveThreads::AdaptiveThreads(bool enabled)
+    : m_share(enabled ? std::make_unique<CpuShare>() : nullptr), m_max(torch::get_num_threads())
+{
+}
+
+AdaptiveThreads::~AdaptiveThreads()
+{
+    if (m_share && torch::get_num_threads() != m_max)
+        torch::set_num_threads(m_max);
+}
+
+int AdaptiveThreads::adapt(double minSeconds)
+{
+    if (!m_share)
+        return 0;
+    const int threads = m_share->threadsFor(m_max, torch::get_num_threads(), minSeconds);
+    if (threads == torch::get_num_threads())
+        return 0;
+    torch::set_num_threads(threads);
+    return threads;
 }
 
 std::vector<std::string> availableDevices()

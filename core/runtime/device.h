@@ -5,6 +5,7 @@
 // that knows which backends the build has.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,28 @@ std::string dtypeName(torch::ScalarType type);
 
 /// Sets intra-op threads (0: one per core the OS reports).
 void setThreads(int threads);
+
+class CpuShare;
+
+/// While it lives, keeps libtorch's thread count at the cores other processes leave free (util/cpu_share.h), at
+/// most the count in force at construction, which is restored at the end. Call adapt() between steps (a training
+/// step, a decoded token); it returns the new count when it changed it, else 0. Does nothing when `enabled` is
+/// false (GPU work).
+class AdaptiveThreads
+{
+public:
+    explicit AdaptiveThreads(bool enabled = true);
+    ~AdaptiveThreads();
+    AdaptiveThreads(const AdaptiveThreads&) = delete;
+    AdaptiveThreads& operator=(const AdaptiveThreads&) = delete;
+
+    int adapt(double minSeconds = 0.5);
+    int maxThreads() const { return m_max; }
+
+private:
+    std::unique_ptr<CpuShare> m_share;
+    int m_max;
+};
 
 /// Whether this build was configured with Ascend NPU support.
 bool buildHasNpu();

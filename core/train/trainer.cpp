@@ -43,7 +43,6 @@
 #include "train/train_data.h"
 #include "train/predict.h"
 #include "util/error.h"
-#include "util/cpu_share.h"
 #include "util/memory_limits.h"
 #include "util/file_util.h"
 
@@ -766,24 +765,13 @@ TrainResult Run::execute()
 
     m_model->train();
     // Threads follow the cores other processes leave free (util/cpu_share.h), up to the count set at the start.
-    CpuShare cpuShare;
-    const int maxThreads = torch::get_num_threads();
+    AdaptiveThreads threads(m_device.is_cpu());
     auto adaptThreads = [&] {
-        if (!m_device.is_cpu())
-            return;
-        const int threads = cpuShare.threadsFor(maxThreads, 1.0);
-        if (threads == torch::get_num_threads())
-            return;
-        torch::set_num_threads(threads);
-        log(threads < maxThreads ? "Other processes are using " + std::to_string(maxThreads - threads) +
-                                       " core(s): training on " + std::to_string(threads) + " thread(s)"
-                                 : "The cores are free again: training on " + std::to_string(threads) + " threads");
+        if (const int now = threads.adapt(1.0))
+            log(now < threads.maxThreads() ? "Other processes are using " + std::to_string(threads.maxThreads() - now) +
+                                                 " core(s): training on " + std::to_string(now) + " thread(s)"
+                                           : "The cores are free again: training on " + std::to_string(now) + " threads");
     };
-    struct RestoreThreads
-    {
-        int threads;
-        ~RestoreThreads() { torch::set_num_threads(threads); }
-    } restoreThreads{maxThreads};
     const bool evaluating = m_eval.size() > 0 && m_s.evalStrategy == "steps";
     double logLossSum = 0;
     std::int64_t logSteps = 0;

@@ -67,14 +67,17 @@ double CpuShare::othersBusyCores(double minSeconds)
     return std::clamp(others, 0.0, cores);
 }
 
-int CpuShare::threadsFor(int wanted, double minSeconds)
+int CpuShare::threadsFor(int wanted, int current, double minSeconds)
 {
     const double others = othersBusyCores(minSeconds);
     if (others < 0)
-        return wanted;
+        return current;
     const int cores = int(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
-    const int free = cores - int(std::lround(others));
-    return std::clamp(std::min(wanted, free), 1, wanted);
+    const int held = int(std::ceil(others - 0.4));
+    int target = std::clamp(std::min(wanted, cores - held), 1, wanted);
+    if (target > current && others > 0.2)
+        target = current;
+    return target;
 }
 
 } // namespace lathe

@@ -17,9 +17,11 @@ public:
     /// /proc cannot be read or less than `minSeconds` passed (nothing measured, nothing reset).
     double othersBusyCores(double minSeconds = 0.5);
 
-    /// The threads to use out of `wanted` given othersBusyCores() (at least 1): wanted minus the cores others
-    /// hold, rounded. Returns `wanted` when nothing was measured.
-    int threadsFor(int wanted, double minSeconds = 0.5);
+    /// The threads to use out of `wanted`, running `current` now, given othersBusyCores() (at least 1): a core
+    /// counts as held once others use more than 0.4 of it; the count goes back up only when others use less than
+    /// 0.2 core (a measurement that straddles a change must not flip it back). Returns `current` when nothing
+    /// was measured.
+    int threadsFor(int wanted, int current, double minSeconds = 0.5);
 
 private:
     bool sample(std::uint64_t& totalBusy, std::uint64_t& own, double& seconds) const;
