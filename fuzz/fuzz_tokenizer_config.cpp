@@ -6,6 +6,7 @@
 
 #include "fuzz_support.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/unicode_util.h"
 #include "util/error.h"
 
 namespace {
@@ -23,28 +24,14 @@ const char* kTokenizerJson = R"({"version":"1.0","truncation":null,"padding":nul
 
 std::string tokenizerJson()
 {
-    // The 256 byte-level symbols, then the merges' results.
+    // The 256 byte-level symbols (GPT-2's bytes_to_unicode), then the merges' results.
     std::string vocab;
     int id = 0;
     auto add = [&](const std::string& token) {
         vocab += (vocab.empty() ? "" : ",") + std::string("\"") + token + "\":" + std::to_string(id++);
     };
-    int shifted = 0;
-    for (int b = 0; b < 256; ++b) {
-        // GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to U+0100 onwards.
-        const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-        const int cp = printable ? b : 256 + shifted++;
-        std::string utf8;
-        if (cp < 0x80)
-            utf8 = std::string(1, static_cast<char>(cp));
-        else {
-            utf8 += static_cast<char>(0xC0 | (cp >> 6));
-            utf8 += static_cast<char>(0x80 | (cp & 0x3F));
-        }
-        if (utf8 == "\"" || utf8 == "\\")
-            utf8 = "\\" + utf8;
-        add(utf8);
-    }
+    for (const auto& symbol : lathe::unicode::byteLevelAlphabet())
+        add(symbol == "\"" || symbol == "\\" ? "\\" + symbol : symbol);
     add("he");
     add("hel");
     std::string text = kTokenizerJson;

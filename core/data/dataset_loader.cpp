@@ -127,12 +127,8 @@ std::vector<LoadedDataset> loadDatasets(const DatasetRegistry& registry,
     return out;
 }
 
-std::pair<std::vector<Example>, std::vector<Example>> splitValidation(std::vector<Example> examples,
-                                                                      double valSize, std::uint64_t seed)
+std::pair<std::vector<std::size_t>, std::size_t> validationOrder(std::size_t n, double valSize, std::uint64_t seed)
 {
-    if (valSize <= 0)
-        return {std::move(examples), {}};
-    const std::size_t n = examples.size();
     const std::size_t evalCount =
         valSize < 1 ? std::size_t(std::ceil(valSize * double(n))) : std::size_t(valSize);
     if (evalCount >= n)
@@ -141,6 +137,16 @@ std::pair<std::vector<Example>, std::vector<Example>> splitValidation(std::vecto
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(seed);
     std::shuffle(order.begin(), order.end(), rng);
+    return {std::move(order), evalCount};
+}
+
+std::pair<std::vector<Example>, std::vector<Example>> splitValidation(std::vector<Example> examples,
+                                                                      double valSize, std::uint64_t seed)
+{
+    if (valSize <= 0)
+        return {std::move(examples), {}};
+    const std::size_t n = examples.size();
+    const auto [order, evalCount] = validationOrder(n, valSize, seed);
     std::vector<Example> train, eval;
     for (std::size_t i = 0; i < n; ++i)
         (i < evalCount ? eval : train).push_back(std::move(examples[order[i]]));

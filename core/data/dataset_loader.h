@@ -54,6 +54,10 @@ std::vector<LoadedDataset> loadDatasets(const DatasetRegistry& registry,
                                         const std::vector<std::string>& names,
                                         const DatasetLoadOptions& options = {});
 
+/// The seeded shuffle of 0..n-1 behind val_size and how many of its first indices go to evaluation (`valSize` a
+/// fraction when < 1, a count otherwise); throws lathe::Error when nothing would be left to train on.
+std::pair<std::vector<std::size_t>, std::size_t> validationOrder(std::size_t n, double valSize, std::uint64_t seed);
+
 /// Splits `examples` into (train, eval) with `valSize` (a fraction when < 1, a count otherwise), seeded.
 std::pair<std::vector<Example>, std::vector<Example>> splitValidation(std::vector<Example> examples,
                                                                       double valSize, std::uint64_t seed);

@@ -1,6 +1,8 @@
 #include "kernels/kernel_paths.h"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -159,8 +161,18 @@ void writeCache(const KernelPaths& paths)
     }
 }
 
+// The paths in force, read on every bf16 product: an atomic pointer, so reading takes no lock. Replaced paths are
+// kept (a reader may still hold them; only tests and `lathe env --probe` replace them).
 std::mutex g_mutex;
-std::optional<KernelPaths> g_paths;
+std::atomic<const KernelPaths*> g_current{nullptr};
+std::vector<std::unique_ptr<KernelPaths>> g_all;
+
+const KernelPaths& install(KernelPaths paths)
+{
+    g_all.push_back(std::make_unique<KernelPaths>(std::move(paths)));
+    g_current.store(g_all.back().get(), std::memory_order_release);
+    return *g_all.back();
+}
 
 } // namespace
 
@@ -351,22 +363,25 @@ KernelPaths probeKernelPaths()
 
 const KernelPaths& kernelPaths()
 {
+    if (const KernelPaths* current = g_current.load(std::memory_order_acquire))
+        return *current;
     std::lock_guard<std::mutex> lock(g_mutex);
-    if (!g_paths) {
-        if (const char* forced = std::getenv("LATHE_KERNELS"); forced && *forced) {
-            // Products it does not name keep what the CPU's flags suggest.
-            const KernelPaths byFlags =
-                nativeBf16Available() ? parseKernelPaths("gemm=native,grad_input=native,lm_head=native,attention=native") : KernelPaths{};
-            g_paths = parseKernelPaths(forced, byFlags);
-            g_paths->source = std::string("LATHE_KERNELS=") + forced;
-        } else if (auto cached = readCache()) {
-            g_paths = std::move(cached);
-        } else {
-            g_paths = probeKernelPaths();
-            writeCache(*g_paths);
-        }
+    if (const KernelPaths* current = g_current.load(std::memory_order_acquire))
+        return *current;
+    if (const char* forced = std::getenv("LATHE_KERNELS"); forced && *forced) {
+        // Products it does not name keep what the CPU's flags suggest.
+        const KernelPaths byFlags =
+            nativeBf16Available() ? parseKernelPaths("gemm=native,grad_input=native,lm_head=native,attention=native")
+                                  : KernelPaths{};
+        KernelPaths paths = parseKernelPaths(forced, byFlags);
+        paths.source = std::string("LATHE_KERNELS=") + forced;
+        return install(std::move(paths));
     }
-    return *g_paths;
+    if (auto cached = readCache())
+        return install(std::move(*cached));
+    KernelPaths measured = probeKernelPaths();
+    writeCache(measured);
+    return install(std::move(measured));
 }
 
 const KernelPaths& reprobeKernelPaths()
@@ -374,14 +389,13 @@ const KernelPaths& reprobeKernelPaths()
     KernelPaths p = probeKernelPaths();
     writeCache(p);
     std::lock_guard<std::mutex> lock(g_mutex);
-    g_paths = std::move(p);
-    return *g_paths;
+    return install(std::move(p));
 }
 
 void setKernelPaths(const KernelPaths& paths)
 {
     std::lock_guard<std::mutex> lock(g_mutex);
-    g_paths = paths;
+    install(paths);
 }
 
 std::string describeKernelPaths(const KernelPaths& p)

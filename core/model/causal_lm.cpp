@@ -542,7 +542,10 @@ struct FusedLinearCrossEntropy : public torch::autograd::Function<FusedLinearCro
         const bool needInput = hidden.requires_grad(), needWeight = weight.requires_grad();
         const auto f32 = hidden.options().dtype(torch::kFloat32);
         const HeadProducts head(hidden, weight);
-        const auto hf = needWeight ? hidden.to(torch::kFloat32) : torch::Tensor();
+        // dW needs float32 hidden states: the widened path already holds them.
+        const auto hf = !needWeight ? torch::Tensor()
+                        : head.hidden().scalar_type() == torch::kFloat32 ? head.hidden()
+                                                                         : hidden.to(torch::kFloat32);
         const std::int64_t vocabBlock = std::max<std::int64_t>(256, (std::int64_t(8) << 20) / std::max<std::int64_t>(H, 1));
         const std::int64_t rowChunk = std::max<std::int64_t>(1, (std::int64_t(256) << 20) / (V * 4));
         auto gradHidden = needInput ? torch::empty({n, H}, f32) : torch::Tensor();

@@ -8,11 +8,13 @@
 #include "data/dataset_loader.h"
 #include "model/arch/architecture.h"
 #include "model/model_config.h"
+#include "train/finetuning.h"
 #include "train/trainer.h"
 
 #include "config/stages.h"
 #include "config/training_arguments.h"
 #include "util/error.h"
+#include "util/memory_limits.h"
 
 namespace lathe {
 
@@ -126,40 +128,7 @@ std::string MemoryEstimate::describe() const
 
 std::int64_t availableHostBytes()
 {
-    std::ifstream in("/proc/meminfo");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("MemAvailable:", 0) == 0)
-            return std::stoll(line.substr(13)) * 1024;
-    return 0;
-}
-
-FreezeSelection::FreezeSelection(std::int64_t numLayers, std::int64_t trainableLayers,
-                                 const std::vector<std::string>& modules, std::vector<std::string> extraModules)
-    : m_extra(std::move(extraModules))
-{
-    std::set<std::int64_t> ids;
-    if (trainableLayers > 0)
-        for (auto i = std::max<std::int64_t>(0, numLayers - trainableLayers); i < numLayers; ++i)
-            ids.insert(i);
-    else
-        for (std::int64_t i = 0; i < std::min<std::int64_t>(numLayers, -trainableLayers); ++i)
-            ids.insert(i);
-    for (auto i : ids)
-        for (const auto& m : modules)
-            m_patterns.push_back(".layers." + std::to_string(i) + "." + (m == "all" ? "" : m + "."));
-}
-
-bool FreezeSelection::trains(const std::string& name) const
-{
-    for (const auto& p : m_patterns)
-        if (name.find(p) != std::string::npos)
-            return true;
-    if (name.find(".layers.") == std::string::npos)
-        for (const auto& m : m_extra)
-            if (name.find(m) != std::string::npos)
-                return true;
-    return false;
+    return std::max<std::int64_t>(0, MemoryLimits::current().available);
 }
 
 } // namespace lathe

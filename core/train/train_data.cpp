@@ -323,14 +323,7 @@ ExampleSet packSupervised(const ExampleSet& examples, std::int64_t cutoffLen, To
 std::pair<ExampleSet, ExampleSet> splitForEvaluation(const ExampleSet& examples, double valSize, std::uint64_t seed)
 {
     // The same seeded shuffle as splitValidation, on indices.
-    const std::size_t n = examples.size();
-    const std::size_t evalCount = valSize < 1 ? std::size_t(std::ceil(valSize * double(n))) : std::size_t(valSize);
-    if (evalCount >= n)
-        fail("val_size ", valSize, " leaves no training examples (the datasets have ", n, ")");
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 rng(seed);
-    std::shuffle(order.begin(), order.end(), rng);
+    const auto [order, evalCount] = validationOrder(examples.size(), valSize, seed);
     return {examples.subset({order.begin() + std::ptrdiff_t(evalCount), order.end()}),
             examples.subset({order.begin(), order.begin() + std::ptrdiff_t(evalCount)})};
 }

@@ -37,6 +37,7 @@
 #include "tokenizer/tokenizer_files.h"
 #include "train/adamw.h"
 #include "train/checkpointer.h"
+#include "train/finetuning.h"
 #include "train/lr_schedule.h"
 #include "train/objective.h"
 #include "train/run_settings.h"
@@ -142,7 +143,6 @@ private:
     void prepareOutputDir();
     void prepareData();
     void loadModelAndTrainables();
-    void setTrainable(const std::string& name, torch::Tensor& param);
     void resume(const std::string& checkpoint);
     double evaluate();
     void saveModel(const fs::path& dir);
@@ -311,17 +311,6 @@ void Run::prepareData()
         log("Warning: an evaluation set is given but eval_strategy is \"no\": it is used only with do_eval");
 }
 
-void Run::setTrainable(const std::string& name, torch::Tensor& param)
-{
-    torch::NoGradGuard noGrad;
-    // Trainable weights in float32 (LLaMA-Factory upcasts them) unless pure_bf16; their own memory, as the
-    // loaded ones may be read-only mappings of the safetensors file.
-    const auto type = m_s.pureBf16 ? torch::kBFloat16 : torch::kFloat32;
-    param.set_data(param.to(type).clone());
-    param.requires_grad_(true);
-    m_trainable.emplace_back(name, param);
-}
-
 void Run::loadModelAndTrainables()
 {
     m_device = resolveDevice(m_s.device.empty() ? "auto" : m_s.device);
@@ -332,64 +321,18 @@ void Run::loadModelAndTrainables()
     load.modelMaxLength = m_s.cutoffLen; // LLaMA-Factory's model_max_length when training
     load.log = [this](const std::string& note) { log(note); };
     m_model = loadModel(m_s.modelPath, load);
-    for (auto& p : m_model->parameters())
-        p.requires_grad_(false);
     if (m_s.trainFromScratch) {
-        torch::NoGradGuard noGrad;
-        torch::manual_seed(m_s.seed);
-        const double std = m_model->config().initializer_range;
-        for (auto& item : m_model->named_parameters()) {
-            auto fresh = item.key().find("norm") != std::string::npos ? torch::ones_like(item.value())
-                         : item.key().size() > 5 && item.key().substr(item.key().size() - 5) == ".bias"
-                             ? torch::zeros_like(item.value())
-                             : torch::randn(item.value().sizes(), torch::kFloat32).mul_(std).to(item.value().dtype());
-            item.value().set_data(fresh.to(m_device));
-        }
-        log("train_from_scratch: weights re-initialised (N(0, " + std::to_string(std) + "))");
+        reinitialiseWeights(m_model, m_s.seed);
+        log("train_from_scratch: weights re-initialised (N(0, " +
+            std::to_string(m_model->config().initializer_range) + "))");
     }
     m_model->setGradientCheckpointing(m_s.gradientCheckpointing());
     m_model->setNeftuneAlpha(m_s.neftuneAlpha.value_or(0));
 
     torch::manual_seed(m_s.seed);
-    if (m_s.finetuningType == "lora") {
-        // Earlier adapters are merged; the last one is trained further unless create_new_adapter.
-        for (std::size_t i = 0; i < m_s.adapters.size(); ++i) {
-            auto attached = attachLoraAdapter(m_model, m_s.adapters[i]);
-            const bool last = i + 1 == m_s.adapters.size();
-            if (last && !m_s.createNewAdapter) {
-                m_adapter = std::move(attached);
-                break;
-            }
-            mergeLoraAdapters(m_model);
-            log("Merged adapter " + m_s.adapters[i]);
-        }
-        if (m_adapter.parameters.empty())
-            m_adapter = createLoraAdapter(m_model, m_s.lora);
-        else
-            log("Continuing to train adapter " + m_s.adapters.back());
-        for (auto& [name, tensor] : m_adapter.parameters) {
-            torch::NoGradGuard noGrad;
-            if (m_s.pureBf16)
-                tensor.set_data(tensor.to(torch::kBFloat16));
-            tensor.requires_grad_(true);
-            m_trainable.emplace_back(name, tensor);
-        }
-        setLoraTraining(m_model, true);
-    } else if (m_s.finetuningType == "full") {
-        for (auto& item : m_model->named_parameters())
-            setTrainable(item.key(), item.value());
-    } else if (m_s.finetuningType == "freeze") {
-        const FreezeSelection chosen(m_model->config().num_hidden_layers, m_s.freezeLayers, m_s.freezeModules,
-                                     m_s.freezeExtra);
-        for (auto& item : m_model->named_parameters())
-            if (chosen.trains(item.key()))
-                setTrainable(item.key(), item.value());
-        if (m_trainable.empty())
-            fail("freeze_trainable_modules: ", m_args.getString("freeze_trainable_modules"),
-                 " selects no parameter of the model");
-    } else {
-        fail("finetuning_type: \"", m_s.finetuningType, "\" is not supported");
-    }
+    TrainableWeights weights = chooseTrainableWeights(m_model, m_s, [this](const std::string& line) { log(line); });
+    m_adapter = std::move(weights.adapter);
+    m_trainable = std::move(weights.params);
     ObjectiveSetup setup;
     setup.lora = m_s.finetuningType == "lora";
     setup.modelPath = m_s.modelPath;
@@ -427,10 +370,8 @@ void Run::loadModelAndTrainables()
     auto optimized = m_trainable;
     optimized.insert(optimized.end(), m_objectiveParams.begin(), m_objectiveParams.end());
     std::vector<bool> decay;
-    for (const auto& [name, t] : optimized) {
-        const bool isBias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
-        decay.push_back(!isBias && name.find("norm") == std::string::npos);
-    }
+    for (const auto& [name, t] : optimized)
+        decay.push_back(decaysWeight(name));
     m_optimizer = std::make_unique<AdamW>(optimized,
                                           AdamWOptions{m_s.beta1, m_s.beta2, m_s.adamEps, m_s.weightDecay}, decay);
 }

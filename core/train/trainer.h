@@ -86,20 +86,6 @@ struct MemoryEstimate
 struct ModelConfig;
 struct TrainingArguments;
 
-/// LLaMA-Factory's _setup_freeze_tuning as a test on parameter names: the last `trainableLayers` layers (the
-/// first |N| when negative), the named modules in them ("all" = everything), plus `extraModules` outside the
-/// layers. The trainer and the memory estimate both choose with it.
-class FreezeSelection
-{
-public:
-    FreezeSelection(std::int64_t numLayers, std::int64_t trainableLayers, const std::vector<std::string>& modules,
-                    std::vector<std::string> extraModules);
-    bool trains(const std::string& parameterName) const;
-
-private:
-    std::vector<std::string> m_patterns, m_extra;
-};
-
 /// The estimate for the arguments before anything is loaded: the shapes from model_name_or_path's
 /// config.json, the trainable parameters from finetuning_type (LoRA rank and targets, freeze layers), the
 /// activations from the batch size, cutoff_len and gradient checkpointing. The Train tab shows it before

@@ -30,52 +30,33 @@ const Architecture& architectureFor(const std::string& model_type, const std::st
 
 namespace {
 
-[[noreturn]] void wrongType(const nlohmann::json& json, const char* key, const char* what)
-{
-    fail("config.json: field \"", key, "\" must be ", what, ", got ", json[key].dump());
-}
+// What each type of field<T> accepts, and how the error names it.
+bool matches(const nlohmann::json& v, bool*) { return v.is_boolean(); }
+bool matches(const nlohmann::json& v, std::int64_t*) { return v.is_number_integer(); }
+bool matches(const nlohmann::json& v, double*) { return v.is_number(); }
+bool matches(const nlohmann::json& v, std::string*) { return v.is_string(); }
+const char* expected(bool*) { return "true or false"; }
+const char* expected(std::int64_t*) { return "an integer"; }
+const char* expected(double*) { return "a number"; }
+const char* expected(std::string*) { return "a string"; }
 
 } // namespace
 
-template <>
-bool field<bool>(const nlohmann::json& json, const char* key, bool fallback)
+template <typename T>
+T field(const nlohmann::json& json, const char* key, T fallback)
 {
     if (!json.contains(key) || json[key].is_null())
         return fallback;
-    if (!json[key].is_boolean())
-        wrongType(json, key, "true or false");
-    return json[key].get<bool>();
+    const auto& value = json[key];
+    if (!matches(value, static_cast<T*>(nullptr)))
+        fail("config.json: field \"", key, "\" must be ", expected(static_cast<T*>(nullptr)), ", got ", value.dump());
+    return value.get<T>();
 }
 
-template <>
-std::int64_t field<std::int64_t>(const nlohmann::json& json, const char* key, std::int64_t fallback)
-{
-    if (!json.contains(key) || json[key].is_null())
-        return fallback;
-    if (!json[key].is_number_integer())
-        wrongType(json, key, "an integer");
-    return json[key].get<std::int64_t>();
-}
-
-template <>
-double field<double>(const nlohmann::json& json, const char* key, double fallback)
-{
-    if (!json.contains(key) || json[key].is_null())
-        return fallback;
-    if (!json[key].is_number())
-        wrongType(json, key, "a number");
-    return json[key].get<double>();
-}
-
-template <>
-std::string field<std::string>(const nlohmann::json& json, const char* key, std::string fallback)
-{
-    if (!json.contains(key) || json[key].is_null())
-        return fallback;
-    if (!json[key].is_string())
-        wrongType(json, key, "a string");
-    return json[key].get<std::string>();
-}
+template bool field<bool>(const nlohmann::json&, const char*, bool);
+template std::int64_t field<std::int64_t>(const nlohmann::json&, const char*, std::int64_t);
+template double field<double>(const nlohmann::json&, const char*, double);
+template std::string field<std::string>(const nlohmann::json&, const char*, std::string);
 
 void readQwenMoeKeys(ModelConfig& config, const nlohmann::json& json, const QwenMoeDefaults& defaults)
 {
