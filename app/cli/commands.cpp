@@ -18,6 +18,7 @@
 #include "cli/chat_command.h"
 #include "cli/export_command.h"
 #include "cli/predict_command.h"
+#include "cli/score_command.h"
 #include "cli/train_command.h"
 #include "generation/generator.h"
 #include "lora/lora_adapter.h"
@@ -304,6 +305,9 @@ const std::vector<Command>& commands()
         {"predict", "batch predict + BLEU/ROUGE: lathe predict config.yaml [key=value ...] (eval_dataset, "
          "per_device_eval_batch_size, max_new_tokens; writes generated_predictions.jsonl)", nullptr,
          runPredictCommand},
+        {"score", "BLEU-4 / ROUGE of a predictions file as LLaMA-Factory's eval_bleu_rouge.py: lathe score "
+                  "generated_predictions.jsonl [--per_example FILE.jsonl] [--output predictions_score.json]",
+         cmdScore},
         {"eval", "evaluate: stage rm/dpo/kto reports the loss and reward metrics on eval_dataset "
          "(eval_results.json); other stages the same as predict (LLaMA-Factory's MMLU/C-Eval `eval` task is not "
          "implemented)", nullptr, runEvalCommand},

@@ -1,5 +1,7 @@
 #include "eval/similarity_metrics.h"
 
+#include "eval/jieba_segmenter.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -205,47 +207,20 @@ double rougeN(const std::vector<std::u32string>& hypWords, const std::vector<std
     return rougeF(hyp.size(), ref.size(), overlap);
 }
 
-// _recon_lcs(x, y) as a set of tokens: the LCS read back from the end of the DP table, preferring to drop a
-// token of y when both directions keep the length (table[i-1][j] > table[i][j-1] else j-1).
-std::set<std::u32string> lcsTokens(const std::vector<std::u32string>& x, const std::vector<std::u32string>& y)
+// rouge_l: the LCS of the whole word lists (repeats kept), p = lcs/|hyp|, r = lcs/|ref|.
+double rougeL(const std::vector<std::u32string>& hypWords, const std::vector<std::u32string>& refWords)
 {
-    const std::size_t n = x.size(), m = y.size();
-    std::vector<std::vector<int>> table(n + 1, std::vector<int>(m + 1, 0));
-    for (std::size_t i = 1; i <= n; ++i)
+    const std::size_t n = hypWords.size(), m = refWords.size();
+    if (n == 0 || m == 0)
+        return 0.0;
+    std::vector<std::size_t> prev(m + 1, 0), cur(m + 1, 0);
+    for (std::size_t i = 1; i <= n; ++i) {
         for (std::size_t j = 1; j <= m; ++j)
-            table[i][j] = x[i - 1] == y[j - 1] ? table[i - 1][j - 1] + 1 : std::max(table[i - 1][j], table[i][j - 1]);
-    std::set<std::u32string> out;
-    std::size_t i = n, j = m;
-    while (i > 0 && j > 0) {
-        if (x[i - 1] == y[j - 1]) {
-            out.insert(x[i - 1]);
-            --i;
-            --j;
-        } else if (table[i - 1][j] > table[i][j - 1]) {
-            --i;
-        } else {
-            --j;
-        }
+            cur[j] = hypWords[i - 1] == refWords[j - 1] ? prev[j - 1] + 1 : std::max(prev[j], cur[j - 1]);
+        std::swap(prev, cur);
     }
-    return out;
-}
-
-// rouge_l_summary_level: m and n count distinct words; the union of LCS token sets over every (reference
-// sentence, hypothesis sentence) pair is the hit count.
-double rougeL(const std::vector<std::u32string>& hypSentences, const std::vector<std::u32string>& refSentences)
-{
-    const auto refWords = wordsOf(refSentences), hypWords = wordsOf(hypSentences);
-    const double m = double(std::set<std::u32string>(refWords.begin(), refWords.end()).size());
-    const double n = double(std::set<std::u32string>(hypWords.begin(), hypWords.end()).size());
-    std::set<std::u32string> unionTokens;
-    for (const auto& r : refSentences) {
-        const auto rw = splitOnSpace(r);
-        for (const auto& c : hypSentences)
-            for (auto& t : lcsTokens(rw, splitOnSpace(c)))
-                unionTokens.insert(t);
-    }
-    const double llcs = double(unionTokens.size());
-    const double r = llcs / m, p = llcs / n;
+    const double lcs = double(prev[m]);
+    const double p = lcs / double(n), r = lcs / double(m);
     return 2.0 * ((p * r) / (p + r + 1e-8));
 }
 
@@ -282,6 +257,19 @@ std::u32string utf8ToCodePoints(const std::string& text)
         out += c;
         i += len;
     }
+    return out;
+}
+
+std::string codePointsToUtf8(const std::u32string& text)
+{
+    return toUtf8(text);
+}
+
+std::vector<std::string> rougeWords(const std::string& joinedTokens)
+{
+    std::vector<std::string> out;
+    for (const auto& w : wordsOf(sentencesOf(joinedTokens)))
+        out.push_back(toUtf8(w));
     return out;
 }
 
@@ -372,7 +360,7 @@ RougeF rougeChineseScores(const std::string& hypothesis, const std::string& refe
     const auto hypWords = wordsOf(hyp), refWords = wordsOf(ref);
     f.rouge1 = rougeN(hypWords, refWords, 1);
     f.rouge2 = rougeN(hypWords, refWords, 2);
-    f.rougeL = rougeL(hyp, ref);
+    f.rougeL = rougeL(hypWords, refWords);
     return f;
 }
 
@@ -385,6 +373,19 @@ double roundTo4(double x)
 }
 
 SimilarityScores similarityScores(const std::string& prediction, const std::string& label)
+{
+    return similarityScores(prediction, label, JiebaSegmenter::shared().get());
+}
+
+std::string similarityWordsSource()
+{
+    std::string why;
+    if (JiebaSegmenter::shared(&why))
+        return "jieba";
+    return "ROUGE is counted on characters, not on jieba's words as LLaMA-Factory does: " + why;
+}
+
+SimilarityScores similarityScores(const std::string& prediction, const std::string& label, const JiebaSegmenter* jieba)
 {
     auto joined = [](const std::vector<std::string>& words, bool& hasWord) {
         std::string out;
@@ -400,8 +401,9 @@ SimilarityScores similarityScores(const std::string& prediction, const std::stri
         return out;
     };
     bool predHasWord = false, labelHasWord = false;
-    const std::string hyp = joined(segmentWords(prediction), predHasWord);
-    const std::string ref = joined(segmentWords(label), labelHasWord);
+    const auto words = [&](const std::string& text) { return jieba ? jieba->cut(text) : segmentWords(text); };
+    const std::string hyp = joined(words(prediction), predHasWord);
+    const std::string ref = joined(words(label), labelHasWord);
     SimilarityScores s;
     if (predHasWord && labelHasWord) {
         const auto f = rougeChineseScores(hyp, ref);

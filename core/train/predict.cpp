@@ -245,6 +245,8 @@ PredictResult runPrediction(CausalLM& model, const Tokenizer& tokenizer, const T
         lines += line.dump(-1, ' ', false) + "\n"; // ensure_ascii=False
     }
     writeTextFileAtomic((out / "generated_predictions.jsonl").string(), lines);
+    if (const std::string words = similarityWordsSource(); words != "jieba" && callbacks.log)
+        callbacks.log("Warning: " + words);
 
     json metrics = json::object();
     for (const auto& [key, value] : scores.means())

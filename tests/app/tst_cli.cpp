@@ -76,6 +76,7 @@ private Q_SLOTS:
     void userErrors_data();
     void userErrors();
     void unknownCommand();
+    void scorePredictions();
 };
 
 void TestCli::initTestCase()
@@ -511,6 +512,70 @@ void TestCli::unknownCommand()
         QVERIFY2(r.err.contains(args[0]), qPrintable(describe(r)));
         QVERIFY2(r.err.contains("generate"), qPrintable(describe(r))); // the usage lists the commands
     }
+}
+
+
+// `lathe score`: LLaMA-Factory's scripts/eval_bleu_rouge.py on a predictions file. With shared/ present, the
+// fixture's cases as a generated_predictions.jsonl must give the script's own means and each case's scores;
+// without it, a hand-checked pair. Then the mistakes a user makes with the file.
+void TestCli::scorePredictions()
+{
+    const QString dir = lathe::test::scratchDir("score");
+    json cases = json::array();
+    json expectedMeans;
+    const QString fixture = lathe::test::sharedDir() + "/fixtures/metrics/llamafactory_similarity.json";
+    const bool oracle = !lathe::test::sharedDir().isEmpty() && QFile::exists(fixture) &&
+                        QFile::exists("/usr/lib/python3/dist-packages/jieba/dict.txt");
+    if (oracle) {
+        const json f = json::parse(lathe::readTextFile(fixture.toStdString()));
+        cases = f.at("cases");
+        expectedMeans = f.at("eval_bleu_rouge_script");
+    } else {
+        // "abcd" vs "abcd": BLEU 100, one word -> ROUGE-1/L 100, no bigram -> ROUGE-2 0 (tst_metrics derives these).
+        cases.push_back({{"pred", "abcd"}, {"label", "abcd"}, {"bleu-4", 100.0}, {"rouge-1", 100.0}, {"rouge-2", 0.0}, {"rouge-l", 100.0}});
+        expectedMeans = {{"bleu-4", 100.0}, {"rouge-1", 100.0}, {"rouge-2", 0.0}, {"rouge-l", 100.0}};
+    }
+    std::string lines;
+    for (const auto& c : cases) // extra fields, as Lathe's and LLaMA-Factory's files have
+        lines += json{{"prompt", "p"}, {"predict", c.at("pred")}, {"label", c.at("label")}}.dump() + "\n";
+    lathe::writeTextFileAtomic((dir + "/generated_predictions.jsonl").toStdString(), lines);
+
+    const auto r = runLathe({"score", dir + "/generated_predictions.jsonl", "--per_example", dir + "/per.jsonl"});
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+    QVERIFY2(r.out.contains("bleu-4: ") && r.out.contains("predictions_score.json"), qPrintable(describe(r)));
+    const json means = json::parse(lathe::readTextFile((dir + "/predictions_score.json").toStdString()));
+    QCOMPARE(means.size(), std::size_t(4));
+    for (const auto& [key, value] : expectedMeans.items())
+        QVERIFY2(std::abs(means.at(key).get<double>() - value.get<double>()) <= 1e-9, qPrintable(QString::fromStdString(key)));
+    const QStringList per = QString::fromStdString(lathe::readTextFile((dir + "/per.jsonl").toStdString())).split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(per.size(), int(cases.size()));
+    for (int i = 0; i < per.size(); ++i) {
+        const json got = json::parse(per[i].toStdString());
+        for (const char* key : {"bleu-4", "rouge-1", "rouge-2", "rouge-l"})
+            QVERIFY2(std::abs(got.at(key).get<double>() - cases[std::size_t(i)].at(key).get<double>()) < 5e-5,
+                     qPrintable(QString("line %1 %2").arg(i + 1).arg(key)));
+    }
+
+    // Mistakes: a line that is not JSON, a missing field, a field of the wrong type, an empty file, no file.
+    struct Bad
+    {
+        std::string content;
+        QString expected;
+    };
+    const Bad bad[] = {
+        {"{\"predict\": \"a\", \"label\": \"b\"}\n\n{\"predict\": \"a\", ", "bad.jsonl:3: not valid JSON"},
+        {"{\"predict\": \"a\", \"label\": \"b\"}\n{\"predict\": \"a\"}\n", "bad.jsonl:2: field \"label\" is missing"},
+        {"{\"predict\": 3, \"label\": \"b\"}\n", "bad.jsonl:1: field \"predict\" must be a string"},
+        {"[{\"predict\": \"a\", \"label\": \"b\"}, 7]", "bad.jsonl: record 1: a record must be a JSON object"},
+        {"\n\n", "no records"},
+    };
+    for (const auto& b : bad) {
+        lathe::writeTextFileAtomic((dir + "/bad.jsonl").toStdString(), b.content);
+        const auto e = runLathe({"score", dir + "/bad.jsonl"});
+        QVERIFY2(e.exitCode != 0 && e.err.contains(b.expected), qPrintable(describe(e)));
+    }
+    const auto missing = runLathe({"score", dir + "/no_such.jsonl"});
+    QVERIFY2(missing.exitCode != 0 && missing.err.contains("no_such.jsonl"), qPrintable(describe(missing)));
 }
 
 QTEST_GUILESS_MAIN(TestCli)
