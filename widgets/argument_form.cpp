@@ -49,7 +49,7 @@ const std::set<std::string> shownElsewhere = {
     "model_name_or_path", "adapter_name_or_path", "template", "finetuning_type", "stage", "dataset",
     "dataset_dir", "output_dir", "do_train", "do_eval", "do_predict", "predict_with_generate", "infer_dtype",
     "rope_scaling", "device"};
-const std::set<std::string> otherGroups = {"generation", "export"};
+const std::set<std::string> otherGroups = {"generation", "export", "benchmark"};
 
 // LLaMA-Board's labels (llamaboard_locales.json) for its own fields; the others are labelled by their YAML key.
 struct Label

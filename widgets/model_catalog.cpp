@@ -19,7 +19,8 @@ ModelCatalog ModelCatalog::fromFile(const QString& path)
 {
     ModelCatalog catalog;
     // Templates that exist without any model group naming them (LLaMA-Board lists them too).
-    QSet<QString> templates = {QStringLiteral("alpaca"), QStringLiteral("chatml"), QStringLiteral("empty")};
+    QSet<QString> templates = {QStringLiteral("alpaca"), QStringLiteral("chatml"), QStringLiteral("empty"),
+                               QStringLiteral("fewshot")}; // fewshot: benchmark prompts for base models
 
     QFile file(path);
     if (file.open(QIODevice::ReadOnly)) {

@@ -308,9 +308,10 @@ const std::vector<Command>& commands()
         {"score", "BLEU-4 / ROUGE of a predictions file as LLaMA-Factory's eval_bleu_rouge.py: lathe score "
                   "generated_predictions.jsonl [--per_example FILE.jsonl] [--output predictions_score.json]",
          cmdScore},
-        {"eval", "evaluate: stage rm/dpo/kto reports the loss and reward metrics on eval_dataset "
-         "(eval_results.json); other stages the same as predict (LLaMA-Factory's MMLU/C-Eval `eval` task is not "
-         "implemented)", nullptr, runEvalCommand},
+        {"eval", "evaluate: with task (mmlu_test, cmmlu_test, ceval_validation) a multiple-choice benchmark "
+         "(task_dir, n_shot, lang, batch_size, save_dir, eval_mode logits|ppl; results.log, results.json); "
+         "otherwise stage rm/dpo/kto reports the loss and reward metrics on eval_dataset (eval_results.json) and "
+         "other stages predict", nullptr, runEvalCommand},
         {"export",
          "merge adapters and export: lathe export config.yaml (export_dir, export_format hf|gguf, "
          "export_quantization)",

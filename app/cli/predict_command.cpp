@@ -5,6 +5,7 @@
 
 #include "cli/train_command.h"
 #include "config/stages.h"
+#include "eval/benchmark_runner.h"
 #include "train/predict.h"
 #include "train/trainer.h"
 
@@ -36,9 +37,25 @@ int runPredictCommand(const std::vector<std::string>& argv)
 
 int runEvalCommand(const std::vector<std::string>& argv)
 {
-    // The preference stages (rm, dpo, kto) evaluate their loss and metrics; the others predict as
-    // `lathe predict` does.
+    // A `task` (mmlu_test, cmmlu_test, ceval_validation) is a benchmark, as llamafactory-cli eval. Otherwise the
+    // preference stages (rm, dpo, kto) evaluate their loss and metrics; the others predict as `lathe predict` does.
     auto line = parseConfigCommandLine(argv);
+    if (!line.args.getString("task").empty()) {
+        if (line.dryRun) {
+            std::cout << line.args.toYaml() << "\n" << line.args.toCommandLine("lathe eval") << "\n";
+            return 0;
+        }
+        const TrainResult result = runWithConsole(
+            [&](const TrainCallbacks& callbacks) { return runBenchmarkEvaluation(line.args, callbacks); },
+            [](const TrainProgress& p) {
+                char text[160];
+                std::snprintf(text, sizeof text, "%lld/%lld questions  %s < %s   ", (long long)p.step,
+                              (long long)p.totalSteps, formatElapsed(p.elapsedSeconds).c_str(),
+                              formatElapsed(p.remainingSeconds).c_str());
+                return std::string(text);
+            });
+        return result.aborted ? 130 : 0;
+    }
     const std::string stage = line.args.getString("stage");
     const StageInfo* info = findStage(stage);
     if (!info || info->data == StageData::Supervised || info->data == StageData::Unsupervised)

@@ -210,6 +210,25 @@ std::vector<ArgSpec> buildSchema()
             "训练结束时加载评估损失最低的检查点。"),
         arg("predict_with_generate", B, false, "eval", "Generate answers when predicting (BLEU/ROUGE).",
             "预测时生成回答（计算 BLEU/ROUGE）。"),
+        // ---- benchmark (lathe eval, LLaMA-Factory's EvaluationArguments)
+        arg("task", S, kNull, "benchmark",
+            "Benchmark and split to evaluate, <name>_<split>: mmlu_test, cmmlu_test, ceval_validation.",
+            "要评测的基准与划分（<名称>_<划分>）：mmlu_test、cmmlu_test、ceval_validation。"),
+        arg("task_dir", S, "evaluation", "benchmark",
+            "Folder holding the benchmark folders (<task_dir>/<name>/mapping.json and its CSV splits).",
+            "存放评测基准的文件夹（<task_dir>/<名称>/mapping.json 及其 CSV 划分）。"),
+        arg("batch_size", I, 4, "benchmark", "Questions per forward pass.", "每次前向计算的题目数。", {}, 1, 4096),
+        arg("lang", C, "en", "benchmark", "Language of the evaluation prompt.", "评测提示词的语言。", {"en", "zh"}),
+        arg("n_shot", I, 5, "benchmark", "Solved examples from the dev split before each question.",
+            "每道题前给出的开发集示例数。", {}, 0, 64),
+        arg("save_dir", S, kNull, "benchmark", "Folder for results.log and results.json (must not exist yet).",
+            "保存 results.log 与 results.json 的文件夹（须不存在）。"),
+        arg("eval_mode", C, "logits", "benchmark",
+            "logits: the answer letter with the highest probability (LLaMA-Factory); ppl: the choice whose "
+            "completed answer has the lowest mean token loss (OpenCompass-style, for base models).",
+            "logits：概率最高的答案字母（LLaMA-Factory）；ppl：补全答案平均词元损失最低的选项（OpenCompass "
+            "风格，适合基座模型）。",
+            {"logits", "ppl"}),
         // ---- export
         arg("export_dir", S, kNull, "export", "Folder the merged or converted model is written to.",
             "导出模型的目标文件夹。"),
@@ -278,16 +297,7 @@ const std::vector<std::pair<const char*, const char*>>& ignoredTable()
         {"freeze_vision_tower", "multimodal models are not supported yet"},
         {"freeze_multi_modal_projector", "multimodal models are not supported yet"},
         {"freeze_language_model", "multimodal models are not supported yet"},
-        {"task", "benchmark evaluation (llamafactory-cli eval: MMLU/C-Eval) is deprecated upstream and not "
-                 "implemented"},
-        {"n_shot", "benchmark evaluation (llamafactory-cli eval: MMLU/C-Eval) is deprecated upstream and not "
-                   "implemented"},
-        {"lang", "benchmark evaluation (llamafactory-cli eval: MMLU/C-Eval) is deprecated upstream and not "
-                 "implemented"},
-        {"save_dir", "benchmark evaluation (llamafactory-cli eval: MMLU/C-Eval) is deprecated upstream and "
-                     "not implemented"},
-        {"batch_size", "benchmark evaluation (llamafactory-cli eval: MMLU/C-Eval) is deprecated upstream and "
-                       "not implemented"},
+        {"download_mode", "benchmark task folders are read from task_dir on disk"},
     };
     return table;
 }
@@ -667,8 +677,8 @@ std::string ArgumentSet::toCommandLine(const std::string& program) const
 std::string ArgumentSet::toYaml() const
 {
     // Group headers as in LLaMA-Factory's examples; keys within a group in schema order.
-    static const char* groups[] = {"model",  "method", "lora", "freeze",     "dataset",
-                                   "output", "train",  "eval", "generation", "export"};
+    static const char* groups[] = {"model", "method", "lora",       "freeze", "dataset",  "output",
+                                   "train", "eval",   "generation", "export", "benchmark"};
     YAML::Emitter out;
     std::string text;
     for (const char* g : groups) {

@@ -30,7 +30,7 @@ struct ArgSpec
     std::string name; ///< the YAML key, as LLaMA-Factory spells it
     ArgType type = ArgType::String;
     nlohmann::json defaultValue; ///< null when unset by default
-    std::string group;           ///< model, method, lora, freeze, dataset, output, train, eval, generation
+    std::string group;           ///< model, method, lora, freeze, dataset, output, train, eval, generation, export, benchmark
     std::string help;            ///< English
     std::string helpZh;          ///< 简体中文
     std::vector<std::string> choices;

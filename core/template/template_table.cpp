@@ -190,6 +190,14 @@ std::vector<Entry> entries()
         e.assistant = Slots{s("{{content}}")};
         list.push_back(e);
     }
+    {
+        // Benchmark prompts for base models (lathe eval): each solved example's answer followed by a blank line.
+        Entry e;
+        e.name = "fewshot";
+        e.assistant = Slots{s("{{content}}\n\n")};
+        e.efficientEos = true;
+        list.push_back(e);
+    }
     list.push_back(deepseekFamily("deepseek3", TemplateClass::Plain));
     list.push_back(deepseekFamily("deepseekr1", TemplateClass::Reasoning));
     // Gemma (1, 3 text) and Gemma 2: the same strings; Gemma 2 stops at <eos> too, with an efficient EOS.

@@ -266,6 +266,42 @@ PredictResult runPrediction(CausalLM& model, const Tokenizer& tokenizer, const T
     return result;
 }
 
+InferenceModel loadInferenceModel(const ArgumentSet& args, const std::function<void(const std::string&)>& log)
+{
+    const std::string modelPath = args.getString("model_name_or_path");
+    if (modelPath.empty())
+        fail("model_name_or_path: required");
+    InferenceModel loaded;
+    loaded.tokenizer = Tokenizer::fromDirectory(modelPath);
+    loaded.encoder = std::make_shared<const TemplateEncoder>(chatTemplate(args.getString("template")), loaded.tokenizer);
+    const auto device = resolveDevice(args.getString("device").empty() ? "auto" : args.getString("device"));
+    const auto dtype = args.getBool("bf16") || args.getBool("pure_bf16") ? torch::kBFloat16
+                       : args.getBool("fp16")                              ? torch::kHalf
+                                                                           : torch::kFloat32;
+    if (log)
+        log("Loading " + modelPath + " on " + device.str() + " in " + dtypeName(dtype));
+    LoadOptions load{device, dtype};
+    load.ropeScaling = args.getString("rope_scaling");
+    load.modelMaxLength = args.getInt("cutoff_len"); // as LLaMA-Factory's get_train_args sets it
+    load.log = log;
+    loaded.model = loadModel(modelPath, load);
+    for (auto& p : loaded.model->parameters())
+        p.requires_grad_(false);
+    const auto adapters = splitNames(args.getString("adapter_name_or_path"));
+    if (!adapters.empty() && args.getString("finetuning_type") != "lora")
+        fail("adapter_name_or_path: needs finetuning_type: lora (it is ", args.getString("finetuning_type"), ")");
+    for (const auto& dir : adapters) {
+        // Merged one by one, in order (LLaMA-Factory merges all but the last; merging the last too gives the
+        // same outputs and faster generation).
+        attachLoraAdapter(loaded.model, dir);
+        mergeLoraAdapters(loaded.model);
+        if (log)
+            log("Merged adapter " + dir);
+    }
+    loaded.model->eval();
+    return loaded;
+}
+
 TrainResult runPredictOnly(const ArgumentSet& args, const TrainCallbacks& callbacks)
 {
     const auto problems = args.validate();
@@ -289,35 +325,8 @@ TrainResult runPredictOnly(const ArgumentSet& args, const TrainCallbacks& callba
     fs::create_directories(outputDir);
     writeTextFileAtomic((fs::path(outputDir) / "training_args.yaml").string(), args.toYaml());
 
-    auto tokenizer = Tokenizer::fromDirectory(modelPath);
-    TemplateEncoder encoder(chatTemplate(args.getString("template")), tokenizer);
-    const auto device = resolveDevice(args.getString("device").empty() ? "auto" : args.getString("device"));
-    const auto dtype = args.getBool("bf16") || args.getBool("pure_bf16") ? torch::kBFloat16
-                       : args.getBool("fp16")                              ? torch::kHalf
-                                                                           : torch::kFloat32;
-    if (callbacks.log)
-        callbacks.log("Loading " + modelPath + " on " + device.str() + " in " + dtypeName(dtype));
-    LoadOptions load{device, dtype};
-    load.ropeScaling = args.getString("rope_scaling");
-    load.modelMaxLength = args.getInt("cutoff_len"); // as LLaMA-Factory's get_train_args sets it
-    load.log = callbacks.log;
-    CausalLM model = loadModel(modelPath, load);
-    for (auto& p : model->parameters())
-        p.requires_grad_(false);
-    const auto adapters = splitNames(args.getString("adapter_name_or_path"));
-    if (!adapters.empty() && args.getString("finetuning_type") != "lora")
-        fail("adapter_name_or_path: needs finetuning_type: lora (it is ", args.getString("finetuning_type"), ")");
-    for (const auto& dir : adapters) {
-        // Merged one by one, in order (LLaMA-Factory merges all but the last; merging the last too gives the
-        // same outputs and faster generation).
-        attachLoraAdapter(model, dir);
-        mergeLoraAdapters(model);
-        if (callbacks.log)
-            callbacks.log("Merged adapter " + dir);
-    }
-    model->eval();
-
-    const auto predicted = runPrediction(model, *tokenizer, encoder, args, outputDir, callbacks, true);
+    InferenceModel loaded = loadInferenceModel(args, callbacks.log);
+    const auto predicted = runPrediction(loaded.model, *loaded.tokenizer, *loaded.encoder, args, outputDir, callbacks, true);
     TrainResult result;
     result.outputDir = outputDir;
     result.globalStep = predicted.steps;

@@ -50,6 +50,19 @@ PredictResult runPrediction(CausalLM& model, const Tokenizer& tokenizer, const T
                             const ArgumentSet& args, const std::string& outputDir, const TrainCallbacks& callbacks,
                             bool logProgress);
 
+/// What an inference run (predict, benchmark evaluation) works with.
+struct InferenceModel
+{
+    CausalLM model{nullptr};
+    std::shared_ptr<const Tokenizer> tokenizer;
+    std::shared_ptr<const TemplateEncoder> encoder;
+};
+
+/// Loads model_name_or_path in eval mode without gradients on `device` in the dtype of bf16 / fp16 / pure_bf16
+/// (float32 when none is set), with the tokenizer, the chat template of `template`, and adapter_name_or_path
+/// merged in order (finetuning_type must be lora).
+InferenceModel loadInferenceModel(const ArgumentSet& args, const std::function<void(const std::string&)>& log);
+
 /// do_train false, do_predict true: loads model_name_or_path (+ adapter_name_or_path, merged) and predicts.
 /// The TrainResult holds the steps and all_results.json. runTraining calls it for such arguments.
 TrainResult runPredictOnly(const ArgumentSet& args, const TrainCallbacks& callbacks = {});

@@ -260,7 +260,7 @@ private Q_SLOTS:
 void TestChatTemplate::lookupByName()
 {
     const std::vector<std::string> expected = {"qwen3",     "qwen3_nothink", "qwen",    "llama3", "llama2",
-                                               "mistral",   "chatml",        "default", "alpaca", "empty",
+                                               "mistral",   "chatml",        "default", "alpaca", "empty", "fewshot",
                                                "deepseek3", "deepseekr1",    "gemma",   "gemma2", "gemma3",
                                                "phi",       "phi_small",     "phi4",    "phi4_mini", "glm4"};
     for (const std::string& name : expected) {
