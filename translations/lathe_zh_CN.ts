@@ -533,8 +533,80 @@
         <translation>KTO</translation>
     </message>
     <message>
-        <source>Supervised: generate answers and score them with BLEU and ROUGE. Reward Modeling, DPO, KTO: the stage&apos;s loss and reward metrics on the dataset.</source>
-        <translation>监督微调：生成回答并用 BLEU 和 ROUGE 评分。奖励模型、DPO、KTO：该阶段在数据集上的损失和奖励指标。</translation>
+        <source>Choose a benchmark task, such as mmlu_test.</source>
+        <translation>请选择评测任务，例如 mmlu_test。</translation>
+    </message>
+    <message>
+        <source>Output dir already exists: %1. A benchmark never overwrites results: choose a new folder.</source>
+        <translation>输出目录已存在：%1。评测不会覆盖已有结果，请选择新的文件夹。</translation>
+    </message>
+    <message>
+        <source>%1: average accuracy %2% over %3 questions (%4-shot) in %5 s. Saved in %6.</source>
+        <translation>%1：%3 道题（%4-shot）平均准确率 %2%，用时 %5 秒。已保存到 %6。</translation>
+    </message>
+    <message>
+        <source>Accuracy</source>
+        <translation>准确率</translation>
+    </message>
+    <message>
+        <source>Accuracy (%)</source>
+        <translation>准确率（%）</translation>
+    </message>
+    <message>
+        <source>Subject</source>
+        <translation>科目</translation>
+    </message>
+    <message>
+        <source>Category</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Benchmark (MMLU, C-Eval, CMMLU)</source>
+        <translation>基准评测（MMLU、C-Eval、CMMLU）</translation>
+    </message>
+    <message>
+        <source>Supervised: generate answers and score them with BLEU and ROUGE (jieba words, as LLaMA-Factory). Reward Modeling, DPO, KTO: the stage&apos;s loss and reward metrics on the dataset. Benchmark: multiple-choice accuracy per subject and category.</source>
+        <translation>监督微调：生成回答并用 BLEU 与 ROUGE 评分（与 LLaMA-Factory 相同，按 jieba 分词）。奖励模型训练、DPO、KTO：该阶段在数据集上的损失与奖励指标。基准评测：按科目和类别统计的选择题准确率。</translation>
+    </message>
+    <message>
+        <source>Task</source>
+        <translation>评测任务</translation>
+    </message>
+    <message>
+        <source>&lt;name&gt;_&lt;split&gt;: mmlu_test, cmmlu_test, ceval_validation</source>
+        <translation>&lt;名称&gt;_&lt;划分&gt;：mmlu_test、cmmlu_test、ceval_validation</translation>
+    </message>
+    <message>
+        <source>Task dir</source>
+        <translation>评测数据路径</translation>
+    </message>
+    <message>
+        <source>The folder holding &lt;name&gt;/mapping.json and the subjects&apos; CSV splits (LLaMA-Factory&apos;s evaluation folder, extracted)</source>
+        <translation>存放 &lt;名称&gt;/mapping.json 及各科目 CSV 划分的文件夹（LLaMA-Factory 的 evaluation 文件夹，需解压）</translation>
+    </message>
+    <message>
+        <source>Few-shot examples</source>
+        <translation>少样本示例数</translation>
+    </message>
+    <message>
+        <source>Prompt language</source>
+        <translation>提示词语言</translation>
+    </message>
+    <message>
+        <source>Scoring</source>
+        <translation>评分方式</translation>
+    </message>
+    <message>
+        <source>Answer letter logits</source>
+        <translation>答案字母的 logits</translation>
+    </message>
+    <message>
+        <source>Lowest answer perplexity</source>
+        <translation>答案困惑度最低</translation>
+    </message>
+    <message>
+        <source>Answer letter logits: LLaMA-Factory&apos;s way. Lowest answer perplexity: the choice whose completed answer the model finds most likely, as OpenCompass scores base models.</source>
+        <translation>答案字母的 logits：LLaMA-Factory 的方式。答案困惑度最低：选择模型认为补全后最可能的答案，与 OpenCompass 评测基座模型的方式相同。</translation>
     </message>
 </context>
 <context>
@@ -885,6 +957,10 @@
     <message>
         <source>Reward margin</source>
         <translation>奖励差值</translation>
+    </message>
+    <message>
+        <source>Benchmarks (average %)</source>
+        <translation>基准评测（平均 %）</translation>
     </message>
 </context>
 <context>

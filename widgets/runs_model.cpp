@@ -9,6 +9,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include "train/trainer.h"
+
 namespace lathe {
 
 bool readRun(const QString& dir, RunInfo& run)
@@ -56,6 +58,25 @@ bool readRun(const QString& dir, RunInfo& run)
     return true;
 }
 
+bool readBenchmark(const QString& dir, BenchmarkInfo& info)
+{
+    QFile file(dir + "/results_summary.json");
+    if (!file.open(QIODevice::ReadOnly))
+        return false;
+    const QJsonObject summary = QJsonDocument::fromJson(file.readAll()).object();
+    if (summary.isEmpty() || !summary.contains("task"))
+        return false;
+    info.path = dir;
+    info.task = summary.value("task").toString();
+    info.average = summary.value("categories").toObject().value("Average").toDouble();
+    info.modelPath = summary.value("model_name_or_path").toString();
+    info.seconds = summary.value("seconds").toDouble();
+    info.modified = QFileInfo(file).lastModified();
+    for (const QString& a : summary.value("adapter_name_or_path").toString().split(QLatin1Char(','), Qt::SkipEmptyParts))
+        info.adapters << a.trimmed();
+    return true;
+}
+
 RunsModel::RunsModel(QObject* parent) : QAbstractTableModel(parent) {}
 
 void RunsModel::scan(const QString& root)
@@ -73,6 +94,49 @@ void RunsModel::scan(const QString& root)
             run.name = base.relativeFilePath(dir);
             m_runs.append(run);
         }
+    }
+    // Benchmarks, newest first, beside the run they evaluated.
+    QVector<BenchmarkInfo> benchmarks;
+    QDirIterator results(root, {QStringLiteral("results_summary.json")}, QDir::Files, QDirIterator::Subdirectories);
+    while (results.hasNext()) {
+        const QString dir = QFileInfo(results.next()).absolutePath();
+        BenchmarkInfo info;
+        if (base.relativeFilePath(dir).count(QLatin1Char('/')) <= 4 && readBenchmark(dir, info))
+            benchmarks.append(info);
+    }
+    std::sort(benchmarks.begin(), benchmarks.end(),
+              [](const BenchmarkInfo& a, const BenchmarkInfo& b) { return a.modified > b.modified; });
+    auto canonical = [](const QString& path) {
+        const QString c = QFileInfo(path).canonicalFilePath();
+        return c.isEmpty() ? QDir::cleanPath(QFileInfo(path).absoluteFilePath()) : c;
+    };
+    for (const BenchmarkInfo& b : benchmarks) {
+        const QString label = QStringLiteral("%1 %2").arg(b.task).arg(b.average, 0, 'f', 2);
+        RunInfo* owner = nullptr;
+        const QString where = canonical(b.path);
+        for (RunInfo& run : m_runs) {
+            const QString runPath = canonical(run.path);
+            bool match = where.startsWith(runPath + QLatin1Char('/'));
+            for (const QString& adapter : b.adapters)
+                match = match || canonical(adapter) == runPath || canonical(adapter).startsWith(runPath + QStringLiteral("/checkpoint-"));
+            if (match) {
+                owner = &run;
+                break;
+            }
+        }
+        if (owner) {
+            owner->benchmarks << label;
+            continue;
+        }
+        RunInfo row;
+        row.path = b.path;
+        row.name = base.relativeFilePath(b.path);
+        row.stage = QStringLiteral("benchmark");
+        row.status = QStringLiteral("finished");
+        row.modified = b.modified;
+        row.elapsed = QString::fromStdString(formatElapsed(b.seconds));
+        row.benchmarks << label;
+        m_runs.append(row);
     }
     std::sort(m_runs.begin(), m_runs.end(), [](const RunInfo& a, const RunInfo& b) { return a.modified > b.modified; });
     endResetModel();
@@ -97,13 +161,14 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const
         return r.status == QLatin1String("finished") ? tr("finished")
                : r.status == QLatin1String("running") ? tr("running")
                                                       : tr("stopped");
-    case Steps: return QStringLiteral("%1/%2").arg(r.step).arg(r.totalSteps);
+    case Steps: return r.totalSteps ? QVariant(QStringLiteral("%1/%2").arg(r.step).arg(r.totalSteps)) : QVariant();
     case FinalLoss: return r.finalLoss < 0 ? QVariant() : QVariant(QString::number(r.finalLoss, 'f', 4));
     case Stage: return r.stage;
     case RewardAccuracy:
         return std::isnan(r.rewardAccuracy) ? QVariant() : QVariant(QString::number(r.rewardAccuracy, 'f', 3));
     case RewardMargin:
         return std::isnan(r.rewardMargin) ? QVariant() : QVariant(QString::number(r.rewardMargin, 'f', 4));
+    case Benchmarks: return r.benchmarks.join(QStringLiteral("; "));
     case Duration: return r.elapsed;
     default: return {};
     }
@@ -121,6 +186,7 @@ QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int rol
     case Stage: return tr("Stage");
     case RewardAccuracy: return tr("Reward accuracy");
     case RewardMargin: return tr("Reward margin");
+    case Benchmarks: return tr("Benchmarks (average %)");
     case Duration: return tr("Duration");
     default: return {};
     }

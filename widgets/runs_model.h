@@ -1,6 +1,10 @@
 // The runs under a saves/ folder (beyond LLaMA-Board, which forgets a run once its page is closed): every folder
 // holding a trainer_log.jsonl, however it was started (this window, `lathe train`, LLaMA-Factory itself), with
 // its status, steps, final loss and duration, read from the files alone. Table model for the Runs panel.
+//
+// Benchmark results (results_summary.json of `lathe eval` / the Evaluate tab's Benchmark stage) are listed
+// beside the training run they evaluated: the run whose folder is one of their adapter_name_or_path, or that
+// holds them. A benchmark of no run found (a base model) is a row of its own, stage "benchmark".
 #pragma once
 
 #include <cmath>
@@ -28,7 +32,23 @@ struct RunInfo
     QString elapsed;       ///< elapsed_time of the last record ("0:04:11")
     QDateTime modified;    ///< of trainer_log.jsonl
     QVector<QPointF> loss; ///< (step, loss) of every record with a loss
+    QStringList benchmarks; ///< "<task> <average accuracy>" of each benchmark of this run, newest first
 };
+
+/// One benchmark result as its results_summary.json describes it.
+struct BenchmarkInfo
+{
+    QString path;        ///< the save_dir
+    QString task;        ///< mmlu_test, ...
+    double average = 0;  ///< accuracy in percent
+    QStringList adapters; ///< adapter_name_or_path, split at commas
+    QString modelPath;
+    double seconds = 0;
+    QDateTime modified;
+};
+
+/// Reads results_summary.json of `dir`; false when it is missing or unreadable.
+bool readBenchmark(const QString& dir, BenchmarkInfo& info);
 
 /// Reads one run folder; false when it has no readable trainer_log.jsonl.
 bool readRun(const QString& dir, RunInfo& run);
@@ -37,7 +57,7 @@ class RunsModel : public QAbstractTableModel
 {
     Q_OBJECT
 public:
-    enum Column { Name, Stage, Status, Steps, FinalLoss, RewardAccuracy, RewardMargin, Duration, ColumnCount };
+    enum Column { Name, Stage, Status, Steps, FinalLoss, RewardAccuracy, RewardMargin, Benchmarks, Duration, ColumnCount };
 
     explicit RunsModel(QObject* parent = nullptr);
 

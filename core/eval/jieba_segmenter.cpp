@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "eval/similarity_metrics.h"
+#include "util/error.h"
 
 namespace lathe {
 
@@ -133,7 +134,7 @@ public:
     [[noreturn]] void fail(const std::string& what) const
     {
         const auto line = 1 + std::count(m_text.begin(), m_text.begin() + std::ptrdiff_t(std::min(m_pos, m_text.size())), '\n');
-        throw std::runtime_error(m_file + ":" + std::to_string(line) + ": " + what + " (jieba's HMM table)");
+        throw Error(m_file + ":" + std::to_string(line) + ": " + what + " (jieba's HMM table)");
     }
 
 private:
@@ -191,7 +192,7 @@ std::string readAll(const fs::path& path)
 {
     std::ifstream in(path, std::ios::binary);
     if (!in)
-        throw std::runtime_error(path.string() + ": cannot be read (jieba's data)");
+        throw Error(path.string() + ": cannot be read (jieba's data)");
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
@@ -236,7 +237,7 @@ std::shared_ptr<const JiebaSegmenter> JiebaSegmenter::load(const fs::path& dir)
         const std::string line = dict.substr(a, b - a);
         const std::size_t sp = line.find(' ');
         const auto bad = [&](const char* why) {
-            return std::runtime_error(dictPath.string() + ":" + std::to_string(lineNo) + ": invalid dictionary entry (" +
+            return Error(dictPath.string() + ":" + std::to_string(lineNo) + ": invalid dictionary entry (" +
                                       why + "): " + line.substr(0, 80));
         };
         if (sp == std::string::npos)
@@ -257,7 +258,7 @@ std::shared_ptr<const JiebaSegmenter> JiebaSegmenter::load(const fs::path& dir)
             seg->m_freq.try_emplace(word.substr(0, n), 0);
     }
     if (total <= 0)
-        throw std::runtime_error(dictPath.string() + ": no words with a frequency (jieba's dictionary)");
+        throw Error(dictPath.string() + ": no words with a frequency (jieba's dictionary)");
     seg->m_logTotal = std::log(double(total));
 
     // The HMM tables.

@@ -34,7 +34,7 @@ class JiebaSegmenter
 {
 public:
     /// Reads dict.txt and finalseg/prob_{start,trans,emit}.py under `jiebaDir` (the folder of jieba's
-    /// __init__.py). Throws std::runtime_error naming the file and line of anything it cannot read.
+    /// __init__.py). Throws lathe::Error naming the file and line of anything it cannot read.
     static std::shared_ptr<const JiebaSegmenter> load(const std::filesystem::path& jiebaDir);
 
     /// Where jieba's data is looked for: $LATHE_JIEBA_DIR, then Debian's python3-jieba

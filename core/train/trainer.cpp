@@ -42,6 +42,7 @@
 #include "train/objective.h"
 #include "train/run_settings.h"
 #include "train/train_data.h"
+#include "eval/benchmark_runner.h"
 #include "train/predict.h"
 #include "util/error.h"
 #include "util/memory_limits.h"
@@ -903,6 +904,8 @@ TrainResult Run::evaluateOnly()
 
 TrainResult runTraining(const ArgumentSet& args, const TrainCallbacks& callbacks)
 {
+    if (!args.getBool("do_train") && !args.getString("task").empty())
+        return runBenchmarkEvaluation(args, callbacks); // lathe eval's benchmark, from the window's Evaluate tab
     if (!args.getBool("do_train") && args.getBool("do_predict"))
         return runPredictOnly(args, callbacks);
     Run run(args, callbacks);

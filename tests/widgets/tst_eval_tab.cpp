@@ -1,6 +1,11 @@
 // The Evaluate & Predict tab: its arguments come from the top bar and its fields, and a predict run of the tiny
 // model started from the tab fills the results line and the predictions table from the files the run writes.
+#include <QBarSeries>
+#include <QBarSet>
+#include <QChart>
+#include <QChartView>
 #include <QComboBox>
+#include <QFileInfo>
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -133,6 +138,73 @@ private Q_SLOTS:
                          qPrintable(tab.predictionsTable()->item(r, 1)->text()));
             }
         QVERIFY(found);
+    }
+
+    void benchmarkFromTheTab()
+    {
+        // The Benchmark stage: a C-Eval-layout task written here, run from the tab; the bars and the subject rows
+        // show what results_summary.json and results.json hold.
+        const QString root = lathe::test::scratchDir("eval_tab_benchmark");
+        const QString model = QString::fromStdString(lathe::test::makeTinyModel(root.toStdString()).string());
+        auto write = [](const QString& path, const QByteArray& text) {
+            QDir().mkpath(QFileInfo(path).absolutePath());
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(text);
+        };
+        write(root + "/evaluation/ceval/mapping.json",
+              R"({"law": {"name": "法学", "category": "Humanities"}, "physics": {"name": "物理", "category": "STEM"}})");
+        write(root + "/evaluation/ceval/dev/law_dev.csv", "id,question,A,B,C,D,answer\n0,甲？,一,二,三,四,A\n");
+        write(root + "/evaluation/ceval/val/law_val.csv", "id,question,A,B,C,D,answer\n0,乙？,一,二,三,四,B\n1,丙？,一,二,三,四,C\n");
+        write(root + "/evaluation/ceval/dev/physics_dev.csv", "id,question,A,B,C,D,answer\n0,力？,一,二,三,四,D\n");
+        write(root + "/evaluation/ceval/val/physics_val.csv", "id,question,A,B,C,D,answer\n0,光？,一,二,三,四,A\n");
+
+        lathe::TopBar bar;
+        bar.modelNameCombo()->setCurrentText("Custom");
+        bar.modelPathEdit()->setText(model);
+        bar.templateCombo()->setCurrentText("fewshot");
+        lathe::EvalTab tab;
+        tab.setTopBar(&bar);
+        tab.stageCombo()->setCurrentIndex(tab.stageCombo()->findData("benchmark"));
+        QVERIFY(!tab.taskCombo()->isHidden() && tab.datasetCombo()->isHidden());
+        tab.taskCombo()->setCurrentText("ceval_validation");
+        QCOMPARE(tab.langCombo()->currentText(), QString("zh")); // C-Eval prompts in Chinese
+        tab.taskDirEdit()->setText(root + "/evaluation");
+        tab.nShotSpin()->setValue(1);
+        tab.outputDirEdit()->setText(root + "/bench");
+        const lathe::ArgumentSet args = tab.arguments();
+        QCOMPARE(args.getString("task"), std::string("ceval_validation"));
+        QCOMPARE(args.getInt("n_shot"), 1LL);
+        QCOMPARE(args.getString("save_dir"), (root + "/bench").toStdString());
+        QCOMPARE(args.getString("template"), std::string("fewshot"));
+
+        QSignalSpy finished(&tab, &lathe::EvalTab::runFinished);
+        tab.startButton()->click();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+        QVERIFY2(finished.first().at(0).toBool(), qPrintable(finished.first().at(1).toString()));
+        QVERIFY2(tab.resultsLabel()->text().contains("ceval_validation"), qPrintable(tab.resultsLabel()->text()));
+
+        QFile summaryFile(root + "/bench/results_summary.json");
+        QVERIFY(summaryFile.open(QIODevice::ReadOnly));
+        const QJsonObject categories = QJsonDocument::fromJson(summaryFile.readAll()).object().value("categories").toObject();
+        QVERIFY(!tab.categoryChart()->isHidden());
+        const auto series = tab.categoryChart()->chart()->series();
+        QCOMPARE(series.size(), 1);
+        auto* bars = qobject_cast<QBarSeries*>(series.first());
+        QVERIFY(bars && bars->count() == 1);
+        // Average, STEM, Humanities (no Social Sciences or Other subject): as results.log lists them.
+        const QStringList order = {"Average", "STEM", "Humanities"};
+        QCOMPARE(bars->barSets().first()->count(), order.size());
+        for (int i = 0; i < order.size(); ++i)
+            QCOMPARE(bars->barSets().first()->at(i), categories.value(order[i]).toDouble());
+        QCOMPARE(tab.predictionsTable()->rowCount(), 2);
+        QCOMPARE(tab.predictionsTable()->item(0, 0)->text(), QString("法学"));
+        QVERIFY(tab.predictionsTable()->item(0, 2)->text().endsWith("/2)"));
+
+        // The same folder again is refused before anything runs.
+        tab.startButton()->click();
+        QVERIFY2(tab.resultsLabel()->text().contains("already exists"), qPrintable(tab.resultsLabel()->text()));
+        QVERIFY(tab.startButton()->isEnabled());
     }
 };
 

@@ -110,6 +110,46 @@ private Q_SLOTS:
         QCOMPARE(model->data(model->index(dpo, lathe::RunsModel::RewardAccuracy)).toString(), QString("0.750"));
         QCOMPARE(model->data(model->index(dpo, lathe::RunsModel::RewardMargin)).toString(), QString("0.1250"));
     }
+
+    void benchmarksBesideTheirRuns()
+    {
+        // Two runs; a benchmark of the first run's adapter (in a folder of its own), one of the second run's
+        // checkpoint saved inside that run, and one of a base model, which gets its own row.
+        const QString root = lathe::test::scratchDir("runs_panel_benchmarks");
+        write(root + "/Custom/lora/first/trainer_log.jsonl", record(10, 10, 1.5, "0:00:10"));
+        write(root + "/Custom/lora/second/trainer_log.jsonl", record(4, 10, 2.0, "0:00:04"));
+        auto summary = [](const QString& task, double average, const QString& adapter) {
+            return QStringLiteral(R"({"task": "%1", "adapter_name_or_path": "%2", "model_name_or_path": "/m",
+                                      "seconds": 75.0, "categories": {"Average": %3, "STEM": 10.0}})")
+                .arg(task, adapter)
+                .arg(average)
+                .toUtf8();
+        };
+        write(root + "/Custom/lora/eval_a/results_summary.json", summary("mmlu_test", 41.25, root + "/Custom/lora/first"));
+        write(root + "/Custom/lora/second/bench/results_summary.json",
+              summary("ceval_validation", 66.5, root + "/Custom/lora/second/checkpoint-4"));
+        write(root + "/Custom/lora/base_eval/results_summary.json", summary("cmmlu_test", 25.0, ""));
+
+        lathe::RunsModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.scan(root);
+        QCOMPARE(model.rowCount(), 3);
+        auto rowOf = [&](const QString& name) {
+            for (int r = 0; r < model.rowCount(); ++r)
+                if (model.run(r).name == name)
+                    return r;
+            return -1;
+        };
+        const int first = rowOf("Custom/lora/first"), second = rowOf("Custom/lora/second"), base = rowOf("Custom/lora/base_eval");
+        QVERIFY(first >= 0 && second >= 0 && base >= 0);
+        QCOMPARE(model.data(model.index(first, lathe::RunsModel::Benchmarks)).toString(), QString("mmlu_test 41.25"));
+        QCOMPARE(model.data(model.index(second, lathe::RunsModel::Benchmarks)).toString(), QString("ceval_validation 66.50"));
+        QCOMPARE(model.data(model.index(base, lathe::RunsModel::Benchmarks)).toString(), QString("cmmlu_test 25.00"));
+        QCOMPARE(model.data(model.index(base, lathe::RunsModel::Stage)).toString(), QString("benchmark"));
+        QCOMPARE(model.data(model.index(base, lathe::RunsModel::Duration)).toString(), QString("0:01:15"));
+        QVERIFY(model.data(model.index(base, lathe::RunsModel::Steps)).isNull());
+        QCOMPARE(model.headerData(lathe::RunsModel::Benchmarks, Qt::Horizontal).toString(), QString("Benchmarks (average %)"));
+    }
 };
 
 QTEST_MAIN(TestRunsPanel)
