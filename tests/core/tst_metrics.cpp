@@ -27,6 +27,7 @@
 #include "eval/jieba_segmenter.h"
 #include "eval/similarity_metrics.h"
 #include "test_support.h"
+#include "util/error.h"
 
 using namespace lathe;
 
@@ -329,6 +330,36 @@ private Q_SLOTS:
             }
         }
         QVERIFY2(files > 0, "no shared/fixtures/metrics/*.json with cases");
+    }
+
+    void jiebaDataErrorsNameFileAndLine()
+    {
+        const QString dir = lathe::test::scratchDir("jieba-bad");
+        QDir().mkpath(dir + "/finalseg");
+        auto write = [](const QString& path, const QByteArray& text) {
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(text);
+        };
+        write(dir + "/dict.txt", "好 10 a\n坏了\n");
+        std::string message;
+        try {
+            JiebaSegmenter::load(dir.toStdString());
+        } catch (const lathe::Error& e) {
+            message = e.what();
+        }
+        QVERIFY2(QString::fromStdString(message).contains("dict.txt:2") && QString::fromStdString(message).contains("no frequency"),
+                 message.c_str());
+        write(dir + "/dict.txt", "好 10 a\n好人 5 n\n");
+        write(dir + "/finalseg/prob_start.py", "P={'B': -0.26,\n 'E': -3.14e+100,\n 'Q': -1.0}\n");
+        message.clear();
+        try {
+            JiebaSegmenter::load(dir.toStdString());
+        } catch (const lathe::Error& e) {
+            message = e.what();
+        }
+        QVERIFY2(QString::fromStdString(message).contains("prob_start.py:3") && QString::fromStdString(message).contains("B, M, E, S"),
+                 message.c_str());
     }
 
     void rounding()
