@@ -220,7 +220,9 @@ BenchmarkTask loadBenchmarkTask(const fs::path& taskDir, const std::string& task
     if (!mapping.is_object() || mapping.empty())
         fail(mappingPath.string(), ": expected an object {subject: {\"name\": ..., \"category\": ...}}");
     const auto& categories = benchmarkCategories();
-    for (const auto& [key, info] : mapping.items()) {
+    for (auto item = mapping.begin(); item != mapping.end(); ++item) {
+        const std::string key = item.key();
+        const auto& info = item.value();
         BenchmarkSubject s;
         s.key = key;
         if (!info.is_object() || !info.contains("name") || !info["name"].is_string() || !info.contains("category") ||
