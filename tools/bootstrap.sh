@@ -17,6 +17,7 @@ packages=(
   libtorch-dev nlohmann-json3-dev libyaml-cpp-dev
   libpcre2-dev libicu-dev # tokenizer: Split regexes (PCRE2 JIT), Unicode normalization (ICU)
   libcpp-httplib-dev # lathe api: the HTTP server
+  libcurl4-openssl-dev libssl-dev # hub downloads (HTTP, TLS, proxies, resume) and their sha256 checks
   python3-jieba # jieba's dictionary and HMM tables for ROUGE as LLaMA-Factory scores it (data only, no Python runs)
   qt6-base-dev libqt6opengl6-dev qt6-charts-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev
   # OpenMP OpenBLAS: Debian's reference BLAS makes fp32 matmul ~25x slower; the OpenMP build shares

@@ -67,7 +67,8 @@ Runtime applyRuntime(const Arguments& args)
 
 CausalLM loadFromArgs(const Arguments& args, const Runtime& rt)
 {
-    return loadModel(args.require("model_name_or_path"), LoadOptions{rt.device, rt.dtype});
+    return loadModel(resolveModelPath(args.require("model_name_or_path"), consoleHubOptions()).string(),
+                     LoadOptions{rt.device, rt.dtype});
 }
 
 int cmdVersion(const Arguments&)
@@ -146,7 +147,7 @@ void attachAdapters(CausalLM& model, const std::string& list)
 // generation until a stop token, the answer decoded without special tokens.
 int generateFromPrompt(const Arguments& args, CausalLM& model)
 {
-    const auto tokenizer = Tokenizer::fromDirectory(args.require("model_name_or_path"));
+    const auto tokenizer = Tokenizer::fromDirectory(resolveModelPath(args.require("model_name_or_path"), consoleHubOptions()).string());
     const TemplateEncoder encoder(chatTemplate(args.get("template")), tokenizer);
     if (args.has("adapter_name_or_path"))
         attachAdapters(model, args.get("adapter_name_or_path"));
@@ -246,7 +247,7 @@ int cmdPerplexity(const Arguments& args)
 // `lathe tokenize`: text to ids with the model's own tokenizer (HF-exact), for checking prompts and counting.
 int cmdTokenize(const Arguments& args)
 {
-    const auto tokenizer = Tokenizer::fromDirectory(args.require("model_name_or_path"));
+    const auto tokenizer = Tokenizer::fromDirectory(resolveModelPath(args.require("model_name_or_path"), consoleHubOptions()).string());
     if (args.has("text") == args.has("file"))
         fail("give exactly one of --text T and --file F");
     const std::string text = args.has("text") ? args.get("text") : readTextFile(args.require("file"));

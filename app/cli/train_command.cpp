@@ -1,11 +1,14 @@
 #include "cli/train_command.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
 
+#include "hub/hub_arguments.h"
 #include "config/argument_schema.h"
 #include "plot/loss_plot.h"
 #include "runtime/device.h"
@@ -36,6 +39,20 @@ bool isConfigFile(const std::string& arg)
 }
 
 } // namespace
+
+HubOptions consoleHubOptions()
+{
+    HubOptions options;
+    options.log = [](const std::string& line) { std::cerr << "[INFO] " << line << "\n"; };
+    const bool tty = isatty(fileno(stderr));
+    options.progress = [tty](const HubProgress& p) {
+        if (tty) {
+            std::cerr << "\r" << formatHubProgress(p) << "   " << (p.bytesDone >= p.bytesTotal && p.fileIndex == p.fileCount ? "\n" : "")
+                      << std::flush;
+        }
+    };
+    return options;
+}
 
 ConfigCommandLine parseConfigCommandLine(const std::vector<std::string>& argv)
 {
@@ -75,6 +92,8 @@ ConfigCommandLine parseConfigCommandLine(const std::vector<std::string>& argv)
     for (const auto& [key, reason] : line.args.ignored())
         std::cerr << "[WARNING] " << key << " is ignored: " << reason << "\n";
     setThreads(line.threads);
+    if (!line.dryRun)
+        resolveHubArguments(line.args, consoleHubOptions());
     return line;
 }
 

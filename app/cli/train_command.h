@@ -1,6 +1,8 @@
 // `lathe train config.yaml [key=value | --key value ...]`: llamafactory-cli train's twin.
 #pragma once
 
+#include "hub/hub.h"
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -19,6 +21,9 @@ struct ConfigCommandLine
     bool dryRun = false; ///< --dry_run: print what would run
 };
 ConfigCommandLine parseConfigCommandLine(const std::vector<std::string>& argv);
+
+/// Hub download settings for a terminal: log lines and a progress line on stderr.
+HubOptions consoleHubOptions();
 
 /// Runs `run` (runTraining or runPredictOnly) for a command: log lines as "[INFO] ...", `progressLine` printed
 /// over itself on a terminal, and the first Ctrl-C asking the run to stop (a second one exits at once).

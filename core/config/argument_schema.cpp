@@ -46,6 +46,8 @@ std::vector<ArgSpec> buildSchema()
         // ---- model
         arg("model_name_or_path", S, kNull, "model", "Model folder in Hugging Face layout (or a hub id).",
             "模型文件夹（Hugging Face 格式）或模型仓库名。"),
+        arg("model_revision", S, "main", "model", "Branch, tag or commit of a hub model (model_name_or_path as a repo id).",
+            "模型仓库的分支、标签或提交（model_name_or_path 为仓库名时）。"),
         arg("adapter_name_or_path", S, kNull, "model",
             "LoRA adapter folders, comma-separated (stacked in order).",
             "LoRA 适配器文件夹，多个用逗号分隔（按顺序叠加）。"),

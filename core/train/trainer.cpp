@@ -43,6 +43,7 @@
 #include "train/run_settings.h"
 #include "train/train_data.h"
 #include "eval/benchmark_runner.h"
+#include "hub/hub_arguments.h"
 #include "train/predict.h"
 #include "util/error.h"
 #include "util/memory_limits.h"
@@ -902,8 +903,24 @@ TrainResult Run::evaluateOnly()
     return m_result;
 }
 
-TrainResult runTraining(const ArgumentSet& args, const TrainCallbacks& callbacks)
+TrainResult runTraining(const ArgumentSet& given, const TrainCallbacks& callbacks)
 {
+    // Hub ids become local folders first (a no-op for folders: the CLI has resolved them already).
+    ArgumentSet args = given;
+    {
+        HubOptions hub;
+        hub.log = callbacks.log;
+        hub.cancel = callbacks.abort;
+        if (callbacks.progress)
+            hub.progress = [&](const HubProgress& p) {
+                TrainProgress t; // the download as progress: bytes in MB, so the window's bar moves
+                t.step = p.bytesDone >> 20;
+                t.totalSteps = std::max<std::int64_t>(1, p.bytesTotal >> 20);
+                t.remainingSeconds = p.secondsLeft;
+                callbacks.progress(t);
+            };
+        resolveHubArguments(args, hub);
+    }
     if (!args.getBool("do_train") && !args.getString("task").empty())
         return runBenchmarkEvaluation(args, callbacks); // lathe eval's benchmark, from the window's Evaluate tab
     if (!args.getBool("do_train") && args.getBool("do_predict"))

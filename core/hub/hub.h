@@ -1,0 +1,89 @@
+// Models by name: `Qwen/Qwen3-0.6B` where a local folder is expected, resolved as LLaMA-Factory resolves it through
+// huggingface_hub: first the local Hugging Face cache, then a download into that same cache, so Python tools see
+// Lathe's downloads and the reverse.
+//
+// The cache layout (huggingface_hub's, under HF_HUB_CACHE, default $HF_HOME/hub = ~/.cache/huggingface/hub):
+//   models--<org>--<name>/refs/<revision>            the commit a branch or tag points to
+//   models--<org>--<name>/blobs/<etag>               file contents, named by their ETag (sha256 for LFS files)
+//   models--<org>--<name>/blobs/<etag>.incomplete    a download in progress (resumed with a Range request)
+//   models--<org>--<name>/snapshots/<commit>/<path>  relative symlinks to the blobs: the folder a model is read from
+//
+// The protocol (the hub's HTTP API; HF_ENDPOINT picks a mirror):
+//   GET  {endpoint}/api/models/{repo}/revision/{revision}   {"sha": commit, "siblings": [{"rfilename"}, ...]}
+//   HEAD {endpoint}/{repo}/resolve/{revision}/{path}        X-Repo-Commit, ETag / X-Linked-Etag, X-Linked-Size,
+//                                                           a redirect to the blob's URL for LFS files
+//   GET  the file (following redirects), with Range: bytes=N- to resume; HF_TOKEN as a bearer token.
+// Only what a model needs is fetched (config, tokenizer files, safetensors weights and their index); LFS files are
+// checked against their sha256; a file appears under its final name only once complete.
+//
+// Environment: HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_TOKEN (or $HF_HOME/token), HF_HUB_OFFLINE.
+// libcurl does the HTTP (proxies, TLS, redirects); OpenSSL's libcrypto the sha256. No torch, no Qt.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lathe {
+
+struct HubSettings
+{
+    std::string endpoint = "https://huggingface.co";
+    std::filesystem::path cacheDir; ///< HF_HUB_CACHE
+    std::string token;              ///< HF_TOKEN
+    bool offline = false;           ///< HF_HUB_OFFLINE
+
+    /// From the environment, with huggingface_hub's defaults.
+    static HubSettings fromEnvironment();
+};
+
+struct HubProgress
+{
+    std::string file;                  ///< path in the repo
+    std::int64_t fileIndex = 0, fileCount = 0;
+    std::int64_t bytesDone = 0;        ///< of all files to download, including what was already on disk
+    std::int64_t bytesTotal = 0;
+    double bytesPerSecond = 0;         ///< of this session's transfer
+    double secondsLeft = 0;
+};
+
+struct HubOptions
+{
+    std::string revision = "main";
+    HubSettings settings = HubSettings::fromEnvironment();
+    std::function<void(const HubProgress&)> progress;
+    std::function<void(const std::string&)> log;
+    /// Set from another thread to stop: the partial file is kept for a later run to resume; throws "cancelled".
+    const std::atomic<bool>* cancel = nullptr;
+};
+
+/// True for "org/name" or "name"-style ids that are not a path on disk (no such file or folder exists).
+bool looksLikeRepoId(const std::string& text);
+
+/// The cache folder of a repo: <cache>/models--org--name.
+std::filesystem::path repoCacheDir(const HubSettings& settings, const std::string& repoId);
+
+/// The snapshot folder for `revision` (a branch, tag or commit) when the cache has it, without any request.
+std::optional<std::filesystem::path> cachedSnapshot(const HubSettings& settings, const std::string& repoId,
+                                                    const std::string& revision);
+
+/// Whether a file of a repo listing is one a model needs (weights in safetensors, config, tokenizer files).
+/// `files` is the whole listing: .bin weights are taken only when there are no .safetensors.
+std::vector<std::string> filesToFetch(const std::vector<std::string>& files);
+
+/// A local folder for `pathOrId`: the folder itself when it exists; otherwise the repo id from the cache (offline,
+/// or when the snapshot is complete) or downloaded into it. Throws lathe::Error naming the repo and file: no
+/// network, 401/403 (gated or private: how to set a token), 404, disk full, checksum mismatch, offline and not cached.
+std::filesystem::path resolveModelPath(const std::string& pathOrId, const HubOptions& options = {});
+
+/// Downloads (or completes) the snapshot of `repoId` at `options.revision`; returns its folder.
+std::filesystem::path downloadSnapshot(const std::string& repoId, const HubOptions& options = {});
+
+/// One line for a terminal: "file 3/5 model.safetensors  412.0/1192.3 MB  85.1 MB/s  0:00:09".
+std::string formatHubProgress(const HubProgress& progress);
+
+} // namespace lathe

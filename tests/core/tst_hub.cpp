@@ -1,0 +1,393 @@
+// Models by hub id (core/hub): a local HTTP server on 127.0.0.1, started here, speaks the subset of the Hugging
+// Face hub protocol huggingface_hub uses (the revision listing, HEAD/GET on resolve/ with a redirect to the blob for
+// LFS files, ranges, ETag / X-Linked-Etag / X-Linked-Size / X-Repo-Commit, bearer auth) and serves the tests' tiny
+// model. Checked: a fresh download in huggingface_hub's cache layout, a download cancelled halfway and resumed
+// without fetching the first half again, a gated repo without and with a token, a corrupted blob refused, a cache
+// written here from the documented layout used without any request, offline mode, and LLaMA-Factory's
+// qwen3_lora_sft.yaml trained with only model_name_or_path pointed at a repo id.
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <httplib.h>
+#include <openssl/sha.h>
+
+#include <nlohmann/json.hpp>
+
+#include <QtTest/QtTest>
+
+#include "error_check.h"
+#include "hub/hub.h"
+#include "test_support.h"
+#include "tiny_model.h"
+#include "util/file_util.h"
+
+using namespace lathe;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string sha256Hex(const std::string& data)
+{
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : d) {
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    }
+    return out;
+}
+
+std::string readAll(const fs::path& p)
+{
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+struct RepoFile
+{
+    std::string content;
+    bool lfs = false;
+    std::string servedSha; ///< what X-Linked-Etag claims (differs from the content for a corrupt blob)
+};
+
+struct Repo
+{
+    std::string commit;
+    std::map<std::string, RepoFile> files;
+    bool gated = false;
+};
+
+// The hub, in-process.
+class FakeHub
+{
+public:
+    FakeHub()
+    {
+        m_server.Get(R"(/api/models/([^/]+)/([^/]+)/revision/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+            ++m_requests;
+            const Repo* repo = find(req.matches[1].str() + "/" + req.matches[2].str(), req, res);
+            if (!repo)
+                return;
+            json siblings = json::array();
+            for (const auto& [name, f] : repo->files)
+                siblings.push_back({{"rfilename", name}});
+            res.set_content(json{{"id", req.matches[1].str() + "/" + req.matches[2].str()}, {"sha", repo->commit}, {"siblings", siblings}}.dump(),
+                            "application/json");
+        });
+        auto resolve = [this](const httplib::Request& req, httplib::Response& res) {
+            ++m_requests;
+            const Repo* repo = find(req.matches[1].str() + "/" + req.matches[2].str(), req, res);
+            if (!repo)
+                return;
+            const auto it = repo->files.find(req.matches[4].str());
+            if (it == repo->files.end()) {
+                res.status = 404;
+                return;
+            }
+            const RepoFile& f = it->second;
+            res.set_header("X-Repo-Commit", repo->commit);
+            if (f.lfs) {
+                res.status = 302;
+                res.set_header("Location", "/blobs/" + sha256Hex(f.content));
+                res.set_header("X-Linked-Etag", "\"" + f.servedSha + "\"");
+                res.set_header("X-Linked-Size", std::to_string(f.content.size()));
+                return;
+            }
+            res.set_header("ETag", "\"" + sha256Hex(f.content).substr(0, 40) + "\"");
+            res.set_content(f.content, "application/octet-stream");
+        };
+        m_server.Get(R"(/([^/]+)/([^/]+)/resolve/([^/]+)/(.+))", resolve);
+        // The blobs: a slow content provider (64 KB per 5 ms), so a transfer can be cancelled halfway; ranges
+        // are served by httplib from the provider's offset.
+        m_server.Get(R"(/blobs/([0-9a-f]+))", [this](const httplib::Request& req, httplib::Response& res) {
+            ++m_requests;
+            const std::string* content = nullptr;
+            for (const auto& [id, repo] : m_repos)
+                for (const auto& [name, f] : repo.files)
+                    if (f.lfs && sha256Hex(f.content) == req.matches[1].str())
+                        content = &f.content;
+            if (!content) {
+                res.status = 404;
+                return;
+            }
+            if (req.has_header("Range"))
+                m_lastRange = req.get_header_value("Range");
+            res.set_content_provider(content->size(), "application/octet-stream",
+                                     [this, content](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+                                         const std::size_t n = std::min<std::size_t>(length, 64 * 1024);
+                                         std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                                         m_blobBytes += n;
+                                         return sink.write(content->data() + offset, n);
+                                     });
+        });
+        m_port = m_server.bind_to_any_port("127.0.0.1");
+        m_thread = std::thread([this] { m_server.listen_after_bind(); });
+        while (!m_server.is_running())
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ~FakeHub()
+    {
+        m_server.stop();
+        m_thread.join();
+    }
+
+    std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+    std::map<std::string, Repo>& repos() { return m_repos; }
+    std::atomic<long> m_requests{0};
+    std::atomic<std::size_t> m_blobBytes{0};
+    std::string m_lastRange;
+
+private:
+    const Repo* find(const std::string& id, const httplib::Request& req, httplib::Response& res)
+    {
+        const auto it = m_repos.find(id);
+        if (it == m_repos.end()) {
+            res.status = 404;
+            return nullptr;
+        }
+        if (it->second.gated && req.get_header_value("Authorization") != "Bearer secret") {
+            res.status = 401;
+            return nullptr;
+        }
+        return &it->second;
+    }
+
+    httplib::Server m_server;
+    int m_port = 0;
+    std::thread m_thread;
+    std::map<std::string, Repo> m_repos;
+};
+
+// The tiny model's files as a repo, a 6 MB random LFS file added so a transfer takes long enough to interrupt;
+// files a model does not need (README, onnx/, .bin next to safetensors) must not be fetched.
+Repo tinyRepo(const fs::path& root, std::uint32_t seed)
+{
+    const fs::path model = lathe::test::makeTinyModel(root);
+    Repo repo;
+    repo.commit = sha256Hex("commit" + std::to_string(seed)).substr(0, 40);
+    for (const auto& e : fs::directory_iterator(model)) {
+        const std::string name = e.path().filename().string();
+        RepoFile f;
+        f.content = readAll(e.path());
+        f.lfs = name.find(".safetensors") != std::string::npos;
+        f.servedSha = sha256Hex(f.content);
+        repo.files[name] = f;
+    }
+    std::mt19937 rng(seed);
+    RepoFile big;
+    big.content.resize(6 << 20);
+    for (auto& c : big.content)
+        c = char(rng());
+    big.lfs = true;
+    big.servedSha = sha256Hex(big.content);
+    repo.files["value_head.safetensors"] = big; // fetched (a file the loaders read), large
+    repo.files["README.md"] = {"# tiny", false, ""};
+    repo.files["pytorch_model.bin"] = {"not fetched", false, ""};
+    repo.files["onnx/model.onnx"] = {"not fetched", false, ""};
+    return repo;
+}
+
+HubOptions optionsFor(const FakeHub& hub, const fs::path& cache)
+{
+    HubOptions o;
+    o.settings.endpoint = hub.endpoint();
+    o.settings.cacheDir = cache;
+    o.settings.token.clear();
+    o.settings.offline = false;
+    return o;
+}
+
+} // namespace
+
+class TestHub : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void repoIdsAndFiles()
+    {
+        QVERIFY(looksLikeRepoId("Qwen/Qwen3-0.6B"));
+        QVERIFY(!looksLikeRepoId("./Qwen3-0.6B"));
+        QVERIFY(!looksLikeRepoId("/abs/path"));
+        QVERIFY(!looksLikeRepoId("a/b/c"));
+        QVERIFY(!looksLikeRepoId("../x"));
+        const auto files = filesToFetch({"config.json", "model-00001-of-00002.safetensors", "model.safetensors.index.json",
+                                         "pytorch_model.bin", "README.md", "onnx/model.onnx", "tokenizer.json", "merges.txt"});
+        QCOMPARE(files, (std::vector<std::string>{"config.json", "model-00001-of-00002.safetensors",
+                                                  "model.safetensors.index.json", "tokenizer.json", "merges.txt"}));
+        QCOMPARE(filesToFetch({"config.json", "pytorch_model.bin"}), (std::vector<std::string>{"config.json", "pytorch_model.bin"}));
+    }
+
+    void freshDownloadInTheCacheLayout()
+    {
+        const fs::path root = lathe::test::scratchDir("hub-fresh").toStdString();
+        FakeHub hub;
+        hub.repos()["org/tiny"] = tinyRepo(root / "src", 1);
+        const HubOptions o = optionsFor(hub, root / "cache");
+        std::vector<HubProgress> reports;
+        HubOptions withProgress = o;
+        withProgress.progress = [&](const HubProgress& p) { reports.push_back(p); };
+        const fs::path snap = resolveModelPath("org/tiny", withProgress);
+        const Repo& repo = hub.repos()["org/tiny"];
+        QCOMPARE(snap, root / "cache" / "models--org--tiny" / "snapshots" / repo.commit);
+        QCOMPARE(readAll(root / "cache/models--org--tiny/refs/main"), repo.commit);
+        for (const auto& [name, f] : repo.files) {
+            const bool wanted = name != "README.md" && name != "pytorch_model.bin" && name != "onnx/model.onnx";
+            QCOMPARE(fs::exists(snap / name), wanted);
+            if (!wanted)
+                continue;
+            QVERIFY2(fs::is_symlink(snap / name), name.c_str()); // a relative link into blobs/, as huggingface_hub
+            QVERIFY(fs::read_symlink(snap / name).string().rfind("../../blobs/", 0) == 0);
+            QCOMPARE(readAll(snap / name), f.content);
+        }
+        QCOMPARE(readAll(root / "cache/models--org--tiny/blobs" / sha256Hex(repo.files.at("value_head.safetensors").content)),
+                 repo.files.at("value_head.safetensors").content);
+        QVERIFY(!reports.empty());
+        QCOMPARE(reports.back().bytesDone, reports.back().bytesTotal);
+        QVERIFY(reports.back().bytesTotal > (6 << 20));
+
+        // A second resolve reads the cache: no request at all.
+        const long before = hub.m_requests;
+        QCOMPARE(resolveModelPath("org/tiny", o), snap);
+        QCOMPARE(hub.m_requests.load(), before);
+    }
+
+    void cancelledHalfwayThenResumed()
+    {
+        const fs::path root = lathe::test::scratchDir("hub-resume").toStdString();
+        FakeHub hub;
+        hub.repos()["org/tiny"] = tinyRepo(root / "src", 2);
+        HubOptions o = optionsFor(hub, root / "cache");
+        std::atomic<bool> cancel{false};
+        o.cancel = &cancel;
+        o.progress = [&](const HubProgress& p) {
+            if (p.file == "value_head.safetensors" && p.bytesDone > p.bytesTotal / 2)
+                cancel = true;
+        };
+        QString message;
+        LATHE_VERIFY_ERROR(resolveModelPath("org/tiny", o), message);
+        LATHE_VERIFY_MENTIONS(message, (QStringList{"org/tiny", "value_head.safetensors", "cancelled"}));
+        const std::string big = hub.repos()["org/tiny"].files["value_head.safetensors"].content;
+        const fs::path partial = root / "cache/models--org--tiny/blobs" / (sha256Hex(big) + ".incomplete");
+        QVERIFY(fs::exists(partial));
+        const std::size_t have = fs::file_size(partial);
+        QVERIFY2(have > big.size() / 4 && have < big.size(), qPrintable(QString::number(have)));
+        QVERIFY(!fs::exists(root / "cache/models--org--tiny/blobs" / sha256Hex(big))); // never under its final name
+
+        cancel = false;
+        o.progress = nullptr;
+        std::this_thread::sleep_for(std::chrono::milliseconds(300)); // the server's side of the aborted transfer ends
+        hub.m_blobBytes = 0;
+        const fs::path snap = resolveModelPath("org/tiny", o);
+        QCOMPARE(readAll(snap / "value_head.safetensors"), big);
+        QCOMPARE(QString::fromStdString(hub.m_lastRange), QString("bytes=%1-").arg(have));
+        // Only the missing part crossed the wire (model.safetensors, listed before it, was complete already).
+        QCOMPARE(hub.m_blobBytes.load(), big.size() - have);
+        QVERIFY(!fs::exists(partial));
+    }
+
+    void gatedRepoNeedsAToken()
+    {
+        const fs::path root = lathe::test::scratchDir("hub-gated").toStdString();
+        FakeHub hub;
+        Repo repo = tinyRepo(root / "src", 3);
+        repo.gated = true;
+        hub.repos()["org/gated"] = repo;
+        HubOptions o = optionsFor(hub, root / "cache");
+        QString message;
+        LATHE_VERIFY_ERROR(resolveModelPath("org/gated", o), message);
+        LATHE_VERIFY_MENTIONS(message, (QStringList{"org/gated", "gated or private", "HF_TOKEN"}));
+        o.settings.token = "wrong";
+        LATHE_VERIFY_ERROR(resolveModelPath("org/gated", o), message);
+        LATHE_VERIFY_MENTIONS(message, (QStringList{"refuses the token", "401"}));
+        o.settings.token = "secret";
+        const fs::path snap = resolveModelPath("org/gated", o);
+        QVERIFY(fs::exists(snap / "config.json"));
+
+        LATHE_VERIFY_ERROR(resolveModelPath("org/nosuch", o), message);
+        LATHE_VERIFY_MENTIONS(message, (QStringList{"org/nosuch", "no repo"}));
+    }
+
+    void corruptedBlobIsRefused()
+    {
+        const fs::path root = lathe::test::scratchDir("hub-corrupt").toStdString();
+        FakeHub hub;
+        Repo repo = tinyRepo(root / "src", 4);
+        repo.files["value_head.safetensors"].servedSha = sha256Hex("something else");
+        hub.repos()["org/corrupt"] = repo;
+        QString message;
+        LATHE_VERIFY_ERROR(resolveModelPath("org/corrupt", optionsFor(hub, root / "cache")), message);
+        LATHE_VERIFY_MENTIONS(message, (QStringList{"org/corrupt", "value_head.safetensors", "checksum mismatch"}));
+        const fs::path blobs = root / "cache/models--org--corrupt/blobs";
+        QVERIFY(!fs::exists(blobs / sha256Hex("something else")));
+        QVERIFY(!fs::exists(blobs / (sha256Hex("something else") + ".incomplete")));
+    }
+
+    // A cache written from huggingface_hub's documented layout (refs/main, blobs/, snapshots/<commit>/ links).
+    void existingCacheWithoutRequestsAndOffline()
+    {
+        const fs::path root = lathe::test::scratchDir("hub-cache").toStdString();
+        const fs::path model = lathe::test::makeTinyModel(root / "src");
+        const fs::path repo = root / "cache/models--someone--cached";
+        const std::string commit = "0123456789abcdef0123456789abcdef01234567";
+        fs::create_directories(repo / "refs");
+        fs::create_directories(repo / "blobs");
+        fs::create_directories(repo / "snapshots" / commit);
+        writeTextFileAtomic((repo / "refs/main").string(), commit);
+        for (const auto& e : fs::directory_iterator(model)) {
+            const std::string content = readAll(e.path());
+            const std::string blob = sha256Hex(content);
+            writeTextFileAtomic((repo / "blobs" / blob).string(), content);
+            fs::create_symlink("../../blobs/" + blob, repo / "snapshots" / commit / e.path().filename());
+        }
+        FakeHub hub; // answers nothing for this repo: any request would fail the resolve
+        HubOptions o = optionsFor(hub, root / "cache");
+        QCOMPARE(resolveModelPath("someone/cached", o), repo / "snapshots" / commit);
+        QCOMPARE(hub.m_requests.load(), 0L);
+        o.revision = commit; // a commit as the revision
+        QCOMPARE(resolveModelPath("someone/cached", o), repo / "snapshots" / commit);
+
+        o.settings.offline = true;
+        o.revision = "main";
+        QCOMPARE(resolveModelPath("someone/cached", o), repo / "snapshots" / commit);
+        QString message;
+        LATHE_VERIFY_ERROR(resolveModelPath("someone/missing", o), message);
+        LATHE_VERIFY_MENTIONS(message, (QStringList{"someone/missing", "HF_HUB_OFFLINE"}));
+        QCOMPARE(hub.m_requests.load(), 0L);
+    }
+
+    // LLaMA-Factory's own example config with only model_name_or_path pointed at a repo id on the local hub.
+    void llamaFactoryConfigWithARepoId()
+    {
+        LATHE_REQUIRE_SHARED();
+        const QString root = lathe::test::scratchDir("hub-train");
+        FakeHub hub;
+        hub.repos()["org/tiny"] = tinyRepo((root + "/src").toStdString(), 5);
+        const QString config = lathe::test::sharedDir() + "/examples/llamafactory/train_lora/qwen3_lora_sft.yaml";
+        qputenv("HF_ENDPOINT", QByteArray::fromStdString(hub.endpoint()));
+        qputenv("HF_HUB_CACHE", (root + "/cache").toUtf8());
+        qunsetenv("HF_HUB_OFFLINE");
+        const auto r = lathe::test::runLathe(
+            {"train", config, "model_name_or_path=org/tiny", "dataset_dir=" + lathe::test::sharedDir() + "/data/llamafactory",
+             "output_dir=" + root + "/out", "max_steps=2", "cutoff_len=64", "max_samples=8", "gradient_accumulation_steps=1",
+             "bf16=false", "logging_steps=1", "save_steps=100"});
+        qunsetenv("HF_ENDPOINT");
+        qunsetenv("HF_HUB_CACHE");
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err.right(3000)));
+        QVERIFY2(r.err.contains("Downloading org/tiny"), qPrintable(r.err.left(2000)));
+        QVERIFY(QFile::exists(root + "/out/adapter_model.safetensors"));
+        QVERIFY(fs::exists((root + "/cache/models--org--tiny/snapshots/" + QString::fromStdString(hub.repos()["org/tiny"].commit) +
+                            "/config.json").toStdString()));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestHub)
+#include "tst_hub.moc"
