@@ -1,5 +1,7 @@
 #include "data/dataset_attr.h"
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -81,13 +83,26 @@ DatasetAttr DatasetAttr::fromJson(const std::string& name, const ojson& entry, c
         fail(file, ": dataset \"", name, "\" must be an object, not ", entry.dump());
     DatasetAttr attr;
     attr.name = name;
-    // LLaMA-Factory's source precedence (get_dataset_list): hub urls, then script, cloud file, file_name.
+    // LLaMA-Factory's source choice (get_dataset_list): ms_hub_url with USE_MODELSCOPE_HUB or without
+    // hf_hub_url, om_hub_url likewise with USE_OPENMIND_HUB, then hf_hub_url; then script, cloud file, file_name.
+    auto useHub = [](const char* variable) {
+        const char* v = std::getenv(variable);
+        const std::string s = v ? v : "";
+        return s == "1" || s == "true" || s == "TRUE" || s == "True" || s == "yes";
+    };
+    const bool hasHf = entry.contains("hf_hub_url"), hasMs = entry.contains("ms_hub_url"), hasOm = entry.contains("om_hub_url");
+    const char* hubKey = hasMs && (useHub("USE_MODELSCOPE_HUB") || !hasHf)   ? "ms_hub_url"
+                         : hasOm && (useHub("USE_OPENMIND_HUB") || !hasHf) ? "om_hub_url"
+                         : hasHf                                           ? "hf_hub_url"
+                                                                           : nullptr;
     static const std::pair<const char*, const char*> sources[] = {
         {"hf_hub_url", "hf_hub"}, {"ms_hub_url", "ms_hub"},          {"om_hub_url", "om_hub"},
         {"script_url", "script"}, {"cloud_file_name", "cloud_file"}, {"file_name", "file"},
     };
     bool found = false;
     for (const auto& [key, source] : sources) {
+        if (std::string(key).find("_hub_url") != std::string::npos && (!hubKey || std::string(key) != hubKey))
+            continue;
         if (entry.contains(key)) {
             attr.source = source;
             attr.location = stringValue(entry[key], file, name, key);

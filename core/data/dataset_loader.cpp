@@ -1,5 +1,7 @@
 #include "data/dataset_loader.h"
 
+#include "hub/hub.h"
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -42,10 +44,23 @@ LoadedDataset scanDataset(const DatasetRegistry& registry, const std::string& na
     LoadedDataset out;
     out.attr = registry.get(name);
     const auto& attr = out.attr;
-    if (!attr.isLocal())
+    if (attr.source == "hf_hub" || attr.source == "ms_hub" || attr.source == "om_hub") {
+        // A hub dataset: its data files from the cache, downloaded there when missing (hub/hub.h).
+        HubOptions hub;
+        hub.log = options.log;
+        const HubKind kind = attr.source == "ms_hub" ? HubKind::ModelScope : attr.source == "om_hub" ? HubKind::Modelers
+                                                                                                   : HubKind::HuggingFace;
+        try {
+            out.path = resolveDatasetRepo(attr.location, kind, attr.folder, attr.split, hub).string();
+        } catch (const Error& e) {
+            fail(registry.infoPath(), ": dataset \"", name, "\": ", e.what());
+        }
+    } else if (!attr.isLocal()) {
         fail(registry.infoPath(), ": dataset \"", name, "\" comes from ", attr.source, " (", attr.location,
-             "); downloading datasets is not supported yet: download it and register the local file");
-    out.path = datasetFilePath(registry.datasetDir(), attr);
+             "); only files and hub datasets are read: download it and register the local file");
+    } else {
+        out.path = datasetFilePath(registry.datasetDir(), attr);
+    }
     if (!fs::exists(out.path))
         fail(registry.infoPath(), ": dataset \"", name, "\": file_name \"", attr.location,
              "\" not found in dataset_dir \"", registry.datasetDir(), "\"");

@@ -26,6 +26,8 @@ struct DatasetLoadOptions
     std::uint64_t seed = 42;
     /// Stop after this many records per dataset (preview); nullopt reads all.
     std::optional<long long> recordLimit;
+    /// Where a hub dataset's download says what it does (hf_hub_url / ms_hub_url entries); may be empty.
+    std::function<void(const std::string&)> log;
 };
 
 struct LoadedDataset

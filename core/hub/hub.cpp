@@ -288,6 +288,10 @@ std::string urlEncodePath(const std::string& path)
 
 } // namespace
 
+namespace {
+std::vector<fs::path> modelScopeDirs(const HubSettings& s, const std::string& repoId, bool dataset);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Settings, ids, the cache
 // ---------------------------------------------------------------------------------------------------------
@@ -313,6 +317,22 @@ HubSettings HubSettings::fromEnvironment()
         std::getline(tokenFile, s.token);
     }
     s.offline = truthy(env("HF_HUB_OFFLINE")) || truthy(env("TRANSFORMERS_OFFLINE"));
+    // LLaMA-Factory's switches between hubs.
+    if (truthy(env("USE_MODELSCOPE_HUB")))
+        s.hub = HubKind::ModelScope;
+    else if (truthy(env("USE_OPENMIND_HUB")))
+        s.hub = HubKind::Modelers;
+    if (!env("MODELSCOPE_DOMAIN").empty()) {
+        const std::string domain = env("MODELSCOPE_DOMAIN");
+        s.msEndpoint = domain.find("://") == std::string::npos ? "https://" + domain : domain;
+        while (!s.msEndpoint.empty() && s.msEndpoint.back() == '/')
+            s.msEndpoint.pop_back();
+    }
+    s.msCacheDir = !env("MODELSCOPE_CACHE").empty() ? fs::path(env("MODELSCOPE_CACHE"))
+                                                     : fs::path(home) / ".cache" / "modelscope" / "hub";
+    s.msToken = env("MODELSCOPE_API_TOKEN");
+    s.omCacheDir = !env("OPENMIND_HUB_CACHE").empty() ? fs::path(env("OPENMIND_HUB_CACHE"))
+                                                       : fs::path(home) / ".cache" / "openmind" / "hub";
     return s;
 }
 
@@ -325,9 +345,9 @@ bool looksLikeRepoId(const std::string& text)
     return text.find("..") == std::string::npos && text.find('/') != std::string::npos;
 }
 
-fs::path repoCacheDir(const HubSettings& settings, const std::string& repoId)
+fs::path repoCacheDir(const HubSettings& settings, const std::string& repoId, bool dataset)
 {
-    std::string name = "models--";
+    std::string name = dataset ? "datasets--" : "models--";
     for (char c : repoId)
         name += c == '/' ? std::string("--") : std::string(1, c);
     return settings.cacheDir / name;
@@ -335,7 +355,17 @@ fs::path repoCacheDir(const HubSettings& settings, const std::string& repoId)
 
 std::optional<fs::path> cachedSnapshot(const HubSettings& settings, const std::string& repoId, const std::string& revision)
 {
-    const fs::path repo = repoCacheDir(settings, repoId);
+    if (settings.hub == HubKind::ModelScope) {
+        std::error_code ec;
+        for (const auto& dir : modelScopeDirs(settings, repoId, false))
+            if (fs::is_directory(dir, ec))
+                return dir;
+        return std::nullopt;
+    }
+    HubSettings layout = settings;
+    if (settings.hub == HubKind::Modelers) // openmind_hub keeps huggingface_hub's layout in its own cache
+        layout.cacheDir = settings.omCacheDir;
+    const fs::path repo = repoCacheDir(layout, repoId);
     std::error_code ec;
     std::string commit = revision;
     const fs::path ref = repo / "refs" / revision;
@@ -377,63 +407,223 @@ std::vector<std::string> filesToFetch(const std::vector<std::string>& files)
 // Download
 // ---------------------------------------------------------------------------------------------------------
 
-fs::path downloadSnapshot(const std::string& repoId, const HubOptions& options)
+namespace {
+
+/// One repo being fetched: the label of every message, the files, and the running byte counts for progress.
+struct Fetch
+{
+    std::string what; ///< "model org/name" / "dataset org/name"
+    const HubOptions* options = nullptr;
+    std::string token, endpoint;
+    std::int64_t total = 0, done = 0, sessionBytes = 0;
+    std::int64_t fileIndex = 0, fileCount = 0;
+    Clock::time_point start = Clock::now();
+
+    void report(const std::string& file, std::int64_t bytesDone)
+    {
+        if (!options->progress)
+            return;
+        HubProgress p;
+        p.file = file;
+        p.fileIndex = fileIndex;
+        p.fileCount = fileCount;
+        p.bytesDone = bytesDone;
+        p.bytesTotal = total;
+        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        p.bytesPerSecond = seconds > 0 ? double(sessionBytes + (bytesDone - done)) / seconds : 0;
+        p.secondsLeft = p.bytesPerSecond > 0 ? double(total - bytesDone) / p.bytesPerSecond : 0;
+        options->progress(p);
+    }
+};
+
+/// Downloads `url` into `target` through `target.incomplete` (resumed with a Range request when it exists),
+/// checks the size and, when given, the sha256, and renames it into place. Nothing appears under `target` unless
+/// complete and checked.
+void fetchFile(Fetch& f, const std::string& file, const std::string& url, const fs::path& target, std::int64_t size,
+               const std::string& sha256)
+{
+    const fs::path partial = fs::path(target.string() + ".incomplete");
+    std::error_code ec;
+    fs::create_directories(target.parent_path());
+    const std::int64_t have = fs::exists(partial, ec) ? std::int64_t(fs::file_size(partial, ec)) : 0;
+    if (have > 0 && f.options->log)
+        f.options->log("Resuming " + f.what + " file " + file + " at " + std::to_string(have) + " of " +
+                       std::to_string(size) + " bytes");
+    std::FILE* out = std::fopen(partial.c_str(), have > 0 ? "ab" : "wb");
+    if (!out)
+        fail(f.what, " file ", file, ": ", writeFailure(partial.string(), errno));
+    Transfer t;
+    t.sink = out;
+    t.sinkPath = partial.string();
+    const std::int64_t doneBefore = f.done + have;
+    auto last = Clock::time_point{};
+    t.onBytes = [&](std::int64_t received) {
+        if (f.options->cancel && f.options->cancel->load())
+            return false;
+        const auto now = Clock::now();
+        if (now - last > std::chrono::milliseconds(100)) {
+            last = now;
+            f.report(file, (t.restarted ? f.done : doneBefore) + received);
+        }
+        return true;
+    };
+    RequestOptions go;
+    go.token = f.token;
+    go.rangeFrom = have;
+    HttpResponse r;
+    try {
+        r = request(url, go, t, f.what + " file " + file);
+    } catch (...) {
+        std::fclose(out);
+        throw;
+    }
+    if (std::fclose(out) != 0)
+        fail(f.what, " file ", file, ": ", writeFailure(partial.string(), errno));
+    f.sessionBytes += t.received;
+    if (!(r.status == 416 && have > 0) && r.status >= 400)
+        fail(f.what, " file ", file, ": ", statusProblem(r.status, f.what.substr(f.what.find(' ') + 1), f.endpoint, f.token));
+    const std::int64_t got = std::int64_t(fs::file_size(partial, ec));
+    if (size > 0 && got != size) {
+        fs::remove(partial, ec);
+        fail(f.what, " file ", file, ": received ", got, " bytes, the hub announced ", size,
+             " (the partial file was removed; run again)");
+    }
+    if (!sha256.empty()) {
+        const std::string sum = sha256File(partial);
+        if (sum != sha256) {
+            fs::remove(partial, ec);
+            fail(f.what, " file ", file, ": checksum mismatch (sha256 ", sum, ", expected ", sha256,
+                 "); the corrupt download was removed, nothing was kept under its name");
+        }
+    }
+    fs::rename(partial, target);
+    f.done += size > 0 ? size : got;
+}
+
+std::string lowerExtension(const std::string& path)
+{
+    std::string ext = fs::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+    return ext;
+}
+
+/// The data files of a dataset repo under `folder` (all of them when empty).
+std::vector<std::string> dataFilesToFetch(const std::vector<std::string>& files, const std::string& folder)
+{
+    std::string prefix = folder;
+    while (!prefix.empty() && prefix.back() == '/')
+        prefix.pop_back();
+    if (!prefix.empty())
+        prefix += '/';
+    std::vector<std::string> out;
+    for (const auto& f : files) {
+        const std::string ext = lowerExtension(f);
+        if ((ext == ".json" || ext == ".jsonl" || ext == ".csv" || ext == ".txt" || ext == ".parquet") &&
+            f.compare(0, prefix.size(), prefix) == 0 && fs::path(f).filename().string()[0] != '.')
+            out.push_back(f);
+    }
+    return out;
+}
+
+/// The folder a dataset is read from: where its files are (one folder), preferring the split's files when they
+/// are spread over several.
+fs::path dataFolderOf(const fs::path& root, const std::vector<std::string>& files, const std::string& split,
+                      const std::string& what)
+{
+    std::map<std::string, int> byFolder;
+    for (const auto& f : files)
+        ++byFolder[fs::path(f).parent_path().string()];
+    if (byFolder.size() == 1)
+        return root / byFolder.begin()->first;
+    for (const auto& [folder, n] : byFolder)
+        if (!split.empty() && fs::path(folder).filename().string() == split)
+            return root / folder;
+    std::string list;
+    for (const auto& [folder, n] : byFolder)
+        list += (list.empty() ? "" : ", ") + (folder.empty() ? std::string(".") : folder);
+    fail(what, ": its data files are in several folders (", list, "); set \"folder\" in dataset_info.json to one of them");
+}
+
+std::string modelScopeRevision(const std::string& revision)
+{
+    return revision.empty() || revision == "main" ? "master" : revision; // as LLaMA-Factory maps it
+}
+
+/// ModelScope's cache folder of a repo: <cache>/models/<org>/<name with . as ___> (the SDK's current layout);
+/// the older <cache>/models/<org>/<name> and <cache>/<org>/<name> are read too.
+std::vector<fs::path> modelScopeDirs(const HubSettings& s, const std::string& repoId, bool dataset)
+{
+    std::string escaped = repoId;
+    for (std::size_t at = escaped.find('.', escaped.find('/') + 1); at != std::string::npos; at = escaped.find('.', at + 3))
+        escaped.replace(at, 1, "___");
+    const fs::path base = s.msCacheDir / (dataset ? "datasets" : "models");
+    return {base / escaped, base / repoId, s.msCacheDir / repoId};
+}
+
+fs::path downloadFromHuggingFace(const std::string& repoId, bool dataset, const std::string& folder, const HubOptions& options,
+                                 std::vector<std::string>* fetched)
 {
     const HubSettings& s = options.settings;
-    const std::string& revision = options.revision.empty() ? std::string("main") : options.revision;
-    if (s.offline) {
-        if (const auto snap = cachedSnapshot(s, repoId, revision))
-            return *snap;
-        fail("model ", repoId, " (revision ", revision, ") is not in the Hugging Face cache ", s.cacheDir.string(),
-             " and HF_HUB_OFFLINE is set: download it once with the network, or unset HF_HUB_OFFLINE");
-    }
-    const fs::path repoDir = repoCacheDir(s, repoId);
+    const std::string revision = options.revision.empty() ? std::string("main") : options.revision;
+    const std::string kind = dataset ? "dataset" : "model";
+    const std::string what = kind + " " + repoId;
+    const fs::path repoDir = repoCacheDir(s, repoId, dataset);
+    const std::string apiPath = s.endpoint + (dataset ? "/api/datasets/" : "/api/models/") + repoId + "/revision/" + urlEncodePath(revision);
 
-    // The listing: the commit and the files.
     Transfer listing;
     RequestOptions get;
     get.token = s.token;
-    const HttpResponse info = request(s.endpoint + "/api/models/" + repoId + "/revision/" + urlEncodePath(revision), get,
-                                      listing, "model " + repoId);
+    const HttpResponse info = request(apiPath, get, listing, what);
     if (info.status != 200)
-        fail("model ", repoId, ": ", statusProblem(info.status, repoId, s.endpoint, s.token));
+        fail(what, ": ", statusProblem(info.status, repoId, s.endpoint, s.token));
     nlohmann::json meta = parseJsonOrDiscard<nlohmann::json>(info.body, repoId + " listing");
     if (meta.is_discarded() || !meta.is_object() || !meta.contains("sha") || !meta["sha"].is_string() ||
         !meta.contains("siblings") || !meta["siblings"].is_array())
-        fail("model ", repoId, ": the hub's file listing is not what huggingface_hub expects (", s.endpoint, ")");
+        fail(what, ": the hub's file listing is not what huggingface_hub expects (", s.endpoint, ")");
     const std::string commit = meta["sha"].get<std::string>();
+    if (commit.empty() || commit.find('/') != std::string::npos || commit.find("..") != std::string::npos)
+        fail(what, ": the hub's listing names no usable commit");
     std::vector<std::string> all;
     for (const auto& f : meta["siblings"])
         if (f.is_object() && f.contains("rfilename") && f["rfilename"].is_string())
             all.push_back(f["rfilename"].get<std::string>());
-    const std::vector<std::string> files = filesToFetch(all);
+    const std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
     if (files.empty())
-        fail("model ", repoId, ": the repo has no config, tokenizer or safetensors file to download");
+        fail(what, dataset ? ": the repo has no .json, .jsonl, .csv, .txt or .parquet file" + (folder.empty() ? std::string() : " under " + folder)
+                           : std::string(": the repo has no config, tokenizer or safetensors file to download"));
+    for (const auto& f : files)
+        if (f.find("..") != std::string::npos || f.front() == '/')
+            fail(what, ": the listing names an unsafe path: ", f);
 
     const fs::path snapshot = repoDir / "snapshots" / commit;
     fs::create_directories(repoDir / "blobs");
     fs::create_directories(snapshot);
 
-    // What each file is: its ETag (the blob's name), size and download URL.
+    // What each file is: its ETag (the blob's name), size and URL, from a HEAD on resolve/ without following the
+    // redirect (the hub's own answer carries X-Linked-Etag and X-Linked-Size for LFS files).
     struct FileInfo
     {
         std::string path, etag, url;
         std::int64_t size = 0;
     };
     std::vector<FileInfo> infos;
-    std::int64_t total = 0, done = 0;
+    Fetch fetch;
+    fetch.what = what;
+    fetch.options = &options;
+    fetch.token = s.token;
+    fetch.endpoint = s.endpoint;
     for (const auto& f : files) {
         Transfer head;
         RequestOptions ho;
         ho.head = true;
-        ho.followRedirects = false; // the hub's own answer carries X-Linked-Etag / X-Linked-Size
+        ho.followRedirects = false;
         ho.token = s.token;
         FileInfo fi;
         fi.path = f;
-        fi.url = s.endpoint + "/" + repoId + "/resolve/" + commit + "/" + urlEncodePath(f);
-        const HttpResponse h = request(fi.url, ho, head, "model " + repoId + " file " + f);
+        fi.url = s.endpoint + (dataset ? "/datasets/" : "/") + repoId + "/resolve/" + commit + "/" + urlEncodePath(f);
+        const HttpResponse h = request(fi.url, ho, head, what + " file " + f);
         if (h.status >= 400)
-            fail("model ", repoId, " file ", f, ": ", statusProblem(h.status, repoId, s.endpoint, s.token));
+            fail(what, " file ", f, ": ", statusProblem(h.status, repoId, s.endpoint, s.token));
         auto header = [&](const char* name) {
             const auto it = h.headers.find(name);
             return it == h.headers.end() ? std::string() : it->second;
@@ -442,88 +632,21 @@ fs::path downloadSnapshot(const std::string& repoId, const HubOptions& options)
         const std::string size = !header("x-linked-size").empty() ? header("x-linked-size") : header("content-length");
         fi.size = size.empty() ? 0 : std::strtoll(size.c_str(), nullptr, 10);
         if (fi.etag.empty() || fi.etag.find('/') != std::string::npos || fi.etag.find("..") != std::string::npos)
-            fail("model ", repoId, " file ", f, ": the hub gave no usable ETag (", s.endpoint, ")");
-        total += fi.size;
+            fail(what, " file ", f, ": the hub gave no usable ETag (", s.endpoint, ")");
+        fetch.total += fi.size;
         std::error_code ec;
         if (fs::exists(repoDir / "blobs" / fi.etag, ec))
-            done += fi.size;
+            fetch.done += fi.size;
         infos.push_back(fi);
     }
-
-    const auto start = Clock::now();
-    std::int64_t sessionBytes = 0;
+    fetch.fileCount = std::int64_t(infos.size());
     for (std::size_t i = 0; i < infos.size(); ++i) {
         const FileInfo& fi = infos[i];
+        fetch.fileIndex = std::int64_t(i) + 1;
         const fs::path blob = repoDir / "blobs" / fi.etag;
-        const fs::path partial = fs::path(blob.string() + ".incomplete");
         std::error_code ec;
-        if (!fs::exists(blob, ec)) {
-            const std::int64_t have = fs::exists(partial, ec) ? std::int64_t(fs::file_size(partial, ec)) : 0;
-            if (have > 0 && options.log)
-                options.log("Resuming " + repoId + "/" + fi.path + " at " + std::to_string(have) + " of " +
-                            std::to_string(fi.size) + " bytes");
-            std::FILE* out = std::fopen(partial.c_str(), have > 0 ? "ab" : "wb");
-            if (!out)
-                fail("model ", repoId, " file ", fi.path, ": ", writeFailure(partial.string(), errno));
-            Transfer t;
-            t.sink = out;
-            t.sinkPath = partial.string();
-            const std::int64_t doneBefore = done + have;
-            auto last = Clock::time_point{};
-            t.onBytes = [&](std::int64_t received) {
-                if (options.cancel && options.cancel->load())
-                    return false;
-                const auto now = Clock::now();
-                if (options.progress && now - last > std::chrono::milliseconds(100)) {
-                    last = now;
-                    HubProgress p;
-                    p.file = fi.path;
-                    p.fileIndex = std::int64_t(i) + 1;
-                    p.fileCount = std::int64_t(infos.size());
-                    p.bytesDone = doneBefore + received;
-                    p.bytesTotal = total;
-                    const double seconds = std::chrono::duration<double>(now - start).count();
-                    p.bytesPerSecond = seconds > 0 ? double(sessionBytes + received) / seconds : 0;
-                    p.secondsLeft = p.bytesPerSecond > 0 ? double(total - p.bytesDone) / p.bytesPerSecond : 0;
-                    options.progress(p);
-                }
-                return true;
-            };
-            RequestOptions go;
-            go.token = s.token;
-            go.rangeFrom = have;
-            HttpResponse r;
-            try {
-                r = request(fi.url, go, t, "model " + repoId + " file " + fi.path);
-            } catch (...) {
-                std::fclose(out);
-                throw;
-            }
-            if (std::fclose(out) != 0)
-                fail("model ", repoId, " file ", fi.path, ": ", writeFailure(partial.string(), errno));
-            sessionBytes += t.received;
-            if (r.status == 416 && have > 0) {
-                // The partial file is already whole (or longer): let the checks below judge it.
-            } else if (r.status >= 400) {
-                fail("model ", repoId, " file ", fi.path, ": ", statusProblem(r.status, repoId, s.endpoint, s.token));
-            }
-            const std::int64_t size = std::int64_t(fs::file_size(partial, ec));
-            if (fi.size > 0 && size != fi.size) {
-                fs::remove(partial, ec);
-                fail("model ", repoId, " file ", fi.path, ": received ", size, " bytes, the hub announced ", fi.size,
-                     " (the partial file was removed; run again)");
-            }
-            if (isSha256Hex(fi.etag)) {
-                const std::string sum = sha256File(partial);
-                if (sum != fi.etag) {
-                    fs::remove(partial, ec);
-                    fail("model ", repoId, " file ", fi.path, ": checksum mismatch (sha256 ", sum, ", expected ", fi.etag,
-                         "); the corrupt download was removed, nothing was kept under its name");
-                }
-            }
-            fs::rename(partial, blob);
-            done += fi.size;
-        }
+        if (!fs::exists(blob, ec))
+            fetchFile(fetch, fi.path, fi.url, blob, fi.size, isSha256Hex(fi.etag) ? fi.etag : std::string());
         // snapshots/<commit>/<path> -> ../../blobs/<etag> (one more ../ per folder of the path)
         const fs::path link = snapshot / fi.path;
         fs::create_directories(link.parent_path());
@@ -541,17 +664,105 @@ fs::path downloadSnapshot(const std::string& repoId, const HubOptions& options)
         fs::create_directories(repoDir / "refs");
         writeTextFileAtomic((repoDir / "refs" / revision).string(), commit);
     }
-    if (options.progress) {
-        HubProgress p;
-        p.fileIndex = p.fileCount = std::int64_t(infos.size());
-        p.bytesDone = p.bytesTotal = total;
-        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-        p.bytesPerSecond = seconds > 0 ? double(sessionBytes) / seconds : 0;
-        options.progress(p);
-    }
+    fetch.fileIndex = fetch.fileCount;
+    fetch.report("", fetch.total);
     if (options.log)
-        options.log("Model " + repoId + " (" + commit.substr(0, 12) + ") ready in " + snapshot.string());
+        options.log(what + " (" + commit.substr(0, 12) + ") ready in " + snapshot.string());
+    if (fetched)
+        *fetched = files;
     return snapshot;
+}
+
+fs::path downloadFromModelScope(const std::string& repoId, bool dataset, const std::string& folder, const HubOptions& options,
+                                std::vector<std::string>* fetched)
+{
+    const HubSettings& s = options.settings;
+    const std::string revision = modelScopeRevision(options.revision);
+    const std::string kind = dataset ? "dataset" : "model";
+    const std::string what = kind + " " + repoId;
+    const std::string api = s.msEndpoint + (dataset ? "/api/v1/datasets/" : "/api/v1/models/") + repoId;
+    Transfer listing;
+    RequestOptions get;
+    get.token = s.msToken;
+    const HttpResponse info =
+        request(api + "/repo/files?Revision=" + urlEncodePath(revision) + "&Recursive=true", get, listing, what);
+    if (info.status != 200)
+        fail(what, ": ", statusProblem(info.status, repoId, s.msEndpoint, s.msToken));
+    nlohmann::json meta = parseJsonOrDiscard<nlohmann::json>(info.body, repoId + " listing");
+    if (meta.is_discarded() || !meta.is_object() || !meta.contains("Data") || !meta["Data"].is_object() ||
+        !meta["Data"].contains("Files") || !meta["Data"]["Files"].is_array())
+        fail(what, ": ModelScope's file listing is not what the modelscope SDK expects (", s.msEndpoint, ")");
+    std::map<std::string, std::pair<std::int64_t, std::string>> sizes; // path -> size, sha256
+    std::vector<std::string> all;
+    for (const auto& f : meta["Data"]["Files"]) {
+        if (!f.is_object() || f.value("Type", std::string("blob")) != "blob" || !f.contains("Path") || !f["Path"].is_string())
+            continue;
+        const std::string path = f["Path"].get<std::string>();
+        all.push_back(path);
+        sizes[path] = {f.contains("Size") && f["Size"].is_number() ? f["Size"].get<std::int64_t>() : 0,
+                       f.contains("Sha256") && f["Sha256"].is_string() ? f["Sha256"].get<std::string>() : std::string()};
+    }
+    const std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
+    if (files.empty())
+        fail(what, ": the repo has no file to download for a ", kind);
+    for (const auto& f : files)
+        if (f.find("..") != std::string::npos || f.front() == '/')
+            fail(what, ": the listing names an unsafe path: ", f);
+    const fs::path dir = modelScopeDirs(s, repoId, dataset).front();
+    Fetch fetch;
+    fetch.what = what;
+    fetch.options = &options;
+    fetch.token = s.msToken;
+    fetch.endpoint = s.msEndpoint;
+    std::error_code ec;
+    for (const auto& f : files) {
+        fetch.total += sizes[f].first;
+        if (fs::exists(dir / f, ec) && std::int64_t(fs::file_size(dir / f, ec)) == sizes[f].first)
+            fetch.done += sizes[f].first;
+    }
+    fetch.fileCount = std::int64_t(files.size());
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        const std::string& f = files[i];
+        fetch.fileIndex = std::int64_t(i) + 1;
+        const auto& [size, sha] = sizes[f];
+        if (fs::exists(dir / f, ec) && std::int64_t(fs::file_size(dir / f, ec)) == size)
+            continue;
+        fetchFile(fetch, f, api + "/repo?Revision=" + urlEncodePath(revision) + "&FilePath=" + urlEncodePath(f), dir / f,
+                  size, isSha256Hex(sha) ? sha : std::string());
+    }
+    fetch.fileIndex = fetch.fileCount;
+    fetch.report("", fetch.total);
+    if (options.log)
+        options.log(what + " ready in " + dir.string());
+    if (fetched)
+        *fetched = files;
+    return dir;
+}
+
+const char* hubName(HubKind hub)
+{
+    return hub == HubKind::ModelScope ? "ModelScope" : hub == HubKind::Modelers ? "Modelers (openMind)" : "Hugging Face";
+}
+
+} // namespace
+
+fs::path downloadSnapshot(const std::string& repoId, const HubOptions& options)
+{
+    const HubSettings& s = options.settings;
+    if (s.offline) {
+        if (const auto snap = cachedSnapshot(s, repoId, options.revision.empty() ? "main" : options.revision))
+            return *snap;
+        fail("model ", repoId, " (revision ", options.revision, ") is not in the ", hubName(s.hub), " cache ",
+             (s.hub == HubKind::ModelScope ? s.msCacheDir : s.hub == HubKind::Modelers ? s.omCacheDir : s.cacheDir).string(),
+             " and HF_HUB_OFFLINE is set: download it once with the network, or unset HF_HUB_OFFLINE");
+    }
+    if (s.hub == HubKind::ModelScope)
+        return downloadFromModelScope(repoId, false, "", options, nullptr);
+    if (s.hub == HubKind::Modelers)
+        fail("model ", repoId, ": downloading from Modelers (USE_OPENMIND_HUB) is not supported yet; Lathe reads models "
+             "openmind_hub has downloaded (", s.omCacheDir.string(), "). Fetch it with openmind_hub, or unset USE_OPENMIND_HUB "
+             "to use Hugging Face or ModelScope");
+    return downloadFromHuggingFace(repoId, false, "", options, nullptr);
 }
 
 fs::path resolveModelPath(const std::string& pathOrId, const HubOptions& options)
@@ -563,14 +774,77 @@ fs::path resolveModelPath(const std::string& pathOrId, const HubOptions& options
     if (const auto snap = cachedSnapshot(options.settings, pathOrId, revision)) {
         if (options.settings.offline || snapshotLooksComplete(*snap)) {
             if (options.log)
-                options.log("Model " + pathOrId + " from the Hugging Face cache: " + snap->string());
+                options.log("Model " + pathOrId + " from the " + hubName(options.settings.hub) + " cache: " + snap->string());
             return *snap;
         }
     }
     if (options.log && !options.settings.offline)
-        options.log("Downloading " + pathOrId + " (revision " + revision + ") from " + options.settings.endpoint +
-                    " into " + options.settings.cacheDir.string());
+        options.log("Downloading " + pathOrId + " (revision " + revision + ") from " + hubName(options.settings.hub) + " (" +
+                    (options.settings.hub == HubKind::ModelScope ? options.settings.msEndpoint : options.settings.endpoint) +
+                    ") into " +
+                    (options.settings.hub == HubKind::ModelScope ? options.settings.msCacheDir : options.settings.cacheDir).string());
     return downloadSnapshot(pathOrId, options);
+}
+
+fs::path resolveDatasetRepo(const std::string& repoId, HubKind hub, const std::string& folder, const std::string& split,
+                            const HubOptions& given)
+{
+    HubOptions options = given;
+    options.settings.hub = hub;
+    const std::string what = "dataset " + repoId;
+    if (hub == HubKind::Modelers)
+        fail(what, ": downloading from Modelers (om_hub_url) is not supported yet; download its files and use file_name");
+    std::vector<std::string> files;
+    fs::path root;
+    if (hub == HubKind::HuggingFace) {
+        const auto cached = [&]() -> std::optional<fs::path> {
+            const fs::path repo = repoCacheDir(options.settings, repoId, true);
+            std::error_code ec;
+            std::string commit = options.revision.empty() ? "main" : options.revision;
+            if (fs::is_regular_file(repo / "refs" / commit, ec)) {
+                std::ifstream in(repo / "refs" / commit);
+                std::getline(in, commit);
+            }
+            if (fs::is_directory(repo / "snapshots" / commit, ec))
+                return repo / "snapshots" / commit;
+            return std::nullopt;
+        }();
+        if (cached) {
+            std::error_code ec;
+            for (auto it = fs::recursive_directory_iterator(*cached, ec); it != fs::recursive_directory_iterator(); ++it)
+                if (!it->is_directory(ec))
+                    files.push_back(fs::relative(it->path(), *cached, ec).generic_string());
+            files = dataFilesToFetch(files, folder);
+        }
+        if (cached && !files.empty()) {
+            root = *cached;
+        } else if (options.settings.offline) {
+            fail(what, " is not in the Hugging Face cache ", options.settings.cacheDir.string(), " and HF_HUB_OFFLINE is set");
+        } else {
+            if (options.log)
+                options.log("Downloading " + what + " from " + options.settings.endpoint);
+            root = downloadFromHuggingFace(repoId, true, folder, options, &files);
+        }
+    } else {
+        const fs::path dir = modelScopeDirs(options.settings, repoId, true).front();
+        std::error_code ec;
+        if (options.settings.offline) {
+            if (!fs::is_directory(dir, ec))
+                fail(what, " is not in the ModelScope cache ", options.settings.msCacheDir.string(), " and HF_HUB_OFFLINE is set");
+            for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator(); ++it)
+                if (!it->is_directory(ec))
+                    files.push_back(fs::relative(it->path(), dir, ec).generic_string());
+            files = dataFilesToFetch(files, folder);
+            root = dir;
+        } else {
+            if (options.log)
+                options.log("Downloading " + what + " from ModelScope (" + options.settings.msEndpoint + ")");
+            root = downloadFromModelScope(repoId, true, folder, options, &files);
+        }
+    }
+    if (files.empty())
+        fail(what, ": no data file found");
+    return dataFolderOf(root, files, split, what);
 }
 
 std::string formatHubProgress(const HubProgress& p)

@@ -30,12 +30,30 @@
 
 namespace lathe {
 
+/// Which hub a repo id is looked up on (LLaMA-Factory's USE_MODELSCOPE_HUB / USE_OPENMIND_HUB, the top bar's
+/// hub choice).
+enum class HubKind
+{
+    HuggingFace,
+    ModelScope,
+    Modelers, ///< openMind: its cache is read; downloads are not supported yet
+};
+
 struct HubSettings
 {
+    HubKind hub = HubKind::HuggingFace;
     std::string endpoint = "https://huggingface.co";
     std::filesystem::path cacheDir; ///< HF_HUB_CACHE
     std::string token;              ///< HF_TOKEN
     bool offline = false;           ///< HF_HUB_OFFLINE
+    /// ModelScope: MODELSCOPE_DOMAIN, MODELSCOPE_CACHE (its layout: <cache>/models/<org>/<name>, '.' as '___'),
+    /// MODELSCOPE_API_TOKEN. Listing GET /api/v1/models/<id>/repo/files?Revision=&Recursive=true, files from
+    /// /api/v1/models/<id>/repo?Revision=&FilePath= (sha256 checked); revision "main" means "master".
+    std::string msEndpoint = "https://www.modelscope.cn";
+    std::filesystem::path msCacheDir;
+    std::string msToken;
+    /// Modelers (openMind): OPENMIND_HUB_CACHE, huggingface_hub's layout.
+    std::filesystem::path omCacheDir;
 
     /// From the environment, with huggingface_hub's defaults.
     static HubSettings fromEnvironment();
@@ -64,8 +82,8 @@ struct HubOptions
 /// True for "org/name" or "name"-style ids that are not a path on disk (no such file or folder exists).
 bool looksLikeRepoId(const std::string& text);
 
-/// The cache folder of a repo: <cache>/models--org--name.
-std::filesystem::path repoCacheDir(const HubSettings& settings, const std::string& repoId);
+/// The cache folder of a repo: <cache>/models--org--name (datasets--org--name for a dataset).
+std::filesystem::path repoCacheDir(const HubSettings& settings, const std::string& repoId, bool dataset = false);
 
 /// The snapshot folder for `revision` (a branch, tag or commit) when the cache has it, without any request.
 std::optional<std::filesystem::path> cachedSnapshot(const HubSettings& settings, const std::string& repoId,
@@ -82,6 +100,12 @@ std::filesystem::path resolveModelPath(const std::string& pathOrId, const HubOpt
 
 /// Downloads (or completes) the snapshot of `repoId` at `options.revision`; returns its folder.
 std::filesystem::path downloadSnapshot(const std::string& repoId, const HubOptions& options = {});
+
+/// The folder holding the data files of a dataset repo (dataset_info.json's hf_hub_url / ms_hub_url), from the
+/// cache or downloaded into it: the .json/.jsonl/.csv/.txt/.parquet files under `folder` (all when empty); when
+/// they lie in several folders, the one named `split`. Throws lathe::Error naming the repo.
+std::filesystem::path resolveDatasetRepo(const std::string& repoId, HubKind hub, const std::string& folder,
+                                         const std::string& split, const HubOptions& options = {});
 
 /// One line for a terminal: "file 3/5 model.safetensors  412.0/1192.3 MB  85.1 MB/s  0:00:09".
 std::string formatHubProgress(const HubProgress& progress);

@@ -124,6 +124,7 @@ std::vector<Example> loadExamples(const DatasetRegistry& registry, const std::st
     DatasetLoadOptions load;
     load.stage = options.stage;
     load.seed = options.seed;
+    load.log = options.log;
     if (options.maxSamples)
         load.maxSamples = *options.maxSamples;
     auto loaded = loadDataset(registry, name, load);
@@ -158,6 +159,7 @@ public:
             pre.process = options.process;
             pre.load.stage = options.stage;
             pre.load.seed = options.seed;
+            pre.load.log = options.log;
             pre.workers = options.workers;
             pre.cacheDir = options.cacheDir;
             pre.overwriteCache = options.overwriteCache;
@@ -197,6 +199,7 @@ public:
         DatasetLoadOptions load;
         load.stage = options.stage;
         load.seed = options.seed;
+        load.log = options.log;
         const auto eos = encoder.eosId();
         for (const auto& name : names) {
             std::vector<std::string> texts;

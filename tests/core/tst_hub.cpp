@@ -21,6 +21,8 @@
 #include <QtTest/QtTest>
 
 #include "error_check.h"
+#include "data/dataset_attr.h"
+#include "data/dataset_loader.h"
 #include "hub/hub.h"
 #include "test_support.h"
 #include "tiny_model.h"
@@ -105,6 +107,58 @@ public:
             res.set_content(f.content, "application/octet-stream");
         };
         m_server.Get(R"(/([^/]+)/([^/]+)/resolve/([^/]+)/(.+))", resolve);
+        // Dataset repos: the same protocol under /api/datasets/ and /datasets/.
+        m_server.Get(R"(/api/datasets/([^/]+)/([^/]+)/revision/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+            ++m_requests;
+            const auto it = m_datasets.find(req.matches[1].str() + "/" + req.matches[2].str());
+            if (it == m_datasets.end()) {
+                res.status = 404;
+                return;
+            }
+            json siblings = json::array();
+            for (const auto& [name, f] : it->second.files)
+                siblings.push_back({{"rfilename", name}});
+            res.set_content(json{{"sha", it->second.commit}, {"siblings", siblings}}.dump(), "application/json");
+        });
+        m_server.Get(R"(/datasets/([^/]+)/([^/]+)/resolve/([^/]+)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+            ++m_requests;
+            const auto it = m_datasets.find(req.matches[1].str() + "/" + req.matches[2].str());
+            const auto file = it == m_datasets.end() ? nullptr : &it->second.files;
+            if (!file || !file->count(req.matches[4].str())) {
+                res.status = 404;
+                return;
+            }
+            const std::string& content = file->at(req.matches[4].str()).content;
+            res.set_header("X-Repo-Commit", it->second.commit);
+            res.set_header("ETag", "\"" + sha256Hex(content).substr(0, 40) + "\"");
+            res.set_content(content, "application/octet-stream");
+        });
+        // ModelScope: the listing with sizes and sha256, files by query.
+        m_server.Get(R"(/api/v1/(models|datasets)/([^/]+)/([^/]+)/repo/files)", [this](const httplib::Request& req, httplib::Response& res) {
+            ++m_requests;
+            auto& table = req.matches[1].str() == "models" ? m_repos : m_datasets;
+            const auto it = table.find(req.matches[2].str() + "/" + req.matches[3].str());
+            if (it == table.end() || req.get_param_value("Revision") != "master" || req.get_param_value("Recursive") != "true") {
+                res.status = 404;
+                return;
+            }
+            json files = json::array();
+            for (const auto& [name, f] : it->second.files)
+                files.push_back({{"Name", fs::path(name).filename().string()}, {"Path", name}, {"Type", "blob"},
+                                 {"Size", f.content.size()}, {"Sha256", sha256Hex(f.content)}, {"Revision", "abc"}});
+            res.set_content(json{{"Code", 200}, {"Data", {{"Files", files}}}}.dump(), "application/json");
+        });
+        m_server.Get(R"(/api/v1/(models|datasets)/([^/]+)/([^/]+)/repo)", [this](const httplib::Request& req, httplib::Response& res) {
+            ++m_requests;
+            auto& table = req.matches[1].str() == "models" ? m_repos : m_datasets;
+            const auto it = table.find(req.matches[2].str() + "/" + req.matches[3].str());
+            const std::string path = req.get_param_value("FilePath");
+            if (it == table.end() || !it->second.files.count(path)) {
+                res.status = 404;
+                return;
+            }
+            res.set_content(it->second.files.at(path).content, "application/octet-stream");
+        });
         // The blobs: a slow content provider (64 KB per 5 ms), so a transfer can be cancelled halfway; ranges
         // are served by httplib from the provider's offset.
         m_server.Get(R"(/blobs/([0-9a-f]+))", [this](const httplib::Request& req, httplib::Response& res) {
@@ -141,6 +195,7 @@ public:
 
     std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(m_port); }
     std::map<std::string, Repo>& repos() { return m_repos; }
+    std::map<std::string, Repo>& datasets() { return m_datasets; }
     std::atomic<long> m_requests{0};
     std::atomic<std::size_t> m_blobBytes{0};
     std::string m_lastRange;
@@ -164,6 +219,7 @@ private:
     int m_port = 0;
     std::thread m_thread;
     std::map<std::string, Repo> m_repos;
+    std::map<std::string, Repo> m_datasets;
 };
 
 // The tiny model's files as a repo, a 6 MB random LFS file added so a transfer takes long enough to interrupt;
@@ -362,6 +418,58 @@ private Q_SLOTS:
         LATHE_VERIFY_ERROR(resolveModelPath("someone/missing", o), message);
         LATHE_VERIFY_MENTIONS(message, (QStringList{"someone/missing", "HF_HUB_OFFLINE"}));
         QCOMPARE(hub.m_requests.load(), 0L);
+    }
+
+    void modelScope()
+    {
+        const fs::path root = lathe::test::scratchDir("hub-modelscope").toStdString();
+        FakeHub hub;
+        hub.repos()["org/tiny.v1"] = tinyRepo(root / "src", 6);
+        HubOptions o = optionsFor(hub, root / "hf");
+        o.settings.hub = HubKind::ModelScope;
+        o.settings.msEndpoint = hub.endpoint();
+        o.settings.msCacheDir = root / "ms";
+        const fs::path dir = resolveModelPath("org/tiny.v1", o); // revision main asks ModelScope for master
+        QCOMPARE(dir, root / "ms/models/org/tiny___v1");           // the SDK's layout, '.' as '___'
+        for (const auto& [name, f] : hub.repos()["org/tiny.v1"].files)
+            if (name.find(".json") != std::string::npos || name.find(".safetensors") != std::string::npos)
+                QCOMPARE(readAll(dir / name), f.content);
+        QVERIFY(!fs::exists(dir / "README.md"));
+        const long before = hub.m_requests;
+        QCOMPARE(resolveModelPath("org/tiny.v1", o), dir); // cached: no request
+        QCOMPARE(hub.m_requests.load(), before);
+    }
+
+    // dataset_info.json entries with hf_hub_url / ms_hub_url: their files downloaded into the caches and read.
+    void hubDatasets()
+    {
+        const fs::path root = lathe::test::scratchDir("hub-datasets").toStdString();
+        FakeHub hub;
+        Repo data;
+        data.commit = "feedfacefeedfacefeedfacefeedfacefeedface";
+        data.files["README.md"] = {"# data", false, ""};
+        data.files["data/train.json"] = {R"([{"instruction": "Say hi", "input": "", "output": "hi"},
+                                               {"instruction": "Say bye", "input": "", "output": "bye"}])", false, ""};
+        hub.datasets()["org/greetings"] = data;
+        Repo msData = data;
+        msData.files["data/train.json"].content = R"([{"instruction": "你好", "input": "", "output": "您好"}])";
+        hub.datasets()["org/greetings_zh"] = msData;
+        writeTextFileAtomic((root / "dataset_info.json").string(),
+                            json{{"greetings", {{"hf_hub_url", "org/greetings"}, {"ms_hub_url", "org/greetings_zh"}}}}.dump());
+        qputenv("HF_ENDPOINT", QByteArray::fromStdString(hub.endpoint()));
+        qputenv("HF_HUB_CACHE", QByteArray::fromStdString((root / "hf").string()));
+        qputenv("MODELSCOPE_DOMAIN", QByteArray::fromStdString(hub.endpoint()));
+        qputenv("MODELSCOPE_CACHE", QByteArray::fromStdString((root / "ms").string()));
+        const auto registry = DatasetRegistry::load(root.string());
+        const auto hf = loadDataset(registry, "greetings");
+        QCOMPARE(hf.examples.size(), std::size_t(2));
+        QVERIFY2(QString::fromStdString(hf.path).contains("datasets--org--greetings/snapshots/"), hf.path.c_str());
+        qputenv("USE_MODELSCOPE_HUB", "1"); // LLaMA-Factory's switch: the ms_hub_url entry wins
+        const auto ms = loadDataset(DatasetRegistry::load(root.string()), "greetings");
+        QCOMPARE(ms.examples.size(), std::size_t(1));
+        QVERIFY2(QString::fromStdString(ms.path).contains("ms/datasets/org/greetings_zh/data"), ms.path.c_str());
+        for (const char* v : {"HF_ENDPOINT", "HF_HUB_CACHE", "MODELSCOPE_DOMAIN", "MODELSCOPE_CACHE", "USE_MODELSCOPE_HUB"})
+            qunsetenv(v);
     }
 
     // LLaMA-Factory's own example config with only model_name_or_path pointed at a repo id on the local hub.
