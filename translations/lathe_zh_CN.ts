@@ -1100,6 +1100,46 @@
         <source>Where training, evaluation and chat compute: auto picks CUDA, then Ascend NPU, then the CPU.</source>
         <translation>训练、评估和对话使用的计算设备：自动时依次选择 CUDA、昇腾 NPU、CPU。</translation>
     </message>
+    <message>
+        <source>Connecting...</source>
+        <translation>正在连接……</translation>
+    </message>
+    <message>
+        <source>%1  %2 / %3 MB  %4 MB/s  %5 left</source>
+        <translation>%1  %2 / %3 MB  %4 MB/秒  剩余 %5</translation>
+    </message>
+    <message>
+        <source>Download cancelled; the part already fetched is kept and the next download resumes it.</source>
+        <translation>下载已取消；已下载的部分会保留，下次下载将从中断处继续。</translation>
+    </message>
+    <message>
+        <source>Download failed: %1</source>
+        <translation>下载失败：%1</translation>
+    </message>
+    <message>
+        <source>From the %1 cache: %2</source>
+        <translation>来自 %1 缓存：%2</translation>
+    </message>
+    <message>
+        <source>%1 is not in the cache %2 and HF_HUB_OFFLINE is set.</source>
+        <translation>%1 不在缓存 %2 中，且已设置 HF_HUB_OFFLINE。</translation>
+    </message>
+    <message>
+        <source>Not downloaded yet: Download (or Start) fetches it into %1.</source>
+        <translation>尚未下载：点击“下载”（或“开始”）会将其下载到 %1。</translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <source>Fetch this hub model into the local cache (Hugging Face, ModelScope), where Python tools find it too; an interrupted download resumes.</source>
+        <translation>将此模型从模型仓库下载到本地缓存（Hugging Face、ModelScope），Python 工具也能找到它；中断的下载可以继续。</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
 </context>
 <context>
     <name>lathe::TrainCharts</name>

@@ -18,6 +18,7 @@
 #include <QKeyEvent>
 #include <QLineEdit>
 #include <QMouseEvent>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QStandardItemModel>
 #include <QStyle>
@@ -25,6 +26,9 @@
 
 #include "checkpoint_lister.h"
 #include "language_switcher.h"
+#include "hub/hub.h"
+#include "hub_download.h"
+#include "train/trainer.h"
 #include "model_catalog.h"
 #include "runtime/env_info.h"
 
@@ -71,6 +75,14 @@ TopBar::TopBar(QWidget* parent)
     m_modelSummary = new QLabel(this);
     m_modelSummary->setForegroundRole(QPalette::PlaceholderText);
     m_modelSummary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_download = new QPushButton(this);
+    m_download->setVisible(false);
+    m_cancelDownload = new QPushButton(this);
+    m_cancelDownload->setVisible(false);
+    m_downloadProgress = new QProgressBar(this);
+    m_downloadProgress->setVisible(false);
+    m_downloadProgress->setTextVisible(true);
+    m_hubDownload = new HubDownload(this);
     m_browse = new QPushButton(this);
     m_browse->setIcon(style()->standardIcon(QStyle::SP_DirOpenIcon));
 
@@ -123,6 +135,7 @@ TopBar::TopBar(QWidget* parent)
     pathRow->setSpacing(4);
     pathRow->addWidget(m_modelPath, 1);
     pathRow->addWidget(m_browse);
+    pathRow->addWidget(m_download);
     auto* checkpointRow = new QHBoxLayout;
     checkpointRow->setSpacing(4);
     checkpointRow->addWidget(m_checkpoint, 1);
@@ -140,7 +153,12 @@ TopBar::TopBar(QWidget* parent)
     grid->addLayout(pathRow, 1, 3, 1, 2);
     grid->addWidget(m_hubLabel, 0, 5);
     grid->addWidget(m_hub, 1, 5);
-    grid->addWidget(m_modelSummary, 2, 3, 1, 3);
+    auto* summaryRow = new QHBoxLayout;
+    summaryRow->setSpacing(4);
+    summaryRow->addWidget(m_modelSummary, 1);
+    summaryRow->addWidget(m_downloadProgress, 1);
+    summaryRow->addWidget(m_cancelDownload);
+    grid->addLayout(summaryRow, 2, 3, 1, 3);
     grid->setRowMinimumHeight(2, 8);
     grid->addWidget(m_finetuningTypeLabel, 3, 0);
     grid->addWidget(m_finetuningType, 4, 0);
@@ -163,13 +181,83 @@ TopBar::TopBar(QWidget* parent)
     });
     connect(m_finetuningType, &QComboBox::currentTextChanged, this, &TopBar::refreshCheckpoints);
     connect(m_checkpoint, &QComboBox::editTextChanged, this, &TopBar::syncCheckpointChecks);
-    connect(m_hub, &QComboBox::currentTextChanged, this, [this] { applyCatalogModel(modelName()); });
+    connect(m_hub, &QComboBox::currentTextChanged, this, [this](const QString& hub) {
+        // As LLaMA-Board: the hub choice is the environment's USE_MODELSCOPE_HUB / USE_OPENMIND_HUB, which every
+        // download (and LLaMA-Factory's dataset choice of ms_hub_url / om_hub_url) reads.
+        qputenv("USE_MODELSCOPE_HUB", hub == QLatin1String("modelscope") ? "1" : "0");
+        qputenv("USE_OPENMIND_HUB", hub == QLatin1String("openmind") ? "1" : "0");
+        applyCatalogModel(modelName());
+        refreshModelPath();
+    });
+    connect(m_download, &QPushButton::clicked, this, [this] {
+        m_download->setEnabled(false);
+        m_downloadProgress->setRange(0, 0);
+        m_downloadProgress->setFormat(tr("Connecting..."));
+        m_downloadProgress->setVisible(true);
+        m_cancelDownload->setVisible(true);
+        m_modelSummary->setVisible(false);
+        m_hubDownload->start(modelPath());
+    });
+    connect(m_cancelDownload, &QPushButton::clicked, m_hubDownload, &HubDownload::cancel);
+    connect(m_hubDownload, &HubDownload::progress, this,
+            [this](qint64 done, qint64 total, const QString& file, double speed) {
+                const double mb = 1024.0 * 1024.0;
+                m_downloadProgress->setRange(0, 1000);
+                m_downloadProgress->setValue(total > 0 ? int(1000.0 * double(done) / double(total)) : 0);
+                const qint64 left = speed > 0 ? qint64(double(total - done) / speed) : 0;
+                m_downloadProgress->setFormat(tr("%1  %2 / %3 MB  %4 MB/s  %5 left")
+                                                  .arg(file)
+                                                  .arg(double(done) / mb, 0, 'f', 1)
+                                                  .arg(double(total) / mb, 0, 'f', 1)
+                                                  .arg(speed / mb, 0, 'f', 1)
+                                                  .arg(QString::fromStdString(formatElapsed(double(left)))));
+            });
+    connect(m_hubDownload, &HubDownload::finished, this, [this](const QString&, const QString&) {
+        m_downloadProgress->setVisible(false);
+        m_cancelDownload->setVisible(false);
+        m_modelSummary->setVisible(true);
+        m_download->setEnabled(true);
+        refreshModelPath();
+    });
+    connect(m_hubDownload, &HubDownload::failed, this, [this](const QString&, const QString& message) {
+        m_downloadProgress->setVisible(false);
+        m_cancelDownload->setVisible(false);
+        m_modelSummary->setVisible(true);
+        m_download->setEnabled(true);
+        refreshModelPath();
+        m_modelSummary->setText(message.contains(QLatin1String("cancelled"))
+                                    ? tr("Download cancelled; the part already fetched is kept and the next download resumes it.")
+                                    : tr("Download failed: %1").arg(message));
+    });
     connect(m_refreshCheckpoints, &QToolButton::clicked, this, &TopBar::refreshCheckpoints);
     connect(m_browse, &QPushButton::clicked, this, &TopBar::browseModelFolder);
-    connect(m_modelPath, &QLineEdit::textChanged, this,
-            [this](const QString& path) { m_modelSummary->setText(describeModelFolder(path.trimmed())); });
+    connect(m_modelPath, &QLineEdit::textChanged, this, &TopBar::refreshModelPath);
 
     retranslateUi();
+}
+
+void TopBar::refreshModelPath()
+{
+    const QString path = modelPath();
+    const std::string text = path.trimmed().toStdString();
+    if (!looksLikeRepoId(text)) {
+        m_download->setVisible(false);
+        m_modelSummary->setText(describeModelFolder(path.trimmed()));
+        return;
+    }
+    // A hub id: the cached snapshot's summary, or an offer to download it.
+    const HubSettings settings = HubSettings::fromEnvironment();
+    const auto snapshot = cachedSnapshot(settings, text, "main");
+    m_download->setVisible(!snapshot && !m_hubDownload->isRunning());
+    if (snapshot) {
+        m_modelSummary->setText(tr("From the %1 cache: %2").arg(hubName(), describeModelFolder(QString::fromStdString(snapshot->string()))));
+        return;
+    }
+    const QString cache = QString::fromStdString(
+        (settings.hub == HubKind::ModelScope ? settings.msCacheDir : settings.hub == HubKind::Modelers ? settings.omCacheDir : settings.cacheDir)
+            .string());
+    m_modelSummary->setText(settings.offline ? tr("%1 is not in the cache %2 and HF_HUB_OFFLINE is set.").arg(path.trimmed(), cache)
+                                             : tr("Not downloaded yet: Download (or Start) fetches it into %1.").arg(cache));
 }
 
 QString TopBar::describeModelFolder(const QString& dir)
@@ -178,9 +266,8 @@ QString TopBar::describeModelFolder(const QString& dir)
         return {};
     const QFileInfo folder(dir);
     if (!folder.exists())
-        return folder.isRelative() && dir.count(QLatin1Char('/')) == 1
-                   ? QString() // an organisation/name hub id: downloading is not part of Lathe yet
-                   : tr("%1 does not exist.").arg(dir);
+        return looksLikeRepoId(dir.toStdString()) ? QString() // a hub id: refreshModelPath describes it
+                                                  : tr("%1 does not exist.").arg(dir);
     QFile configFile(QDir(dir).filePath(QStringLiteral("config.json")));
     if (!folder.isDir() || !configFile.open(QIODevice::ReadOnly))
         return tr("Not a model folder: no config.json in %1.").arg(dir);
@@ -416,6 +503,10 @@ void TopBar::retranslateUi()
     m_modelPath->setToolTip(tr("Path to pretrained model or model identifier from Hugging Face."));
     m_modelPath->setPlaceholderText(tr("Hugging Face id or local folder"));
     m_browse->setText(tr("Browse..."));
+    m_download->setText(tr("Download"));
+    m_download->setToolTip(tr("Fetch this hub model into the local cache (Hugging Face, ModelScope), where Python tools "
+                              "find it too; an interrupted download resumes."));
+    m_cancelDownload->setText(tr("Cancel"));
     m_browse->setToolTip(tr("Choose a model folder on this computer."));
     m_finetuningTypeLabel->setText(tr("Finetuning method"));
     m_checkpointLabel->setText(tr("Checkpoint path"));

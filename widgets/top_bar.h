@@ -10,11 +10,14 @@
 
 class QComboBox;
 class QLabel;
+class QProgressBar;
 class QLineEdit;
 class QPushButton;
 class QToolButton;
 
 namespace lathe {
+
+class HubDownload;
 
 class TopBar : public QWidget
 {
@@ -59,6 +62,13 @@ public:
     /// That line for `dir` (empty for an empty path or a hub id that is not a local folder).
     static QString describeModelFolder(const QString& dir);
     QPushButton* browseButton() const { return m_browse; }
+    /// Shown while the model path is a hub id that is not in the cache: fetches it (with progress and Cancel).
+    QPushButton* downloadButton() const { return m_download; }
+    QPushButton* cancelDownloadButton() const { return m_cancelDownload; }
+    QProgressBar* downloadProgress() const { return m_downloadProgress; }
+    HubDownload* hubDownload() const { return m_hubDownload; }
+    /// Re-reads the model path: the summary line and whether Download is offered.
+    void refreshModelPath();
     QComboBox* finetuningTypeCombo() const { return m_finetuningType; }
     /// Editable; for LoRA its list items are check boxes, and ticking several stacks those adapters.
     QComboBox* checkpointCombo() const { return m_checkpoint; }
@@ -109,6 +119,10 @@ private:
     QLabel* m_templateLabel = nullptr;
     QComboBox* m_template = nullptr;
     QLabel* m_hubLabel = nullptr;
+    QPushButton* m_download = nullptr;
+    QPushButton* m_cancelDownload = nullptr;
+    QProgressBar* m_downloadProgress = nullptr;
+    HubDownload* m_hubDownload = nullptr;
     QComboBox* m_hub = nullptr;
     QLabel* m_ropeScalingLabel = nullptr;
     QComboBox* m_ropeScaling = nullptr;

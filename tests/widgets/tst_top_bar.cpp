@@ -12,6 +12,7 @@
 #include <QSignalSpy>
 #include <QStandardItemModel>
 #include <QToolButton>
+#include <QPushButton>
 #include <QtTest/QtTest>
 
 #include "checkpoint_lister.h"
@@ -78,8 +79,11 @@ private Q_SLOTS:
         QVERIFY2(bar.modelSummaryLabel()->text().contains("Not a model folder"), qPrintable(bar.modelSummaryLabel()->text()));
         bar.modelPathEdit()->setText(root + "/missing/folder");
         QVERIFY(bar.modelSummaryLabel()->text().contains("does not exist"));
-        bar.modelPathEdit()->setText("Qwen/Qwen3-0.6B"); // a hub id: nothing to read locally
-        QVERIFY(bar.modelSummaryLabel()->text().isEmpty());
+        qputenv("HF_HUB_CACHE", (root + "/empty-cache").toUtf8());
+        bar.modelPathEdit()->setText("Qwen/Qwen3-0.6B"); // a hub id not in the cache: Download is offered
+        QVERIFY2(bar.modelSummaryLabel()->text().contains("Not downloaded yet"), qPrintable(bar.modelSummaryLabel()->text()));
+        QVERIFY(!bar.downloadButton()->isHidden());
+        qunsetenv("HF_HUB_CACHE");
     }
     void choicesMirrorLlamaBoard();
     void modelListIsLlamaBoardCatalogue();
