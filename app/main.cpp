@@ -1,4 +1,5 @@
 // Entry point of `lathe`: no arguments opens the workbench window; a command runs headless.
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -10,7 +11,26 @@
 #include <QTimer>
 
 #include "cli/commands.h"
+#include "hub/hub.h"
 #include "main_window.h"
+#include "model_catalog.h"
+
+namespace {
+
+// LLaMA-Board's catalogue of models: a hub id nobody has ("Qwen/Qwen3-0.6b") is answered with the closest of these.
+void registerCatalogueIds()
+{
+    std::vector<std::string> ids;
+    const lathe::ModelCatalog& catalog = lathe::ModelCatalog::builtIn();
+    for (const QString& name : catalog.modelNames())
+        for (const QString& hub : lathe::ModelCatalog::hubs())
+            ids.push_back(catalog.hubPath(name, hub).toStdString());
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    lathe::setKnownRepoIds(std::move(ids));
+}
+
+} // namespace
 
 int main(int argc, char** argv)
 {
@@ -24,10 +44,12 @@ int main(int argc, char** argv)
             int qtArgc = int(qtArgs.size());
             QGuiApplication app(qtArgc, qtArgs.data());
             QCoreApplication::setApplicationName("lathe");
+            registerCatalogueIds();
             return lathe::runCommand(argv[1], args);
         }
         QCoreApplication app(argc, argv); // no display needed
         QCoreApplication::setApplicationName("lathe");
+        registerCatalogueIds();
         return lathe::runCommand(argv[1], args);
     }
     // `lathe workbench [--config train.yaml] [--model_name_or_path M] [--template T] [--adapter_name_or_path A]
@@ -61,6 +83,7 @@ int main(int argc, char** argv)
         }
     }
     QApplication app(argc, argv);
+    registerCatalogueIds();
     QApplication::setApplicationName("Lathe");
     QApplication::setOrganizationName("Lathe");
     lathe::MainWindow window;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <regex>
 
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include "util/edit_distance.h"
 #include "util/error.h"
 #include "util/file_util.h"
 #include "util/json_text.h"
@@ -72,6 +74,8 @@ struct Transfer
     std::int64_t received = 0;
     std::int64_t rangeFrom = 0; ///< the file already holds this many bytes (a Range request)
     bool restarted = false;     ///< the server ignored the range: the file was emptied and written from 0
+    EVP_MD_CTX* hash = nullptr; ///< sha256 of what is written, as it is written (a download from byte 0)
+    EVP_MD_CTX* restartHash = nullptr; ///< used as `hash` when a resumed download restarts from byte 0
 };
 
 std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user)
@@ -110,11 +114,17 @@ std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user)
                 return 0;
             }
             t->restarted = true;
+            if (t->restartHash) { // the whole file follows: hash it from the start
+                t->hash = t->restartHash;
+                EVP_DigestInit_ex(t->hash, EVP_sha256(), nullptr);
+            }
         }
         if (std::fwrite(data, 1, n, t->sink) != n) {
             t->writeErrno = errno ? errno : EIO;
             return 0;
         }
+        if (t->hash)
+            EVP_DigestUpdate(t->hash, data, n);
     } else if (t->response->body.size() < (std::size_t(1) << 26)) {
         t->response->body.append(data, n);
     }
@@ -191,6 +201,18 @@ HttpResponse request(const std::string& url, const RequestOptions& o, Transfer& 
     return response;
 }
 
+std::mutex& knownIdsMutex()
+{
+    static std::mutex m;
+    return m;
+}
+
+std::vector<std::string>& knownIds()
+{
+    static std::vector<std::string> ids;
+    return ids;
+}
+
 std::string statusProblem(long status, const std::string& repoId, const std::string& endpoint, const std::string& token)
 {
     if (status == 401 || status == 403)
@@ -198,8 +220,18 @@ std::string statusProblem(long status, const std::string& repoId, const std::str
                                    " and set HF_TOKEN to an access token (or write it to $HF_HOME/token)"
                              : "the repo " + repoId + " refuses the token in HF_TOKEN (HTTP " + std::to_string(status) +
                                    "): is access to it granted for that account?";
-    if (status == 404)
-        return "no repo " + repoId + " on " + endpoint + " (check the spelling; a private repo needs HF_TOKEN)";
+    if (status == 404) {
+        std::vector<std::string> close;
+        {
+            std::lock_guard<std::mutex> lock(knownIdsMutex());
+            close = closestNames(repoId, knownIds(), 3);
+        }
+        std::string hint;
+        for (const auto& c : close)
+            hint += (hint.empty() ? "; did you mean " : " or ") + c;
+        return "no repo " + repoId + " on " + endpoint + " (check the spelling; a private repo needs HF_TOKEN" + hint +
+               (hint.empty() ? ")" : "?)");
+    }
     return "HTTP " + std::to_string(status) + " from " + endpoint;
 }
 
@@ -214,6 +246,17 @@ std::string normalizeEtag(std::string etag)
 bool isSha256Hex(const std::string& s)
 {
     return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+std::string hexOf(const unsigned char* digest, unsigned int len)
+{
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 15];
+    }
+    return out;
 }
 
 std::string sha256File(const fs::path& path)
@@ -455,6 +498,16 @@ void fetchFile(Fetch& f, const std::string& file, const std::string& url, const 
     Transfer t;
     t.sink = out;
     t.sinkPath = partial.string();
+    // A download from byte 0 is hashed while it is written (one pass over the data); a resumed one afterwards.
+    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> hash(nullptr, EVP_MD_CTX_free);
+    if (!sha256.empty()) {
+        hash.reset(EVP_MD_CTX_new());
+        EVP_DigestInit_ex(hash.get(), EVP_sha256(), nullptr);
+        if (have == 0)
+            t.hash = hash.get();
+        else
+            t.restartHash = hash.get(); // the server may ignore the range and send the file from byte 0 (onBody)
+    }
     const std::int64_t doneBefore = f.done + have;
     auto last = Clock::time_point{};
     t.onBytes = [&](std::int64_t received) {
@@ -489,7 +542,15 @@ void fetchFile(Fetch& f, const std::string& file, const std::string& url, const 
              " (the partial file was removed; run again)");
     }
     if (!sha256.empty()) {
-        const std::string sum = sha256File(partial);
+        std::string sum;
+        if (t.hash) {
+            unsigned char digest[32];
+            unsigned int len = 0;
+            EVP_DigestFinal_ex(t.hash, digest, &len);
+            sum = hexOf(digest, len);
+        } else {
+            sum = sha256File(partial);
+        }
         if (sum != sha256) {
             fs::remove(partial, ec);
             fail(f.what, " file ", file, ": checksum mismatch (sha256 ", sum, ", expected ", sha256,
@@ -845,6 +906,12 @@ fs::path resolveDatasetRepo(const std::string& repoId, HubKind hub, const std::s
     if (files.empty())
         fail(what, ": no data file found");
     return dataFolderOf(root, files, split, what);
+}
+
+void setKnownRepoIds(std::vector<std::string> ids)
+{
+    std::lock_guard<std::mutex> lock(knownIdsMutex());
+    knownIds() = std::move(ids);
 }
 
 std::string formatHubProgress(const HubProgress& p)

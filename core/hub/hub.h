@@ -107,6 +107,9 @@ std::filesystem::path downloadSnapshot(const std::string& repoId, const HubOptio
 std::filesystem::path resolveDatasetRepo(const std::string& repoId, HubKind hub, const std::string& folder,
                                          const std::string& split, const HubOptions& options = {});
 
+/// Repo ids a "no such repo" message suggests the closest of (the program registers LLaMA-Board's catalogue).
+void setKnownRepoIds(std::vector<std::string> ids);
+
 /// One line for a terminal: "file 3/5 model.safetensors  412.0/1192.3 MB  85.1 MB/s  0:00:09".
 std::string formatHubProgress(const HubProgress& progress);
 

@@ -161,6 +161,10 @@ private Q_SLOTS:
 
         LATHE_VERIFY_ERROR(resolveModelPath("org/nosuch", o), message);
         LATHE_VERIFY_MENTIONS(message, (QStringList{"org/nosuch", "no repo"}));
+        setKnownRepoIds({"Qwen/Qwen3-0.6B", "Qwen/Qwen3-8B", "meta-llama/Llama-3.2-1B"});
+        LATHE_VERIFY_ERROR(resolveModelPath("Qwen/Qwen3-0.6b", o), message); // the catalogue's closest ids
+        LATHE_VERIFY_MENTIONS(message, (QStringList{"no repo Qwen/Qwen3-0.6b", "did you mean Qwen/Qwen3-0.6B"}));
+        setKnownRepoIds({});
     }
 
     void corruptedBlobIsRefused()
