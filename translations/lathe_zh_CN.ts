@@ -1437,5 +1437,21 @@
         <source>PPO needs a reward model and generation inside the training loop; Lathe does not train it yet.</source>
         <translation>PPO 需要奖励模型并在训练循环中生成回答；Lathe 暂不支持该训练阶段。</translation>
     </message>
+    <message>
+        <source>Aborted at %1/%2 after %3</source>
+        <translation>已在 %1/%2 处中断，用时 %3</translation>
+    </message>
+    <message>
+        <source>Finished %1/%2 in %3</source>
+        <translation>已完成 %1/%2，用时 %3</translation>
+    </message>
+    <message>
+        <source>Failed before the first step</source>
+        <translation>在第一步之前失败</translation>
+    </message>
+    <message>
+        <source>Failed at %1/%2</source>
+        <translation>在 %1/%2 处失败</translation>
+    </message>
 </context>
 </TS>

@@ -54,6 +54,8 @@ QString CheckpointLister::saveDir(const QString& savesRoot, const QString& model
 {
     QString model = modelName;
     model.remove(QLatin1Char(' '));
+    if (model.isEmpty()) // a typed path without a catalogue name: the window saves such runs under "Custom"
+        model = QStringLiteral("Custom");
     return QDir(savesRoot).filePath(model + QLatin1Char('/') + finetuningType);
 }
 
@@ -72,8 +74,8 @@ QStringList CheckpointLister::list(const QString& savesRoot, const QString& mode
                                    const QString& finetuningType)
 {
     QStringList found;
-    if (modelName.trimmed().isEmpty() || finetuningType.isEmpty())
-        return found;
+    if (finetuningType.isEmpty())
+        return found; // an empty model name is "Custom" (saveDir)
     const QDir root(saveDir(savesRoot, modelName, finetuningType));
     const auto folders = QDir::Dirs | QDir::NoDotAndDotDot;
     for (const QString& run : root.entryList(folders)) {

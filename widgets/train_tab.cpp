@@ -5,6 +5,8 @@
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
+#include <QJsonObject>
+#include <QJsonDocument>
 #include <QEvent>
 #include <QFile>
 #include <QFileDialog>
@@ -235,6 +237,13 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
     connect(m_runner, &TrainRunner::logLine, this, &TrainTab::onLogLine);
     connect(m_runner, &TrainRunner::progress, this, &TrainTab::onProgress);
     connect(m_runner, &TrainRunner::succeeded, this, [this](const QString& dir, bool aborted, qint64 step) {
+        // The bar says how the run ended, not "Running..." (it keeps the last step's position).
+        if (m_progress->maximum() == 0)
+            m_progress->setRange(0, 1);
+        m_progress->setFormat(aborted ? tr("Aborted at %1/%2 after %3").arg(step).arg(m_lastTotalSteps).arg(m_lastElapsed)
+                                      : tr("Finished %1/%2 in %3").arg(step).arg(m_lastTotalSteps).arg(m_lastElapsed));
+        if (!aborted)
+            m_progress->setValue(m_progress->maximum());
         m_status->setStyleSheet(QString());
         m_status->setText(aborted ? tr("Aborted at step %1; what was trained is saved in %2.")
                                         .arg(step)
@@ -245,6 +254,13 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
         Q_EMIT runFinished(true, aborted, QString());
     });
     connect(m_runner, &TrainRunner::failed, this, [this](const QString& message) {
+        if (m_progress->maximum() == 0) { // failed before the first step
+            m_progress->setRange(0, 1);
+            m_progress->setValue(0);
+            m_progress->setFormat(tr("Failed before the first step"));
+        } else {
+            m_progress->setFormat(tr("Failed at %1/%2").arg(m_progress->value()).arg(m_lastTotalSteps));
+        }
         showProblem(tr("Failed.") + QLatin1Char('\n') + message, true);
         Q_EMIT runFinished(false, false, message);
     });
@@ -567,8 +583,11 @@ bool TrainTab::start()
     m_runOutputDir = outputDir();
     m_output->clear();
     m_charts->clear();
+    drawEarlierSteps(args);
     m_progress->setRange(0, 0); // busy until the first step
     m_progress->setFormat(QString());
+    m_lastTotalSteps = 0;
+    m_lastElapsed = QStringLiteral("0:00:00");
     m_stats->clear();
     m_status->setStyleSheet(QString());
     m_status->setText(tr("Loading model..."));
@@ -577,6 +596,42 @@ bool TrainTab::start()
     setRunning(true);
     Q_EMIT runStarted(m_runOutputDir);
     return true;
+}
+
+void TrainTab::drawEarlierSteps(const ArgumentSet& args)
+{
+    // A run that resumes is drawn from its first step: the records of trainer_log.jsonl up to the checkpoint it
+    // continues from (the trainer keeps those and appends).
+    if (args.getBool("overwrite_output_dir"))
+        return;
+    std::string checkpoint = args.getString("resume_from_checkpoint");
+    if (checkpoint.empty())
+        checkpoint = lastCheckpoint(m_runOutputDir.toStdString());
+    const QString name = QFileInfo(QString::fromStdString(checkpoint)).fileName();
+    if (!name.startsWith(QLatin1String("checkpoint-")))
+        return;
+    const qint64 upTo = name.mid(11).toLongLong();
+    QFile log(m_runOutputDir + "/trainer_log.jsonl");
+    if (!log.open(QIODevice::ReadOnly))
+        return;
+    while (!log.atEnd()) {
+        const QJsonObject r = QJsonDocument::fromJson(log.readLine()).object();
+        if (r.isEmpty() || r.value("current_steps").toInteger() > upTo || (!r.contains("loss") && !r.contains("eval_loss")))
+            continue;
+        TrainProgress p;
+        p.step = r.value("current_steps").toInteger();
+        p.totalSteps = r.value("total_steps").toInteger();
+        p.epoch = r.value("epoch").toDouble();
+        if (r.contains("loss"))
+            p.loss = r.value("loss").toDouble();
+        if (r.contains("eval_loss"))
+            p.evalLoss = r.value("eval_loss").toDouble();
+        p.learningRate = r.value("lr").toDouble();
+        for (auto it = r.begin(); it != r.end(); ++it)
+            if (it.key().contains(QLatin1Char('/')))
+                p.metrics.emplace_back(it.key().toStdString(), it.value().toDouble());
+        m_charts->addProgress(p);
+    }
 }
 
 void TrainTab::abort()
@@ -623,6 +678,8 @@ void TrainTab::onProgress(const TrainProgress& p)
         m_progress->setRange(0, int(p.totalSteps));
         m_progress->setValue(int(std::min(p.step, p.totalSteps)));
     }
+    m_lastTotalSteps = p.totalSteps;
+    m_lastElapsed = QString::fromStdString(formatElapsed(p.elapsedSeconds));
     // LLaMA-Board's progress label.
     m_progress->setFormat(tr("Running %1/%2: %3 < %4")
                               .arg(p.step)

@@ -137,6 +137,8 @@ private:
     void retranslateUi();
     void applyLlamaBoardDefaults();
     void setRunning(bool running);
+    /// Before a resumed run starts: its earlier steps into the charts.
+    void drawEarlierSteps(const ArgumentSet& args);
     void showProblem(const QString& message, bool dialog);
     void showMemoryEstimate();
     void onProgress(const TrainProgress& p);
@@ -152,6 +154,8 @@ private:
     bool m_memoryWarning = false; ///< the estimate exceeds the memory available
     QTimer* m_estimateTimer = nullptr;
     bool m_aborting = false;
+    qint64 m_lastTotalSteps = 0; ///< of the last progress report (the bar's end text)
+    QString m_lastElapsed;
 
     QLabel* m_stageLabel = nullptr;
     QComboBox* m_stage = nullptr;

@@ -48,6 +48,7 @@
 #include "util/error.h"
 #include "util/memory_limits.h"
 #include "util/file_util.h"
+#include "util/json_text.h"
 
 namespace lathe {
 
@@ -65,6 +66,22 @@ std::string formatElapsed(double seconds)
     char buf[48];
     std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
     return buf;
+}
+
+double parseElapsed(const std::string& text)
+{
+    // Lathe writes hours past 24 as "25:00:00"; Python's timedelta writes "1 day, 1:00:00".
+    long long days = 0, h = 0, m = 0, sec = 0;
+    std::string rest = text;
+    const auto comma = rest.find(", ");
+    if (comma != std::string::npos) {
+        if (std::sscanf(rest.c_str(), "%lld day", &days) != 1)
+            return 0;
+        rest = rest.substr(comma + 2);
+    }
+    if (std::sscanf(rest.c_str(), "%lld:%lld:%lld", &h, &m, &sec) != 3)
+        return 0;
+    return double(((days * 24 + h) * 60 + m) * 60 + sec);
 }
 
 namespace {
@@ -187,6 +204,7 @@ private:
     double m_epoch = 0;
     json m_logHistory = json::array();
     std::vector<nlohmann::ordered_json> m_records;
+    double m_elapsedBefore = 0; ///< seconds the run had trained before a resume (its elapsed_time at the checkpoint)
     std::vector<std::pair<std::string, double>> m_lastEvalMetrics;
     std::optional<double> m_bestMetric;
     std::string m_bestCheckpoint;
@@ -573,7 +591,7 @@ void Run::appendRecord(json entry)
     r["epoch"] = m_epoch;
     r["percentage"] = m_totalSteps ? std::round(double(m_globalStep) / double(m_totalSteps) * 10000) / 100 : 100.0;
     const auto [elapsed, remaining] = timing();
-    r["elapsed_time"] = formatElapsed(elapsed);
+    r["elapsed_time"] = formatElapsed(m_elapsedBefore + elapsed); // the whole run's, across resumes
     r["remaining_time"] = formatElapsed(remaining);
     if (elapsed > 0)
         r["throughput"] = std::round(double(m_tokensThisRun) / elapsed * 100) / 100;
@@ -620,6 +638,7 @@ void Run::report(std::optional<double> loss, std::optional<double> evalLoss, dou
     p.tokensSeen = m_tokensSeen;
     std::tie(p.elapsedSeconds, p.remainingSeconds) = timing();
     p.tokensPerSecond = p.elapsedSeconds > 0 ? double(m_tokensThisRun) / p.elapsedSeconds : 0;
+    p.elapsedSeconds += m_elapsedBefore; // the whole run's, across resumes
     p.peakMemoryBytes = peakResidentBytes();
     m_cb.progress(p);
 }
@@ -639,6 +658,33 @@ void Run::resume(const std::string& checkpoint)
     m_bestCheckpoint = point.bestCheckpoint;
     log("Resuming training from " + checkpoint + " at step " + std::to_string(m_globalStep));
     m_result.resumedFrom = checkpoint;
+
+    // trainer_log.jsonl continues, as LLaMA-Factory appends to it: the records up to the checkpoint are kept (those
+    // past it were made by steps that are trained again), and the elapsed time goes on from the checkpoint's.
+    const fs::path logPath = m_out / "trainer_log.jsonl";
+    std::error_code ec;
+    if (fs::exists(logPath, ec)) {
+        const std::string text = readTextFile(logPath.string());
+        std::size_t from = 0;
+        while (from < text.size()) {
+            const std::size_t end = std::min(text.find('\n', from), text.size());
+            const std::string line = text.substr(from, end - from);
+            from = end + 1;
+            const auto record = parseJsonOrDiscard<nlohmann::ordered_json>(line, logPath.string());
+            if (record.is_discarded() || !record.is_object() || !record.contains("current_steps") ||
+                !record["current_steps"].is_number_integer() || record["current_steps"].get<std::int64_t>() > m_globalStep)
+                continue;
+            if (!record.contains("loss") && !record.contains("eval_loss"))
+                continue; // the closing summary of the interrupted part: the run goes on
+            m_records.push_back(record);
+        }
+        if (!m_records.empty() && m_records.back().contains("elapsed_time") && m_records.back()["elapsed_time"].is_string())
+            m_elapsedBefore = parseElapsed(m_records.back()["elapsed_time"].get<std::string>());
+        std::string kept;
+        for (const auto& rec : m_records)
+            kept += rec.dump() + "\n";
+        writeTextFileAtomic(logPath.string(), kept);
+    }
 }
 
 // A training step allocates and frees the same large activations every time. glibc's defaults hand blocks

@@ -113,5 +113,7 @@ std::string lastCheckpoint(const std::string& outputDir);
 
 /// "H:MM:SS" as Python's str(timedelta(seconds=int(s))) prints it.
 std::string formatElapsed(double seconds);
+/// The seconds of such a string ("1:02:03", "2 days, 1:02:03"); 0 when it is not one.
+double parseElapsed(const std::string& text);
 
 } // namespace lathe

@@ -485,10 +485,11 @@ private Q_SLOTS:
         QTest::newRow("file not found") << alpaca << "other.json"
                                         << "[]"
                                         << "file_name \"d.json\" not found in dataset_dir";
-        QTest::newRow("hub dataset") << "{\"d\": {\"hf_hub_url\": \"org/d\"}}"
-                                     << "d.json"
-                                     << "[]"
-                                     << "downloading datasets is not supported";
+        // Hub datasets are downloaded (tst_hub); a loading script is not run.
+        QTest::newRow("script dataset") << "{\"d\": {\"script_url\": \"org/d\"}}"
+                                        << "d.json"
+                                        << "[]"
+                                        << "only files and hub datasets are read";
         QTest::newRow("broken JSON record")
             << alpaca << "d.json"
             << "[{\"instruction\": \"a\", \"output\": \"b\"}, {\"instruction\": }]"

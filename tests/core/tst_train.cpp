@@ -331,8 +331,28 @@ private Q_SLOTS:
                               "scheduler.json", "rng_state.safetensors", "trainer_state.json", "tokenizer.json"})
             QVERIFY2(fs::exists(root / "split/checkpoint-4" / f), f);
 
+        // Records past the checkpoint (as a run killed after step 4's log but before its checkpoint leaves them)
+        // are dropped on resume: those steps are trained again.
+        {
+            std::ofstream extra(root / "split/trainer_log.jsonl", std::ios::app);
+            extra << R"({"current_steps": 7, "total_steps": 8, "loss": 9.0, "elapsed_time": "0:00:09"})" << "\n";
+        }
+        const auto logBefore = readJsonLines(root / "split/trainer_log.jsonl");
         const auto second = runTraining(args(root / "split")); // same output_dir: resumes checkpoint-4
         QVERIFY(second.resumedFrom.has_value());
+        // trainer_log.jsonl goes on from the first part (LLaMA-Factory appends): steps 2 and 4 kept, then 6, 8 and
+        // the summary; the elapsed time never goes back.
+        const auto logAfter = readJsonLines(root / "split/trainer_log.jsonl");
+        QCOMPARE(logAfter.size(), std::size_t(5));
+        QCOMPARE(logAfter[0].dump(), logBefore[0].dump());
+        QCOMPARE(logAfter[1].dump(), logBefore[1].dump());
+        std::vector<int> steps;
+        for (const auto& r : logAfter)
+            steps.push_back(r["current_steps"].get<int>());
+        QCOMPARE(steps, (std::vector<int>{2, 4, 6, 8, 8}));
+        for (std::size_t i = 1; i < logAfter.size(); ++i)
+            QVERIFY(parseElapsed(logAfter[i]["elapsed_time"].get<std::string>()) >=
+                    parseElapsed(logAfter[i - 1]["elapsed_time"].get<std::string>()));
         QCOMPARE(QString::fromStdString(*second.resumedFrom).endsWith("checkpoint-4"), true);
         QCOMPARE(second.globalStep, std::int64_t(8));
         QCOMPARE(second.stepLosses.size(), std::size_t(4));

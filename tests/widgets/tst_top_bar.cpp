@@ -291,9 +291,15 @@ void TestTopBar::checkpointsAreListedFromSavesFolder()
     touch(saves + "/Qwen3-0.6B-Base/full/run1/model.safetensors");
     touch(saves + "/Llama-3-8B-Instruct/lora/other/adapter_model.bin");
 
+    touch(saves + "/Custom/lora/typed_path_run/adapter_model.safetensors");
+
     TopBar bar;
     bar.setSavesRoot(saves);
-    QCOMPARE(bar.checkpointCombo()->count(), 0); // no model chosen yet
+    // No catalogue name (a typed model path): the runs the window saved under Custom/ (issue 23, item 1), and
+    // the refresh button names the folder it scans.
+    QCOMPARE(itemTexts(bar.checkpointCombo()), QStringList({"typed_path_run"}));
+    QVERIFY2(bar.refreshCheckpointsButton()->toolTip().contains(QDir::toNativeSeparators(saves + "/Custom/lora")),
+             qPrintable(bar.refreshCheckpointsButton()->toolTip()));
 
     pickModel(bar, QStringLiteral("Qwen3-0.6B-Base"));
     QCOMPARE(itemTexts(bar.checkpointCombo()),

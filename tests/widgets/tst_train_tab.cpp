@@ -328,6 +328,20 @@ void TestTrainTab::existingOutputDirOffersResume()
     QVERIFY2(finished.first().at(0).toBool(), qPrintable(finished.first().at(2).toString()));
     QVERIFY(tab.outputBox()->toPlainText().contains("checkpoint-4"));
     QVERIFY(QFile::exists(out + "/trainer_state.json"));
+    // The resumed run is drawn from step 1 and its log goes on from the first part (issue 23, items 4 and 6).
+    QVERIFY(!tab.charts()->lossPoints().empty());
+    QCOMPARE(tab.charts()->lossPoints().front().x(), 1.0);
+    QCOMPARE(tab.charts()->lossPoints().back().x(), 6.0);
+    QCOMPARE(int(tab.charts()->lossPoints().size()), 6);
+    QStringList logged;
+    QFile log(out + "/trainer_log.jsonl");
+    QVERIFY(log.open(QIODevice::ReadOnly));
+    while (!log.atEnd()) {
+        const QJsonObject r = QJsonDocument::fromJson(log.readLine()).object();
+        if (r.contains("loss"))
+            logged << QString::number(r.value("current_steps").toInt());
+    }
+    QCOMPARE(logged, QStringList({"1", "2", "3", "4", "5", "6"}));
 
     // Overwrite: the arguments stay, the flag is set and said.
     tab.overwriteButton()->click();
@@ -414,9 +428,9 @@ void TestTrainTab::runFromTheTab()
     QCOMPARE(last.totalSteps, qint64(steps));
     QVERIFY(last.loss.has_value());
     QCOMPARE(tab.progressBar()->value(), steps);
-    QVERIFY2(tab.progressBar()->format().startsWith(QString("Running %1/%1: ").arg(steps)),
+    // The bar says the run is over, not "Running..." (issue 23, item 7).
+    QVERIFY2(tab.progressBar()->format().startsWith(QString("Finished %1/%1 in ").arg(steps)),
              qPrintable(tab.progressBar()->format()));
-    QVERIFY(tab.progressBar()->format().contains(" < "));
     QVERIFY(tab.statsLabel()->text().contains("tokens/s"));
     QVERIFY2(tab.memoryLabel()->text().contains("weights"), qPrintable(tab.memoryLabel()->text()));
     QVERIFY(!tab.outputBox()->toPlainText().isEmpty());
@@ -457,6 +471,8 @@ void TestTrainTab::abortStopsAndSaves()
     QVERIFY2(result.at(0).toBool(), qPrintable(result.at(2).toString()));
     QCOMPARE(result.at(1).toBool(), true);
     QVERIFY(tab.statusLabel()->text().startsWith("Aborted at step"));
+    QVERIFY2(tab.progressBar()->format().startsWith("Aborted at "), qPrintable(tab.progressBar()->format()));
+    QVERIFY(!tab.progressBar()->format().contains("Running"));
     const auto last = progress.last().at(0).value<lathe::TrainProgress>();
     QVERIFY(last.step < steps);
     QCOMPARE(last.totalSteps, qint64(steps));
@@ -482,6 +498,8 @@ void TestTrainTab::trainerErrorIsShown()
     QVERIFY2(error.contains("no_such_model"), qPrintable(error));
     QVERIFY(tab.statusLabel()->text().startsWith("Failed."));
     QVERIFY(tab.statusLabel()->text().contains(error));
+    QCOMPARE(tab.progressBar()->format(), QString("Failed before the first step")); // not a busy bar
+    QCOMPARE(tab.progressBar()->maximum(), 1);
     QMessageBox* box = tab.findChild<QMessageBox*>();
     QVERIFY(box);
     QVERIFY(box->text().contains(error));
