@@ -1453,5 +1453,9 @@
         <source>Failed at %1/%2</source>
         <translation>在 %1/%2 处失败</translation>
     </message>
+    <message>
+        <source>%1 already holds a run: the config&apos;s overwrite_output_dir was not applied. Choose Resume, Overwrite or New run.</source>
+        <translation>%1 中已有一次训练：未应用配置中的 overwrite_output_dir。请选择“恢复训练”“覆盖”或“新建运行”。</translation>
+    </message>
 </context>
 </TS>

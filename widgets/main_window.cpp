@@ -5,6 +5,7 @@
 #include <QComboBox>
 #include <QEvent>
 #include <QLineEdit>
+#include <QFileInfo>
 #include <QMessageBox>
 #include <QSettings>
 #include <QFrame>
@@ -174,6 +175,10 @@ void MainWindow::preselect(const WorkbenchSelection& selection)
     if (!selection.checkpoint.isEmpty()) {
         m_topBar->finetuningTypeCombo()->setCurrentText(QStringLiteral("lora"));
         m_topBar->checkpointCombo()->setCurrentText(selection.checkpoint);
+        // The adapter chosen is where the config would write: Start must not train over it. A fresh folder.
+        const QString adapter = QFileInfo(selection.checkpoint).canonicalFilePath();
+        if (!adapter.isEmpty() && QFileInfo(m_trainTab->outputDir()).canonicalFilePath() == adapter)
+            m_trainTab->startNewRun();
     }
     if (!selection.datasetDir.isEmpty()) {
         m_trainTab->datasetDirEdit()->setText(selection.datasetDir);

@@ -443,6 +443,19 @@ void TrainTab::loadArguments(const ArgumentSet& args)
         // After the method, whose change lists the checkpoints again.
         m_topBar->checkpointCombo()->setCurrentText(QString::fromStdString(args.getString("adapter_name_or_path")));
     }
+    // A loaded config never overwrites an existing run without asking (LLaMA-Factory's examples all say
+    // overwrite_output_dir: true): the flag is cleared when the folder holds something, and the bar below the
+    // form offers Resume, Overwrite or New run.
+    auto* overwrite = qobject_cast<QCheckBox*>(m_form->editor(QStringLiteral("overwrite_output_dir")));
+    const QDir run(outputDir());
+    if (overwrite->isChecked() && !outputDir().isEmpty() && run.exists() && !run.isEmpty()) {
+        overwrite->setChecked(false);
+        m_status->setStyleSheet(QString());
+        m_status->setText(tr("%1 already holds a run: the config's overwrite_output_dir was not applied. Choose "
+                             "Resume, Overwrite or New run.")
+                              .arg(QDir::toNativeSeparators(outputDir())));
+    }
+    checkOutputDir();
 }
 
 QStringList TrainTab::problems()
@@ -544,7 +557,9 @@ bool TrainTab::loadArgumentsFile(const QString& path)
         return false;
     }
     m_status->setStyleSheet(QString());
-    m_status->setText(tr("Arguments have been restored."));
+    const QString note = m_status->text(); // what loadArguments said about the output folder, if anything
+    m_status->setText(tr("Arguments have been restored.") +
+                      (note.contains(QLatin1String("overwrite_output_dir")) ? QLatin1Char(' ') + note : QString()));
     return true;
 }
 

@@ -78,6 +78,7 @@ private Q_SLOTS:
     void unknownLanguageIsRefused();
     void keyboardReachesEveryField();
     void chartsFollowThePalette();
+    void demoNeverTrainsOverItsAdapter();
 };
 
 // Every field of the top bar and the Train tab's main row can be reached with Tab, has a focus frame, and a
@@ -270,6 +271,47 @@ void TestMainWindow::unknownLanguageIsRefused()
     QCOMPARE(window.language(), QStringLiteral("zh"));
     QCOMPARE(window.topBar()->language(), QStringLiteral("zh"));
     QVERIFY(window.setLanguage(QStringLiteral("en")));
+}
+
+
+// The README's demo window: `lathe workbench --config demo_lora_sft.yaml --adapter_name_or_path <its output_dir>`.
+// The config says overwrite_output_dir: true and writes where the adapter is; Start must not train over it
+// (issue 23, item 2): a fresh output folder, the flag not applied. A config loaded over an existing run asks.
+void TestMainWindow::demoNeverTrainsOverItsAdapter()
+{
+    const QString root = lathe::test::scratchDir("demo_overwrite");
+    const QString adapter = root + "/saves/lora_sft";
+    QDir().mkpath(adapter);
+    for (const char* f : {"adapter_model.safetensors", "adapter_config.json", "trainer_log.jsonl"}) {
+        QFile file(adapter + "/" + f);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("{}");
+    }
+    const QString config = root + "/demo.yaml";
+    {
+        QFile file(config);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(("stage: sft\ndo_train: true\nfinetuning_type: lora\ndataset: identity\noutput_dir: " + adapter +
+                    "\noverwrite_output_dir: true\n")
+                       .toUtf8());
+    }
+    MainWindow window;
+    auto* train = window.findChild<lathe::TrainTab*>();
+    QVERIFY(train);
+    lathe::WorkbenchSelection selection;
+    selection.config = config;
+    selection.checkpoint = adapter;
+    window.preselect(selection);
+    QVERIFY2(train->outputDirEdit()->text().startsWith("train_"), qPrintable(train->outputDirEdit()->text()));
+    QVERIFY(!train->arguments().getBool("overwrite_output_dir"));
+    QVERIFY(QFile::exists(adapter + "/adapter_model.safetensors"));
+
+    // Loading the config over the existing run (Load arguments): the flag is not applied, the choice is offered.
+    QVERIFY(train->loadArgumentsFile(config));
+    QCOMPARE(QDir(train->outputDir()).canonicalPath(), QDir(adapter).canonicalPath());
+    QVERIFY(!train->arguments().getBool("overwrite_output_dir"));
+    QVERIFY(!train->existingRunBar()->isHidden());
+    QVERIFY2(train->statusLabel()->text().contains("not applied"), qPrintable(train->statusLabel()->text()));
 }
 
 QTEST_MAIN(TestMainWindow)
