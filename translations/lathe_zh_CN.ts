@@ -1457,5 +1457,13 @@
         <source>%1 already holds a run: the config&apos;s overwrite_output_dir was not applied. Choose Resume, Overwrite or New run.</source>
         <translation>%1 中已有一次训练：未应用配置中的 overwrite_output_dir。请选择“恢复训练”“覆盖”或“新建运行”。</translation>
     </message>
+    <message>
+        <source>%1 is not a model folder: it has no config.json.</source>
+        <translation>%1 不是模型文件夹：其中没有 config.json。</translation>
+    </message>
+    <message>
+        <source>The model path %1 does not exist.</source>
+        <translation>模型路径 %1 不存在。</translation>
+    </message>
 </context>
 </TS>

@@ -32,6 +32,7 @@
 
 #include "argument_form.h"
 #include "checkpoint_lister.h"
+#include "hub/hub.h"
 #include "dataset_dialogs.h"
 #include "model_arguments.h"
 #include "model_selection.h"
@@ -462,8 +463,15 @@ QStringList TrainTab::problems()
 {
     // LLaMA-Board's alerts (llamaboard-reference.md §1.9), then the schema's own checks.
     QStringList found = m_form->validate();
-    if (!m_topBar || m_topBar->modelPath().isEmpty())
+    if (!m_topBar || m_topBar->modelPath().isEmpty()) {
         found << tr("Please select a model.");
+    } else {
+        // Said before Start, not found out by the trainer after it made the output folder (issue 23, item 8).
+        const QString model = m_topBar->modelPath().trimmed();
+        if (!looksLikeRepoId(model.toStdString()) && !QFile::exists(QDir(model).filePath(QStringLiteral("config.json"))))
+            found << (QFileInfo::exists(model) ? tr("%1 is not a model folder: it has no config.json.").arg(model)
+                                               : tr("The model path %1 does not exist.").arg(model));
+    }
     if (m_chosenDatasets.isEmpty())
         found << tr("Please choose a dataset.");
     if (outputDir().isEmpty())

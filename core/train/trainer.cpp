@@ -28,6 +28,7 @@
 #include "data/token_cache.h"
 #include "io/safetensors.h"
 #include "lora/lora_adapter.h"
+#include "model/model_config.h"
 #include "model/model_loader.h"
 #include "runtime/device.h"
 #include "runtime/env_info.h"
@@ -239,7 +240,10 @@ void Run::prepareOutputDir()
                  " already exists and is not empty. Please set `overwrite_output_dir` (or pick another "
                  "output_dir).");
     }
-    fs::create_directories(m_out);
+    fs::create_directories(m_out, ec);
+    if (ec || !fs::is_directory(m_out))
+        fail("output_dir: cannot create ", m_out.string(), ": ", ec ? ec.message() : std::string("not a folder"),
+             "; choose a folder you can write to");
     // Leftovers of an earlier writer that was killed: half-written checkpoints and final saves (each writer
     // renames its temporary folder when complete, so any that remains is incomplete).
     for (const auto& entry : fs::directory_iterator(m_out, ec)) {
@@ -700,6 +704,9 @@ void keepFreedMemory()
 
 TrainResult Run::execute()
 {
+    // The model folder is checked before anything is created: a wrong path must not leave an output folder
+    // behind that then blocks the next start (issue 23).
+    ModelConfig::fromDir(m_s.modelPath);
     prepareOutputDir();
     m_checkpointer = std::make_unique<Checkpointer>(Checkpointer::Options{
         m_out, m_s.saveTotalLimit, m_s.saveOnlyModel, [this](const std::string& line) { log(line); }});

@@ -63,6 +63,24 @@ class TestRunFolder : public QObject
 private Q_SLOTS:
     void initTestCase() { torch::set_num_threads(1); }
 
+    // Issue 23, item 8: a wrong model path fails before the output folder exists (a leftover folder would block
+    // the next start), and an output folder that cannot be made says so in words.
+    void badModelOrOutputFolderFailsBeforeWriting()
+    {
+        const fs::path root = lathe::test::scratchDir("run_folder_early").toStdString();
+        const auto model = lathe::test::makeTinyModel(root);
+        const auto data = makeData(root);
+        QString message;
+        LATHE_VERIFY_ERROR(lathe::runTraining(args(root / "no_such_model", data, root / "run", 2)), message);
+        LATHE_VERIFY_MENTIONS(message, (QStringList{"no_such_model", "not a model folder"}));
+        QVERIFY(!fs::exists(root / "run"));
+        QCOMPARE(lathe::runTraining(args(model, data, root / "run", 2)).globalStep, std::int64_t(2)); // the next start
+
+        lathe::writeTextFileAtomic((root / "a_file").string(), "x");
+        LATHE_VERIFY_ERROR(lathe::runTraining(args(model, data, root / "a_file" / "run", 2)), message);
+        LATHE_VERIFY_MENTIONS(message, (QStringList{"output_dir: cannot create", "a_file/run", "choose a folder"}));
+    }
+
     void overwriteRetiresTheOldRunAndLeftoversGo()
     {
         const fs::path root = lathe::test::scratchDir("run_folder_overwrite").toStdString();

@@ -257,6 +257,16 @@ void TestTrainTab::startRefusesWhatCannotRun()
     QVERIFY(!tab.start()); // the schema's cross-field check
     QVERIFY(tab.statusLabel()->text().contains("bf16 and fp16"));
     QVERIFY(!QDir(m_root + "/refused").exists());
+
+    // A model path that is no model is said before Start, and nothing is created (issue 23, item 8).
+    qobject_cast<QCheckBox*>(tab.form()->editor("fp16"))->setChecked(false);
+    bar.modelPathEdit()->setText(m_root + "/no_such_model");
+    QVERIFY(!tab.start());
+    QVERIFY2(tab.statusLabel()->text().contains("does not exist"), qPrintable(tab.statusLabel()->text()));
+    bar.modelPathEdit()->setText(m_data);
+    QVERIFY(!tab.start());
+    QVERIFY2(tab.statusLabel()->text().contains("no config.json"), qPrintable(tab.statusLabel()->text()));
+    QVERIFY(!QDir(m_root + "/refused").exists());
 }
 
 void TestTrainTab::memoryEstimateBeforeStart()
@@ -487,7 +497,13 @@ void TestTrainTab::trainerErrorIsShown()
     TopBar bar;
     TrainTab tab;
     setUp(bar, tab, m_root + "/failed", 3);
-    bar.modelPathEdit()->setText(m_root + "/no_such_model");
+    // A model folder whose weights are missing: the form cannot know, the trainer finds out.
+    const QString broken = m_root + "/no_weights_model";
+    QDir().mkpath(broken);
+    for (const QString& f : QDir(m_model).entryList(QDir::Files))
+        if (!f.endsWith(".safetensors"))
+            QFile::copy(m_model + "/" + f, broken + "/" + f);
+    bar.modelPathEdit()->setText(broken);
     QSignalSpy finished(&tab, &TrainTab::runFinished);
     QVERIFY(tab.start()); // the form is fine; the trainer finds out
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
@@ -495,7 +511,7 @@ void TestTrainTab::trainerErrorIsShown()
     QCOMPARE(result.at(0).toBool(), false);
     const QString error = result.at(2).toString();
     QVERIFY(!error.isEmpty());
-    QVERIFY2(error.contains("no_such_model"), qPrintable(error));
+    QVERIFY2(error.contains("no_weights_model"), qPrintable(error));
     QVERIFY(tab.statusLabel()->text().startsWith("Failed."));
     QVERIFY(tab.statusLabel()->text().contains(error));
     QCOMPARE(tab.progressBar()->format(), QString("Failed before the first step")); // not a busy bar
