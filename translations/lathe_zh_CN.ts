@@ -1465,5 +1465,9 @@
         <source>The model path %1 does not exist.</source>
         <translation>模型路径 %1 不存在。</translation>
     </message>
+    <message>
+        <source>dataset_info.json cannot be read: %1</source>
+        <translation>无法读取 dataset_info.json：%1</translation>
+    </message>
 </context>
 </TS>

@@ -365,8 +365,11 @@ void TrainTab::refreshDatasets()
                 offered << QString::fromStdString(name);
         if (offered.isEmpty())
             note = tr("No dataset of %1 suits this stage.").arg(QDir::toNativeSeparators(registry.infoPath().c_str()));
-    } catch (const Error&) {
-        note = tr("No dataset_info.json in %1.").arg(QDir::toNativeSeparators(datasetDir()));
+    } catch (const Error& e) {
+        // Missing, or there and broken: a broken file is said with the reader's line and column (issue 23, item 8).
+        note = QFile::exists(QDir(datasetDir()).filePath(QStringLiteral("dataset_info.json")))
+                   ? tr("dataset_info.json cannot be read: %1").arg(QString::fromUtf8(e.what()))
+                   : tr("No dataset_info.json in %1.").arg(QDir::toNativeSeparators(datasetDir()));
     }
     QStringList chosen;
     for (const QString& name : m_chosenDatasets)

@@ -163,6 +163,16 @@ void TestTrainTab::datasetsAreListedByStage()
     tab.datasetDirEdit()->setText(m_root + "/nowhere");
     tab.refreshDatasets();
     QVERIFY(tab.availableDatasets().isEmpty());
+    QVERIFY2(tab.datasetNoteLabel()->text().contains("No dataset_info.json"), qPrintable(tab.datasetNoteLabel()->text()));
+
+    // A broken dataset_info.json is not "missing": the reader's line and column are shown (issue 23, item 8).
+    QDir().mkpath(m_root + "/broken_info");
+    writeFile(m_root + "/broken_info/dataset_info.json", "{\n  \"a\": {\"file_name\": \"a.json\"},\n  \"b\": \n}\n");
+    tab.datasetDirEdit()->setText(m_root + "/broken_info");
+    tab.refreshDatasets();
+    QVERIFY2(tab.datasetNoteLabel()->text().contains("cannot be read") &&
+                 tab.datasetNoteLabel()->text().contains("line 4, column 1"),
+             qPrintable(tab.datasetNoteLabel()->text()));
 }
 
 void TestTrainTab::argumentsComeFromTopBarTabAndForm()
