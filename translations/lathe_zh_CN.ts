@@ -978,12 +978,24 @@
         <translation>刷新</translation>
     </message>
     <message>
-        <source>Runs under the saves folder, however they were started; select several to compare their loss curves.</source>
-        <translation>saves 文件夹下的所有运行（无论以何种方式启动）；选择多个以比较它们的损失曲线。</translation>
-    </message>
-    <message>
         <source>Training loss</source>
         <translation>训练损失</translation>
+    </message>
+    <message>
+        <source>Folder to list runs from</source>
+        <translation>要列出其中运行记录的文件夹</translation>
+    </message>
+    <message>
+        <source>Folder...</source>
+        <translation>文件夹...</translation>
+    </message>
+    <message>
+        <source>List the runs of another folder (remembered)</source>
+        <translation>列出另一个文件夹中的运行记录（会被记住）</translation>
+    </message>
+    <message>
+        <source>Runs under %1, however they were started (the list follows the folder); select several to compare their loss curves.</source>
+        <translation>%1 下的运行记录，无论以何种方式启动（列表随文件夹自动更新）；选择多个可比较其损失曲线。</translation>
     </message>
 </context>
 <context>

@@ -1,7 +1,13 @@
 #include "runs_panel.h"
 
+#include <cmath>
+
 #include <QChart>
+#include <QFileDialog>
+#include <QSettings>
+#include <QTimer>
 #include <QChartView>
+#include <QDir>
 #include <QEvent>
 #include <QHeaderView>
 #include <QItemSelectionModel>
@@ -22,8 +28,12 @@ namespace lathe {
 
 RunsPanel::RunsPanel(QWidget* parent)
     : QWidget(parent), m_model(new RunsModel(this)), m_view(new QTableView(this)), m_chart(new QChart),
-      m_refresh(new QPushButton(this)), m_hint(new QLabel(this))
+      m_refresh(new QPushButton(this)), m_chooseRoot(new QPushButton(this)), m_hint(new QLabel(this)),
+      m_watch(new QTimer(this))
 {
+    m_root = QSettings().value(QStringLiteral("runs/root")).toString(); // the user's own choice, if any
+    m_watch->setInterval(kWatchSeconds * 1000);
+    connect(m_watch, &QTimer::timeout, this, &RunsPanel::refresh);
     m_view->setModel(m_model);
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
@@ -32,17 +42,27 @@ RunsPanel::RunsPanel(QWidget* parent)
     m_hint->setWordWrap(true);
     auto* chartView = new QChartView(m_chart, this);
     chartView->setRenderHint(QPainter::Antialiasing);
+    chartView->setMinimumHeight(240); // never squeezed to a strip by the table (1024x700 windows)
     m_chart->legend()->setAlignment(Qt::AlignBottom);
-    auto* split = new QSplitter(Qt::Vertical, this);
-    split->addWidget(m_view);
-    split->addWidget(chartView);
+    m_split = new QSplitter(Qt::Vertical, this);
+    m_split->addWidget(m_view);
+    m_split->addWidget(chartView);
+    m_split->setStretchFactor(0, 2);
+    m_split->setStretchFactor(1, 3); // the chart gets the larger part
+    m_split->setChildrenCollapsible(false);
     auto* layout = new QVBoxLayout(this);
     auto* row = new QHBoxLayout;
     row->addWidget(m_hint, 1);
+    row->addWidget(m_chooseRoot);
     row->addWidget(m_refresh);
     layout->addLayout(row);
-    layout->addWidget(split, 1);
+    layout->addWidget(m_split, 1);
     connect(m_refresh, &QPushButton::clicked, this, &RunsPanel::refresh);
+    connect(m_chooseRoot, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder to list runs from"), root());
+        if (!dir.isEmpty())
+            setRoot(dir, true);
+    });
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &RunsPanel::drawSelected);
     retranslateUi();
 }
@@ -50,20 +70,50 @@ RunsPanel::RunsPanel(QWidget* parent)
 void RunsPanel::setTopBar(TopBar* topBar)
 {
     m_topBar = topBar;
+    retranslateUi();
     refresh();
 }
 
-void RunsPanel::setRoot(const QString& root)
+void RunsPanel::setRoot(const QString& root, bool remember)
 {
     m_root = root;
+    if (remember)
+        QSettings().setValue(QStringLiteral("runs/root"), root);
+    retranslateUi();
     refresh();
+}
+
+QString RunsPanel::root() const
+{
+    return !m_root.isEmpty() ? m_root : m_topBar ? m_topBar->savesRoot() : QStringLiteral("saves");
 }
 
 void RunsPanel::refresh()
 {
-    const QString root = !m_root.isEmpty() ? m_root : m_topBar ? m_topBar->savesRoot() : QStringLiteral("saves");
-    m_model->scan(root);
+    // The selection survives a rescan (the rows are matched by folder).
+    QStringList selected;
+    for (const QModelIndex& index : m_view->selectionModel()->selectedRows())
+        selected << m_model->run(index.row()).path;
+    m_model->scan(root());
+    const QSignalBlocker blocker(m_view->selectionModel());
+    for (int r = 0; r < m_model->rowCount(); ++r)
+        if (selected.contains(m_model->run(r).path))
+            m_view->selectionModel()->select(m_model->index(r, 0),
+                                             QItemSelectionModel::Select | QItemSelectionModel::Rows);
     drawSelected();
+}
+
+void RunsPanel::showEvent(QShowEvent* event)
+{
+    refresh();
+    m_watch->start();
+    QWidget::showEvent(event);
+}
+
+void RunsPanel::hideEvent(QHideEvent* event)
+{
+    m_watch->stop();
+    QWidget::hideEvent(event);
 }
 
 void RunsPanel::drawSelected()
@@ -96,8 +146,21 @@ void RunsPanel::drawSelected()
             first = false;
         }
     }
-    x->setRange(0, maxX);
+    // Steps are whole numbers: ticks at a round integer interval (1, 2, 5, 10, ... steps), labels without decimals.
+    const double rough = std::max(1.0, maxX / 8);
+    const double magnitude = std::pow(10.0, std::floor(std::log10(rough)));
+    const double interval = rough <= magnitude ? magnitude : rough <= 2 * magnitude ? 2 * magnitude
+                            : rough <= 5 * magnitude ? 5 * magnitude : 10 * magnitude;
+    x->setRange(0, std::ceil(maxX / interval) * interval);
+    x->setTickType(QValueAxis::TicksDynamic);
+    x->setTickAnchor(0);
+    x->setTickInterval(interval);
+    x->setLabelFormat(QStringLiteral("%d"));
+    // The loss axis starts at 0 and ends at a round value.
     y->setRange(std::min(0.0, minY), maxY > minY ? maxY : minY + 1);
+    y->applyNiceNumbers();
+    if (y->min() < 0 && minY >= 0)
+        y->setMin(0);
     followPalette(m_chart, palette());
 }
 
@@ -113,8 +176,11 @@ void RunsPanel::changeEvent(QEvent* event)
 void RunsPanel::retranslateUi()
 {
     m_refresh->setText(tr("Refresh"));
-    m_hint->setText(tr("Runs under the saves folder, however they were started; select several to compare their "
-                       "loss curves."));
+    m_chooseRoot->setText(tr("Folder..."));
+    m_chooseRoot->setToolTip(tr("List the runs of another folder (remembered)"));
+    m_hint->setText(tr("Runs under %1, however they were started (the list follows the folder); select several to "
+                       "compare their loss curves.")
+                        .arg(QDir::toNativeSeparators(root())));
     m_chart->setTitle(tr("Training loss"));
 }
 

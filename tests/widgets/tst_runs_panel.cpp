@@ -8,6 +8,9 @@
 #include <QItemSelectionModel>
 #include <QLineSeries>
 #include <QTableView>
+#include <QSettings>
+#include <QValueAxis>
+#include <QSplitter>
 #include <QtTest/QtTest>
 
 #include "runs_model.h"
@@ -149,6 +152,45 @@ private Q_SLOTS:
         QCOMPARE(model.data(model.index(base, lathe::RunsModel::Duration)).toString(), QString("0:01:15"));
         QVERIFY(model.data(model.index(base, lathe::RunsModel::Steps)).isNull());
         QCOMPARE(model.headerData(lathe::RunsModel::Benchmarks, Qt::Horizontal).toString(), QString("Benchmarks (average %)"));
+    }
+
+    // Issue 23, item 5: the list follows the folder without Refresh (keeping the selection), the root can be another
+    // folder and is remembered, the chart keeps room, and step ticks are whole numbers on a round interval.
+    void followsTheFolderAndRemembersTheRoot()
+    {
+        const QString root = lathe::test::scratchDir("runs_panel_watch");
+        write(root + "/Custom/lora/first/trainer_log.jsonl",
+              record(1, 7, 3.0, "0:00:01") + record(4, 7, 2.0, "0:00:04") + record(7, 7, 1.0, "0:00:07"));
+        lathe::RunsPanel panel;
+        panel.resize(1024, 700);
+        panel.setRoot(root);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        QCOMPARE(panel.model()->rowCount(), 1);
+        panel.view()->selectRow(0);
+        // A run started elsewhere appears on its own.
+        write(root + "/Custom/lora/second/trainer_log.jsonl", record(1, 10, 4.0, "0:00:01"));
+        QTRY_COMPARE_WITH_TIMEOUT(panel.model()->rowCount(), 2, (lathe::RunsPanel::kWatchSeconds + 5) * 1000);
+        QCOMPARE(panel.view()->selectionModel()->selectedRows().size(), 1); // still selected after the rescan
+        QCOMPARE(panel.model()->run(panel.view()->selectionModel()->selectedRows().first().row()).name,
+                 QString("Custom/lora/first"));
+
+        auto* x = qobject_cast<QValueAxis*>(panel.chart()->axes(Qt::Horizontal).first());
+        auto* y = qobject_cast<QValueAxis*>(panel.chart()->axes(Qt::Vertical).first());
+        QVERIFY(x && y);
+        QCOMPARE(x->labelFormat(), QString("%d"));
+        QCOMPARE(x->tickType(), QValueAxis::TicksDynamic);
+        QCOMPARE(x->tickInterval(), 1.0); // 7 steps: a tick per step, never 0.875
+        QCOMPARE(y->min(), 0.0);
+        QVERIFY(panel.splitter()->sizes().at(1) >= 240); // the chart is not squeezed at 1024x700
+
+        // Another folder, remembered for the next window.
+        const QString other = lathe::test::scratchDir("runs_panel_other");
+        panel.setRoot(other, true);
+        QCOMPARE(panel.model()->rowCount(), 0);
+        lathe::RunsPanel next;
+        QCOMPARE(next.root(), other);
+        QSettings().remove("runs/root");
     }
 };
 
