@@ -146,16 +146,7 @@ void RunsPanel::drawSelected()
             first = false;
         }
     }
-    // Steps are whole numbers: ticks at a round integer interval (1, 2, 5, 10, ... steps), labels without decimals.
-    const double rough = std::max(1.0, maxX / 8);
-    const double magnitude = std::pow(10.0, std::floor(std::log10(rough)));
-    const double interval = rough <= magnitude ? magnitude : rough <= 2 * magnitude ? 2 * magnitude
-                            : rough <= 5 * magnitude ? 5 * magnitude : 10 * magnitude;
-    x->setRange(0, std::ceil(maxX / interval) * interval);
-    x->setTickType(QValueAxis::TicksDynamic);
-    x->setTickAnchor(0);
-    x->setTickInterval(interval);
-    x->setLabelFormat(QStringLiteral("%d"));
+    setStepAxis(x, first ? 0.0 : maxX); // whole-number step ticks (train_charts.h)
     // The loss axis starts at 0 and ends at a round value.
     y->setRange(std::min(0.0, minY), maxY > minY ? maxY : minY + 1);
     y->applyNiceNumbers();

@@ -79,7 +79,39 @@ std::pair<double, double> rangeOf(const std::vector<const std::vector<QPointF>*>
     return {lo - pad, hi + pad};
 }
 
+/// A value axis over [lo, hi] on round numbers; from 0 when every value is >= 0 (a loss never shows negatives).
+void setValueAxis(QValueAxis* axis, const std::vector<const std::vector<QPointF>*>& curves, bool fromZero)
+{
+    bool any = false;
+    for (const auto* c : curves)
+        any |= !c->empty();
+    axis->setLabelsVisible(any);
+    const auto [lo, hi] = rangeOf(curves, false);
+    axis->setRange(fromZero ? std::max(0.0, lo) : lo, hi);
+    axis->setTickType(QValueAxis::TicksFixed);
+    axis->setTickCount(6);
+    if (any)
+        axis->applyNiceNumbers();
+    if (fromZero && axis->min() < 0)
+        axis->setMin(0);
+}
+
 } // namespace
+
+void setStepAxis(QValueAxis* axis, double maxStep)
+{
+    axis->setLabelsVisible(maxStep > 0);
+    const double top = std::max(1.0, maxStep);
+    const double rough = std::max(1.0, top / 8);
+    const double magnitude = std::pow(10.0, std::floor(std::log10(rough)));
+    const double interval = rough <= magnitude ? magnitude : rough <= 2 * magnitude ? 2 * magnitude
+                            : rough <= 5 * magnitude ? 5 * magnitude : 10 * magnitude;
+    axis->setRange(0, std::ceil(top / interval) * interval);
+    axis->setTickType(QValueAxis::TicksDynamic);
+    axis->setTickAnchor(0);
+    axis->setTickInterval(interval);
+    axis->setLabelFormat(QStringLiteral("%d"));
+}
 
 TrainCharts::TrainCharts(QWidget* parent) : QWidget(parent)
 {
@@ -178,22 +210,26 @@ void TrainCharts::refresh()
     m_evalSeries->replace(downsampleMinMax(m_evalLoss, kDisplayBuckets));
     m_lrSeries->replace(downsampleMinMax(m_lr, kDisplayBuckets));
 
-    const auto [x0, x1] = rangeOf({&m_loss, &m_evalLoss}, true);
-    const auto [y0, y1] = rangeOf({&m_loss, &m_evalLoss}, false);
-    m_lossX->setRange(x0, x1);
-    m_lossY->setRange(y0, y1);
-    const auto [lx0, lx1] = rangeOf({&m_lr}, true);
+    // Steps from 0 (a resumed run is drawn from step 1), whole-number ticks; the loss and the learning rate from 0.
+    auto lastStep = [](const std::vector<const std::vector<QPointF>*>& curves) {
+        double m = 0;
+        for (const auto* c : curves)
+            for (const QPointF& p : *c)
+                m = std::max(m, p.x());
+        return m;
+    };
+    setStepAxis(m_lossX, lastStep({&m_loss, &m_evalLoss}));
+    setValueAxis(m_lossY, {&m_loss, &m_evalLoss}, true);
+    setStepAxis(m_lrX, lastStep({&m_lr}));
     const auto [ly0, ly1] = rangeOf({&m_lr}, false);
-    m_lrX->setRange(lx0, lx1);
     m_lrY->setRange(std::max(0.0, ly0), ly1);
+    m_lrY->setLabelsVisible(!m_lr.empty());
 
     m_accuracySeries->replace(downsampleMinMax(m_accuracy, kDisplayBuckets));
     m_marginSeries->replace(downsampleMinMax(m_margin, kDisplayBuckets));
     m_evalMarginSeries->replace(downsampleMinMax(m_evalMargin, kDisplayBuckets));
-    const auto [rx0, rx1] = rangeOf({&m_accuracy, &m_margin, &m_evalMargin}, true);
-    const auto [ry0, ry1] = rangeOf({&m_accuracy, &m_margin, &m_evalMargin}, false);
-    m_rewardX->setRange(rx0, rx1);
-    m_rewardY->setRange(ry0, ry1);
+    setStepAxis(m_rewardX, lastStep({&m_accuracy, &m_margin, &m_evalMargin}));
+    setValueAxis(m_rewardY, {&m_accuracy, &m_margin, &m_evalMargin}, false);
 }
 
 void followPalette(QChart* chart, const QPalette& palette)

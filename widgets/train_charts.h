@@ -27,6 +27,10 @@ namespace lathe {
 /// QEvent::PaletteChange.
 void followPalette(QChart* chart, const QPalette& palette);
 
+/// A step axis from 0 to at least `maxStep`: ticks at a round whole interval (1, 2, 5, 10, ... steps) and integer
+/// labels, never fractional steps; with no data (`maxStep` <= 0) the labels are hidden instead of "0 0 0 0 1".
+void setStepAxis(QValueAxis* axis, double maxStep);
+
 class TrainCharts : public QWidget
 {
     Q_OBJECT

@@ -18,6 +18,9 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardItemModel>
+#include <cmath>
+
+#include <QValueAxis>
 #include <QtTest/QtTest>
 
 #include <QLineSeries>
@@ -469,7 +472,21 @@ void TestTrainTab::runFromTheTab()
     QCOMPARE(charts->smoothedLossSeries()->count(), steps);
     QCOMPARE(charts->learningRateSeries()->count(), steps);
     QCOMPARE(charts->lossSeries()->at(0).x(), 1.0);
+    // Axes (issue 23, item 6): whole-number step ticks from 0, the loss axis never below 0, on round values.
+    auto* x = qobject_cast<QValueAxis*>(charts->lossSeries()->attachedAxes().at(0));
+    auto* y = qobject_cast<QValueAxis*>(charts->lossSeries()->attachedAxes().at(1));
+    QVERIFY(x && y && x->orientation() == Qt::Horizontal);
+    QCOMPARE(x->labelFormat(), QString("%d"));
+    QCOMPARE(x->min(), 0.0);
+    QVERIFY(x->tickInterval() >= 1 && x->tickInterval() == std::floor(x->tickInterval()));
+    QVERIFY(y->min() >= 0.0);
+    QVERIFY2(std::abs(y->min() * 10 - std::round(y->min() * 10)) < 1e-9, qPrintable(QString::number(y->min())));
+    QVERIFY(y->labelsVisible());
+
     QCOMPARE(charts->lossSeries()->at(0).y(), *progress.first().at(0).value<lathe::TrainProgress>().loss);
+    // An empty chart shows no "0 0 0 0 1".
+    charts->clear();
+    QVERIFY(!x->labelsVisible());
 }
 
 void TestTrainTab::abortStopsAndSaves()
