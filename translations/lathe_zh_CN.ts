@@ -1481,5 +1481,9 @@
         <source>dataset_info.json cannot be read: %1</source>
         <translation>无法读取 dataset_info.json：%1</translation>
     </message>
+    <message>
+        <source>Downloading the model...</source>
+        <translation>正在下载模型……</translation>
+    </message>
 </context>
 </TS>

@@ -228,6 +228,7 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
     connect(m_form, &ArgumentForm::edited, this, [this] {
         if (!m_existingRun->isHidden())
             checkOutputDir(); // overwrite_output_dir may have changed what Start does
+        clearFixedProblem();
     });
     connect(m_outputDir, &QLineEdit::editingFinished, this, &TrainTab::checkOutputDir);
     connect(m_resume, &QPushButton::clicked, this, &TrainTab::resumeExistingRun);
@@ -722,6 +723,23 @@ void TrainTab::onProgress(const TrainProgress& p)
 void TrainTab::onLogLine(const QString& line)
 {
     m_output->appendPlainText(line);
+    // The status follows what the run is doing (issue 23, item 7), not only the first finished step.
+    if (m_aborting || !isRunning())
+        return;
+    if (line.contains(QLatin1String("***** Running training *****")) || line.contains(QLatin1String("Resuming training from")))
+        m_status->setText(tr("Training..."));
+    else if (line.contains(QLatin1String("Downloading ")))
+        m_status->setText(tr("Downloading the model..."));
+}
+
+void TrainTab::clearFixedProblem()
+{
+    // A red message about the form goes once the form is right again (issue 23, item 7).
+    if (m_lastError.isEmpty() || isRunning() || !problems().isEmpty())
+        return;
+    m_lastError.clear();
+    m_status->setStyleSheet(QString());
+    m_status->setText(tr("Ready."));
 }
 
 void TrainTab::changeEvent(QEvent* event)

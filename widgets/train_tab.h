@@ -139,6 +139,8 @@ private:
     void setRunning(bool running);
     /// Before a resumed run starts: its earlier steps into the charts.
     void drawEarlierSteps(const ArgumentSet& args);
+    /// Clears a shown problem once problems() finds none.
+    void clearFixedProblem();
     void showProblem(const QString& message, bool dialog);
     void showMemoryEstimate();
     void onProgress(const TrainProgress& p);

@@ -264,7 +264,12 @@ void TestTrainTab::startRefusesWhatCannotRun()
     QVERIFY(tab.statusLabel()->text().contains("learning_rate"));
     QVERIFY(tab.form()->editor("learning_rate")->property("invalid").toBool());
 
-    static_cast<QLineEdit*>(tab.form()->editor("learning_rate"))->setText("1e-3");
+    // Typing a valid value clears the red message (issue 23, item 7).
+    auto* lr = static_cast<QLineEdit*>(tab.form()->editor("learning_rate"));
+    lr->selectAll();
+    QTest::keyClicks(lr, "1e-3");
+    QCOMPARE(tab.statusLabel()->text(), QString("Ready."));
+    QVERIFY(tab.statusLabel()->styleSheet().isEmpty());
     qobject_cast<QCheckBox*>(tab.form()->editor("bf16"))->setChecked(true);
     qobject_cast<QCheckBox*>(tab.form()->editor("fp16"))->setChecked(true);
     QVERIFY(!tab.start()); // the schema's cross-field check
