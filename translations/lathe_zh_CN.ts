@@ -853,6 +853,10 @@
         <source>A run is still going. Stop it and close? A training run saves a checkpoint and the model first.</source>
         <translation>仍有任务在运行。要停止并关闭吗？训练任务会先保存检查点和模型。</translation>
     </message>
+    <message>
+        <source>Runs are saved in %1</source>
+        <translation>训练结果保存在 %1</translation>
+    </message>
 </context>
 <context>
     <name>lathe::PlaceholderPage</name>

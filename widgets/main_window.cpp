@@ -6,6 +6,8 @@
 #include <QEvent>
 #include <QLineEdit>
 #include <QFileInfo>
+#include <QStatusBar>
+#include <QDir>
 #include <QMessageBox>
 #include <QSettings>
 #include <QFrame>
@@ -105,6 +107,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_exportTab->setTopBar(m_topBar);
     m_evalTab->setTopBar(m_topBar);
     m_runsPanel->setTopBar(m_topBar);
+    // One saves folder for every tab, shown (issue 23, item 9); Evaluate reads its data where Train does.
+    m_savesLabel = new QLabel(this);
+    m_savesLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    statusBar()->addPermanentWidget(m_savesLabel);
+    connect(m_trainTab->datasetDirEdit(), &QLineEdit::textChanged, this, [this](const QString& dir) {
+        if (m_evalTab->datasetDirEdit()->text() == dir)
+            return;
+        m_evalTab->datasetDirEdit()->setText(dir);
+        m_evalTab->refreshDatasets();
+    });
     setWindowIcon(appIcon());
     connect(m_topBar, &TopBar::languageRequested, this, &MainWindow::setLanguage);
     retranslateUi();
@@ -249,6 +261,7 @@ void MainWindow::retranslateUi()
     // The product name stays "Lathe" in every language.
     setWindowTitle(tr("Lathe"));
     m_title->setText(tr("Lathe: fine-tuning workbench for large language models"));
+    m_savesLabel->setText(tr("Runs are saved in %1").arg(QDir::toNativeSeparators(m_topBar->savesRoot())));
     // "&&" shows one "&"; a single one would mark a keyboard shortcut.
     m_tabs->setTabText(TrainPage, tr("Train"));
     m_tabs->setTabText(EvaluatePage, tr("Evaluate && Predict"));

@@ -69,6 +69,9 @@ public:
     /// Puts `selection` into the top bar and the Train and Evaluate tabs.
     void preselect(const WorkbenchSelection& selection);
 
+    /// The status bar's line naming the saves folder every tab uses.
+    QLabel* savesLabel() const { return m_savesLabel; }
+
 protected:
     void changeEvent(QEvent* event) override;
     void closeEvent(QCloseEvent* event) override;
@@ -78,6 +81,7 @@ private:
 
     LanguageSwitcher* m_languageSwitcher = nullptr;
     QLabel* m_title = nullptr;
+    QLabel* m_savesLabel = nullptr; ///< in the status bar: where every tab saves and looks for runs
     TopBar* m_topBar = nullptr;
     QTabWidget* m_tabs = nullptr;
     TrainTab* m_trainTab = nullptr;

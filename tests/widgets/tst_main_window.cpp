@@ -17,6 +17,7 @@
 #include <QtTest/QtTest>
 
 #include "chat_tab.h"
+#include "eval_tab.h"
 #include "export_tab.h"
 #include "main_window.h"
 #include "placeholder_page.h"
@@ -79,6 +80,7 @@ private Q_SLOTS:
     void keyboardReachesEveryField();
     void chartsFollowThePalette();
     void demoNeverTrainsOverItsAdapter();
+    void oneSavesFolderShownAndDataDirShared();
 };
 
 // Every field of the top bar and the Train tab's main row can be reached with Tab, has a focus frame, and a
@@ -312,6 +314,20 @@ void TestMainWindow::demoNeverTrainsOverItsAdapter()
     QVERIFY(!train->arguments().getBool("overwrite_output_dir"));
     QVERIFY(!train->existingRunBar()->isHidden());
     QVERIFY2(train->statusLabel()->text().contains("not applied"), qPrintable(train->statusLabel()->text()));
+}
+
+// Issue 23, item 9: the saves folder is shown; Evaluate's data folder follows Train's.
+void TestMainWindow::oneSavesFolderShownAndDataDirShared()
+{
+    MainWindow window;
+    auto* bar = window.findChild<lathe::TopBar*>();
+    auto* train = window.findChild<lathe::TrainTab*>();
+    auto* eval = window.findChild<lathe::EvalTab*>();
+    QVERIFY(bar && train && eval);
+    QVERIFY2(window.savesLabel()->text().contains(QDir::toNativeSeparators(bar->savesRoot())),
+             qPrintable(window.savesLabel()->text()));
+    QTest::keyClicks(train->datasetDirEdit(), "/elsewhere");
+    QCOMPARE(eval->datasetDirEdit()->text(), train->datasetDirEdit()->text());
 }
 
 QTEST_MAIN(TestMainWindow)
