@@ -1489,5 +1489,9 @@
         <source>Downloading the model...</source>
         <translation>正在下载模型……</translation>
     </message>
+    <message>
+        <source>The %1 template has no thinking mode.</source>
+        <translation>%1 模板没有思考模式。</translation>
+    </message>
 </context>
 </TS>

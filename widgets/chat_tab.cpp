@@ -181,6 +181,17 @@ ChatTab::~ChatTab() = default;
 void ChatTab::setTopBar(TopBar* topBar)
 {
     m_topBar = topBar;
+    if (!m_topBar)
+        return;
+    // A *_nothink template never thinks: the box is off and not offered (issue 23, item 10).
+    auto follow = [this](const QString& tpl) {
+        const bool nothink = tpl.endsWith(QLatin1String("_nothink"));
+        if (nothink)
+            m_enableThinking->setChecked(false);
+        m_enableThinking->setEnabled(!nothink);
+    };
+    connect(m_topBar->templateCombo(), &QComboBox::currentTextChanged, this, follow);
+    follow(m_topBar->chatTemplate());
 }
 
 ChatSessionOptions ChatTab::loadOptions() const

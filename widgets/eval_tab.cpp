@@ -72,6 +72,8 @@ EvalTab::EvalTab(QWidget* parent) : QWidget(parent), m_runner(new TrainRunner(th
         m_stage->addItem(QString(), QString::fromLatin1(code));
     m_datasetDir = new QLineEdit(QStringLiteral("data"), this);
     m_dataset = new QComboBox(this);
+    m_dataset->setMinimumContentsLength(24); // names readable, not a 70 px box (issue 23, item 10)
+    m_dataset->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     m_cutoff = spin(4, 131072, 1024, this);
     m_maxSamples = spin(1, 100000000, 100000, this);
     m_batchSize = spin(1, 1024, 8, this);

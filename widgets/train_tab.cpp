@@ -310,6 +310,19 @@ void TrainTab::setTopBar(TopBar* topBar)
         connect(m_topBar->modelPathEdit(), &QLineEdit::textChanged, m_estimateTimer, qOverload<>(&QTimer::start));
         connect(m_topBar->finetuningTypeCombo(), &QComboBox::currentTextChanged, m_estimateTimer,
                 qOverload<>(&QTimer::start));
+        // A *_nothink template never thinks: "Enable thinking" is off and not offered (issue 23, item 10).
+        auto follow = [this](const QString& tpl) {
+            auto* box = qobject_cast<QCheckBox*>(m_form->editor(QStringLiteral("enable_thinking")));
+            if (!box)
+                return;
+            const bool nothink = tpl.endsWith(QLatin1String("_nothink"));
+            if (nothink)
+                box->setChecked(false);
+            box->setEnabled(!nothink);
+            box->setToolTip(nothink ? tr("The %1 template has no thinking mode.").arg(tpl) : QString());
+        };
+        connect(m_topBar->templateCombo(), &QComboBox::currentTextChanged, this, follow);
+        follow(m_topBar->chatTemplate());
     }
     updateMemoryEstimate();
 }

@@ -1,6 +1,8 @@
 #include "config/argument_schema.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstdio>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -676,6 +678,30 @@ std::string ArgumentSet::toCommandLine(const std::string& program) const
     return line;
 }
 
+namespace {
+
+// The shortest text that reads back as the same double, written as PyYAML (YAML 1.1, what LLaMA-Factory reads)
+// takes a float: with a "." in the mantissa ("0.05", "3.0", "1.0e-05"), never "0.050000000000000003" or "1e-05".
+std::string yamlFloat(double v)
+{
+    if (!std::isfinite(v))
+        return std::isnan(v) ? ".nan" : v > 0 ? ".inf" : "-.inf";
+    char buf[40];
+    for (int precision = 1; precision <= 17; ++precision) {
+        std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+        if (std::strtod(buf, nullptr) == v)
+            break;
+    }
+    std::string text = buf;
+    const auto e = text.find_first_of("eE");
+    std::string mantissa = text.substr(0, e), exponent = e == std::string::npos ? "" : text.substr(e);
+    if (mantissa.find('.') == std::string::npos)
+        mantissa += ".0";
+    return mantissa + exponent;
+}
+
+} // namespace
+
 std::string ArgumentSet::toYaml() const
 {
     // Group headers as in LLaMA-Factory's examples; keys within a group in schema order.
@@ -702,7 +728,7 @@ std::string ArgumentSet::toYaml() const
             else if (v.is_number_integer())
                 e << v.get<long long>();
             else if (v.is_number())
-                e << v.get<double>();
+                e << yamlFloat(v.get<double>());
             else
                 e << v.get<std::string>();
             e << YAML::EndMap;

@@ -124,6 +124,13 @@ private Q_SLOTS:
         const auto again = ArgumentSet::fromYaml(yaml, "round-trip");
         for (const auto& k : args.keys())
             QCOMPARE(again.get(k), args.get(k));
+        // Floats as PyYAML (LLaMA-Factory) reads floats, and as short as they round-trip (issue 23, item 10).
+        args.set("warmup_ratio", "0.05");
+        args.set("num_train_epochs", "3");
+        const std::string floats = args.toYaml();
+        for (const char* line : {"learning_rate: 1.0e-05\n", "warmup_ratio: 0.05\n", "num_train_epochs: 3.0\n"})
+            QVERIFY2(floats.find(line) != std::string::npos, floats.c_str());
+        QCOMPARE(ArgumentSet::fromYaml(floats, "again").getFloat("warmup_ratio"), 0.05);
         // Unset keys read as the schema defaults.
         QCOMPARE(args.getInt("per_device_train_batch_size"), 8LL);
         QCOMPARE(args.getString("lr_scheduler_type"), std::string("linear"));

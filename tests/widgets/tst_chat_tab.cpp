@@ -10,6 +10,7 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTextBrowser>
+#include <QCheckBox>
 #include <QtTest/QtTest>
 
 #include "chat_runner.h"
@@ -31,6 +32,7 @@ class TestChatTab : public QObject
 private Q_SLOTS:
     void initTestCase();
     void toolsAreValidated();
+    void noThinkTemplateTurnsThinkingOff();
     void thoughtIsFolded();
     void chatRoundTrip();
     void compareBaseAndAdapter();
@@ -261,6 +263,18 @@ void TestChatTab::chatRoundTrip()
     QVERIFY(!tab.runner()->isLoaded());
     QVERIFY(!tab.submitButton()->isEnabled());
     QCOMPARE(tab.status(), QStringLiteral("Model unloaded."));
+}
+
+void TestChatTab::noThinkTemplateTurnsThinkingOff()
+{
+    lathe::TopBar bar;
+    lathe::ChatTab tab;
+    tab.setTopBar(&bar);
+    QVERIFY(tab.enableThinkingCheck()->isChecked());
+    bar.templateCombo()->setCurrentText("qwen3_nothink");
+    QVERIFY(!tab.enableThinkingCheck()->isChecked() && !tab.enableThinkingCheck()->isEnabled());
+    bar.templateCombo()->setCurrentText("qwen3");
+    QVERIFY(tab.enableThinkingCheck()->isEnabled());
 }
 
 QTEST_MAIN(TestChatTab)

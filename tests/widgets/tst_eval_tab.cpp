@@ -47,6 +47,7 @@ private Q_SLOTS:
         tab.datasetDirEdit()->setText(root + "/data");
         tab.refreshDatasets();
         QCOMPARE(tab.datasetCombo()->count(), 1);
+        QVERIFY(tab.datasetCombo()->minimumSizeHint().width() > 150); // not a 70 px box (issue 23, item 10)
         tab.batchSizeSpin()->setValue(2);
         tab.maxNewTokensSpin()->setValue(8);
         tab.outputDirEdit()->setText(root + "/out");

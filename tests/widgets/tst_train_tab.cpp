@@ -207,6 +207,16 @@ void TestTrainTab::argumentsComeFromTopBarTabAndForm()
     QCOMPARE(QString::fromStdString(tab.arguments().getString("model_name_or_path")),
              QDir(bar.savesRoot()).filePath("Custom/full/train_old"));
     QVERIFY(!tab.arguments().isSet("adapter_name_or_path"));
+
+    // A *_nothink template: "Enable thinking" off and not offered (issue 23, item 10).
+    auto* thinking = qobject_cast<QCheckBox*>(tab.form()->editor("enable_thinking"));
+    QVERIFY(thinking);
+    thinking->setChecked(true);
+    bar.templateCombo()->setCurrentText("qwen3_nothink");
+    QVERIFY(!thinking->isChecked() && !thinking->isEnabled());
+    QVERIFY(!tab.arguments().getBool("enable_thinking"));
+    bar.templateCombo()->setCurrentText("qwen3");
+    QVERIFY(thinking->isEnabled());
 }
 
 void TestTrainTab::previewSaveAndLoadRoundTrip()
