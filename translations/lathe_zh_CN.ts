@@ -315,6 +315,10 @@
         <source>Send the query (Ctrl+Enter in the input box).</source>
         <translation>发送输入内容（在输入框中按 Ctrl+Enter）。</translation>
     </message>
+    <message>
+        <source>Type a query to compare the answers of the base model and the adapters.</source>
+        <translation>请输入内容，以比较基础模型与适配器的回答。</translation>
+    </message>
 </context>
 <context>
     <name>lathe::ComparePanel</name>

@@ -226,7 +226,9 @@ QString ArgumentForm::stage() const
 
 int ArgumentForm::sectionOf(const ArgSpec& spec)
 {
-    if (shownElsewhere.count(spec.name) || otherGroups.count(spec.group))
+    // gradient_checkpointing is transformers' switch, read from YAML; the form offers LLaMA-Factory's own
+    // disable_gradient_checkpointing only, not both (issue 23, item 10).
+    if (shownElsewhere.count(spec.name) || otherGroups.count(spec.group) || spec.name == "gradient_checkpointing")
         return -1;
     if (basicArguments.count(spec.name))
         return BasicSection;

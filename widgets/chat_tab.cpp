@@ -362,8 +362,12 @@ bool ChatTab::eventFilter(QObject* watched, QEvent* event)
 bool ChatTab::compare()
 {
     const QString query = m_query->toPlainText();
-    if (query.trimmed().isEmpty() || m_compare->isBusy())
+    if (m_compare->isBusy())
         return false;
+    if (query.trimmed().isEmpty()) { // said, not silently ignored (issue 23, item 10)
+        setStatus(tr("Type a query to compare the answers of the base model and the adapters."), true);
+        return false;
+    }
     const ChatSessionOptions o = loadOptions();
     if (o.adapters.empty()) {
         setStatus(tr("Please select an adapter."), true);

@@ -26,6 +26,7 @@
 #include <QScrollArea>
 #include <QStandardItemModel>
 #include <QStyle>
+#include <QTextCursor>
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -593,13 +594,15 @@ QString TrainTab::previewCommand()
     QString text;
     try {
         const ArgumentSet args = arguments();
-        text = QString::fromStdString(args.toYaml()) + QLatin1Char('\n') +
-               QString::fromStdString(args.toCommandLine("lathe train"));
+        // The command first, where it is seen without scrolling (issue 23, item 10); then the YAML it equals.
+        text = QString::fromStdString(args.toCommandLine("lathe train")) + QStringLiteral("\n\n") +
+               QString::fromStdString(args.toYaml());
     } catch (const Error& e) {
         showProblem(QString::fromUtf8(e.what()), false);
         return {};
     }
     m_output->setPlainText(text);
+    m_output->moveCursor(QTextCursor::Start);
     return text;
 }
 

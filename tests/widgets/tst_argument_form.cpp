@@ -102,8 +102,9 @@ void TestArgumentForm::showsEveryTrainingArgumentOfTheSchema()
     }
     // Set by the top bar and the tab, not by the form; chat and export arguments are elsewhere.
     for (const char* name : {"model_name_or_path", "finetuning_type", "template", "stage", "dataset", "output_dir",
-                             "temperature", "export_dir"})
+                             "temperature", "export_dir", "task", "gradient_checkpointing"})
         QVERIFY2(!names.contains(name), name);
+    QVERIFY(names.contains("disable_gradient_checkpointing")); // one gradient checkpointing switch, LLaMA-Factory's
     for (const char* name : {"learning_rate", "lora_rank", "freeze_trainable_layers", "pref_beta", "logging_steps",
                              "packing", "neftune_noise_alpha", "lr_scheduler_type", "eval_strategy"})
         QVERIFY2(names.contains(name), name);

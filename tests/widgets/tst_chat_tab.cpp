@@ -275,6 +275,10 @@ void TestChatTab::noThinkTemplateTurnsThinkingOff()
     QVERIFY(!tab.enableThinkingCheck()->isChecked() && !tab.enableThinkingCheck()->isEnabled());
     bar.templateCombo()->setCurrentText("qwen3");
     QVERIFY(tab.enableThinkingCheck()->isEnabled());
+
+    // Compare with nothing typed says what to do (issue 23, item 10).
+    QVERIFY(!tab.compare());
+    QVERIFY2(tab.status().contains("Type a query"), qPrintable(tab.status()));
 }
 
 QTEST_MAIN(TestChatTab)
