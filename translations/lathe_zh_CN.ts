@@ -319,6 +319,22 @@
         <source>Type a query to compare the answers of the base model and the adapters.</source>
         <translation>请输入内容，以比较基础模型与适配器的回答。</translation>
     </message>
+    <message>
+        <source>Skip special tokens</source>
+        <translation>跳过特殊 token</translation>
+    </message>
+    <message>
+        <source>Whether or not to skip special tokens in the reply.</source>
+        <translation>是否跳过回复中的特殊 token。</translation>
+    </message>
+    <message>
+        <source>Escape HTML tags</source>
+        <translation>转义 HTML 标签</translation>
+    </message>
+    <message>
+        <source>Whether or not to escape HTML tags in the reply.</source>
+        <translation>是否转义回复中的 HTML 标签。</translation>
+    </message>
 </context>
 <context>
     <name>lathe::ComparePanel</name>
@@ -821,6 +837,14 @@
     <message>
         <source>Try it</source>
         <translation>试用</translation>
+    </message>
+    <message>
+        <source>Export device</source>
+        <translation>导出设备</translation>
+    </message>
+    <message>
+        <source>Which device should be used to export model.</source>
+        <translation>导出模型使用的设备类型。</translation>
     </message>
 </context>
 <context>

@@ -123,6 +123,10 @@ ChatTab::ChatTab(QWidget* parent) : QWidget(parent), m_runner(new ChatRunner(thi
     m_temperature->setValue(0.95);
     m_enableThinking = new QCheckBox(this);
     m_enableThinking->setChecked(true);
+    m_skipSpecialTokens = new QCheckBox(this);
+    m_skipSpecialTokens->setChecked(true);
+    m_escapeHtml = new QCheckBox(this);
+    m_escapeHtml->setChecked(true);
     m_clear = new QPushButton(this);
     m_speed = new QLabel(this);
     auto* settings = new QFormLayout;
@@ -130,6 +134,8 @@ ChatTab::ChatTab(QWidget* parent) : QWidget(parent), m_runner(new ChatRunner(thi
     settings->addRow(m_topPLabel, m_topP);
     settings->addRow(m_temperatureLabel, m_temperature);
     settings->addRow(m_enableThinking);
+    settings->addRow(m_skipSpecialTokens);
+    settings->addRow(m_escapeHtml);
     settings->addRow(m_clear);
     settings->addRow(m_speed);
 
@@ -150,6 +156,7 @@ ChatTab::ChatTab(QWidget* parent) : QWidget(parent), m_runner(new ChatRunner(thi
     m_query->installEventFilter(this);
     connect(m_stop, &QPushButton::clicked, this, &ChatTab::stopReply);
     connect(m_compareButton, &QPushButton::clicked, this, &ChatTab::compare);
+    connect(m_escapeHtml, &QCheckBox::toggled, this, &ChatTab::render); // the shown replies change at once
     connect(m_compare, &ComparePanel::finished, this, &ChatTab::updateState);
     connect(m_clear, &QPushButton::clicked, this, &ChatTab::clearHistory);
     connect(m_view, &QTextBrowser::anchorClicked, this, &ChatTab::onAnchor);
@@ -221,6 +228,7 @@ ChatSessionRequest ChatTab::request() const
     r.topP = m_topP->value();
     r.temperature = m_temperature->value();
     r.enableThinking = m_enableThinking->isChecked();
+    r.skipSpecialTokens = m_skipSpecialTokens->isChecked();
     return r;
 }
 
@@ -243,8 +251,11 @@ QString ChatTab::validateTools(const QString& text)
     return {};
 }
 
-QString ChatTab::entryHtml(const Entry& e, int index)
+QString ChatTab::entryHtml(const Entry& e, int index, bool escapeHtml)
 {
+    auto text = [escapeHtml](const QByteArray& utf8) {
+        return escapeHtml ? escaped(utf8) : QString::fromUtf8(utf8).replace(QLatin1Char('\n'), QStringLiteral("<br>"));
+    };
     QString who;
     QString color;
     switch (e.role) {
@@ -260,12 +271,12 @@ QString ChatTab::entryHtml(const Entry& e, int index)
                     .arg(index)
                     .arg(e.thoughtOpen ? QStringLiteral("▾") : QStringLiteral("▸"), summary);
         if (e.thoughtOpen)
-            html += QStringLiteral("<blockquote style='color:#666666'>%1</blockquote>").arg(escaped(e.reasoning));
+            html += QStringLiteral("<blockquote style='color:#666666'>%1</blockquote>").arg(text(e.reasoning));
     }
     if (!e.toolCalls.isEmpty())
         html += QStringLiteral("<pre>%1</pre>").arg(e.toolCalls.toHtmlEscaped());
     else if (!e.content.isEmpty())
-        html += QStringLiteral("<p>%1</p>").arg(escaped(e.content));
+        html += QStringLiteral("<p>%1</p>").arg(text(e.content));
     else if (e.streaming && e.reasoning.isEmpty())
         html += QStringLiteral("<p style='color:#888888'>…</p>");
     if (!e.stats.isEmpty())
@@ -479,7 +490,7 @@ void ChatTab::render()
     const bool atEnd = bar->value() >= bar->maximum() - 4;
     QString html;
     for (int i = 0; i < m_entries.size(); ++i)
-        html += entryHtml(m_entries[i], i);
+        html += entryHtml(m_entries[i], i, m_escapeHtml->isChecked());
     m_view->setHtml(html);
     if (atEnd)
         bar->setValue(bar->maximum());
@@ -528,6 +539,10 @@ void ChatTab::retranslateUi()
     m_temperatureLabel->setText(tr("Temperature"));
     m_temperature->setToolTip(tr("0 decodes greedily (always the most likely token)."));
     m_enableThinking->setText(tr("Enable thinking"));
+    m_skipSpecialTokens->setText(tr("Skip special tokens"));
+    m_skipSpecialTokens->setToolTip(tr("Whether or not to skip special tokens in the reply."));
+    m_escapeHtml->setText(tr("Escape HTML tags"));
+    m_escapeHtml->setToolTip(tr("Whether or not to escape HTML tags in the reply."));
     m_enableThinking->setToolTip(tr("Whether or not to enable thinking mode for reasoning models."));
     m_clear->setText(tr("Clear history"));
     if (!m_toolsError->text().isEmpty())

@@ -61,7 +61,8 @@ public:
     /// An error message for the tools text, or empty when it is empty or a valid JSON list of named tools.
     static QString validateTools(const QString& text);
     /// The HTML of one message (what the chat view shows).
-    static QString entryHtml(const Entry& entry, int index);
+    /// `escapeHtml` false shows the model's text as HTML (LLaMA-Board with "Escape HTML tags" off).
+    static QString entryHtml(const Entry& entry, int index, bool escapeHtml = true);
 
     const QList<Entry>& entries() const { return m_entries; }
     ChatRunner* runner() const { return m_runner; }
@@ -83,6 +84,9 @@ public:
     QDoubleSpinBox* topPSpin() const { return m_topP; }
     QDoubleSpinBox* temperatureSpin() const { return m_temperature; }
     QCheckBox* enableThinkingCheck() const { return m_enableThinking; }
+    /// LLaMA-Board's "Skip special tokens" (decoding) and "Escape HTML tags" (showing the reply as text).
+    QCheckBox* skipSpecialTokensCheck() const { return m_skipSpecialTokens; }
+    QCheckBox* escapeHtmlCheck() const { return m_escapeHtml; }
     QTextBrowser* chatView() const { return m_view; }
     QLabel* speedLabel() const { return m_speed; }
     QPushButton* compareButton() const { return m_compareButton; }
@@ -148,6 +152,8 @@ private:
     QLabel* m_temperatureLabel = nullptr;
     QDoubleSpinBox* m_temperature = nullptr;
     QCheckBox* m_enableThinking = nullptr;
+    QCheckBox* m_skipSpecialTokens = nullptr;
+    QCheckBox* m_escapeHtml = nullptr;
     QPushButton* m_clear = nullptr;
     QLabel* m_speed = nullptr;
 };

@@ -124,6 +124,9 @@ ExportWizard::ExportWizard(const ModelSelection& selection, QWidget* parent)
     m_dtype = new QComboBox(m_formatPage);
     m_dtype->addItems({QStringLiteral("auto"), QStringLiteral("float16"), QStringLiteral("bfloat16"),
                        QStringLiteral("float32")});
+    m_deviceLabel = new QLabel(m_formatPage);
+    m_device = new QComboBox(m_formatPage);
+    m_device->addItems({QStringLiteral("cpu"), QStringLiteral("auto")});
     m_quantizationLabel = new QLabel(m_formatPage);
     m_quantization = new QComboBox(m_formatPage);
     for (const auto& type : exportQuantizationTypes())
@@ -140,6 +143,7 @@ ExportWizard::ExportWizard(const ModelSelection& selection, QWidget* parent)
     hfForm->setContentsMargins(24, 0, 0, 8);
     hfForm->addRow(m_shardSizeLabel, m_shardSize);
     hfForm->addRow(m_dtypeLabel, m_dtype);
+    hfForm->addRow(m_deviceLabel, m_device);
     formatLayout->addLayout(hfForm);
     formatLayout->addWidget(m_gguf);
     formatLayout->addWidget(m_lora);
@@ -295,6 +299,7 @@ ExportJobOptions ExportWizard::options() const
     o.format = format();
     o.shardGb = m_shardSize->value();
     o.dtype = m_dtype->currentText().toStdString();
+    o.device = m_device->currentText().toStdString();
     o.quantization = m_quantization->currentText().toStdString();
     o.ggufPreTokenizer = m_preTokenizer->currentText().trimmed().toStdString();
     o.overwrite = m_overwrite->isChecked();
@@ -311,6 +316,7 @@ void ExportWizard::updateFormatControls()
     const bool hf = m_hf->isChecked();
     m_shardSize->setEnabled(hf);
     m_dtype->setEnabled(hf);
+    m_device->setEnabled(hf);
     m_quantization->setEnabled(!hf);
     m_preTokenizer->setEnabled(m_gguf->isChecked());
     m_lora->setEnabled(adapterList(m_adapters->text()).size() == 1);
@@ -397,6 +403,8 @@ void ExportWizard::retranslateUi()
     m_lora->setText(tr("LoRA adapter only, as a GGUF adapter"));
     m_shardSizeLabel->setText(tr("Max shard size (GB)"));
     m_shardSize->setToolTip(tr("The maximum size for a model file."));
+    m_deviceLabel->setText(tr("Export device"));
+    m_device->setToolTip(tr("Which device should be used to export model."));
     m_dtypeLabel->setText(tr("Data type"));
     m_quantizationLabel->setText(tr("GGUF type"));
     m_quantization->setToolTip(tr("f32/f16/bf16 keep full weights; q8_0 … q4_k_m quantize them."));

@@ -88,6 +88,8 @@ public:
     QRadioButton* loraRadio() const { return m_lora; }
     QDoubleSpinBox* shardSizeSpin() const { return m_shardSize; }
     QComboBox* dtypeCombo() const { return m_dtype; }
+    /// LLaMA-Board's export device: cpu, or auto (a GPU or NPU when present).
+    QComboBox* deviceCombo() const { return m_device; }
     QComboBox* quantizationCombo() const { return m_quantization; }
     QComboBox* preTokenizerCombo() const { return m_preTokenizer; }
     QLabel* formatError() const { return m_formatError; }
@@ -144,6 +146,8 @@ private:
     QDoubleSpinBox* m_shardSize = nullptr;
     QLabel* m_dtypeLabel = nullptr;
     QComboBox* m_dtype = nullptr;
+    QLabel* m_deviceLabel = nullptr;
+    QComboBox* m_device = nullptr;
     QLabel* m_quantizationLabel = nullptr;
     QComboBox* m_quantization = nullptr;
     QLabel* m_preTokenizerLabel = nullptr;

@@ -102,6 +102,7 @@ ChatSessionReply ChatSession::chat(const ChatSessionRequest& request, const Chat
     o.sampling.do_sample = request.temperature > 0;
     o.sampling.seed = request.seed;
     o.chat.enableThinking = request.enableThinking;
+    o.skip_special_tokens = request.skipSpecialTokens;
 
     const ChatReply reply = m_impl->engine->chat(conversation, o, onDelta, cancel);
     ChatSessionReply r;

@@ -49,6 +49,7 @@ struct ChatSessionRequest
     double topP = 0.7;
     double temperature = 0.95;    ///< 0: greedy decoding
     bool enableThinking = true;
+    bool skipSpecialTokens = true; ///< decode the reply without special tokens
     std::optional<std::uint64_t> seed;
 };
 

@@ -91,6 +91,7 @@ ExportJobSummary runExportJob(const ExportJobOptions& options, const ExportJobPr
             hf.adapters = options.adapters;
             hf.exportDir = out.string();
             hf.shardGb = options.shardGb;
+            hf.device = options.device;
             hf.dtype = options.dtype;
             hf.templateName = options.templateName;
             hf.overwrite = options.overwrite;

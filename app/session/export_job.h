@@ -29,6 +29,7 @@ struct ExportJobOptions
     std::string exportDir;
     ExportJobFormat format = ExportJobFormat::Hf;
     double shardGb = 5;              ///< Hf: export_size
+    std::string device = "cpu";      ///< Hf: export_device (cpu, or auto: the fastest device present)
     std::string dtype = "auto";      ///< Hf: auto, float16, bfloat16, float32
     std::string quantization = "f16"; ///< Gguf / GgufLora: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q6_k, q4_k, q4_k_m
     std::string ggufPreTokenizer;    ///< Gguf: tokenizer.ggml.pre; empty = recognised from tokenizer.json

@@ -265,7 +265,7 @@ ChatReply ChatEngine::generateReply(const std::vector<TokenId>& prompt, const Co
 
     const ChatTemplate& tpl = m_encoder->chatTemplate();
     ReasoningSplitter splitter(trim(tpl.thoughtWords.first), trim(tpl.thoughtWords.second));
-    StreamDecoder decoder(m_tokenizer, /*skipSpecialTokens=*/true);
+    StreamDecoder decoder(m_tokenizer, options.skip_special_tokens);
     const auto stops = m_encoder->stopTokenIds();
     std::size_t holdBack = 0; // a stop string may be forming at the end of the text
     for (const auto& s : options.stopStrings)

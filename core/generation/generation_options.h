@@ -27,6 +27,7 @@ struct ChatGenerationOptions
     std::int64_t max_new_tokens = 1024;
     ChatOptions chat;                     ///< enable_thinking, default_system, ...
     std::vector<std::string> stopStrings; ///< stop when the answer text contains one (it is cut there)
+    bool skip_special_tokens = true;      ///< decode without special tokens (LLaMA-Board's "Skip special tokens")
 };
 
 } // namespace lathe

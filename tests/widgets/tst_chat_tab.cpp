@@ -86,6 +86,10 @@ void TestChatTab::thoughtIsFolded()
     QVERIFY(!html.contains(QStringLiteral("Thinking…")));
     QVERIFY(!html.contains("let me think")); // folded
     QVERIFY(html.contains("The answer."));
+    // "Escape HTML tags" off: the reply's markup is shown as markup (LLaMA-Board's escape_html).
+    e.content = "<b>bold</b>";
+    QVERIFY(ChatTab::entryHtml(e, 3).contains("&lt;b&gt;bold&lt;/b&gt;"));
+    QVERIFY(ChatTab::entryHtml(e, 3, false).contains("<b>bold</b>"));
     e.toolCalls = "[{\"name\": \"f\", \"arguments\": {\"x\": 1}}]";
     html = ChatTab::entryHtml(e, 3);
     QVERIFY(html.contains("&quot;name&quot;: &quot;f&quot;") || html.contains("\"name\": \"f\""));
@@ -275,6 +279,12 @@ void TestChatTab::noThinkTemplateTurnsThinkingOff()
     QVERIFY(!tab.enableThinkingCheck()->isChecked() && !tab.enableThinkingCheck()->isEnabled());
     bar.templateCombo()->setCurrentText("qwen3");
     QVERIFY(tab.enableThinkingCheck()->isEnabled());
+
+    // LLaMA-Board's Skip special tokens and Escape HTML tags, on by default, and in the request (issue 23, item 12).
+    QVERIFY(tab.skipSpecialTokensCheck()->isChecked() && tab.escapeHtmlCheck()->isChecked());
+    QVERIFY(tab.request().skipSpecialTokens);
+    tab.skipSpecialTokensCheck()->setChecked(false);
+    QVERIFY(!tab.request().skipSpecialTokens);
 
     // Compare with nothing typed says what to do (issue 23, item 10).
     QVERIFY(!tab.compare());

@@ -150,6 +150,11 @@ void TestExportWizard::hfExport()
     QVERIFY(w.hfRadio()->isChecked());
     w.shardSizeSpin()->setValue(0.05);
     w.dtypeCombo()->setCurrentText("float32");
+    // LLaMA-Board's export device, cpu by default (issue 23, item 12).
+    QCOMPARE(w.deviceCombo()->currentText(), QString("cpu"));
+    QCOMPARE(w.deviceCombo()->count(), 2);
+    w.deviceCombo()->setCurrentText("auto"); // a CPU-only machine: auto is the CPU
+    QCOMPARE(w.options().device, std::string("auto"));
     const QString dir = m_root + "/hf_out";
     toDestination(w, dir);
     QSignalSpy finished(&w, &ExportWizard::exportFinished);
