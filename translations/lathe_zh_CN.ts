@@ -1521,5 +1521,29 @@
         <source>The %1 template has no thinking mode.</source>
         <translation>%1 模板没有思考模式。</translation>
     </message>
+    <message>
+        <source>Extra arguments: not a JSON object (%1).</source>
+        <translation>额外参数：不是 JSON 对象（%1）。</translation>
+    </message>
+    <message>
+        <source>another JSON value</source>
+        <translation>其他 JSON 值</translation>
+    </message>
+    <message>
+        <source>Extra arguments: %1 must be a string, number, boolean or list.</source>
+        <translation>额外参数：%1 必须是字符串、数字、布尔值或列表。</translation>
+    </message>
+    <message>
+        <source>Extra arguments: %1</source>
+        <translation>额外参数：%1</translation>
+    </message>
+    <message>
+        <source>Extra arguments</source>
+        <translation>额外参数</translation>
+    </message>
+    <message>
+        <source>Extra arguments passed to the trainer in JSON format.</source>
+        <translation>以 JSON 格式传递给训练器的额外参数。</translation>
+    </message>
 </context>
 </TS>

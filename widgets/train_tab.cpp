@@ -7,6 +7,8 @@
 #include <QDir>
 #include <QJsonObject>
 #include <QJsonDocument>
+#include <QJsonParseError>
+#include <QJsonArray>
 #include <QEvent>
 #include <QFile>
 #include <QFileDialog>
@@ -129,6 +131,9 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
 
     // ---- the form and the buttons
     m_form = new ArgumentForm(page);
+    // LLaMA-Board's extra_args: more YAML keys as JSON, applied over the form.
+    m_extraArgs = new QLineEdit(QStringLiteral("{\"optim\": \"adamw_torch\"}"), page);
+    m_extraArgsLabel = fieldLabel(m_extraArgs, page);
     m_preview = new QPushButton(page);
     m_save = new QPushButton(page);
     m_load = new QPushButton(page);
@@ -177,6 +182,11 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
     auto* layout = new QVBoxLayout(page);
     layout->addLayout(dataGrid);
     layout->addWidget(m_form);
+    auto* extraRow = new QVBoxLayout;
+    extraRow->setSpacing(2);
+    extraRow->addWidget(m_extraArgsLabel);
+    extraRow->addWidget(m_extraArgs);
+    layout->addLayout(extraRow);
     layout->addLayout(buttons);
     auto* outputRow = new QGridLayout;
     outputRow->addWidget(m_outputDirLabel, 0, 0);
@@ -434,7 +444,47 @@ ArgumentSet TrainTab::arguments() const
     if (!outputDir().isEmpty())
         args.setValue("output_dir", outputDir().toStdString(), "form");
     m_form->writeTo(args);
+    applyExtraArguments(args); // a problem in them is reported by problems(), which stops Start
     return args;
+}
+
+QString TrainTab::applyExtraArguments(ArgumentSet& args) const
+{
+    const QString text = m_extraArgs->text().trimmed();
+    if (text.isEmpty())
+        return {};
+    QJsonParseError error;
+    const QJsonDocument doc = QJsonDocument::fromJson(text.toUtf8(), &error);
+    if (error.error != QJsonParseError::NoError || !doc.isObject())
+        return tr("Extra arguments: not a JSON object (%1).")
+            .arg(error.error != QJsonParseError::NoError ? error.errorString() : tr("another JSON value"));
+    const QJsonObject extra = doc.object();
+    for (auto it = extra.begin(); it != extra.end(); ++it) {
+        QString value;
+        const QJsonValue v = it.value();
+        if (v.isString())
+            value = v.toString();
+        else if (v.isBool())
+            value = v.toBool() ? QStringLiteral("true") : QStringLiteral("false");
+        else if (v.isNull())
+            value = QStringLiteral("null");
+        else if (v.isDouble())
+            value = QString::number(v.toDouble(), 'g', 17);
+        else if (v.isArray()) { // a list of names, as lora_target takes them
+            QStringList items;
+            for (const QJsonValue& item : v.toArray())
+                items << item.toVariant().toString();
+            value = items.join(QLatin1Char(','));
+        } else {
+            return tr("Extra arguments: %1 must be a string, number, boolean or list.").arg(it.key());
+        }
+        try {
+            args.set(it.key().toStdString(), value.toStdString(), "extra arguments");
+        } catch (const Error& e) {
+            return tr("Extra arguments: %1").arg(QString::fromUtf8(e.what()));
+        }
+    }
+    return {};
 }
 
 void TrainTab::loadArguments(const ArgumentSet& args)
@@ -492,6 +542,12 @@ QStringList TrainTab::problems()
     }
     if (m_chosenDatasets.isEmpty())
         found << tr("Please choose a dataset.");
+    {
+        ArgumentSet scratch;
+        const QString extra = applyExtraArguments(scratch);
+        if (!extra.isEmpty())
+            found << extra;
+    }
     if (outputDir().isEmpty())
         found << tr("Please provide output dir.");
     if (!isStageSupported(stage()))
@@ -834,6 +890,8 @@ void TrainTab::retranslateUi()
     m_start->setText(tr("Start"));
     m_abort->setText(tr("Abort"));
     m_outputDirLabel->setText(tr("Output dir"));
+    m_extraArgsLabel->setText(tr("Extra arguments"));
+    m_extraArgs->setToolTip(tr("Extra arguments passed to the trainer in JSON format."));
     m_resume->setText(tr("Resume"));
     m_resume->setToolTip(tr("Load this run's arguments and continue it from its last checkpoint."));
     m_overwrite->setText(tr("Overwrite"));

@@ -139,6 +139,9 @@ private:
     void setRunning(bool running);
     /// Before a resumed run starts: its earlier steps into the charts.
     void drawEarlierSteps(const ArgumentSet& args);
+    /// Applies the Extra arguments field (a JSON object of YAML keys, LLaMA-Board's extra_args) to `args`;
+    /// the problem in words when it is not valid.
+    QString applyExtraArguments(ArgumentSet& args) const;
     /// Clears a shown problem once problems() finds none.
     void clearFixedProblem();
     void showProblem(const QString& message, bool dialog);
@@ -158,6 +161,8 @@ private:
     bool m_aborting = false;
     qint64 m_lastTotalSteps = 0; ///< of the last progress report (the bar's end text)
     QString m_lastElapsed;
+    QLineEdit* m_extraArgs = nullptr;
+    QLabel* m_extraArgsLabel = nullptr;
 
     QLabel* m_stageLabel = nullptr;
     QComboBox* m_stage = nullptr;

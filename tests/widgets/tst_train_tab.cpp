@@ -208,6 +208,24 @@ void TestTrainTab::argumentsComeFromTopBarTabAndForm()
              QDir(bar.savesRoot()).filePath("Custom/full/train_old"));
     QVERIFY(!tab.arguments().isSet("adapter_name_or_path"));
 
+    // LLaMA-Board's Extra arguments: YAML keys as JSON over the form; mistakes stop Start (issue 23, item 12).
+    QCOMPARE(tab.arguments().getString("optim"), std::string("adamw_torch"));
+    auto* extra = tab.findChild<QLineEdit*>();
+    QLineEdit* extraEdit = nullptr;
+    for (QLineEdit* e : tab.findChildren<QLineEdit*>())
+        if (e->text().contains("optim"))
+            extraEdit = e;
+    QVERIFY(extra && extraEdit);
+    extraEdit->setText(R"({"max_grad_norm": 0.5, "lora_target": ["q_proj", "v_proj"], "plot_loss": false})");
+    QCOMPARE(tab.arguments().getFloat("max_grad_norm"), 0.5);
+    QCOMPARE(tab.arguments().getString("lora_target"), std::string("q_proj,v_proj"));
+    QVERIFY(tab.problems().isEmpty());
+    extraEdit->setText(R"({"learning_rat": 1e-4})");
+    QVERIFY2(tab.problems().join(" ").contains("learning_rate"), qPrintable(tab.problems().join(" "))); // the closest key
+    extraEdit->setText("{not json");
+    QVERIFY(tab.problems().join(" ").contains("Extra arguments: not a JSON object"));
+    extraEdit->setText(R"({"optim": "adamw_torch"})");
+
     // A *_nothink template: "Enable thinking" off and not offered (issue 23, item 10).
     auto* thinking = qobject_cast<QCheckBox*>(tab.form()->editor("enable_thinking"));
     QVERIFY(thinking);
