@@ -846,6 +846,10 @@
         <source>Which device should be used to export model.</source>
         <translation>导出模型使用的设备类型。</translation>
     </message>
+    <message>
+        <source>Back to the settings</source>
+        <translation>返回设置</translation>
+    </message>
 </context>
 <context>
     <name>lathe::MainWindow</name>

@@ -220,6 +220,25 @@ ExportWizard::ExportWizard(const ModelSelection& selection, QWidget* parent)
     runLayout->addWidget(m_progress);
     runLayout->addWidget(m_runStatus);
     runLayout->addWidget(m_cancelExport, 0, Qt::AlignLeft);
+    m_retry = new QPushButton(m_runPage);
+    m_retry->setVisible(false);
+    runLayout->addWidget(m_retry, 0, Qt::AlignLeft);
+    // A failed export is not a dead end (issue 23, item 8): the destination page is a commit page, so there is no
+    // Back; this goes there again with every setting kept.
+    connect(m_retry, &QPushButton::clicked, this, [this] {
+        m_state = State::Idle;
+        m_retry->setVisible(false);
+        m_runStatus->setStyleSheet(QString());
+        m_runStatus->clear();
+        m_cancelExport->setEnabled(true);
+        restart();
+        while (currentId() != DestinationPage) {
+            const int before = currentId();
+            next();
+            if (currentId() == before)
+                break; // a page refuses (its settings changed meanwhile): the user is shown why there
+        }
+    });
     runLayout->addStretch(1);
     m_runPage->initialize = [this] { startExport(); };
     m_runPage->complete = [this] { return m_state == State::Done; };
@@ -250,6 +269,7 @@ ExportWizard::ExportWizard(const ModelSelection& selection, QWidget* parent)
         m_runStatus->setText(cancelled ? tr("Export cancelled.") : tr("Failed.") + QLatin1Char(' ') + message);
         m_runStatus->setStyleSheet(QStringLiteral("color: #c0392b;"));
         m_cancelExport->setEnabled(false);
+        m_retry->setVisible(true);
         m_runPage->refresh();
         Q_EMIT exportFinished(false);
     });
@@ -424,6 +444,7 @@ void ExportWizard::retranslateUi()
     m_runPage->setTitle(tr("Export"));
     m_runPage->setSubTitle(tr("Writing the model; this may take a while for large models."));
     m_cancelExport->setText(tr("Cancel export"));
+    m_retry->setText(tr("Back to the settings"));
 
     m_summaryPage->setTitle(tr("Summary"));
     m_summaryPage->setSubTitle(tr("What was written and how to try it."));

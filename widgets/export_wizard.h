@@ -90,6 +90,8 @@ public:
     QComboBox* dtypeCombo() const { return m_dtype; }
     /// LLaMA-Board's export device: cpu, or auto (a GPU or NPU when present).
     QComboBox* deviceCombo() const { return m_device; }
+    /// Shown when an export failed or was cancelled: back to the destination page, the settings kept.
+    QPushButton* retryButton() const { return m_retry; }
     QComboBox* quantizationCombo() const { return m_quantization; }
     QComboBox* preTokenizerCombo() const { return m_preTokenizer; }
     QLabel* formatError() const { return m_formatError; }
@@ -163,6 +165,7 @@ private:
     QProgressBar* m_progress = nullptr;
     QLabel* m_runStatus = nullptr;
     QPushButton* m_cancelExport = nullptr;
+    QPushButton* m_retry = nullptr; ///< after a failed or cancelled export: back to the settings
 
     QLabel* m_filesLabel = nullptr;
     QPlainTextEdit* m_files = nullptr;

@@ -39,6 +39,7 @@ private Q_SLOTS:
     void nonEmptyDirectoryIsWarnedAbout();
     void tabOpensTheWizardOnTheTopBar();
     void cancelKeepsTheLastGoodExport();
+    void failedExportCanBeRetried();
 
 private:
     lathe::ModelSelection selection() const { return {m_model, {}, "qwen", "lora"}; }
@@ -225,6 +226,31 @@ void TestExportWizard::tabOpensTheWizardOnTheTopBar()
 
 // Cancel (the wizard's button sets the same flag) stops at the next tensor; a re-export cancelled half-way
 // leaves the previous export byte for byte as it was and no temporary files beside it.
+// A failed export offers the way back to its settings (issue 23, item 8): the destination page again, values kept.
+void TestExportWizard::failedExportCanBeRetried()
+{
+    ExportWizard w(selection());
+    w.restart();
+    w.next();
+    QFile blocker(m_root + "/a_file");
+    QVERIFY(blocker.open(QIODevice::WriteOnly));
+    blocker.close();
+    toDestination(w, m_root + "/a_file/out"); // under a file: the export cannot make its folder
+    QSignalSpy finished(&w, &ExportWizard::exportFinished);
+    w.next();
+    QVERIFY(finished.count() == 1 || finished.wait(30000));
+    QCOMPARE(finished.first().first().toBool(), false);
+    QVERIFY(w.retryButton()->isVisible() || !w.retryButton()->isHidden());
+    w.retryButton()->click();
+    QCOMPARE(w.currentId(), int(ExportWizard::DestinationPage));
+    QCOMPARE(w.directoryEdit()->text(), m_root + "/a_file/out");
+    w.directoryEdit()->setText(m_root + "/retried");
+    QSignalSpy again(&w, &ExportWizard::exportFinished);
+    w.next();
+    QVERIFY(again.count() == 1 || again.wait(30000));
+    QVERIFY2(again.first().first().toBool(), qPrintable(w.runStatus()->text()));
+}
+
 void TestExportWizard::cancelKeepsTheLastGoodExport()
 {
     auto folderBytes = [](const QString& dir) {
