@@ -1188,6 +1188,18 @@
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
+    <message>
+        <source>The model&apos;s own chat template (%1) is %2; %3 prompts it differently.</source>
+        <translation>模型自带的对话模板（%1）是 %2；%3 的提示格式与之不同。</translation>
+    </message>
+    <message>
+        <source>Template from the model list.</source>
+        <translation>模板来自模型列表。</translation>
+    </message>
+    <message>
+        <source>Template detected from the model&apos;s %1.</source>
+        <translation>模板由模型的 %1 识别。</translation>
+    </message>
 </context>
 <context>
     <name>lathe::TrainCharts</name>

@@ -28,6 +28,7 @@
 #include "language_switcher.h"
 #include "hub/hub.h"
 #include "hub_download.h"
+#include "template/template_detect.h"
 #include "train/trainer.h"
 #include "model_catalog.h"
 #include "runtime/env_info.h"
@@ -75,6 +76,8 @@ TopBar::TopBar(QWidget* parent)
     m_modelSummary = new QLabel(this);
     m_modelSummary->setForegroundRole(QPalette::PlaceholderText);
     m_modelSummary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_templateNote = new QLabel(this);
+    m_templateNote->setWordWrap(true);
     m_download = new QPushButton(this);
     m_download->setVisible(false);
     m_cancelDownload = new QPushButton(this);
@@ -166,6 +169,7 @@ TopBar::TopBar(QWidget* parent)
     grid->addLayout(checkpointRow, 4, 1, 1, 2);
     grid->addWidget(m_templateLabel, 3, 3);
     grid->addWidget(m_template, 4, 3);
+    grid->addWidget(m_templateNote, 5, 3, 1, 3);
     grid->addWidget(m_ropeScalingLabel, 3, 4);
     grid->addWidget(m_ropeScaling, 4, 4);
     grid->addWidget(m_deviceLabel, 3, 5);
@@ -232,12 +236,18 @@ TopBar::TopBar(QWidget* parent)
     connect(m_refreshCheckpoints, &QToolButton::clicked, this, &TopBar::refreshCheckpoints);
     connect(m_browse, &QPushButton::clicked, this, &TopBar::browseModelFolder);
     connect(m_modelPath, &QLineEdit::textChanged, this, &TopBar::refreshModelPath);
+    connect(m_template, &QComboBox::currentTextChanged, this, [this] {
+        if (!m_settingTemplate)
+            m_templateSource.clear(); // the user's choice
+        updateTemplateNote();
+    });
 
     retranslateUi();
 }
 
 void TopBar::refreshModelPath()
 {
+    detectTemplate();
     const QString path = modelPath();
     const std::string text = path.trimmed().toStdString();
     if (!looksLikeRepoId(text)) {
@@ -258,6 +268,50 @@ void TopBar::refreshModelPath()
             .string());
     m_modelSummary->setText(settings.offline ? tr("%1 is not in the cache %2 and HF_HUB_OFFLINE is set.").arg(path.trimmed(), cache)
                                              : tr("Not downloaded yet: Download (or Start) fetches it into %1.").arg(cache));
+}
+
+void TopBar::detectTemplate()
+{
+    // The model folder (or the cached snapshot of a hub id) and the chat template its tokenizer speaks.
+    const std::string text = modelPath().trimmed().toStdString();
+    std::string dir = text;
+    if (looksLikeRepoId(text)) {
+        const auto snapshot = cachedSnapshot(HubSettings::fromEnvironment(), text, "main");
+        dir = snapshot ? snapshot->string() : std::string();
+    }
+    const auto guess = detectChatTemplate(dir);
+    m_detectedTemplate = guess ? QString::fromStdString(guess->name) : QString();
+    m_detectedFrom = guess ? QString::fromStdString(guess->source) : QString();
+    // As LLaMA-Board: the catalogue first; where it says "default" (base models, typed paths), the folder's own.
+    const bool catalogueChose = m_templateSource == QLatin1String("catalogue") && chatTemplate() != QLatin1String("default");
+    const bool userChose = m_templateSource.isEmpty() && chatTemplate() != QLatin1String("default");
+    if (guess && !catalogueChose && !userChose && m_template->findText(m_detectedTemplate) >= 0) {
+        m_settingTemplate = true;
+        m_template->setCurrentText(m_detectedTemplate);
+        m_settingTemplate = false;
+        m_templateSource = m_detectedFrom;
+    }
+    updateTemplateNote();
+}
+
+void TopBar::updateTemplateNote()
+{
+    const QString chosen = chatTemplate();
+    QString text;
+    bool warn = false;
+    if (!m_detectedTemplate.isEmpty() &&
+        templateFamily(chosen.toStdString()) != templateFamily(m_detectedTemplate.toStdString())) {
+        text = tr("The model's own chat template (%1) is %2; %3 prompts it differently.")
+                   .arg(m_detectedFrom, m_detectedTemplate, chosen);
+        warn = true;
+    } else if (m_templateSource == QLatin1String("catalogue")) {
+        text = tr("Template from the model list.");
+    } else if (!m_templateSource.isEmpty()) {
+        text = tr("Template detected from the model's %1.").arg(m_templateSource);
+    }
+    m_templateNote->setText(text);
+    m_templateNote->setStyleSheet(warn ? QStringLiteral("color: #b36b00;") : QString());
+    m_templateNote->setVisible(!text.isEmpty());
 }
 
 QString TopBar::describeModelFolder(const QString& dir)
@@ -481,8 +535,15 @@ void TopBar::applyCatalogModel(const QString& name)
     const ModelCatalog& catalog = ModelCatalog::builtIn();
     if (!catalog.contains(name))
         return;
-    m_modelPath->setText(catalog.hubPath(name, hubName()));
+    {
+        const QSignalBlocker pathBlocker(m_modelPath);
+        m_modelPath->setText(catalog.hubPath(name, hubName()));
+    }
+    m_settingTemplate = true;
     m_template->setCurrentText(catalog.defaultTemplate(name));
+    m_settingTemplate = false;
+    m_templateSource = QStringLiteral("catalogue");
+    refreshModelPath(); // the folder's own template may say more (a base model's catalogue entry is "default")
 }
 
 void TopBar::changeEvent(QEvent* event)

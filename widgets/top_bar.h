@@ -74,6 +74,9 @@ public:
     QComboBox* checkpointCombo() const { return m_checkpoint; }
     QToolButton* refreshCheckpointsButton() const { return m_refreshCheckpoints; }
     QComboBox* templateCombo() const { return m_template; }
+    /// Under the template: where it came from (the catalogue, the model's own files), or a warning when the chosen
+    /// template differs from the one the model's tokenizer speaks.
+    QLabel* templateNote() const { return m_templateNote; }
     QComboBox* hubCombo() const { return m_hub; }
     QComboBox* ropeScalingCombo() const { return m_ropeScaling; }
     QComboBox* deviceCombo() const { return m_device; }
@@ -119,6 +122,13 @@ private:
     QLabel* m_templateLabel = nullptr;
     QComboBox* m_template = nullptr;
     QLabel* m_hubLabel = nullptr;
+    QLabel* m_templateNote = nullptr;
+    QString m_templateSource;   ///< how the shown template was picked ("catalogue", a file name), "" by the user
+    QString m_detectedTemplate; ///< what the model folder's own chat template is, "" when unknown
+    QString m_detectedFrom;     ///< the file it was read from
+    bool m_settingTemplate = false;
+    void detectTemplate();
+    void updateTemplateNote();
     QPushButton* m_download = nullptr;
     QPushButton* m_cancelDownload = nullptr;
     QProgressBar* m_downloadProgress = nullptr;

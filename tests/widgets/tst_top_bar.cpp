@@ -90,6 +90,7 @@ private Q_SLOTS:
     void catalogueModelFillsPathAndTemplate_data();
     void catalogueModelFillsPathAndTemplate();
     void customOrPartialNameKeepsPath();
+    void templateComesFromTheModelFolder();
     void checkpointsAreListedFromSavesFolder();
     void refreshKeepsTheChosenCheckpoint();
     void saveDirDropsSpacesFromModelName();
@@ -277,6 +278,36 @@ void TestTopBar::customOrPartialNameKeepsPath()
     bar.modelNameCombo()->setEditText(QStringLiteral("Qwen3-4B")); // still typing: not a catalogue name
     QCOMPARE(bar.modelPath(), QStringLiteral("/models/my-llama"));
     QCOMPARE(bar.chatTemplate(), QStringLiteral("default"));
+}
+
+// Issue 23, item 3: a typed Qwen3 folder gets qwen3 from its tokenizer's chat template, says where the template came
+// from, and warns when the chosen one prompts differently.
+void TestTopBar::templateComesFromTheModelFolder()
+{
+    const QString dir = lathe::test::scratchDir("top_bar_template") + "/Qwen3-folder";
+    QDir().mkpath(dir);
+    auto write = [](const QString& path, const QByteArray& text) {
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(text);
+    };
+    write(dir + "/config.json", R"({"model_type": "qwen3", "architectures": ["Qwen3ForCausalLM"]})");
+    write(dir + "/tokenizer_config.json",
+          R"({"chat_template": "{%- for m in messages %}{{'<|im_start|>' + m.role}}{% if t %}<think>{% endif %}{% endfor %}"})");
+    TopBar bar;
+    QCOMPARE(bar.chatTemplate(), QStringLiteral("default"));
+    bar.modelPathEdit()->setText(dir);
+    QCOMPARE(bar.chatTemplate(), QStringLiteral("qwen3"));
+    QVERIFY2(bar.templateNote()->text().contains("tokenizer_config.json"), qPrintable(bar.templateNote()->text()));
+    // The same family (qwen3_nothink) is no warning; another one is.
+    bar.templateCombo()->setCurrentText(QStringLiteral("qwen3_nothink"));
+    QVERIFY(!bar.templateNote()->text().contains("differently"));
+    bar.templateCombo()->setCurrentText(QStringLiteral("llama3"));
+    QVERIFY2(bar.templateNote()->text().contains("qwen3") && bar.templateNote()->text().contains("differently"),
+             qPrintable(bar.templateNote()->text()));
+    // The user's choice stays when the path is read again.
+    bar.modelPathEdit()->setText(dir + "/");
+    QCOMPARE(bar.chatTemplate(), QStringLiteral("llama3"));
 }
 
 void TestTopBar::checkpointsAreListedFromSavesFolder()
