@@ -168,6 +168,150 @@
         <source>Ftx gamma</source>
         <translation>Ftx gamma</translation>
     </message>
+    <message>
+        <source>Model revision</source>
+        <translation>模型版本</translation>
+    </message>
+    <message>
+        <source>Train from scratch</source>
+        <translation>从头训练</translation>
+    </message>
+    <message>
+        <source>DPO label smoothing</source>
+        <translation>DPO 标签平滑</translation>
+    </message>
+    <message>
+        <source>SimPO gamma</source>
+        <translation>SimPO gamma</translation>
+    </message>
+    <message>
+        <source>LD-DPO alpha</source>
+        <translation>LD-DPO alpha</translation>
+    </message>
+    <message>
+        <source>BCO weight</source>
+        <translation>BCO 权重</translation>
+    </message>
+    <message>
+        <source>KTO desirable weight</source>
+        <translation>KTO 正样本权重</translation>
+    </message>
+    <message>
+        <source>KTO undesirable weight</source>
+        <translation>KTO 负样本权重</translation>
+    </message>
+    <message>
+        <source>Reference model</source>
+        <translation>参考模型</translation>
+    </message>
+    <message>
+        <source>Reference model adapters</source>
+        <translation>参考模型适配器</translation>
+    </message>
+    <message>
+        <source>Evaluation dataset</source>
+        <translation>评估数据集</translation>
+    </message>
+    <message>
+        <source>Preprocessing workers</source>
+        <translation>预处理进程数</translation>
+    </message>
+    <message>
+        <source>Overwrite the token cache</source>
+        <translation>覆盖分词缓存</translation>
+    </message>
+    <message>
+        <source>Default system prompt</source>
+        <translation>默认系统提示词</translation>
+    </message>
+    <message>
+        <source>Tool format</source>
+        <translation>工具格式</translation>
+    </message>
+    <message>
+        <source>Checkpoints kept</source>
+        <translation>保留的检查点数</translation>
+    </message>
+    <message>
+        <source>Plot the loss</source>
+        <translation>绘制损失曲线</translation>
+    </message>
+    <message>
+        <source>Overwrite output dir</source>
+        <translation>覆盖输出目录</translation>
+    </message>
+    <message>
+        <source>Save only the model</source>
+        <translation>仅保存模型</translation>
+    </message>
+    <message>
+        <source>Max steps</source>
+        <translation>最大步数</translation>
+    </message>
+    <message>
+        <source>Warmup ratio</source>
+        <translation>预热比例</translation>
+    </message>
+    <message>
+        <source>Weight decay</source>
+        <translation>权重衰减</translation>
+    </message>
+    <message>
+        <source>Adam beta1</source>
+        <translation>Adam beta1</translation>
+    </message>
+    <message>
+        <source>Adam beta2</source>
+        <translation>Adam beta2</translation>
+    </message>
+    <message>
+        <source>Adam epsilon</source>
+        <translation>Adam epsilon</translation>
+    </message>
+    <message>
+        <source>bf16 mixed precision</source>
+        <translation>bf16 混合精度</translation>
+    </message>
+    <message>
+        <source>fp16 mixed precision</source>
+        <translation>fp16 混合精度</translation>
+    </message>
+    <message>
+        <source>Pure bf16 training</source>
+        <translation>纯 bf16 训练</translation>
+    </message>
+    <message>
+        <source>Optimizer</source>
+        <translation>优化器</translation>
+    </message>
+    <message>
+        <source>Disable gradient checkpointing</source>
+        <translation>禁用梯度检查点</translation>
+    </message>
+    <message>
+        <source>Resume from checkpoint</source>
+        <translation>从检查点恢复</translation>
+    </message>
+    <message>
+        <source>Tokenized data path</source>
+        <translation>分词数据路径</translation>
+    </message>
+    <message>
+        <source>Eval batch size</source>
+        <translation>评估批处理大小</translation>
+    </message>
+    <message>
+        <source>Evaluation strategy</source>
+        <translation>评估策略</translation>
+    </message>
+    <message>
+        <source>Eval steps</source>
+        <translation>评估间隔</translation>
+    </message>
+    <message>
+        <source>Load the best model at the end</source>
+        <translation>结束时加载最佳模型</translation>
+    </message>
 </context>
 <context>
     <name>lathe::ChatTab</name>

@@ -51,7 +51,8 @@ const std::set<std::string> shownElsewhere = {
     "rope_scaling", "device"};
 const std::set<std::string> otherGroups = {"generation", "export", "benchmark"};
 
-// LLaMA-Board's labels (llamaboard_locales.json) for its own fields; the others are labelled by their YAML key.
+// LLaMA-Board's labels (llamaboard_locales.json) for its own fields, and Lathe's for the others; a key without one
+// is labelled by its YAML key.
 struct Label
 {
     const char* name;
@@ -93,6 +94,43 @@ const Label labels[] = {
     {"pref_ftx", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Ftx gamma")},
     {"pref_loss", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Loss type")},
     {"reward_model", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Reward model")},
+    // Lathe's words for the keys LLaMA-Board has no field for (the YAML key stays in each tooltip).
+    {"model_revision", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Model revision")},
+    {"train_from_scratch", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Train from scratch")},
+    {"dpo_label_smoothing", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "DPO label smoothing")},
+    {"simpo_gamma", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "SimPO gamma")},
+    {"ld_alpha", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "LD-DPO alpha")},
+    {"pref_bco_weight", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "BCO weight")},
+    {"kto_chosen_weight", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "KTO desirable weight")},
+    {"kto_rejected_weight", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "KTO undesirable weight")},
+    {"ref_model", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Reference model")},
+    {"ref_model_adapters", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Reference model adapters")},
+    {"eval_dataset", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Evaluation dataset")},
+    {"preprocessing_num_workers", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Preprocessing workers")},
+    {"overwrite_cache", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Overwrite the token cache")},
+    {"default_system", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Default system prompt")},
+    {"tool_format", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Tool format")},
+    {"save_total_limit", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Checkpoints kept")},
+    {"plot_loss", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Plot the loss")},
+    {"overwrite_output_dir", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Overwrite output dir")},
+    {"save_only_model", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Save only the model")},
+    {"max_steps", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Max steps")},
+    {"warmup_ratio", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Warmup ratio")},
+    {"weight_decay", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Weight decay")},
+    {"adam_beta1", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Adam beta1")},
+    {"adam_beta2", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Adam beta2")},
+    {"adam_epsilon", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Adam epsilon")},
+    {"bf16", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "bf16 mixed precision")},
+    {"fp16", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "fp16 mixed precision")},
+    {"pure_bf16", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Pure bf16 training")},
+    {"optim", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Optimizer")},
+    {"disable_gradient_checkpointing", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Disable gradient checkpointing")},
+    {"resume_from_checkpoint", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Resume from checkpoint")},
+    {"tokenized_path", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Tokenized data path")},
+    {"per_device_eval_batch_size", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Eval batch size")},
+    {"eval_strategy", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Evaluation strategy")},
+    {"eval_steps", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Eval steps")},
+    {"load_best_model_at_end", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Load the best model at the end")},
 };
 
 QString labelOf(const ArgSpec& spec)

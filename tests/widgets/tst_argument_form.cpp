@@ -105,6 +105,18 @@ void TestArgumentForm::showsEveryTrainingArgumentOfTheSchema()
                              "temperature", "export_dir", "task", "gradient_checkpointing"})
         QVERIFY2(!names.contains(name), name);
     QVERIFY(names.contains("disable_gradient_checkpointing")); // one gradient checkpointing switch, LLaMA-Factory's
+    // Every field has words for a label, not its raw YAML key (issue 23, item 10); the key is in the tooltip.
+    for (const QString& name : names) {
+        QWidget* editor = form.editor(name);
+        QString label;
+        if (auto* box = qobject_cast<QCheckBox*>(editor))
+            label = box->text();
+        for (QLabel* l : form.findChildren<QLabel*>())
+            if (l->buddy() == editor)
+                label = l->text();
+        QVERIFY2(!label.isEmpty() && label != name, qPrintable(name + ": " + label));
+        QVERIFY2(editor->toolTip().contains("(" + name + ")"), qPrintable(name));
+    }
     for (const char* name : {"learning_rate", "lora_rank", "freeze_trainable_layers", "pref_beta", "logging_steps",
                              "packing", "neftune_noise_alpha", "lr_scheduler_type", "eval_strategy"})
         QVERIFY2(names.contains(name), name);
