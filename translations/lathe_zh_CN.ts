@@ -312,6 +312,22 @@
         <source>Load the best model at the end</source>
         <translation>结束时加载最佳模型</translation>
     </message>
+    <message>
+        <source>Auto (on for pre-training)</source>
+        <translation>自动（预训练时开启）</translation>
+    </message>
+    <message>
+        <source>Auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>On</source>
+        <translation>开启</translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation>关闭</translation>
+    </message>
 </context>
 <context>
     <name>lathe::ChatTab</name>

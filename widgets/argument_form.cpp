@@ -283,10 +283,16 @@ QWidget* ArgumentForm::createEditor(const ArgSpec& spec)
 {
     switch (spec.type) {
     case ArgType::Bool: {
-        auto* box = new QCheckBox;
-        // An unset boolean without a default (packing: on for pt, off for sft) is the third state.
-        box->setTristate(nullable(spec));
-        return box;
+        if (nullable(spec)) {
+            // A boolean whose unset value means something (packing: on for pt, off for sft) is a choice of three
+            // words, not a half-ticked box (issue 23, item 10). Texts in retranslateUi.
+            auto* combo = new QComboBox;
+            combo->addItem(QString(), QVariant());
+            combo->addItem(QString(), QStringLiteral("true"));
+            combo->addItem(QString(), QStringLiteral("false"));
+            return combo;
+        }
+        return new QCheckBox;
     }
     case ArgType::Int: {
         auto* spin = new QSpinBox;
@@ -395,7 +401,11 @@ json ArgumentForm::value(const QString& name) const
     }
     if (auto* combo = qobject_cast<QComboBox*>(f.editor)) {
         const QVariant data = combo->currentData();
-        return data.isValid() ? json(data.toString().toStdString()) : json(nullptr);
+        if (!data.isValid())
+            return nullptr;
+        if (spec.type == ArgType::Bool)
+            return data.toString() == QLatin1String("true");
+        return data.toString().toStdString();
     }
     const QString text = static_cast<QLineEdit*>(f.editor)->text().trimmed();
     if (text.isEmpty()) {
@@ -425,8 +435,9 @@ void ArgumentForm::setValue(const QString& name, const json& v)
     } else if (auto* spin = qobject_cast<QSpinBox*>(f.editor)) {
         spin->setValue(shown.is_null() ? spin->minimum() : clampToInt(shown.get<double>()));
     } else if (auto* combo = qobject_cast<QComboBox*>(f.editor)) {
-        const int index = shown.is_null() ? combo->findData(QVariant())
-                                          : combo->findData(QString::fromStdString(shown.get<std::string>()));
+        const int index = shown.is_null()      ? combo->findData(QVariant())
+                          : shown.is_boolean() ? combo->findData(shown.get<bool>() ? QStringLiteral("true") : QStringLiteral("false"))
+                                               : combo->findData(QString::fromStdString(shown.get<std::string>()));
         combo->setCurrentIndex(std::max(index, 0));
     } else if (auto* edit = qobject_cast<QLineEdit*>(f.editor)) {
         if (shown.is_null())
@@ -505,6 +516,11 @@ void ArgumentForm::retranslateUi()
         if (!f.problem.isEmpty())
             tip += QLatin1Char('\n') + f.problem;
         f.editor->setToolTip(tip);
+        if (auto* combo = qobject_cast<QComboBox*>(f.editor); combo && spec.type == ArgType::Bool) {
+            combo->setItemText(0, spec.name == "packing" ? tr("Auto (on for pre-training)") : tr("Auto"));
+            combo->setItemText(1, tr("On"));
+            combo->setItemText(2, tr("Off"));
+        }
         if (f.label)
             f.label->setText(labelOf(spec));
         else
