@@ -807,6 +807,30 @@
         <source>Last export</source>
         <translation>上次导出</translation>
     </message>
+    <message>
+        <source>Choose a model (and the checkpoints to merge) in the bar above.</source>
+        <translation>请在上方选择模型（以及要合并的检查点）。</translation>
+    </message>
+    <message>
+        <source>Would export %1 with %2, chat template %3.</source>
+        <translation>将导出 %1，适配器：%2，对话模板：%3。</translation>
+    </message>
+    <message>
+        <source>no adapter</source>
+        <translation>无适配器</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Double-click to open the folder</source>
+        <translation>双击打开文件夹</translation>
+    </message>
+    <message>
+        <source>Recent exports</source>
+        <translation>最近的导出</translation>
+    </message>
 </context>
 <context>
     <name>lathe::ExportWizard</name>

@@ -1,5 +1,6 @@
-// The Export tab (LLaMA-Board's export.*): what an export does, and a button opening the Export wizard on the
-// model and checkpoints chosen in the top bar; the last export's summary is shown below it.
+// The Export tab (LLaMA-Board's export.*): what an export does, what it would export now (the top bar's model,
+// checkpoints and template), a button opening the Export wizard on them, the last export's summary, and the recent
+// exports (kept in the settings; double-click opens the folder).
 #pragma once
 
 #include <QPointer>
@@ -8,6 +9,7 @@
 #include "export_wizard.h"
 
 class QLabel;
+class QListWidget;
 class QPlainTextEdit;
 class QPushButton;
 
@@ -25,6 +27,13 @@ public:
 
     QPushButton* wizardButton() const { return m_openWizard; }
     QPlainTextEdit* lastExportView() const { return m_lastExport; }
+    /// "Model ..., adapters ..., template ..." of the top bar, as the wizard would start.
+    QLabel* sourceLabel() const { return m_source; }
+    QListWidget* recentExports() const { return m_recent; }
+    /// Adds an export to the recent ones (newest first, at most 10, in the settings).
+    void recordExport(const QString& dir, const QString& format);
+    /// Re-reads the top bar's selection into sourceLabel().
+    void refreshSource();
     /// The wizard opened last, while it is open.
     ExportWizard* wizard() const { return m_wizard; }
 
@@ -34,6 +43,7 @@ public Q_SLOTS:
 
 protected:
     void changeEvent(QEvent* event) override;
+    void showEvent(QShowEvent* event) override;
 
 private:
     void retranslateUi();
@@ -45,6 +55,10 @@ private:
     QPushButton* m_openWizard = nullptr;
     QLabel* m_lastExportLabel = nullptr;
     QPlainTextEdit* m_lastExport = nullptr;
+    QLabel* m_source = nullptr;
+    QLabel* m_recentLabel = nullptr;
+    QListWidget* m_recent = nullptr;
+    void loadRecent();
 };
 
 } // namespace lathe

@@ -18,6 +18,8 @@
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSignalSpy>
+#include <QSettings>
+#include <QListWidget>
 #include <QtTest/QtTest>
 
 #include "export_tab.h"
@@ -217,6 +219,18 @@ void TestExportWizard::tabOpensTheWizardOnTheTopBar()
     bar.templateCombo()->setCurrentText("qwen");
     lathe::ExportTab tab;
     tab.setTopBar(&bar);
+    // Not a blank page (issue 23, item 10): what would be exported, and the recent exports.
+    QVERIFY2(tab.sourceLabel()->text().contains(QDir::toNativeSeparators(m_model)) && tab.sourceLabel()->text().contains("qwen"),
+             qPrintable(tab.sourceLabel()->text()));
+    QSettings().remove("exports/recent");
+    tab.recordExport(m_root + "/first", "hf");
+    tab.recordExport(m_root + "/second", "gguf q8_0");
+    tab.recordExport(m_root + "/first", "hf"); // again: moves to the top, not listed twice
+    QCOMPARE(tab.recentExports()->count(), 2);
+    QVERIFY(tab.recentExports()->item(0)->data(Qt::UserRole).toString().endsWith("/first"));
+    lathe::ExportTab later; // the next window
+    QCOMPARE(later.recentExports()->count(), 2);
+    QSettings().remove("exports/recent");
     tab.wizardButton()->click();
     QVERIFY(tab.wizard());
     QCOMPARE(tab.wizard()->modelEdit()->text(), m_model);
