@@ -1,9 +1,12 @@
 // The Chat tab (see chat_tab.h).
 #include "chat_tab.h"
 
+#include <algorithm>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QElapsedTimer>
 #include <QEvent>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -474,11 +477,13 @@ void ChatTab::onAnchor(const QUrl& url)
 
 void ChatTab::scheduleRender()
 {
-    // Deltas come faster than anyone reads: draw at most every 40 ms.
+    // Deltas come faster than anyone reads: draw at most every 40 ms, and never more than a tenth of the time (a long
+    // conversation takes longer to lay out; drawing it must not take the cores the model decodes on, issue 23 item 11).
     if (m_renderPending)
         return;
     m_renderPending = true;
-    QTimer::singleShot(40, this, [this] {
+    const int interval = std::clamp(int(10 * m_lastRenderMs), 40, 1000);
+    QTimer::singleShot(interval, this, [this] {
         m_renderPending = false;
         render();
     });
@@ -486,6 +491,8 @@ void ChatTab::scheduleRender()
 
 void ChatTab::render()
 {
+    QElapsedTimer timer;
+    timer.start();
     QScrollBar* bar = m_view->verticalScrollBar();
     const bool atEnd = bar->value() >= bar->maximum() - 4;
     QString html;
@@ -494,6 +501,7 @@ void ChatTab::render()
     m_view->setHtml(html);
     if (atEnd)
         bar->setValue(bar->maximum());
+    m_lastRenderMs = double(timer.nsecsElapsed()) / 1e6;
 }
 
 void ChatTab::updateState()

@@ -153,6 +153,7 @@ private:
     QDoubleSpinBox* m_temperature = nullptr;
     QCheckBox* m_enableThinking = nullptr;
     QCheckBox* m_skipSpecialTokens = nullptr;
+    double m_lastRenderMs = 0; ///< how long the last redraw took (the next one waits ten times as long, 40 ms at least)
     QCheckBox* m_escapeHtml = nullptr;
     QPushButton* m_clear = nullptr;
     QLabel* m_speed = nullptr;
