@@ -1745,5 +1745,13 @@
         <source>Extra arguments passed to the trainer in JSON format.</source>
         <translation>以 JSON 格式传递给训练器的额外参数。</translation>
     </message>
+    <message>
+        <source>Config path</source>
+        <translation>配置路径</translation>
+    </message>
+    <message>
+        <source>Where Save and Load keep the arguments (a bare name is in %1).</source>
+        <translation>保存与载入参数所用的文件（仅文件名时位于 %1）。</translation>
+    </message>
 </context>
 </TS>

@@ -149,6 +149,10 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
     m_outputDir = new QLineEdit(
         QStringLiteral("train_") + QDateTime::currentDateTime().toString(QStringLiteral("yyyy-MM-dd-HH-mm-ss")), page);
     m_outputDirLabel = fieldLabel(m_outputDir, page);
+    m_configPath = new QComboBox(page);
+    m_configPath->setEditable(true);
+    m_configPathLabel = fieldLabel(m_configPath, page);
+    refreshConfigPaths();
     m_memory = new QLabel(page);
     m_memory->setWordWrap(true);
     m_existingRun = new QFrame(page);
@@ -191,9 +195,12 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
     auto* outputRow = new QGridLayout;
     outputRow->addWidget(m_outputDirLabel, 0, 0);
     outputRow->addWidget(m_outputDir, 1, 0);
-    outputRow->addWidget(m_memory, 1, 1);
+    outputRow->addWidget(m_configPathLabel, 0, 1);
+    outputRow->addWidget(m_configPath, 1, 1);
+    outputRow->addWidget(m_memory, 1, 2);
     outputRow->setColumnStretch(0, 1);
     outputRow->setColumnStretch(1, 1);
+    outputRow->setColumnStretch(2, 1);
     layout->addLayout(outputRow);
     layout->addWidget(m_existingRun);
     layout->addWidget(m_progress);
@@ -219,15 +226,22 @@ TrainTab::TrainTab(QWidget* parent) : QWidget(parent)
     connect(m_registerDataset, &QPushButton::clicked, this, &TrainTab::registerDataset);
     connect(m_datasetList, &QListWidget::itemChanged, this, &TrainTab::onDatasetItemChanged);
     connect(m_preview, &QPushButton::clicked, this, &TrainTab::previewCommand);
+    // LLaMA-Board's config path: Save and Load use the file it names (a bare name is in llamaboard_config/ of the
+    // working folder, as LLaMA-Board keeps them); an empty field asks with a file dialog.
     connect(m_save, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Save arguments"), QString(),
-                                                          tr("YAML files (*.yaml *.yml)"));
-        if (!path.isEmpty())
-            saveArguments(path);
+        QString path = configPath();
+        if (path.isEmpty())
+            path = QFileDialog::getSaveFileName(this, tr("Save arguments"), QString(), tr("YAML files (*.yaml *.yml)"));
+        if (path.isEmpty())
+            return;
+        QDir().mkpath(QFileInfo(path).absolutePath());
+        if (saveArguments(path))
+            refreshConfigPaths();
     });
     connect(m_load, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getOpenFileName(this, tr("Load arguments"), QString(),
-                                                          tr("YAML files (*.yaml *.yml *.json)"));
+        QString path = configPath();
+        if (path.isEmpty() || !QFileInfo::exists(path))
+            path = QFileDialog::getOpenFileName(this, tr("Load arguments"), QString(), tr("YAML files (*.yaml *.yml *.json)"));
         if (!path.isEmpty())
             loadArgumentsFile(path);
     });
@@ -420,6 +434,31 @@ void TrainTab::onDatasetItemChanged(QListWidgetItem* item)
         m_chosenDatasets << name;
     else if (item->checkState() != Qt::Checked)
         m_chosenDatasets.removeAll(name);
+}
+
+QString TrainTab::configDir()
+{
+    return QDir::current().filePath(QStringLiteral("llamaboard_config"));
+}
+
+QString TrainTab::configPath() const
+{
+    const QString text = m_configPath->currentText().trimmed();
+    if (text.isEmpty() || QDir::isAbsolutePath(text) || text.contains(QLatin1Char('/')))
+        return text;
+    return QDir(configDir()).filePath(text);
+}
+
+void TrainTab::refreshConfigPaths()
+{
+    // "<time>.yaml" for a new one, then every *.yaml of the folder (LLaMA-Board's list_config_paths).
+    const QString current = m_configPath->currentText();
+    const QSignalBlocker blocker(m_configPath);
+    m_configPath->clear();
+    m_configPath->addItem(QDateTime::currentDateTime().toString(QStringLiteral("yyyy-MM-dd-HH-mm-ss")) + QStringLiteral(".yaml"));
+    m_configPath->addItems(QDir(configDir()).entryList({QStringLiteral("*.yaml")}, QDir::Files, QDir::Name));
+    if (!current.isEmpty())
+        m_configPath->setCurrentText(current);
 }
 
 QString TrainTab::outputDir() const
@@ -890,6 +929,9 @@ void TrainTab::retranslateUi()
     m_start->setText(tr("Start"));
     m_abort->setText(tr("Abort"));
     m_outputDirLabel->setText(tr("Output dir"));
+    m_configPathLabel->setText(tr("Config path"));
+    m_configPath->setToolTip(tr("Where Save and Load keep the arguments (a bare name is in %1).")
+                                 .arg(QDir::toNativeSeparators(configDir())));
     m_extraArgsLabel->setText(tr("Extra arguments"));
     m_extraArgs->setToolTip(tr("Extra arguments passed to the trainer in JSON format."));
     m_resume->setText(tr("Resume"));

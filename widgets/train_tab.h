@@ -101,6 +101,12 @@ public:
     QPushButton* overwriteButton() const { return m_overwrite; }
     QPushButton* newRunButton() const { return m_newRun; }
 
+    /// LLaMA-Board's config path field: the file Save and Load use; the folder of bare names.
+    QString configPath() const;
+    QComboBox* configPathCombo() const { return m_configPath; }
+    static QString configDir();
+    void refreshConfigPaths();
+
 public Q_SLOTS:
     /// Reads dataset_info.json of the data folder again, keeping the chosen datasets.
     void refreshDatasets();
@@ -162,6 +168,8 @@ private:
     qint64 m_lastTotalSteps = 0; ///< of the last progress report (the bar's end text)
     QString m_lastElapsed;
     QLineEdit* m_extraArgs = nullptr;
+    QComboBox* m_configPath = nullptr;
+    QLabel* m_configPathLabel = nullptr;
     QLabel* m_extraArgsLabel = nullptr;
 
     QLabel* m_stageLabel = nullptr;

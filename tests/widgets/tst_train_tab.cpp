@@ -259,6 +259,17 @@ void TestTrainTab::previewSaveAndLoadRoundTrip()
     QVERIFY(preview.startsWith("lathe train "));
     QVERIFY(preview.endsWith(QString::fromStdString(expected.toYaml())));
 
+    // LLaMA-Board's config path: Save and Load use the file it names, no dialog (issue 23, item 12).
+    const QString viaField = m_root + "/configs/via_field.yaml";
+    tab.configPathCombo()->setCurrentText(viaField);
+    tab.saveButton()->click();
+    QVERIFY(QFile::exists(viaField));
+    static_cast<QLineEdit*>(tab.form()->editor("lora_dropout"))->setText("0.3");
+    tab.loadButton()->click();
+    QCOMPARE(static_cast<QLineEdit*>(tab.form()->editor("lora_dropout"))->text(), QString("0.1"));
+    tab.configPathCombo()->setCurrentText("bare.yaml");
+    QCOMPARE(tab.configPath(), QDir(lathe::TrainTab::configDir()).filePath("bare.yaml"));
+
     const QString yaml = m_root + "/saved.yaml";
     QVERIFY(tab.saveArguments(yaml));
     QVERIFY(tab.statusLabel()->text().contains(yaml));
