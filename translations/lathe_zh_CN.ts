@@ -328,6 +328,14 @@
         <source>Off</source>
         <translation>关闭</translation>
     </message>
+    <message>
+        <source>Compute type</source>
+        <translation>计算类型</translation>
+    </message>
+    <message>
+        <source>Whether to use mixed precision training.</source>
+        <translation>是否使用混合精度训练。</translation>
+    </message>
 </context>
 <context>
     <name>lathe::ChatTab</name>

@@ -204,7 +204,18 @@ ArgumentForm::ArgumentForm(QWidget* parent) : QWidget(parent)
         auto* cellLayout = new QVBoxLayout(cell);
         cellLayout->setContentsMargins(0, 0, 0, 0);
         cellLayout->setSpacing(2);
-        if (!qobject_cast<QCheckBox*>(field.editor)) {
+        // bf16 / fp16 / pure_bf16 are one choice, as LLaMA-Board's compute type (issue 23, item 10): their check
+        // boxes stay (hidden) and carry the values; the combo in bf16's cell sets them.
+        const bool precision = spec.name == "bf16" || spec.name == "fp16" || spec.name == "pure_bf16";
+        if (precision && spec.name == "bf16") {
+            m_computeTypeLabel = new QLabel(cell);
+            m_computeType = new QComboBox(cell);
+            for (const char* t : {"fp32", "bf16", "fp16", "pure_bf16"})
+                m_computeType->addItem(QString::fromLatin1(t), QString::fromLatin1(t));
+            m_computeTypeLabel->setBuddy(m_computeType);
+            cellLayout->addWidget(m_computeTypeLabel);
+            cellLayout->addWidget(m_computeType);
+        } else if (!qobject_cast<QCheckBox*>(field.editor)) {
             field.label = new QLabel(cell);
             field.label->setBuddy(field.editor);
             cellLayout->addWidget(field.label);
@@ -213,9 +224,15 @@ ArgumentForm::ArgumentForm(QWidget* parent) : QWidget(parent)
         }
         field.editor->setParent(cell);
         cellLayout->addWidget(field.editor);
+        if (precision)
+            field.editor->hide();
         auto* grid = static_cast<QGridLayout*>(m_sections[section].content->layout());
-        const int n = counts[section]++;
-        grid->addWidget(cell, n / kColumns, n % kColumns);
+        if (precision && spec.name != "bf16") {
+            cell->hide(); // kept for its (hidden) check box, not laid out
+        } else {
+            const int n = counts[section]++;
+            grid->addWidget(cell, n / kColumns, n % kColumns);
+        }
         m_index.insert(QString::fromStdString(spec.name), int(m_fields.size()));
         m_fields.push_back(field);
     }
@@ -224,8 +241,39 @@ ArgumentForm::ArgumentForm(QWidget* parent) : QWidget(parent)
                  m_fields[std::size_t(i)].spec->defaultValue);
         connectEditor(i);
     }
+    if (m_computeType) {
+        connect(m_computeType, &QComboBox::currentIndexChanged, this, [this] {
+            if (m_syncingPrecision)
+                return;
+            const QString t = m_computeType->currentData().toString();
+            m_syncingPrecision = true;
+            for (const char* name : {"bf16", "fp16", "pure_bf16"})
+                if (auto* box = qobject_cast<QCheckBox*>(editor(QString::fromLatin1(name))))
+                    box->setChecked(t == QLatin1String(name));
+            m_syncingPrecision = false;
+            Q_EMIT edited();
+        });
+        for (const char* name : {"bf16", "fp16", "pure_bf16"})
+            if (auto* box = qobject_cast<QCheckBox*>(editor(QString::fromLatin1(name))))
+                connect(box, &QCheckBox::toggled, this, &ArgumentForm::syncComputeType);
+        syncComputeType();
+    }
     retranslateUi();
     setStage(QStringLiteral("sft"));
+}
+
+void ArgumentForm::syncComputeType()
+{
+    if (!m_computeType || m_syncingPrecision)
+        return;
+    auto checked = [this](const char* name) {
+        auto* box = qobject_cast<QCheckBox*>(editor(QString::fromLatin1(name)));
+        return box && box->isChecked();
+    };
+    const char* t = checked("pure_bf16") ? "pure_bf16" : checked("bf16") ? "bf16" : checked("fp16") ? "fp16" : "fp32";
+    m_syncingPrecision = true;
+    m_computeType->setCurrentIndex(m_computeType->findData(QString::fromLatin1(t)));
+    m_syncingPrecision = false;
 }
 
 bool ArgumentForm::forStage(const Field& f) const
@@ -516,6 +564,10 @@ void ArgumentForm::retranslateUi()
         if (!f.problem.isEmpty())
             tip += QLatin1Char('\n') + f.problem;
         f.editor->setToolTip(tip);
+        if (m_computeType && spec.name == "bf16") {
+            m_computeTypeLabel->setText(tr("Compute type"));
+            m_computeType->setToolTip(tr("Whether to use mixed precision training.") + QStringLiteral("\n(bf16, fp16, pure_bf16)"));
+        }
         if (auto* combo = qobject_cast<QComboBox*>(f.editor); combo && spec.type == ArgType::Bool) {
             combo->setItemText(0, spec.name == "packing" ? tr("Auto (on for pre-training)") : tr("Auto"));
             combo->setItemText(1, tr("On"));

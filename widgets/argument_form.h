@@ -24,6 +24,7 @@
 
 #include "config/argument_schema.h"
 
+class QComboBox;
 class QLabel;
 class QToolButton;
 
@@ -53,6 +54,8 @@ public:
     QStringList argumentNames() const;
     /// The editor of `name` (QSpinBox, QLineEdit, QCheckBox or QComboBox), or nullptr.
     QWidget* editor(const QString& name) const;
+    /// LLaMA-Board's compute type (fp32, bf16, fp16, pure_bf16): one choice for the bf16 / fp16 / pure_bf16 flags.
+    QComboBox* computeTypeCombo() const { return m_computeType; }
     /// Names shown in one section.
     QStringList sectionArguments(Section section) const;
 
@@ -91,6 +94,11 @@ protected:
     void changeEvent(QEvent* event) override;
 
 private:
+    void syncComputeType();
+    QComboBox* m_computeType = nullptr;
+    QLabel* m_computeTypeLabel = nullptr;
+    bool m_syncingPrecision = false;
+
     struct Field
     {
         const ArgSpec* spec = nullptr;

@@ -81,6 +81,7 @@ class TestArgumentForm : public QObject
 private Q_SLOTS:
     void showsEveryTrainingArgumentOfTheSchema();
     void everyArgumentRoundTrips();
+    void computeTypeIsOneChoice();
     void defaultsAreNotWritten();
     void editorsFollowTheSchema();
     void tooltipsAreTheHelpInTheInterfaceLanguage();
@@ -120,6 +121,29 @@ void TestArgumentForm::showsEveryTrainingArgumentOfTheSchema()
     for (const char* name : {"learning_rate", "lora_rank", "freeze_trainable_layers", "pref_beta", "logging_steps",
                              "packing", "neftune_noise_alpha", "lr_scheduler_type", "eval_strategy"})
         QVERIFY2(names.contains(name), name);
+}
+
+// LLaMA-Board's compute type: one choice over bf16 / fp16 / pure_bf16 (issue 23, item 10).
+void TestArgumentForm::computeTypeIsOneChoice()
+{
+    ArgumentForm form;
+    QComboBox* combo = form.computeTypeCombo();
+    QVERIFY(combo && combo->count() == 4);
+    QCOMPARE(combo->currentData().toString(), QString("fp32"));
+    QVERIFY(!form.editor("bf16")->isVisible() && !form.editor("fp16")->isVisible());
+    combo->setCurrentIndex(combo->findData("pure_bf16"));
+    ArgumentSet args;
+    form.writeTo(args);
+    QVERIFY(args.getBool("pure_bf16") && !args.getBool("bf16") && !args.getBool("fp16"));
+    QVERIFY(args.validate().empty());
+    ArgumentSet loaded;
+    loaded.set("fp16", "true");
+    form.load(loaded);
+    QCOMPARE(combo->currentData().toString(), QString("fp16"));
+    loaded.set("fp16", "false");
+    loaded.set("bf16", "true");
+    form.load(loaded);
+    QCOMPARE(combo->currentData().toString(), QString("bf16"));
 }
 
 void TestArgumentForm::everyArgumentRoundTrips()
