@@ -37,6 +37,7 @@ RunsPanel::RunsPanel(QWidget* parent)
     m_view->setModel(m_model);
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents); // headers never cut
     m_view->horizontalHeader()->setSectionResizeMode(RunsModel::Name, QHeaderView::Stretch);
     m_view->verticalHeader()->hide();
     m_hint->setWordWrap(true);
