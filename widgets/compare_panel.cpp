@@ -41,7 +41,7 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent)
         s.title = new QLabel(this);
         s.title->setWordWrap(true);
         s.view = new QTextBrowser(this);
-        s.view->setMinimumHeight(160);
+        s.view->setMinimumHeight(90); // with the chat above it, 900 px windows still fit both (no overlap)
         s.stats = new QLabel(this);
         grid->addWidget(s.title, 0, i);
         grid->addWidget(s.view, 1, i);
