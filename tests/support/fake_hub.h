@@ -15,7 +15,8 @@
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
-#include <openssl/sha.h>
+
+#include "hub/hub_transfer.h"
 
 #include "tiny_model.h"
 
@@ -24,18 +25,7 @@ namespace lathe::test {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-inline std::string sha256Hex(const std::string& data)
-{
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : d) {
-        out += hex[c >> 4];
-        out += hex[c & 15];
-    }
-    return out;
-}
+using lathe::hub_detail::sha256Hex; // the hub code's own
 
 inline std::string readAll(const fs::path& p)
 {
