@@ -17,6 +17,7 @@
 #include "model/model_loader.h"
 #include "runtime/device.h"
 #include "template/chat_template.h"
+#include "train/trainer_log.h"
 #include "util/error.h"
 #include "util/file_util.h"
 #include "util/json_text.h"
@@ -210,10 +211,7 @@ PredictResult runPrediction(CausalLM& model, const Tokenizer& tokenizer, const T
             r["elapsed_time"] = formatElapsed(elapsed);
             r["remaining_time"] = formatElapsed(remaining);
             records.push_back(r);
-            std::string text;
-            for (const auto& rec : records)
-                text += rec.dump() + "\n";
-            writeTextFileAtomic((out / "trainer_log.jsonl").string(), text);
+            writeTrainerLog(out / "trainer_log.jsonl", records);
             if (callbacks.record)
                 callbacks.record(r);
         }

@@ -46,6 +46,7 @@
 #include "eval/benchmark_runner.h"
 #include "hub/hub_arguments.h"
 #include "train/predict.h"
+#include "train/trainer_log.h"
 #include "util/error.h"
 #include "util/memory_limits.h"
 #include "util/file_util.h"
@@ -61,29 +62,7 @@ using Clock = std::chrono::steady_clock;
 // Small helpers
 // ---------------------------------------------------------------------------------------------------------
 
-std::string formatElapsed(double seconds)
-{
-    const long long s = std::max(0LL, static_cast<long long>(seconds));
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
-    return buf;
-}
 
-double parseElapsed(const std::string& text)
-{
-    // Lathe writes hours past 24 as "25:00:00"; Python's timedelta writes "1 day, 1:00:00".
-    long long days = 0, h = 0, m = 0, sec = 0;
-    std::string rest = text;
-    const auto comma = rest.find(", ");
-    if (comma != std::string::npos) {
-        if (std::sscanf(rest.c_str(), "%lld day", &days) != 1)
-            return 0;
-        rest = rest.substr(comma + 2);
-    }
-    if (std::sscanf(rest.c_str(), "%lld:%lld:%lld", &h, &m, &sec) != 3)
-        return 0;
-    return double(((days * 24 + h) * 60 + m) * 60 + sec);
-}
 
 namespace {
 
@@ -608,11 +587,7 @@ void Run::appendRecord(json entry)
             key == "eval_odds_ratio_loss")
             r[key] = value;
     m_records.push_back(r);
-    // Rewritten whole and renamed, so a window polling it never reads half a line.
-    std::string text;
-    for (const auto& rec : m_records)
-        text += rec.dump() + "\n";
-    writeTextFileAtomic((m_out / "trainer_log.jsonl").string(), text);
+    writeTrainerLog(m_out / "trainer_log.jsonl", m_records); // whole, renamed: a poller never reads half a line
     if (m_cb.record)
         m_cb.record(r);
 }
@@ -666,28 +641,11 @@ void Run::resume(const std::string& checkpoint)
     // trainer_log.jsonl continues, as LLaMA-Factory appends to it: the records up to the checkpoint are kept (those
     // past it were made by steps that are trained again), and the elapsed time goes on from the checkpoint's.
     const fs::path logPath = m_out / "trainer_log.jsonl";
-    std::error_code ec;
-    if (fs::exists(logPath, ec)) {
-        const std::string text = readTextFile(logPath.string());
-        std::size_t from = 0;
-        while (from < text.size()) {
-            const std::size_t end = std::min(text.find('\n', from), text.size());
-            const std::string line = text.substr(from, end - from);
-            from = end + 1;
-            const auto record = parseJsonOrDiscard<nlohmann::ordered_json>(line, logPath.string());
-            if (record.is_discarded() || !record.is_object() || !record.contains("current_steps") ||
-                !record["current_steps"].is_number_integer() || record["current_steps"].get<std::int64_t>() > m_globalStep)
-                continue;
-            if (!record.contains("loss") && !record.contains("eval_loss"))
-                continue; // the closing summary of the interrupted part: the run goes on
-            m_records.push_back(record);
-        }
+    if (fs::exists(logPath)) {
+        m_records = trainerLogUpTo(logPath, m_globalStep);
         if (!m_records.empty() && m_records.back().contains("elapsed_time") && m_records.back()["elapsed_time"].is_string())
             m_elapsedBefore = parseElapsed(m_records.back()["elapsed_time"].get<std::string>());
-        std::string kept;
-        for (const auto& rec : m_records)
-            kept += rec.dump() + "\n";
-        writeTextFileAtomic(logPath.string(), kept);
+        writeTrainerLog(logPath, m_records);
     }
 }
 
