@@ -1730,18 +1730,6 @@
         <translation>%1 模板没有思考模式。</translation>
     </message>
     <message>
-        <source>Extra arguments: not a JSON object (%1).</source>
-        <translation>额外参数：不是 JSON 对象（%1）。</translation>
-    </message>
-    <message>
-        <source>another JSON value</source>
-        <translation>其他 JSON 值</translation>
-    </message>
-    <message>
-        <source>Extra arguments: %1 must be a string, number, boolean or list.</source>
-        <translation>额外参数：%1 必须是字符串、数字、布尔值或列表。</translation>
-    </message>
-    <message>
         <source>Extra arguments: %1</source>
         <translation>额外参数：%1</translation>
     </message>

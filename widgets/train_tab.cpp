@@ -43,6 +43,7 @@
 #include "runtime/env_info.h"
 #include "top_bar.h"
 #include "train/trainer.h"
+#include "train/trainer_log.h"
 #include "train_charts.h"
 #include "config/stages.h"
 #include "train_runner.h"
@@ -492,36 +493,10 @@ QString TrainTab::applyExtraArguments(ArgumentSet& args) const
     const QString text = m_extraArgs->text().trimmed();
     if (text.isEmpty())
         return {};
-    QJsonParseError error;
-    const QJsonDocument doc = QJsonDocument::fromJson(text.toUtf8(), &error);
-    if (error.error != QJsonParseError::NoError || !doc.isObject())
-        return tr("Extra arguments: not a JSON object (%1).")
-            .arg(error.error != QJsonParseError::NoError ? error.errorString() : tr("another JSON value"));
-    const QJsonObject extra = doc.object();
-    for (auto it = extra.begin(); it != extra.end(); ++it) {
-        QString value;
-        const QJsonValue v = it.value();
-        if (v.isString())
-            value = v.toString();
-        else if (v.isBool())
-            value = v.toBool() ? QStringLiteral("true") : QStringLiteral("false");
-        else if (v.isNull())
-            value = QStringLiteral("null");
-        else if (v.isDouble())
-            value = QString::number(v.toDouble(), 'g', 17);
-        else if (v.isArray()) { // a list of names, as lora_target takes them
-            QStringList items;
-            for (const QJsonValue& item : v.toArray())
-                items << item.toVariant().toString();
-            value = items.join(QLatin1Char(','));
-        } else {
-            return tr("Extra arguments: %1 must be a string, number, boolean or list.").arg(it.key());
-        }
-        try {
-            args.set(it.key().toStdString(), value.toStdString(), "extra arguments");
-        } catch (const Error& e) {
-            return tr("Extra arguments: %1").arg(QString::fromUtf8(e.what()));
-        }
+    try {
+        applyJsonArguments(args, text.toStdString(), "extra arguments");
+    } catch (const Error& e) {
+        return tr("Extra arguments: %1").arg(QString::fromUtf8(e.what()));
     }
     return {};
 }
@@ -748,26 +723,20 @@ void TrainTab::drawEarlierSteps(const ArgumentSet& args)
     const QString name = QFileInfo(QString::fromStdString(checkpoint)).fileName();
     if (!name.startsWith(QLatin1String("checkpoint-")))
         return;
-    const qint64 upTo = name.mid(11).toLongLong();
-    QFile log(m_runOutputDir + "/trainer_log.jsonl");
-    if (!log.open(QIODevice::ReadOnly))
-        return;
-    while (!log.atEnd()) {
-        const QJsonObject r = QJsonDocument::fromJson(log.readLine()).object();
-        if (r.isEmpty() || r.value("current_steps").toInteger() > upTo || (!r.contains("loss") && !r.contains("eval_loss")))
-            continue;
+    // The records the trainer keeps on resume (train/trainer_log), drawn as its progress reports were.
+    for (const auto& r : trainerLogUpTo((m_runOutputDir + "/trainer_log.jsonl").toStdString(), name.mid(11).toLongLong())) {
         TrainProgress p;
-        p.step = r.value("current_steps").toInteger();
-        p.totalSteps = r.value("total_steps").toInteger();
-        p.epoch = r.value("epoch").toDouble();
-        if (r.contains("loss"))
-            p.loss = r.value("loss").toDouble();
-        if (r.contains("eval_loss"))
-            p.evalLoss = r.value("eval_loss").toDouble();
-        p.learningRate = r.value("lr").toDouble();
+        p.step = r.value("current_steps", std::int64_t(0));
+        p.totalSteps = r.value("total_steps", std::int64_t(0));
+        p.epoch = r.value("epoch", 0.0);
+        if (r.contains("loss") && r["loss"].is_number())
+            p.loss = r["loss"].get<double>();
+        if (r.contains("eval_loss") && r["eval_loss"].is_number())
+            p.evalLoss = r["eval_loss"].get<double>();
+        p.learningRate = r.value("lr", 0.0);
         for (auto it = r.begin(); it != r.end(); ++it)
-            if (it.key().contains(QLatin1Char('/')))
-                p.metrics.emplace_back(it.key().toStdString(), it.value().toDouble());
+            if (it.key().find('/') != std::string::npos && it.value().is_number())
+                p.metrics.emplace_back(it.key(), it.value().get<double>());
         m_charts->addProgress(p);
     }
 }

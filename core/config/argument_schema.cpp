@@ -11,6 +11,7 @@
 
 #include "config/stages.h"
 #include "util/edit_distance.h"
+#include "util/json_text.h"
 #include "tokenizer/unicode_util.h"
 #include "util/error.h"
 
@@ -630,6 +631,27 @@ std::vector<std::string> ArgumentSet::keys() const
     for (auto it = m_values.begin(); it != m_values.end(); ++it)
         out.push_back(it.key());
     return out;
+}
+
+void applyJsonArguments(ArgumentSet& args, const std::string& jsonObject, const std::string& origin)
+{
+    const json extra = parseJsonOrDiscard<json>(jsonObject, origin); // nesting bounded, as every JSON Lathe reads
+    if (extra.is_discarded() || !extra.is_object())
+        fail("not a JSON object (", extra.is_discarded() ? "a syntax error" : "another JSON value", ")");
+    for (const auto& [key, v] : extra.items()) {
+        std::string value;
+        if (v.is_string()) {
+            value = v.get<std::string>();
+        } else if (v.is_boolean() || v.is_null() || v.is_number()) {
+            value = v.dump();
+        } else if (v.is_array()) { // a list of names, as lora_target takes them
+            for (const auto& item : v)
+                value += (value.empty() ? "" : ",") + (item.is_string() ? item.get<std::string>() : item.dump());
+        } else {
+            fail(key, " must be a string, number, boolean or list");
+        }
+        args.set(key, value, origin);
+    }
 }
 
 std::vector<std::string> ArgumentSet::validate() const

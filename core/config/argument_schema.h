@@ -42,6 +42,12 @@ const std::vector<ArgSpec>& argumentSchema();
 /// The spec of `name`, or nullptr.
 const ArgSpec* findArgument(const std::string& name);
 
+/// LLaMA-Board's extra_args: a JSON object of YAML keys set over `args` (strings as written, numbers, booleans, null,
+/// lists of names joined with commas as LLaMA-Factory's comma lists). Throws lathe::Error: not a JSON object, a value
+/// of another kind, or what ArgumentSet::set says of a key (an unknown key names the closest one).
+class ArgumentSet;
+void applyJsonArguments(ArgumentSet& args, const std::string& jsonObject, const std::string& origin);
+
 /// A LLaMA-Factory key Lathe accepts but does not act on, with why; nullptr for others.
 const char* ignoredArgumentReason(const std::string& name);
 
