@@ -38,13 +38,6 @@ int stateIndex(char c)
 // Characters, as jieba's regular expressions see them
 // ---------------------------------------------------------------------------------------------------------
 
-bool isPySpace(char32_t c) // Python's str.isspace(), i.e. re's \s on str patterns
-{
-    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-           c == 0x3000;
-}
-
 bool isAsciiAlnum(char32_t c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');

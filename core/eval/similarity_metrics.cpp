@@ -44,13 +44,6 @@ std::string toUtf8(const std::u32string& s)
     return out;
 }
 
-// Python's str.isspace() (what str.split() and str.rstrip() strip).
-bool isPySpace(char32_t c)
-{
-    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-           c == 0x3000;
-}
 
 bool isAsciiAlnum(char32_t c)
 {
@@ -68,7 +61,7 @@ std::vector<std::u32string> pySplit(const std::u32string& s)
     std::vector<std::u32string> out;
     std::u32string cur;
     for (char32_t c : s) {
-        if (isPySpace(c)) {
+        if (isPythonSpace(c)) {
             if (!cur.empty())
                 out.push_back(std::move(cur));
             cur.clear();
@@ -142,7 +135,7 @@ std::vector<std::u32string> cutSentences(std::u32string para)
                         kQuotes);
     para = insertBreaks(para, 2, [&](std::size_t i) { return oneOf(para[i], kEnders) && oneOf(para[i + 1], kQuotes); },
                         U"，。！？?");
-    while (!para.empty() && isPySpace(para.back()))
+    while (!para.empty() && isPythonSpace(para.back()))
         para.pop_back();
     std::vector<std::u32string> out(1);
     for (char32_t c : para) {
@@ -229,6 +222,13 @@ double rougeL(const std::vector<std::u32string>& hypWords, const std::vector<std
 // ---------------------------------------------------------------------------------------------------------
 // Public
 // ---------------------------------------------------------------------------------------------------------
+
+bool isPythonSpace(char32_t c)
+{
+    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+           c == 0x3000;
+}
 
 std::u32string utf8ToCodePoints(const std::string& text)
 {
@@ -397,7 +397,7 @@ SimilarityScores similarityScores(const std::string& prediction, const std::stri
         }
         // len(" ".join(words).split()) > 0
         for (char32_t c : utf8ToCodePoints(out))
-            hasWord |= !isPySpace(c);
+            hasWord |= !isPythonSpace(c);
         return out;
     };
     bool predHasWord = false, labelHasWord = false;

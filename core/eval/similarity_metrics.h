@@ -38,6 +38,9 @@ struct SimilarityScores
 /// UTF-8 to code points (invalid bytes become U+FFFD, one per byte).
 std::u32string utf8ToCodePoints(const std::string& text);
 
+/// Python's str.isspace() (re's \s on str patterns), which jieba and rouge_chinese split on.
+bool isPythonSpace(char32_t c);
+
 /// Code points to UTF-8.
 std::string codePointsToUtf8(const std::u32string& text);
 
