@@ -28,6 +28,7 @@
 #include "kernels/kernel_paths.h"
 #include "runtime/env_info.h"
 #include "template/template_encoder.h"
+#include "template/template_jinja.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 #include "util/memory_limits.h"
@@ -148,7 +149,8 @@ void attachAdapters(CausalLM& model, const std::string& list)
 int generateFromPrompt(const Arguments& args, CausalLM& model)
 {
     const auto tokenizer = Tokenizer::fromDirectory(resolveModelPath(args.require("model_name_or_path"), consoleHubOptions()).string());
-    const TemplateEncoder encoder(chatTemplate(args.get("template")), tokenizer);
+    const TemplateEncoder encoder(resolveChatTemplate(args.get("template"), *tokenizer, args.get("model_name_or_path")),
+                                  tokenizer);
     if (args.has("adapter_name_or_path"))
         attachAdapters(model, args.get("adapter_name_or_path"));
 

@@ -14,6 +14,7 @@
 #include "data/processor.h"
 #include "data/record_reader.h"
 #include "template/chat_template.h"
+#include "template/template_jinja.h"
 #include "template/template_encoder.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -99,7 +100,8 @@ Encoding encoderOf(const Arguments& args, bool required)
         return e;
     }
     e.tokenizer = Tokenizer::fromDirectory(args.require("model_name_or_path"));
-    e.encoder = std::make_unique<TemplateEncoder>(chatTemplate(args.get("template", "default")), e.tokenizer);
+    e.encoder = std::make_unique<TemplateEncoder>(
+        resolveChatTemplate(args.get("template", "auto"), *e.tokenizer, args.get("model_name_or_path")), e.tokenizer);
     return e;
 }
 

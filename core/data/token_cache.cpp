@@ -264,7 +264,7 @@ PreprocessStats preprocessSupervised(const DatasetRegistry& registry, const std:
             for (const auto& f : RecordReader::filesOf(datasetFilePath(registry.datasetDir(), attr)))
                 key.addFile(f);
     }
-    for (const char* f : {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"})
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "chat_template.jinja"})
         if (!options.tokenizerDir.empty() && fs::exists(fs::path(options.tokenizerDir) / f))
             key.addFile((fs::path(options.tokenizerDir) / f).string());
     const auto& p = options.process;

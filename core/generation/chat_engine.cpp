@@ -11,6 +11,7 @@
 #include "model/model_loader.h"
 #include "runtime/device.h"
 #include "template/chat_template.h"
+#include "template/template_jinja.h"
 #include "util/error.h"
 
 namespace lathe {
@@ -148,9 +149,10 @@ ChatEngine::ChatEngine(const ChatModelOptions& options)
 {
     if (options.modelDir.empty())
         fail("model_name_or_path: required");
-    m_templateName = options.templateName.empty() ? std::string("default") : options.templateName;
+    m_templateName = options.templateName.empty() ? std::string("auto") : options.templateName;
     m_tokenizer = Tokenizer::fromDirectory(options.modelDir);
-    m_encoder = std::make_unique<TemplateEncoder>(chatTemplate(m_templateName), m_tokenizer);
+    m_encoder = std::make_unique<TemplateEncoder>(resolveChatTemplate(m_templateName, *m_tokenizer, options.modelDir),
+                                                  m_tokenizer);
     const torch::Device device = resolveDevice(options.device);
     const torch::ScalarType dtype = resolveDtype(options.dtype, device);
     LoadOptions load{device, dtype};

@@ -17,6 +17,7 @@
 #include "model/model_loader.h"
 #include "runtime/device.h"
 #include "template/chat_template.h"
+#include "template/template_jinja.h"
 #include "train/trainer_log.h"
 #include "util/error.h"
 #include "util/file_util.h"
@@ -271,7 +272,11 @@ InferenceModel loadInferenceModel(const ArgumentSet& args, const std::function<v
         fail("model_name_or_path: required");
     InferenceModel loaded;
     loaded.tokenizer = Tokenizer::fromDirectory(modelPath);
-    loaded.encoder = std::make_shared<const TemplateEncoder>(chatTemplate(args.getString("template")), loaded.tokenizer);
+    std::string templateNote;
+    loaded.encoder = std::make_shared<const TemplateEncoder>(
+        resolveChatTemplate(args.getString("template"), *loaded.tokenizer, modelPath, &templateNote), loaded.tokenizer);
+    if (log && !templateNote.empty())
+        log(templateNote);
     const auto device = resolveDevice(args.getString("device").empty() ? "auto" : args.getString("device"));
     const auto dtype = args.getBool("bf16") || args.getBool("pure_bf16") ? torch::kBFloat16
                        : args.getBool("fp16")                              ? torch::kHalf

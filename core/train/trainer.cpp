@@ -33,6 +33,7 @@
 #include "runtime/device.h"
 #include "runtime/env_info.h"
 #include "template/chat_template.h"
+#include "template/template_jinja.h"
 #include "template/template_encoder.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_files.h"
@@ -262,7 +263,11 @@ std::string defaultCacheDir()
 void Run::prepareData()
 {
     m_tokenizer = Tokenizer::fromDirectory(m_s.modelPath);
-    m_encoder = std::make_unique<TemplateEncoder>(chatTemplate(m_s.templateName), m_tokenizer);
+    std::string templateNote;
+    m_encoder = std::make_unique<TemplateEncoder>(
+        resolveChatTemplate(m_s.templateName, *m_tokenizer, m_s.modelPath, &templateNote), m_tokenizer);
+    if (!templateNote.empty())
+        log(templateNote);
     const auto eos = m_encoder->eosId();
     m_padId = m_tokenizer->padId.value_or(eos.value_or(0));
     const auto registry = DatasetRegistry::load(m_s.datasetDir);
