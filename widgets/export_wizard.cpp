@@ -79,11 +79,15 @@ ExportWizard::ExportWizard(const ModelSelection& selection, QWidget* parent)
     m_adapters = new QLineEdit(selection.adapters.join(QStringLiteral(",")), m_sourcePage);
     m_templateLabel = new QLabel(m_sourcePage);
     m_template = new QLineEdit(selection.templateName, m_sourcePage);
+    m_templateNote = new QLabel(m_sourcePage);
+    m_templateNote->setWordWrap(true);
+    m_templateNote->setObjectName(QStringLiteral("templateNote"));
     m_sourceError = errorLabel(m_sourcePage);
     auto* sourceForm = new QFormLayout(m_sourcePage);
     sourceForm->addRow(m_modelLabel, m_model);
     sourceForm->addRow(m_adaptersLabel, m_adapters);
     sourceForm->addRow(m_templateLabel, m_template);
+    sourceForm->addRow(m_templateNote);
     sourceForm->addRow(m_sourceError);
     m_sourcePage->complete = [this] { return !m_model->text().trimmed().isEmpty(); };
     m_sourcePage->validate = [this] {
@@ -102,6 +106,8 @@ ExportWizard::ExportWizard(const ModelSelection& selection, QWidget* parent)
         return true;
     };
     connect(m_model, &QLineEdit::textChanged, m_sourcePage, &ExportWizardPage::refresh);
+    connect(m_model, &QLineEdit::editingFinished, this, &ExportWizard::updateTemplateNote);
+    connect(m_template, &QLineEdit::editingFinished, this, &ExportWizard::updateTemplateNote);
     setPage(SourcePage, m_sourcePage);
 
     // Format.
@@ -378,7 +384,50 @@ QString ExportWizard::summaryText() const
     }
     text += tr("Total: %1 in %2").arg(QLocale().formattedDataSize(qint64(m_summary.totalBytes)),
                                       QDir::toNativeSeparators(QString::fromStdString(m_summary.exportDir)));
+    if (!m_templateNote->text().isEmpty() && !m_summary.templateNote.empty())
+        text += QStringLiteral("\n") + m_templateNote->text();
     return text;
+}
+
+void ExportWizard::updateTemplateNote()
+{
+    const QString name = m_template->text().trimmed();
+    const QString model = m_model->text().trimmed();
+    if (name.isEmpty()) {
+        m_templateNote->setText(tr("No chat template is written and no Modelfile: the tokenizer files are copied as "
+                                   "they are. Give the template the model was trained with."));
+        return;
+    }
+    if (!QFileInfo(QDir(model).filePath(QStringLiteral("tokenizer_config.json"))).exists() &&
+        !QFileInfo(QDir(model).filePath(QStringLiteral("tokenizer.json"))).exists()) {
+        m_templateNote->clear();
+        return;
+    }
+    try {
+        const ExportChatTemplate chat = previewExportTemplate(name.toStdString(), model.toStdString());
+        const QString tpl = name;
+        switch (chat.why) {
+        case ExportChatTemplate::Why::TokenizerHasNone:
+            m_templateNote->setText(tr("The export will prompt with the %1 template: the model has no chat template "
+                                       "of its own, so %1 is written as Jinja.").arg(tpl));
+            break;
+        case ExportChatTemplate::Why::TemplateReplaces:
+            m_templateNote->setText(tr("The export will prompt with the %1 template, written as Jinja in place of "
+                                       "the model's own (as LLaMA-Factory does for %1).").arg(tpl));
+            break;
+        case ExportChatTemplate::Why::TokenizerAgrees:
+            m_templateNote->setText(tr("The export keeps the model's own chat template: it writes the same prompts "
+                                       "as the %1 template used in training.").arg(tpl));
+            break;
+        case ExportChatTemplate::Why::TokenizerDiffers:
+            m_templateNote->setText(tr("The export will prompt with the %1 template, written as Jinja: the model's "
+                                       "own chat template writes other prompts (%2).")
+                                        .arg(tpl, QString::fromStdString(chat.detail)));
+            break;
+        }
+    } catch (const std::exception& e) {
+        m_templateNote->setText(tr("Chat template: %1").arg(QString::fromStdString(e.what())));
+    }
 }
 
 void ExportWizard::showSummary()
@@ -414,6 +463,7 @@ void ExportWizard::retranslateUi()
     m_adaptersLabel->setText(tr("Adapters"));
     m_adapters->setPlaceholderText(tr("none (comma-separated folders)"));
     m_templateLabel->setText(tr("Chat template"));
+    updateTemplateNote();
     m_template->setPlaceholderText(tr("for the Ollama Modelfile (optional)"));
 
     m_formatPage->setTitle(tr("Format"));

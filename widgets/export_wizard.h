@@ -79,6 +79,10 @@ public:
     const ExportJobSummary& summary() const { return m_summary; }
     /// The summary as text (files and sizes, Modelfile, commands).
     QString summaryText() const;
+    /// The line under the template field: which chat template the export will prompt with, and why.
+    QLabel* templateNote() const { return m_templateNote; }
+    /// Recomputes templateNote() from the model and template fields.
+    void updateTemplateNote();
 
     QLineEdit* modelEdit() const { return m_model; }
     QLineEdit* adaptersEdit() const { return m_adapters; }
@@ -138,6 +142,7 @@ private:
     QLabel* m_adaptersLabel = nullptr;
     QLineEdit* m_adapters = nullptr;
     QLabel* m_templateLabel = nullptr;
+    QLabel* m_templateNote = nullptr; ///< which chat template the export will prompt with, and why
     QLineEdit* m_template = nullptr;
     QLabel* m_sourceError = nullptr;
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli/train_command.h"
 #include "data/dataset_loader.h"
@@ -40,7 +41,11 @@ int runExportCommand(const std::vector<std::string>& argv)
     hf.shardGb = args.getFloat("export_size");
     hf.dtype = args.getString("infer_dtype");
     hf.device = args.getString("export_device");
-    hf.templateName = args.isSet("template") ? args.getString("template") : std::string();
+    // The training template shapes the export's chat template, EOS and Modelfile; without `template` it is
+    // parsed from the model's own (LLaMA-Factory's default), where the folder has a tokenizer at all.
+    const bool hasTokenizer = fs::exists(fs::path(model) / "tokenizer.json") ||
+                              fs::exists(fs::path(model) / "tokenizer_config.json");
+    hf.templateName = args.isSet("template") ? args.getString("template") : hasTokenizer ? "auto" : "";
     hf.overwrite = args.getBool("overwrite_output_dir");
     std::int64_t lastShown = -1;
     hf.progress = [&](const std::string& name, std::int64_t done, std::int64_t total) {
@@ -60,6 +65,8 @@ int runExportCommand(const std::vector<std::string>& argv)
         std::cout << "[INFO] Removed " << leftover << ", left by an interrupted export" << std::endl;
     if (format == "hf") {
         const auto summary = exportHf(hf);
+        if (!summary.templateNote.empty())
+            std::cout << "[INFO] Chat template: " << summary.templateNote << "\n";
         std::cout << "[INFO] Exported " << summary.tensors << " tensors (" << summary.mergedTensors
                   << " merged with " << adapters.size() << " adapter(s)), "
                   << double(summary.bytes) / 1e9 << " GB to " << exportDir << " in " << seconds() << " s\n";
@@ -113,6 +120,13 @@ int runExportCommand(const std::vector<std::string>& argv)
     const std::string quant = args.getString("export_quantization");
     GgufExportOptions g;
     g.modelDir = source;
+    std::optional<ExportTemplatePlan> plan;
+    if (!hf.templateName.empty()) {
+        plan = planExportTemplate(hf.templateName, model);
+        g.vocab.chatTemplate = plan->chat.jinja;
+        g.vocab.eosToken = plan->eosToken;
+        std::cout << "[INFO] Chat template: " << plan->chat.reason << "\n";
+    }
     g.outType = parseGgufOutType(quant);
     g.name = fs::path(model).filename().string();
     fs::create_directories(exportDir);
@@ -126,9 +140,9 @@ int runExportCommand(const std::vector<std::string>& argv)
     const auto summary = exportGguf(g);
     if (!adapters.empty())
         fs::remove_all(merged, ec);
-    if (args.isSet("template")) {
+    if (plan) {
         // Ollama's Modelfile, pointing at the GGUF file instead of LLaMA-Factory's `FROM .`.
-        std::string text = ollamaModelfile(args.getString("template"), model);
+        std::string text = ollamaModelfile(plan->tpl, model);
         const auto at = text.find("FROM .\n");
         if (at != std::string::npos)
             text.replace(at, 7, "FROM ./" + file + "\n");

@@ -1,6 +1,7 @@
 // A torch-free face of the exporters (see export_job.h).
 #include "session/export_job.h"
 
+#include <optional>
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -59,6 +60,11 @@ bool exportDirIsNonEmpty(const std::string& dir)
     return !dir.empty() && fs::is_directory(dir, ec) && !fs::is_empty(dir, ec);
 }
 
+ExportChatTemplate previewExportTemplate(const std::string& templateName, const std::string& modelDir)
+{
+    return planExportTemplate(templateName, modelDir).chat;
+}
+
 ExportJobSummary runExportJob(const ExportJobOptions& options, const ExportJobProgress& progress,
                               const std::atomic<bool>* cancel)
 {
@@ -96,7 +102,7 @@ ExportJobSummary runExportJob(const ExportJobOptions& options, const ExportJobPr
             hf.templateName = options.templateName;
             hf.overwrite = options.overwrite;
             hf.progress = [&](const std::string& name, std::int64_t done, std::int64_t total) { report(done, total, name); };
-            exportHf(hf);
+            summary.templateNote = exportHf(hf).templateNote;
             summary.tryCommands = "lathe chat model_name_or_path=" + quoted(out.string()) +
                                   (options.templateName.empty() ? std::string() : " template=" + options.templateName) +
                                   "\n";
@@ -146,6 +152,13 @@ ExportJobSummary runExportJob(const ExportJobOptions& options, const ExportJobPr
             g.outPath = (out / file).string();
             g.threads = options.threads;
             g.vocab.preTokenizer = options.ggufPreTokenizer;
+            std::optional<ExportTemplatePlan> plan;
+            if (!options.templateName.empty()) {
+                plan = planExportTemplate(options.templateName, options.modelDir);
+                g.vocab.chatTemplate = plan->chat.jinja;
+                g.vocab.eosToken = plan->eosToken;
+                summary.templateNote = plan->chat.reason;
+            }
             g.progress = [&](std::size_t i, std::size_t n, const std::string& name) {
                 report((merge ? std::int64_t(n) : 0) + std::int64_t(i), std::int64_t(n) * rounds, name);
             };
@@ -153,9 +166,9 @@ ExportJobSummary runExportJob(const ExportJobOptions& options, const ExportJobPr
             written.push_back(s.path);
             if (merge)
                 fs::remove_all(merged, ec);
-            if (!options.templateName.empty()) {
+            if (plan) {
                 // Ollama's Modelfile, pointing at the GGUF file instead of LLaMA-Factory's `FROM .`.
-                std::string text = ollamaModelfile(options.templateName, options.modelDir);
+                std::string text = ollamaModelfile(plan->tpl, options.modelDir);
                 const auto at = text.find("FROM .\n");
                 if (at != std::string::npos)
                     text.replace(at, 7, "FROM ./" + file + "\n");

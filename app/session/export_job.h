@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "template/template_jinja.h"
+
 namespace lathe {
 
 enum class ExportJobFormat
@@ -25,7 +27,9 @@ struct ExportJobOptions
 {
     std::string modelDir;
     std::vector<std::string> adapters; ///< merged in order (GgufLora: exactly one)
-    std::string templateName;          ///< for the Ollama Modelfile; empty writes none
+    /// The training template ("auto": parsed from the model's own): the export's chat template, EOS and Ollama
+    /// Modelfile follow it (hf_export.h's planExportTemplate); empty: tokenizer files as they are, no Modelfile.
+    std::string templateName;
     std::string exportDir;
     ExportJobFormat format = ExportJobFormat::Hf;
     double shardGb = 5;              ///< Hf: export_size
@@ -49,6 +53,7 @@ struct ExportJobSummary
     std::vector<ExportJobFile> files; ///< everything in exportDir after the export, sorted
     std::uint64_t totalBytes = 0;
     std::string modelfile;   ///< the Ollama Modelfile written (empty when none)
+    std::string templateNote; ///< which chat template the export prompts with, and why (empty: untouched)
     std::string tryCommands; ///< shell lines to try the result with llama.cpp / Ollama / lathe
     double seconds = 0;
 };
@@ -62,6 +67,10 @@ std::vector<std::string> exportQuantizationTypes();
 
 /// True when `dir` exists and holds anything.
 bool exportDirIsNonEmpty(const std::string& dir);
+
+/// Which chat template an export of `modelDir` for a model trained with `templateName` will carry, and why
+/// (hf_export.h's planExportTemplate). Throws lathe::Error for an unknown template or unreadable tokenizer.
+ExportChatTemplate previewExportTemplate(const std::string& templateName, const std::string& modelDir);
 
 /// Runs the export; throws std::runtime_error with a message for the user ("cancelled" when stopped).
 ExportJobSummary runExportJob(const ExportJobOptions& options, const ExportJobProgress& progress = {},

@@ -341,7 +341,12 @@ GgufVocabSummary addGgufVocab(GgufFile& file, const std::string& modelDir, const
     for (const auto& s : specials) {
         std::optional<std::int64_t> id;
         const std::string tokenKey = std::string(s.hf) + "_token";
-        if (tc.is_object() && tc.contains(tokenKey))
+        if (std::string(s.hf) == "eos" && !options.eosToken.empty()) {
+            const auto it = vocab.idOf.find(options.eosToken);
+            if (it == vocab.idOf.end())
+                fail(modelDir, ": the template's EOS token ", options.eosToken, " is not in the vocabulary");
+            id = it->second;
+        } else if (tc.is_object() && tc.contains(tokenKey))
             if (const auto content = tokenContent(tc[tokenKey])) {
                 const auto it = vocab.idOf.find(*content);
                 if (it != vocab.idOf.end())
@@ -375,7 +380,9 @@ GgufVocabSummary addGgufVocab(GgufFile& file, const std::string& modelDir, const
     if (addEos)
         file.setBool("tokenizer.ggml.add_eos_token", *addEos);
 
-    if (tc.is_object())
+    if (options.chatTemplate)
+        file.setString("tokenizer.chat_template", *options.chatTemplate);
+    else if (tc.is_object())
         writeChatTemplates(file, dir, tc, tcPath.string());
     return summary;
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
 namespace lathe {
@@ -23,6 +24,11 @@ struct GgufVocabOptions
     /// When the folder has no tokenizer.json, write a placeholder byte-level vocab (256 byte tokens, the rest
     /// "[PAD<i>]") instead of failing. For test models that are driven by token ids only.
     bool placeholderIfMissing = false;
+    /// tokenizer.chat_template to write instead of the folder's (the training template, see hf_export.h's
+    /// planExportTemplate); unset: the folder's own.
+    std::optional<std::string> chatTemplate;
+    /// The EOS token text to declare instead of tokenizer_config.json's (a replace_eos template's stop word).
+    std::string eosToken;
 };
 
 struct GgufVocabSummary

@@ -15,6 +15,9 @@
 
 #include <torch/types.h>
 
+#include "template/chat_template.h"
+#include "template/template_jinja.h"
+
 namespace lathe {
 
 struct HfExportOptions
@@ -25,7 +28,9 @@ struct HfExportOptions
     double shardGb = 5;                   ///< export_size
     std::string dtype = "auto";           ///< auto: config torch_dtype, float32 becoming bfloat16 (LLaMA-Factory)
     std::string device = "cpu";           ///< export_device: where the merge products are computed
-    std::string templateName;             ///< for the Modelfile; empty writes none
+    /// The template the model was trained with ("auto": parsed from the model's Jinja): the Modelfile, the chat
+    /// template and EOS of tokenizer_config.json follow it. Empty: tokenizer files copied as they are, no Modelfile.
+    std::string templateName;
     bool overwrite = false;               ///< replace a non-empty export_dir
     /// (tensor name, tensors done, tensors in all)
     std::function<void(const std::string&, std::int64_t, std::int64_t)> progress;
@@ -37,7 +42,25 @@ struct HfExportSummary
     std::int64_t tensors = 0, mergedTensors = 0;
     std::uint64_t bytes = 0;
     torch::ScalarType dtype = torch::kBFloat16;
+    std::string templateNote; ///< which chat template the export prompts with, and why (empty: untouched)
 };
+
+/// What an export writes for the training template: LLaMA-Factory's fix_special_tokens (EOS becomes the first
+/// stop word with replace_eos) and fix_jinja_template made safe (template_jinja.h's exportChatTemplate).
+struct ExportTemplatePlan
+{
+    ChatTemplate tpl;
+    ExportChatTemplate chat;
+    std::string eosToken; ///< the EOS text the export's tokenizer declares
+};
+
+/// The plan for `templateName` and the model folder's tokenizer. Throws lathe::Error for an unknown template or
+/// a folder without tokenizer files.
+ExportTemplatePlan planExportTemplate(const std::string& templateName, const std::string& modelDir);
+
+/// Writes the plan into an exported folder's tokenizer files: tokenizer_config.json's chat_template and
+/// eos_token (atomically), and chat_template.jinja when the folder has one (transformers reads it first).
+void writeExportTemplate(const std::string& folder, const ExportTemplatePlan& plan);
 
 /// Throws lathe::Error naming the file and tensor on a mismatched adapter, an unreadable model, or an
 /// export_dir that is not empty without `overwrite`.
@@ -50,5 +73,6 @@ std::vector<std::string> removeExportLeftovers(const std::string& exportDir);
 
 /// LLaMA-Factory's Template.get_ollama_modelfile for the template and the model folder's tokenizer.
 std::string ollamaModelfile(const std::string& templateName, const std::string& modelDir);
+std::string ollamaModelfile(const ChatTemplate& tpl, const std::string& modelDir);
 
 } // namespace lathe

@@ -363,11 +363,12 @@ ExportChatTemplate exportChatTemplate(const ChatTemplate& tpl, const std::string
     ExportChatTemplate out;
     const std::string generated = jinjaFromTemplate(tpl, tokens);
     if (modelJinja.empty()) {
-        out = {generated, true, "the tokenizer has no chat template: the " + tpl.name + " template is written as Jinja"};
+        out = {generated, true, ExportChatTemplate::Why::TokenizerHasNone, {},
+               "the tokenizer has no chat template: the " + tpl.name + " template is written as Jinja"};
         return out;
     }
     if (tpl.replaceJinjaTemplate) {
-        out = {generated, true,
+        out = {generated, true, ExportChatTemplate::Why::TemplateReplaces, {},
                "the " + tpl.name + " template replaces the tokenizer's chat template (as LLaMA-Factory does)"};
         return out;
     }
@@ -380,11 +381,11 @@ ExportChatTemplate exportChatTemplate(const ChatTemplate& tpl, const std::string
         why = std::string("the tokenizer's chat template does not parse: ") + e.what();
     }
     if (agrees) {
-        out = {modelJinja, false,
+        out = {modelJinja, false, ExportChatTemplate::Why::TokenizerAgrees, {},
                "the tokenizer's chat template writes the same prompts as the " + tpl.name + " template: kept"};
         return out;
     }
-    out = {generated, true,
+    out = {generated, true, ExportChatTemplate::Why::TokenizerDiffers, why,
            "the tokenizer's chat template differs from the " + tpl.name + " template used in training (" + why +
                "): the " + tpl.name + " template is written as Jinja"};
     return out;

@@ -54,9 +54,18 @@ bool jinjaAgreesWithTemplate(const HfChatTemplate& hf, const ChatTemplate& tpl, 
 /// The chat template an export should carry for a model trained with `tpl`.
 struct ExportChatTemplate
 {
-    std::string jinja;    ///< the template text
+    enum class Why
+    {
+        TokenizerHasNone, ///< the tokenizer has no chat template: the generated one
+        TemplateReplaces, ///< replace_jinja_template (alpaca, chatml, default...): the generated one
+        TokenizerAgrees,  ///< the tokenizer's own writes the same prompts: kept
+        TokenizerDiffers, ///< the tokenizer's own writes other prompts (`detail`): the generated one
+    };
+    std::string jinja;      ///< the template text
     bool generated = false; ///< true: jinjaFromTemplate; false: the tokenizer's own, kept
-    std::string reason;   ///< why (for the log and the export wizard)
+    Why why = Why::TokenizerHasNone;
+    std::string detail;     ///< TokenizerDiffers: which probe and where the texts part
+    std::string reason;     ///< the whole decision in a sentence (English, for logs)
 };
 
 /// LLaMA-Factory's fix_jinja_template rule, made safe: the tokenizer's own Jinja is kept only when the template
