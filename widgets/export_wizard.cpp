@@ -415,6 +415,10 @@ void ExportWizard::updateTemplateNote()
             m_templateNote->setText(tr("The export will prompt with the %1 template, written as Jinja in place of "
                                        "the model's own (as LLaMA-Factory does for %1).").arg(tpl));
             break;
+        case ExportChatTemplate::Why::ParsedFromTokenizer:
+            m_templateNote->setText(tr("The export keeps the model's own chat template (the auto template was "
+                                       "built from it)."));
+            break;
         case ExportChatTemplate::Why::TokenizerAgrees:
             m_templateNote->setText(tr("The export keeps the model's own chat template: it writes the same prompts "
                                        "as the %1 template used in training.").arg(tpl));

@@ -45,7 +45,8 @@ int runExportCommand(const std::vector<std::string>& argv)
     // parsed from the model's own (LLaMA-Factory's default), where the folder has a tokenizer at all.
     const bool hasTokenizer = fs::exists(fs::path(model) / "tokenizer.json") ||
                               fs::exists(fs::path(model) / "tokenizer_config.json");
-    hf.templateName = args.isSet("template") ? args.getString("template") : hasTokenizer ? "auto" : "";
+    const std::string templateName = args.isSet("template") ? args.getString("template") : hasTokenizer ? "auto" : "";
+    hf.templateName = templateName;
     hf.overwrite = args.getBool("overwrite_output_dir");
     std::int64_t lastShown = -1;
     hf.progress = [&](const std::string& name, std::int64_t done, std::int64_t total) {
@@ -121,8 +122,8 @@ int runExportCommand(const std::vector<std::string>& argv)
     GgufExportOptions g;
     g.modelDir = source;
     std::optional<ExportTemplatePlan> plan;
-    if (!hf.templateName.empty()) {
-        plan = planExportTemplate(hf.templateName, model);
+    if (!templateName.empty()) {
+        plan = planExportTemplate(templateName, model);
         g.vocab.chatTemplate = plan->chat.jinja;
         g.vocab.eosToken = plan->eosToken;
         std::cout << "[INFO] Chat template: " << plan->chat.reason << "\n";

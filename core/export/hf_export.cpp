@@ -103,7 +103,11 @@ ExportTemplatePlan planExportTemplate(const std::string& templateName, const std
     const auto tokenizer = Tokenizer::fromDirectory(modelDir);
     ExportTemplatePlan plan;
     plan.tpl = resolveChatTemplate(templateName, *tokenizer, modelDir);
-    plan.chat = exportChatTemplate(plan.tpl, *tokenizer, fs::path(modelDir).filename().string());
+    if (isAutoTemplateName(templateName) && !tokenizer->chatTemplate.empty())
+        plan.chat = {tokenizer->chatTemplate, false, ExportChatTemplate::Why::ParsedFromTokenizer, {},
+                     "template auto was parsed from the tokenizer's own chat template, which is kept"};
+    else
+        plan.chat = exportChatTemplate(plan.tpl, *tokenizer, fs::path(modelDir).filename().string());
     plan.eosToken = effectiveEosToken(plan.tpl, tokenizer->eosId ? tokenizer->eosToken : std::string());
     return plan;
 }

@@ -60,6 +60,7 @@ struct ExportChatTemplate
         TemplateReplaces, ///< replace_jinja_template (alpaca, chatml, default...): the generated one
         TokenizerAgrees,  ///< the tokenizer's own writes the same prompts: kept
         TokenizerDiffers, ///< the tokenizer's own writes other prompts (`detail`): the generated one
+        ParsedFromTokenizer, ///< `template: auto`: the template came from the tokenizer's own, which is kept
     };
     std::string jinja;      ///< the template text
     bool generated = false; ///< true: jinjaFromTemplate; false: the tokenizer's own, kept

@@ -12,6 +12,10 @@
 //   - format a chat from the file's embedded template into Lathe's prompt ids, answer it with the trained
 //     answer and stop on the template's EOS (<|im_end|>) - with the merged files and with base + adapter,
 //     while the base alone does not give the answer.
+// alpacaTemplate: the same base model fine-tuned here with LLaMA-Factory's `alpaca` template (whose text differs
+// from the tokenizer's own Qwen3 template) and exported: the GGUF carries alpaca as Jinja, and llama.cpp, formatting
+// a chat from it, builds Lathe's prompt ids (default system included), answers with the trained answer and stops
+// on the template's EOS.
 // llama3Permutation: a random Llama model with the real Llama-3 tokenizer and Llama 3.1 RoPE scaling (the
 // rope_freqs tensor) checks the q/k row permutation of the "llama" arch, the tokenizer (BOS, llama-bpe) and an
 // rsLoRA adapter whose lora_b rows are permuted too.
@@ -38,7 +42,9 @@
 #include "model/new_model.h"
 #include "template/chat_template.h"
 #include "template/template_encoder.h"
+#include "template/template_jinja.h"
 #include "test_support.h"
+#include "train/trainer.h"
 #include "tokenizer/tokenizer.h"
 #include "util/file_util.h"
 
@@ -279,6 +285,82 @@ private Q_SLOTS:
             QCOMPARE(QString::fromStdString(chat["response"].get<std::string>()), QString::fromStdString(answer));
             QCOMPARE(QString::fromStdString(chat["stop_reason"].get<std::string>()), QString("eogToken"));
         }
+    }
+
+    void alpacaTemplate()
+    {
+        LATHE_REQUIRE_SHARED();
+        if (m_tokenizers.isEmpty())
+            QSKIP(qPrintable(m_why));
+        const QString base = qEnvironmentVariable("LATHE_TEST_TMP") + "/train_identity/model";
+        if (!QFileInfo::exists(base + "/config.json"))
+            QSKIP(qPrintable("no demo model in " + base + " (the identity_run fixture: tst_train_identity)"));
+        const std::string root = (m_root + "/alpaca").toStdString();
+        const std::string question = "Who are you?", answer = "I am a small model taught with the alpaca template.";
+        json records = json::array({{{"instruction", question}, {"input", ""}, {"output", answer}},
+                                    {{"instruction", "Name a colour."}, {"input", ""}, {"output", "Blue."}}});
+        writeTextFileAtomic(root + "/data/alpaca_demo.json", records.dump(2));
+        writeTextFileAtomic(root + "/data/dataset_info.json", json{{"alpaca_demo", {{"file_name", "alpaca_demo.json"}}}}.dump(2));
+        ArgumentSet args;
+        for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+                 {"model_name_or_path", base.toStdString()}, {"stage", "sft"}, {"do_train", "true"},
+                 {"finetuning_type", "lora"}, {"lora_rank", "16"}, {"lora_target", "all"},
+                 {"dataset", "alpaca_demo"}, {"dataset_dir", root + "/data"}, {"template", "alpaca"},
+                 {"cutoff_len", "256"}, {"output_dir", root + "/saves"}, {"tokenized_path", root + "/tokens"},
+                 {"logging_steps", "10"}, {"save_steps", "1000"}, {"per_device_train_batch_size", "2"},
+                 {"learning_rate", "1e-2"}, {"num_train_epochs", "40"}, {"lr_scheduler_type", "cosine"},
+                 {"seed", "42"}})
+            args.set(key, value);
+        LATHE_VERIFY_NO_ERROR(runTraining(args));
+        const QString adapter = QString::fromStdString(root + "/saves");
+
+        const QString gguf = exportGguf(QString::fromStdString(root + "/gguf"),
+                                        {"model_name_or_path=" + base, "adapter_name_or_path=" + adapter,
+                                         "export_format=gguf", "export_quantization=f32", "template=alpaca"});
+        QVERIFY2(!gguf.isEmpty(), "the alpaca export failed");
+
+        // Lathe: the alpaca prompt (with its default system prompt) and the fine-tuned answer ending in EOS.
+        CausalLM model(nullptr);
+        LATHE_VERIFY_NO_ERROR(model = loadModel(base.toStdString(), {torch::kCPU, torch::kFloat32}));
+        LATHE_VERIFY_NO_ERROR(attachLoraAdapter(model, adapter.toStdString()));
+        const auto tokenizer = Tokenizer::fromDirectory(base.toStdString());
+        const TemplateEncoder encoder(chatTemplate("alpaca"), tokenizer);
+        Conversation c;
+        c.messages.push_back({Role::User, question});
+        const Ids prompt = toIds(encoder.encodeGenerationPrompt(c));
+        const std::int64_t stop = *encoder.eosId();
+        const Ids answerIds = greedy(model, prompt, 32);
+        Ids expected = toIds(tokenizer->encode(answer));
+        expected.push_back(stop);
+        QVERIFY2(answerIds.size() >= expected.size() && std::equal(expected.begin(), expected.end(), answerIds.begin()),
+                 qPrintable("Lathe's fine-tuned answer " + show(answerIds) + ", trained " + show(expected)));
+
+        json runs = json::array({{{"name", "alpaca"}, {"model", gguf.toStdString()}, {"lora", json()},
+                                  {"tokenize", false}, {"greedy", json::array({{{"ids", prompt}, {"n", 32}}})},
+                                  {"chat", {{"user", question}, {"max_tokens", 48}}}}});
+        const json result = probe({{"threads", 2}, {"texts", json::array()}, {"runs", runs}}, "alpaca");
+        QVERIFY2(result.contains("runs"), "probe.mjs failed");
+        const json& r = result["runs"][0];
+        const std::string carried = r["chat_template"].get<std::string>();
+        QCOMPARE(QString::fromStdString(carried),
+                 QString::fromStdString(jinjaFromTemplate(chatTemplate("alpaca"), {"", tokenizer->eosToken})));
+        QCOMPARE(r["eos"].get<std::int64_t>(), stop);
+        const auto& chat = r["chat"];
+        qInfo("alpaca chat (%s wrapper): %s [%s]", chat["wrapper"].get<std::string>().c_str(),
+              chat["response"].get<std::string>().c_str(), chat["stop_reason"].get<std::string>().c_str());
+        // The prompt llama.cpp renders from the GGUF's template, tokenized whole as llama-server does, is Lathe's.
+        QVERIFY2(jsonIds(chat["prompt_text_ids"]) == prompt,
+                 qPrintable("llama.cpp's prompt " + show(jsonIds(chat["prompt_text_ids"])) + ", Lathe's " + show(prompt) +
+                            "\nllama.cpp's text: " + QString::fromStdString(chat["prompt"].get<std::string>())));
+        // From it llama.cpp answers as Lathe does and reaches the template's EOS, an end-of-generation token.
+        const Ids got = jsonIds(r["greedy"][0]);
+        QVERIFY2(got.size() >= expected.size() && std::equal(expected.begin(), expected.end(), got.begin()),
+                 qPrintable("llama.cpp's answer " + show(got) + ", Lathe's " + show(expected)));
+        // LlamaChatSession tokenizes the message text apart from the template's ("?" then "\n\n" where the whole
+        // text has "?\n\n"): its ids differ at that seam, the text does not.
+        qInfo("LlamaChatSession's own ids %s", qPrintable(show(jsonIds(chat["prompt_ids"]))));
+        QCOMPARE(QString::fromStdString(chat["response"].get<std::string>()), QString::fromStdString(answer));
+        QCOMPARE(QString::fromStdString(chat["stop_reason"].get<std::string>()), QString("eogToken"));
     }
 
     void llama3Permutation()

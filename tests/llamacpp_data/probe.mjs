@@ -8,7 +8,7 @@
 //            "tokenize": bool, "greedy": [{"ids": [int], "n": int}], "chat": {"user": string, "max_tokens": int}}]}
 // result.json: {"runs": [{"name", "bos", "eos", "eot", "add_bos", "architecture", "chat_template",
 //               "tokens": [[int]], "detokenized": [string], "greedy": [[int]],
-//               "chat": {"wrapper", "prompt", "prompt_ids", "response", "stop_reason"}}]}
+//               "chat": {"wrapper", "prompt", "prompt_ids", "prompt_text_ids", "response", "stop_reason"}}]}
 // Greedy runs feed the ids as they are (no BOS added), keep the KV cache in F32 and flash attention off (CPU flash
 // attention rounds through F16), so only the weights' precision differs from Lathe's float32 run. "chat" runs
 // LlamaChatSession with the chat wrapper node-llama-cpp resolves from the file's tokenizer.chat_template (a
@@ -54,6 +54,9 @@ async function chat(model, run) {
         wrapper: wrapper.wrapperName,
         prompt: state.contextText.toString(),
         prompt_ids: Array.from(state.contextText.tokenize(model.tokenizer)),
+        // The rendered prompt tokenized whole by llama.cpp, as llama-server and llama-cli tokenize a chat prompt
+        // (LlamaChatSession tokenizes the template's text and each message's text apart).
+        prompt_text_ids: Array.from(model.tokenize(state.contextText.toString(), true)),
         response: out.responseText,
         stop_reason: out.stopReason,
     };
