@@ -29,6 +29,10 @@
 #include "runtime/env_info.h"
 #include "template/template_encoder.h"
 #include "template/template_jinja.h"
+#include "template/chat_format.h"
+#include "util/json_text.h"
+#include "serve/chat_request.h"
+#include "template/hf_chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 #include "util/memory_limits.h"
@@ -246,15 +250,71 @@ int cmdPerplexity(const Arguments& args)
     return 0;
 }
 
+// `lathe tokenize --chat FILE`: the prompt of a chat (OpenAI-style messages, optionally tools), written by the
+// model's own Jinja chat template as transformers' apply_chat_template writes it, or with --template NAME by
+// LLaMA-Factory's template as training and `lathe chat` write it.
+std::string renderChatFile(const Arguments& args, const Tokenizer& tokenizer, const std::string& modelName)
+{
+    const std::string path = args.get("chat");
+    using OrderedJson = nlohmann::ordered_json; // the tool schemas go into the prompt in the file's key order
+    OrderedJson chat = parseJson<OrderedJson>(readTextFile(path), path);
+    if (chat.is_array())
+        chat = OrderedJson{{"messages", chat}};
+    if (!chat.is_object() || !chat.contains("messages") || !chat["messages"].is_array())
+        fail(path, ": expected {\"messages\": [...], \"tools\": [...]} or a list of messages");
+    const bool generation = args.getBool("add_generation_prompt", true);
+    const std::string name = args.get("template", "jinja");
+    if (name == "jinja") {
+        HfChatOptions options;
+        options.addGenerationPrompt = generation;
+        if (chat.contains("tools"))
+            options.tools = chat["tools"];
+        if (args.has("enable_thinking"))
+            options.extra["enable_thinking"] = args.getBool("enable_thinking", true);
+        if (args.has("chat_kwargs")) {
+            const auto extra = parseJson<nlohmann::ordered_json>(args.get("chat_kwargs"), "--chat_kwargs");
+            if (!extra.is_object())
+                fail("--chat_kwargs: expected a JSON object of template variables");
+            for (auto it = extra.begin(); it != extra.end(); ++it)
+                options.extra[it.key()] = it.value();
+        }
+        const HfChatTemplate hf = HfChatTemplate::fromTokenizer(tokenizer, modelName);
+        return hf.render(chat["messages"], options);
+    }
+    // LLaMA-Factory's template: the chat as the API reads it, formatted as its prompt for the next answer.
+    const ChatRequest request = parseChatRequest(chat.dump(), ChatGenerationOptions{});
+    Conversation conversation = request.conversation;
+    const ChatTemplate tpl = resolveChatTemplate(name, tokenizer, modelName);
+    ChatOptions options;
+    options.enableThinking = args.getBool("enable_thinking", true);
+    const SpecialTokenText special{tokenizer.bosId ? tokenizer.bosToken : std::string(),
+                                   effectiveEosToken(tpl, tokenizer.eosId ? tokenizer.eosToken : std::string())};
+    if (!generation) {
+        std::string text;
+        for (const auto& turn : renderMultiturn(tpl, conversation, special, options))
+            text += turn.prompt + turn.response;
+        return text;
+    }
+    return renderGenerationPrompt(tpl, conversation, special, options);
+}
+
 // `lathe tokenize`: text to ids with the model's own tokenizer (HF-exact), for checking prompts and counting.
 int cmdTokenize(const Arguments& args)
 {
-    const auto tokenizer = Tokenizer::fromDirectory(resolveModelPath(args.require("model_name_or_path"), consoleHubOptions()).string());
-    if (args.has("text") == args.has("file"))
-        fail("give exactly one of --text T and --file F");
-    const std::string text = args.has("text") ? args.get("text") : readTextFile(args.require("file"));
+    const std::string modelName = args.require("model_name_or_path");
+    const auto tokenizer = Tokenizer::fromDirectory(resolveModelPath(modelName, consoleHubOptions()).string());
+    if (int(args.has("text")) + int(args.has("file")) + int(args.has("chat")) != 1)
+        fail("give exactly one of --text T, --file F and --chat CHAT.json");
+    const std::string text = args.has("text")   ? args.get("text")
+                             : args.has("file") ? readTextFile(args.require("file"))
+                                                : renderChatFile(args, *tokenizer, modelName);
+    if (args.getBool("render", false)) {
+        std::cout << text;
+        return 0;
+    }
     EncodeOptions options;
-    options.addSpecialTokens = args.getBool("add_special_tokens", false);
+    // A rendered chat already holds its special tokens (apply_chat_template tokenizes without adding any).
+    options.addSpecialTokens = !args.has("chat") && args.getBool("add_special_tokens", false);
     options.parseSpecialTokens = !args.getBool("no_special", false);
     const bool pieces = args.getBool("pieces", false), count = args.getBool("count", false);
     const bool ids = args.getBool("ids", false);
@@ -301,7 +361,9 @@ const std::vector<Command>& commands()
          "[--json])",
          cmdGenerate},
         {"perplexity", "mean next-token loss and perplexity of token ids", cmdPerplexity},
-        {"tokenize", "text to token ids (--model_name_or_path (--text|--file) [--ids|--pieces|--count] [--json] [--no_special])",
+        {"tokenize", "text or a chat to token ids (--model_name_or_path (--text T|--file F|--chat CHAT.json "
+                     "[--template jinja|NAME] [--add_generation_prompt B] [--enable_thinking B] [--chat_kwargs JSON]) "
+                     "[--render|--ids|--pieces|--count] [--json] [--no_special])",
          cmdTokenize},
         {"train", "fine-tune: lathe train config.yaml [key=value ...] (LLaMA-Factory keys)", nullptr,
          runTrainCommand},

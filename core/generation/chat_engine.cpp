@@ -153,6 +153,10 @@ ChatEngine::ChatEngine(const ChatModelOptions& options)
     m_tokenizer = Tokenizer::fromDirectory(options.modelDir);
     m_encoder = std::make_unique<TemplateEncoder>(resolveChatTemplate(m_templateName, *m_tokenizer, options.modelDir),
                                                   m_tokenizer);
+    // `template: jinja`: prompts written by the model's own Jinja (its stop words, thought tags and tool format
+    // come from the template parsed out of it).
+    if (m_templateName == "jinja")
+        m_jinja = std::make_unique<HfChatTemplate>(HfChatTemplate::fromTokenizer(*m_tokenizer, options.modelDir));
     const torch::Device device = resolveDevice(options.device);
     const torch::ScalarType dtype = resolveDtype(options.dtype, device);
     LoadOptions load{device, dtype};
@@ -212,6 +216,16 @@ void ChatEngine::runOnEngineThread(const std::function<void()>& job)
 
 std::vector<TokenId> ChatEngine::promptIds(const Conversation& conversation, const ChatGenerationOptions& options) const
 {
+    if (m_jinja) {
+        HfChatOptions hf;
+        hf.addGenerationPrompt = true;
+        hf.tools = hfTools(conversation.tools);
+        if (options.chat.enableThinking)
+            hf.extra["enable_thinking"] = *options.chat.enableThinking;
+        EncodeOptions encode;
+        encode.addSpecialTokens = false; // apply_chat_template(tokenize=True): the template writes them
+        return m_tokenizer->encode(m_jinja->render(hfMessages(conversation), hf), encode);
+    }
     return m_encoder->encodeGenerationPrompt(conversation, options.chat);
 }
 

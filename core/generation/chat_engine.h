@@ -27,6 +27,7 @@
 #include "template/chat_format.h"
 #include "template/conversation.h"
 #include "template/template_encoder.h"
+#include "template/hf_chat_template.h"
 #include "template/tool_format.h"
 #include "tokenizer/tokenizer.h"
 
@@ -36,7 +37,8 @@ struct ChatModelOptions
 {
     std::string modelDir;              ///< model_name_or_path
     std::vector<std::string> adapters; ///< adapter_name_or_path, in order
-    std::string templateName;          ///< template; empty: "default"... see ChatEngine
+    std::string templateName;          ///< template; empty or "auto": parsed from the model's Jinja; "jinja": prompts
+                                       ///< rendered by the model's own Jinja chat template
     std::string dtype = "auto";        ///< infer_dtype
     std::string device = "auto";
     std::string ropeScaling;           ///< rope_scaling (factor 2 for inference, as LLaMA-Factory)
@@ -108,6 +110,7 @@ private:
     std::shared_ptr<const Tokenizer> m_tokenizer;
     std::unique_ptr<TemplateEncoder> m_encoder;
     std::string m_templateName;
+    std::unique_ptr<HfChatTemplate> m_jinja; ///< template "jinja": the model's own chat template
     std::int64_t m_contextLength = 0;
     CausalLM m_model{nullptr};
 

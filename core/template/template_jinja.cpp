@@ -233,7 +233,18 @@ ChatTemplate templateFromJinja(const HfChatTemplate& hf, const Tokenizer& tokeni
     t.formatObservation = t.formatUser;
     if (!prefix.empty())
         t.formatPrefix = {Slot::str(toUtf8(prefix))};
-    t.toolFormat = ToolFormat::Default;
+    // Beyond parse_template (which always says `default`): the tool format the Jinja itself writes calls in.
+    const std::string& source = hf.source();
+    if (source.find("<tool_call>") != std::string::npos)
+        t.toolFormat = ToolFormat::Qwen;
+    else if (source.find("[TOOL_CALLS]") != std::string::npos)
+        t.toolFormat = ToolFormat::Mistral;
+    else if (source.find("<|observation|>") != std::string::npos)
+        t.toolFormat = ToolFormat::Glm4;
+    else if (source.find("<|python_tag|>") != std::string::npos || source.find("ipython") != std::string::npos)
+        t.toolFormat = ToolFormat::Llama3;
+    else
+        t.toolFormat = ToolFormat::Default;
     t.defaultSystem = toUtf8(defaultSystem);
     // Beyond parse_template: the special token that closes an assistant turn ends generation.
     const std::string assistantText = toUtf8(assistantSlot);
@@ -251,7 +262,7 @@ ChatTemplate templateFromJinja(const HfChatTemplate& hf, const Tokenizer& tokeni
     return t;
 }
 
-bool isAutoTemplateName(const std::string& name) { return name.empty() || name == "auto"; }
+bool isAutoTemplateName(const std::string& name) { return name.empty() || name == "auto" || name == "jinja"; }
 
 ChatTemplate resolveChatTemplate(const std::string& name, const Tokenizer& tokenizer, const std::string& modelName,
                                  std::string* note)

@@ -31,12 +31,14 @@ std::string jinjaFromTemplate(const ChatTemplate& tpl, const SpecialTokenText& t
 
 /// LLaMA-Factory's parse_template: the prefix (decode(encode(""))), system, user and assistant slots and the
 /// default system prompt read from the renderings of placeholder conversations; a ReasoningTemplate when the
-/// assistant turn carries <think>. Beyond LLaMA-Factory: a special token that ends the assistant turn (and
-/// is not EOS) becomes a stop word, and a BOS the template writes itself is the prefix even when the tokenizer
+/// assistant turn carries <think>. Beyond LLaMA-Factory: the tool format is the one the Jinja writes calls in
+/// (<tool_call>: qwen, [TOOL_CALLS]: mistral, <|observation|>: glm4, ipython: llama3; else default), a special
+/// token that ends the assistant turn (and is not EOS) becomes a stop word, and a BOS the template writes itself is the prefix even when the tokenizer
 /// adds none (LLaMA-Factory then repeats it in every user turn). Throws jinja::JinjaError when the template cannot render them.
 ChatTemplate templateFromJinja(const HfChatTemplate& hf, const Tokenizer& tokenizer, const std::string& name = "auto");
 
-/// Whether `name` asks for the template to be parsed from the tokenizer ("auto" or empty).
+/// Whether `name` asks for the template to be parsed from the tokenizer ("auto" or empty; "jinja", which renders
+/// inference prompts with the tokenizer's Jinja itself, takes its stop words and tool format from it too).
 bool isAutoTemplateName(const std::string& name);
 
 /// The template a `template` setting means for this tokenizer: a registered name, or with "auto"/empty the

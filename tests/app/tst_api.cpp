@@ -61,7 +61,7 @@ class TestApi : public QObject
     QString m_root, m_model, m_client, m_clientWhy;
 
     // Starts `lathe api` on a free port with `env` added; waits for its "listening on" line.
-    bool start(Server& s, const QStringList& env)
+    bool start(Server& s, const QStringList& env, const QString& model = {}, const QString& templateName = "qwen")
     {
         QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
         e.insert("API_PORT", "0");
@@ -69,7 +69,8 @@ class TestApi : public QObject
             e.insert(kv.section('=', 0, 0), kv.section('=', 1));
         s.process.setProcessEnvironment(e);
         s.process.start(lathe::test::latheBinary(),
-                        {"api", "model_name_or_path=" + m_model, "template=qwen", "infer_dtype=float32",
+                        {"api", "model_name_or_path=" + (model.isEmpty() ? m_model : model), "template=" + templateName,
+                         "infer_dtype=float32",
                          "max_new_tokens=48", "--threads", "2"});
         QString out;
         QElapsedTimer t;
@@ -267,6 +268,50 @@ private Q_SLOTS:
         QVERIFY(out.contains("History has been removed."));
         QVERIFY2(err.contains("not valid UTF-8") && err.contains("the conversation goes on"), qPrintable(err));
         QVERIFY2(QRegularExpression("\\[\\d+ tokens, [0-9.]+ tokens/s").match(err).hasMatch(), qPrintable(err));
+    }
+
+    // `template: jinja`: the model's own Jinja chat template writes the prompts. Here it is Qwen2.5's real template,
+    // whose text is LLaMA-Factory's `qwen` (the template the model was taught with), tools included: the engine
+    // builds the same ids both ways, and the server answers the tool question with the taught call.
+    void jinjaTemplate()
+    {
+        const auto root = std::filesystem::path(m_root.toStdString()) / "jinja-model";
+        std::filesystem::remove_all(root);
+        std::filesystem::copy(m_model.toStdString(), root, std::filesystem::copy_options::recursive);
+        const std::string source = readTextFile(QFINDTESTDATA("../template_data/jinja/qwen2.5-7b-instruct.jinja").toStdString());
+        json config = json::parse(readTextFile((root / "tokenizer_config.json").string()));
+        config["chat_template"] = source;
+        writeTextFileAtomic((root / "tokenizer_config.json").string(), config.dump(2));
+
+        ChatModelOptions mo;
+        mo.modelDir = root.string();
+        mo.dtype = "float32";
+        mo.device = "cpu";
+        mo.templateName = "jinja";
+        ChatEngine viaJinja(mo);
+        mo.templateName = "qwen";
+        ChatEngine viaQwen(mo);
+        Conversation plain;
+        plain.messages.push_back({Role::User, "Hello there"});
+        Conversation tools;
+        tools.tools = json::array({weatherTool()}).dump();
+        tools.messages.push_back({Role::User, kQuestion});
+        const ChatGenerationOptions go;
+        QVERIFY(viaJinja.promptIds(plain, go) == viaQwen.promptIds(plain, go));
+        QVERIFY(viaJinja.promptIds(tools, go) == viaQwen.promptIds(tools, go));
+
+        Server s;
+        QVERIFY(start(s, {"API_KEY="}, QString::fromStdString(root.string()), "jinja"));
+        const json body = {{"model", "lathe"}, {"max_tokens", 120},
+                           {"messages", json::array({{{"role", "user"}, {"content", kQuestion}}})},
+                           {"tools", json::array({{{"type", "function"}, {"function", weatherTool()}}})}};
+        const auto [status, reply] = curl(s.url + "/chat/completions", {}, QByteArray::fromStdString(body.dump()));
+        stop(s);
+        QCOMPARE(status, 200);
+        const json& message = reply["choices"][0]["message"];
+        QVERIFY2(message.contains("tool_calls"), reply.dump().c_str());
+        QCOMPARE(QString::fromStdString(message["tool_calls"][0]["function"]["name"].get<std::string>()),
+                 QString("get_weather"));
     }
 
     void badRequests()
