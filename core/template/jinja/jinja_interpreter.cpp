@@ -87,6 +87,25 @@ using EnvPtr = std::shared_ptr<Env>;
 // Helpers shared by operators, filters and methods
 // ============================================================================================================
 
+/// A number as an integer; integers past 64 bits are an error (JavaScript would round them, silently).
+int64_t checkedInt(double d)
+{
+    if (!(d >= -9.2e18 && d <= 9.2e18))
+        failRuntime("integer overflow: " + jsNumberString(d) + " does not fit in 64 bits");
+    return int64_t(d);
+}
+
+Value checkedArithmetic(const std::string& op, int64_t a, int64_t b)
+{
+    int64_t r = 0;
+    const bool overflow = op == "+"   ? __builtin_add_overflow(a, b, &r)
+                          : op == "-" ? __builtin_sub_overflow(a, b, &r)
+                                      : __builtin_mul_overflow(a, b, &r);
+    if (overflow)
+        failRuntime("integer overflow in " + std::to_string(a) + " " + op + " " + std::to_string(b));
+    return Value::fromInt(r);
+}
+
 bool isIntLike(const Value& v) { return v.type == Value::Type::Int || v.type == Value::Type::Float || v.type == Value::Type::Bool; }
 
 /// JavaScript's `a.value == b.value`.
@@ -213,6 +232,8 @@ bool jsParseInt(const std::string& s, int64_t& out)
     const size_t start = i;
     int64_t value = 0;
     while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        if (value > (INT64_MAX - 9) / 10)
+            return false; // past 64 bits: treated as not a number (the filter's default)
         value = value * 10 + (s[i] - '0');
         ++i;
     }
@@ -282,8 +303,12 @@ std::vector<T> sliceOf(const std::vector<T>& items, const Value& startV, const V
         stop = stop < -1 ? std::max<int64_t>(length + stop, -1) : std::min(stop, length - 1);
     }
     std::vector<T> out;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step)
+    for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
         out.push_back(items[size_t(i)]);
+        if (step > 0 ? stop - i <= step : i - stop <= -step) // the next index is past stop (no overflow)
+            break;
+        i += step;
+    }
     return out;
 }
 
@@ -477,10 +502,10 @@ private:
         ValueList items;
         if (step > 0)
             for (double i = start; i < stop; i += step)
-                items.push_back(Value::fromInt(int64_t(i)));
+                items.push_back(Value::fromInt(checkedInt(i)));
         else
             for (double i = start; i > stop; i += step)
-                items.push_back(Value::fromInt(int64_t(i)));
+                items.push_back(Value::fromInt(checkedInt(i)));
         return Value::fromList(std::move(items));
     }
 
@@ -656,7 +681,7 @@ private:
             if (!std::isfinite(r))
                 failRuntime("the power is not a finite number");
             const bool isFloat = left.type == T::Float || right.type == T::Float || b < 0;
-            return isFloat ? Value::fromFloat(r) : Value::fromInt(int64_t(r));
+            return isFloat ? Value::fromFloat(r) : Value::fromInt(checkedInt(r));
         }
         if (left.isNumber() && right.isNumber()) {
             const bool isFloat = left.type == T::Float || right.type == T::Float;
@@ -664,14 +689,14 @@ private:
             auto number = [&](double r) {
                 if (isFloat || !std::isfinite(r))
                     return Value::fromFloat(r);
-                return Value::fromInt(int64_t(r));
+                return Value::fromInt(checkedInt(r));
             };
             if (op == "+")
-                return isFloat ? Value::fromFloat(a + b) : Value::fromInt(left.integer + right.integer);
+                return isFloat ? Value::fromFloat(a + b) : checkedArithmetic(op, left.integer, right.integer);
             if (op == "-")
-                return isFloat ? Value::fromFloat(a - b) : Value::fromInt(left.integer - right.integer);
+                return isFloat ? Value::fromFloat(a - b) : checkedArithmetic(op, left.integer, right.integer);
             if (op == "*")
-                return isFloat ? Value::fromFloat(a * b) : Value::fromInt(left.integer * right.integer);
+                return isFloat ? Value::fromFloat(a * b) : checkedArithmetic(op, left.integer, right.integer);
             if (op == "/")
                 return Value::fromFloat(a / b);
             if (op == "//")
@@ -731,7 +756,7 @@ private:
         if (argument.type == Value::Type::Float)
             return Value::fromFloat(sign * argument.number);
         if (argument.type == Value::Type::Int)
-            return Value::fromInt(int64_t(sign) * argument.integer);
+            return checkedArithmetic("*", int64_t(sign), argument.integer);
         if (argument.type == Value::Type::Bool)
             return Value::fromInt(int64_t(sign) * (argument.boolean ? 1 : 0));
         failRuntime("unknown operator \"" + node.text + "\" for " + typeName(argument));
@@ -1447,10 +1472,10 @@ private:
         }
         if (operand.isNumber()) {
             if (name == "abs")
-                return operand.type == T::Int ? Value::fromInt(std::llabs(operand.integer))
+                return operand.type == T::Int ? checkedArithmetic("*", operand.integer < 0 ? -1 : 1, operand.integer)
                                               : Value::fromFloat(std::fabs(operand.number));
             if (name == "int")
-                return Value::fromInt(int64_t(std::floor(operand.numeric())));
+                return Value::fromInt(checkedInt(std::floor(operand.numeric())));
             if (name == "float")
                 return Value::fromFloat(operand.numeric());
             if (name == "string")

@@ -4,6 +4,7 @@
 #include "template/jinja/jinja_syntax.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "template/jinja/jinja_text.h"
@@ -1117,6 +1118,8 @@ private:
             const bool isFloat = t.value.find('.') != std::string::npos;
             auto node = make(isFloat ? NodeKind::FloatLiteral : NodeKind::IntegerLiteral, t.offset);
             node->number = std::strtod(t.value.c_str(), nullptr);
+            if (!isFloat && !(std::fabs(node->number) <= 9.007199254740992e15))
+                syntaxError("the integer " + t.value + " is too large (more than 2^53)", t.offset);
             node->integer = isFloat ? 0 : int64_t(node->number);
             return node;
         }
