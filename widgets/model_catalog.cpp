@@ -54,6 +54,9 @@ ModelCatalog ModelCatalog::fromFile(const QString& path)
     templates.remove(QStringLiteral("default"));
     catalog.m_templates = QStringList(templates.begin(), templates.end());
     catalog.m_templates.sort();
+    // "auto": built from the model's own Jinja chat template (LLaMA-Factory's parse_template), for families no
+    // registered template covers.
+    catalog.m_templates.prepend(QStringLiteral("auto"));
     catalog.m_templates.prepend(QStringLiteral("default"));
     return catalog;
 }

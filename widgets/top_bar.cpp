@@ -299,8 +299,15 @@ void TopBar::updateTemplateNote()
     const QString chosen = chatTemplate();
     QString text;
     bool warn = false;
-    if (!m_detectedTemplate.isEmpty() &&
-        templateFamily(chosen.toStdString()) != templateFamily(m_detectedTemplate.toStdString())) {
+    if (m_detectedTemplate == QLatin1String("auto") && chosen != QLatin1String("auto")) {
+        text = tr("The model's own chat template (%1) matches no registered template; auto builds the template "
+                  "from it, %2 prompts it differently.")
+                   .arg(m_detectedFrom, chosen);
+        warn = true;
+    } else if (m_detectedTemplate == QLatin1String("auto")) {
+        text = tr("Template built from the model's %1 (auto).").arg(m_detectedFrom);
+    } else if (!m_detectedTemplate.isEmpty() &&
+               templateFamily(chosen.toStdString()) != templateFamily(m_detectedTemplate.toStdString())) {
         text = tr("The model's own chat template (%1) is %2; %3 prompts it differently.")
                    .arg(m_detectedFrom, m_detectedTemplate, chosen);
         warn = true;

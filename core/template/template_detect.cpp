@@ -93,7 +93,7 @@ std::optional<TemplateGuess> detectChatTemplate(const std::string& modelDir)
         return std::nullopt;
     const std::string name = fromJinja(jinja, modelType);
     if (name.empty() || !hasChatTemplate(name))
-        return std::nullopt;
+        return TemplateGuess{"auto", source}; // a family Lathe has no template for: built from its own Jinja
     return TemplateGuess{name, source};
 }
 

@@ -11,11 +11,12 @@ namespace lathe {
 
 struct TemplateGuess
 {
-    std::string name;   ///< a template of chatTemplateNames()
+    std::string name;   ///< a template of chatTemplateNames(), or "auto" for a Jinja of no family Lathe knows
     std::string source; ///< the file it was read from ("tokenizer_config.json", "chat_template.jinja")
 };
 
-/// The guess for `modelDir`, or nothing (no chat template, or one Lathe does not recognise). Never throws: a
+/// The guess for `modelDir`: a registered template, "auto" when the folder has a chat template Lathe does not
+/// recognise (template_jinja.h builds the template from it), or nothing when it has none. Never throws: a
 /// missing or broken file is no guess.
 std::optional<TemplateGuess> detectChatTemplate(const std::string& modelDir);
 

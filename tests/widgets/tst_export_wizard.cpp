@@ -42,6 +42,7 @@ private Q_SLOTS:
     void tabOpensTheWizardOnTheTopBar();
     void cancelKeepsTheLastGoodExport();
     void failedExportCanBeRetried();
+    void sourcePageSaysWhichTemplateTheExportPromptsWith();
 
 private:
     lathe::ModelSelection selection() const { return {m_model, {}, "qwen", "lora"}; }
@@ -312,6 +313,64 @@ void TestExportWizard::cancelKeepsTheLastGoodExport()
         for (const QString& name : before.keys())
             QVERIFY(!name.contains(".tmp"));
     }
+}
+
+// Issue 19: the Source page says which chat template the export will prompt with, as the user types the template:
+// the tiny model has none of its own (the template is written as Jinja); with Qwen2.5's real template in its
+// tokenizer_config.json, `qwen` keeps it (same prompts) and `alpaca` replaces it. The HF export then carries it.
+void TestExportWizard::sourcePageSaysWhichTemplateTheExportPromptsWith()
+{
+    ExportWizard w(selection());
+    w.restart();
+    QLineEdit* tpl = w.templateEdit();
+    auto type = [&](const QString& text) {
+        tpl->selectAll();
+        QTest::keyClicks(tpl, text);
+        QTest::keyClick(tpl, Qt::Key_Return);
+    };
+    type("qwen");
+    QVERIFY2(w.templateNote()->text().contains("no chat template of its own"), qPrintable(w.templateNote()->text()));
+    tpl->clear();
+    QTest::keyClick(tpl, Qt::Key_Return);
+    QVERIFY2(w.templateNote()->text().contains("No chat template is written"), qPrintable(w.templateNote()->text()));
+
+    // The same model with Qwen2.5's own template.
+    const QString model = m_root + "/with_jinja";
+    QDir(model).removeRecursively();
+    QVERIFY(QDir().mkpath(model));
+    for (const QString& f : QDir(m_model).entryList(QDir::Files))
+        QVERIFY(QFile::copy(m_model + "/" + f, model + "/" + f));
+    QFile jinja(QFINDTESTDATA("../template_data/jinja/qwen2.5-7b-instruct.jinja"));
+    QVERIFY(jinja.open(QIODevice::ReadOnly));
+    QFile configFile(model + "/tokenizer_config.json");
+    QVERIFY(configFile.open(QIODevice::ReadOnly));
+    QJsonObject config = QJsonDocument::fromJson(configFile.readAll()).object();
+    configFile.close();
+    config.insert("chat_template", QString::fromUtf8(jinja.readAll()));
+    QVERIFY(configFile.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    configFile.write(QJsonDocument(config).toJson());
+    configFile.close();
+    w.modelEdit()->selectAll();
+    QTest::keyClicks(w.modelEdit(), model);
+    type("qwen");
+    QVERIFY2(w.templateNote()->text().contains("keeps the model's own chat template"), qPrintable(w.templateNote()->text()));
+    type("alpaca");
+    QVERIFY2(w.templateNote()->text().contains("in place of the model's own"), qPrintable(w.templateNote()->text()));
+
+    // The export carries the alpaca template in tokenizer_config.json.
+    w.next();
+    w.hfRadio()->setChecked(true);
+    toDestination(w, m_root + "/alpaca_hf");
+    QSignalSpy finished(&w, &ExportWizard::exportFinished);
+    w.next();
+    QVERIFY(finished.count() == 1 || finished.wait(30000));
+    QVERIFY2(finished.first().first().toBool(), qPrintable(w.runStatus()->text()));
+    QFile exported(m_root + "/alpaca_hf/tokenizer_config.json");
+    QVERIFY(exported.open(QIODevice::ReadOnly));
+    const QString carried = QJsonDocument::fromJson(exported.readAll()).object().value("chat_template").toString();
+    QVERIFY2(carried.contains("### Instruction:"), qPrintable(carried.left(200)));
+    w.next();
+    QVERIFY2(w.filesView()->toPlainText().contains("in place of the model's own"), qPrintable(w.filesView()->toPlainText()));
 }
 
 QTEST_MAIN(TestExportWizard)
