@@ -1042,6 +1042,34 @@
         <source>Back to the settings</source>
         <translation>返回设置</translation>
     </message>
+    <message>
+        <source>No chat template is written and no Modelfile: the tokenizer files are copied as they are. Give the template the model was trained with.</source>
+        <translation>不写入对话模板，也不生成 Modelfile：分词器文件原样复制。请填写模型训练时使用的模板。</translation>
+    </message>
+    <message>
+        <source>The export will prompt with the %1 template: the model has no chat template of its own, so %1 is written as Jinja.</source>
+        <translation>导出的模型将使用 %1 模板生成提示词：模型本身没有对话模板，因此 %1 以 Jinja 形式写入。</translation>
+    </message>
+    <message>
+        <source>The export will prompt with the %1 template, written as Jinja in place of the model&apos;s own (as LLaMA-Factory does for %1).</source>
+        <translation>导出的模型将使用 %1 模板生成提示词，以 Jinja 形式替换模型自带的模板（与 LLaMA-Factory 对 %1 的处理相同）。</translation>
+    </message>
+    <message>
+        <source>The export keeps the model&apos;s own chat template (the auto template was built from it).</source>
+        <translation>导出保留模型自带的对话模板（auto 模板即由它生成）。</translation>
+    </message>
+    <message>
+        <source>The export keeps the model&apos;s own chat template: it writes the same prompts as the %1 template used in training.</source>
+        <translation>导出保留模型自带的对话模板：它生成的提示词与训练时使用的 %1 模板相同。</translation>
+    </message>
+    <message>
+        <source>The export will prompt with the %1 template, written as Jinja: the model&apos;s own chat template writes other prompts (%2).</source>
+        <translation>导出的模型将使用 %1 模板生成提示词，以 Jinja 形式写入：模型自带的对话模板生成的提示词不同（%2）。</translation>
+    </message>
+    <message>
+        <source>Chat template: %1</source>
+        <translation>对话模板：%1</translation>
+    </message>
 </context>
 <context>
     <name>lathe::MainWindow</name>
@@ -1391,6 +1419,14 @@
     <message>
         <source>Template detected from the model&apos;s %1.</source>
         <translation>模板由模型的 %1 识别。</translation>
+    </message>
+    <message>
+        <source>The model&apos;s own chat template (%1) matches no registered template; auto builds the template from it, %2 prompts it differently.</source>
+        <translation>模型自带的对话模板（%1）不属于任何已注册的模板；auto 会据此生成模板，%2 的提示词与之不同。</translation>
+    </message>
+    <message>
+        <source>Template built from the model&apos;s %1 (auto).</source>
+        <translation>模板由模型的 %1 生成（auto）。</translation>
     </message>
 </context>
 <context>
