@@ -1,6 +1,7 @@
 #include "eval/similarity_metrics.h"
 
 #include "eval/jieba_segmenter.h"
+#include "util/utf8.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,32 +18,6 @@ namespace {
 // Characters
 // ---------------------------------------------------------------------------------------------------------
 
-void appendUtf8(std::string& out, char32_t c)
-{
-    if (c < 0x80) {
-        out += char(c);
-    } else if (c < 0x800) {
-        out += char(0xC0 | (c >> 6));
-        out += char(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-        out += char(0xE0 | (c >> 12));
-        out += char(0x80 | ((c >> 6) & 0x3F));
-        out += char(0x80 | (c & 0x3F));
-    } else {
-        out += char(0xF0 | (c >> 18));
-        out += char(0x80 | ((c >> 12) & 0x3F));
-        out += char(0x80 | ((c >> 6) & 0x3F));
-        out += char(0x80 | (c & 0x3F));
-    }
-}
-
-std::string toUtf8(const std::u32string& s)
-{
-    std::string out;
-    for (char32_t c : s)
-        appendUtf8(out, c);
-    return out;
-}
 
 
 bool isAsciiAlnum(char32_t c)
@@ -232,50 +207,25 @@ bool isPythonSpace(char32_t c)
 
 std::u32string utf8ToCodePoints(const std::string& text)
 {
-    std::u32string out;
-    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-    const std::size_t n = text.size();
-    std::size_t i = 0;
-    while (i < n) {
-        const unsigned char b = s[i];
-        std::size_t len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
-        char32_t c = len == 1 ? b : len == 2 ? (b & 0x1F) : len == 3 ? (b & 0x0F) : (b & 0x07);
-        bool ok = len > 0 && i + len <= n;
-        for (std::size_t k = 1; ok && k < len; ++k) {
-            ok = (s[i + k] & 0xC0) == 0x80;
-            c = (c << 6) | (s[i + k] & 0x3F);
-        }
-        // Overlong forms, surrogates and values past U+10FFFF are invalid too.
-        if (ok && ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
-                   (c >= 0xD800 && c <= 0xDFFF)))
-            ok = false;
-        if (!ok) {
-            out += char32_t(0xFFFD);
-            ++i;
-            continue;
-        }
-        out += c;
-        i += len;
-    }
-    return out;
+    return utf8::toCodePoints(text);
 }
 
 std::string codePointsToUtf8(const std::u32string& text)
 {
-    return toUtf8(text);
+    return utf8::fromCodePoints(text);
 }
 
 std::vector<std::string> rougeWords(const std::string& joinedTokens)
 {
     std::vector<std::string> out;
     for (const auto& w : wordsOf(sentencesOf(joinedTokens)))
-        out.push_back(toUtf8(w));
+        out.push_back(utf8::fromCodePoints(w));
     return out;
 }
 
 std::string toValidUtf8(const std::string& text)
 {
-    return toUtf8(utf8ToCodePoints(text));
+    return utf8::fromCodePoints(utf8ToCodePoints(text));
 }
 
 std::vector<std::string> segmentWords(const std::string& text)
@@ -300,10 +250,10 @@ std::vector<std::string> segmentWords(const std::string& text)
             }
             if (j < s.size() && s[j] == U'%')
                 ++j;
-            out.push_back(toUtf8(s.substr(i, j - i)));
+            out.push_back(utf8::fromCodePoints(s.substr(i, j - i)));
             i = j;
         } else {
-            out.push_back(toUtf8(std::u32string(1, c))); // a CJK character, a space, punctuation, ...
+            out.push_back(utf8::fromCodePoints(std::u32string(1, c))); // a CJK character, a space, punctuation, ...
             ++i;
         }
     }

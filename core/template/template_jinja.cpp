@@ -4,6 +4,7 @@
 #include "template/jinja/jinja_text.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
+#include "util/utf8.h"
 
 namespace lathe {
 
@@ -126,24 +127,9 @@ namespace {
 
 using Text32 = std::u32string;
 
-Text32 toText32(const std::string& s)
-{
-    Text32 out;
-    for (size_t i = 0; i < s.size();) {
-        size_t len = 1;
-        out += char32_t(jinja::decodeUtf8(s, i, len));
-        i += len;
-    }
-    return out;
-}
+Text32 toText32(const std::string& s) { return utf8::toCodePoints(s); }
 
-std::string toUtf8(const Text32& s)
-{
-    std::string out;
-    for (const char32_t c : s)
-        jinja::appendUtf8(out, uint32_t(c));
-    return out;
-}
+std::string toUtf8(const Text32& s) { return utf8::fromCodePoints(s); }
 
 /// Python's s[n:] on code points (empty past the end).
 Text32 from(const Text32& s, size_t n) { return n >= s.size() ? Text32() : s.substr(n); }

@@ -6,6 +6,7 @@
 #include <unicode/ustring.h>
 
 #include "util/error.h"
+#include "util/utf8.h"
 
 namespace lathe::unicode {
 
@@ -131,21 +132,7 @@ std::uint32_t nextCodePoint(std::string_view text, std::size_t& pos)
 
 void appendUtf8(std::string& out, std::uint32_t cp)
 {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
+    utf8::append(out, cp);
 }
 
 std::string lossyUtf8(std::string_view bytes)

@@ -1,55 +1,17 @@
 #include "template/jinja/jinja_text.h"
 
+#include "util/utf8.h"
+
 namespace lathe::jinja {
 
 uint32_t decodeUtf8(const std::string& s, size_t i, size_t& length)
 {
-    const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = byte(i);
-    auto continuation = [&](size_t count) {
-        for (size_t k = 1; k <= count; ++k)
-            if (i + k >= s.size() || (byte(i + k) & 0xC0) != 0x80)
-                return false;
-        return true;
-    };
-    if (c < 0x80) {
-        length = 1;
-        return c;
-    }
-    if ((c & 0xE0) == 0xC0 && continuation(1)) {
-        length = 2;
-        return (uint32_t(c & 0x1F) << 6) | (byte(i + 1) & 0x3F);
-    }
-    if ((c & 0xF0) == 0xE0 && continuation(2)) {
-        length = 3;
-        return (uint32_t(c & 0x0F) << 12) | (uint32_t(byte(i + 1) & 0x3F) << 6) | (byte(i + 2) & 0x3F);
-    }
-    if ((c & 0xF8) == 0xF0 && continuation(3)) {
-        length = 4;
-        return (uint32_t(c & 0x07) << 18) | (uint32_t(byte(i + 1) & 0x3F) << 12) |
-               (uint32_t(byte(i + 2) & 0x3F) << 6) | (byte(i + 3) & 0x3F);
-    }
-    length = 1;
-    return c;
+    return utf8::decode(s, i, length);
 }
 
 void appendUtf8(std::string& out, uint32_t cp)
 {
-    if (cp < 0x80) {
-        out += char(cp);
-    } else if (cp < 0x800) {
-        out += char(0xC0 | (cp >> 6));
-        out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += char(0xE0 | (cp >> 12));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    } else {
-        out += char(0xF0 | (cp >> 18));
-        out += char(0x80 | ((cp >> 12) & 0x3F));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    }
+    utf8::append(out, cp);
 }
 
 std::string utf8CharAt(const std::string& s, size_t i)

@@ -8,7 +8,7 @@
 
 namespace lathe::jinja {
 
-/// The code point at byte i and its length in bytes (invalid bytes read as themselves, length 1).
+/// The code point at byte i and its length in bytes (util/utf8.h: an invalid byte is U+FFFD, length 1).
 uint32_t decodeUtf8(const std::string& s, size_t i, size_t& length);
 
 /// Appends a code point as UTF-8.
