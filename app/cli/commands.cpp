@@ -264,7 +264,7 @@ std::string renderChatFile(const Arguments& args, const Tokenizer& tokenizer, co
         fail(path, ": expected {\"messages\": [...], \"tools\": [...]} or a list of messages");
     const bool generation = args.getBool("add_generation_prompt", true);
     const std::string name = args.get("template", "jinja");
-    if (name == "jinja") {
+    if (name == "jinja" || name.rfind("jinja:", 0) == 0) {
         HfChatOptions options;
         options.addGenerationPrompt = generation;
         if (chat.contains("tools"))
@@ -278,7 +278,8 @@ std::string renderChatFile(const Arguments& args, const Tokenizer& tokenizer, co
             for (auto it = extra.begin(); it != extra.end(); ++it)
                 options.extra[it.key()] = it.value();
         }
-        const HfChatTemplate hf = HfChatTemplate::fromTokenizer(tokenizer, modelName);
+        const HfChatTemplate hf =
+            HfChatTemplate::fromTokenizer(tokenizer, modelName, name.size() > 6 ? name.substr(6) : std::string());
         return hf.render(chat["messages"], options);
     }
     // LLaMA-Factory's template: the chat as the API reads it, formatted as its prompt for the next answer.

@@ -56,8 +56,8 @@ std::vector<ArgSpec> buildSchema()
             "LoRA 适配器文件夹，多个用逗号分隔（按顺序叠加）。"),
         arg("template", S, "auto", "dataset",
             "Chat template name (qwen3, llama3, ...); auto: built from the model's own chat template; jinja: chat "
-            "and API prompts rendered by the model's own chat template.",
-            "对话模板名称（qwen3、llama3 等）；auto：由模型自带的对话模板生成；jinja：对话与 API 的提示词由模型自带的对话模板渲染。"),
+            "and API prompts rendered by the model's own chat template (jinja:NAME: its template of that name).",
+            "对话模板名称（qwen3、llama3 等）；auto：由模型自带的对话模板生成；jinja：对话与 API 的提示词由模型自带的对话模板渲染（jinja:名称：使用该名称的模板）。"),
         arg("rope_scaling", C, kNull, "model", "RoPE scaling for longer contexts.",
             "RoPE 缩放方式，用于扩展上下文长度。", {"linear", "dynamic", "yarn", "llama3"}),
         arg("infer_dtype", C, "auto", "model", "Compute dtype for inference.", "推理计算精度。",

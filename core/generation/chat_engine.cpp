@@ -155,8 +155,9 @@ ChatEngine::ChatEngine(const ChatModelOptions& options)
                                                   m_tokenizer);
     // `template: jinja`: prompts written by the model's own Jinja (its stop words, thought tags and tool format
     // come from the template parsed out of it).
-    if (m_templateName == "jinja")
-        m_jinja = std::make_unique<HfChatTemplate>(HfChatTemplate::fromTokenizer(*m_tokenizer, options.modelDir));
+    if (m_templateName == "jinja" || m_templateName.rfind("jinja:", 0) == 0)
+        m_jinja = std::make_unique<HfChatTemplate>(HfChatTemplate::fromTokenizer(
+            *m_tokenizer, options.modelDir, m_templateName.size() > 6 ? m_templateName.substr(6) : std::string()));
     const torch::Device device = resolveDevice(options.device);
     const torch::ScalarType dtype = resolveDtype(options.dtype, device);
     LoadOptions load{device, dtype};

@@ -12,12 +12,22 @@ HfChatTemplate::HfChatTemplate(const std::string& source, HfSpecialTokens tokens
 {
 }
 
-HfChatTemplate HfChatTemplate::fromTokenizer(const Tokenizer& tokenizer, const std::string& modelName)
+HfChatTemplate HfChatTemplate::fromTokenizer(const Tokenizer& tokenizer, const std::string& modelName,
+                                             const std::string& templateName)
 {
+    HfSpecialTokens tokens{tokenizer.bosToken, tokenizer.eosToken, tokenizer.unkToken, tokenizer.padToken};
+    if (!templateName.empty() && templateName != "default") {
+        std::string names = "default";
+        for (const auto& [name, source] : tokenizer.namedChatTemplates) {
+            if (name == templateName)
+                return HfChatTemplate(source, tokens, modelName + " chat_template " + name);
+            names += ", " + name;
+        }
+        fail(modelName, ": the tokenizer has no chat template named \"", templateName, "\" (it has: ", names, ")");
+    }
     if (tokenizer.chatTemplate.empty())
         fail(modelName, ": the tokenizer has no chat template (tokenizer_config.json has no chat_template and "
                         "there is no chat_template.jinja); pick a template by name instead");
-    HfSpecialTokens tokens{tokenizer.bosToken, tokenizer.eosToken, tokenizer.unkToken, tokenizer.padToken};
     return HfChatTemplate(tokenizer.chatTemplate, tokens, modelName + " chat_template");
 }
 

@@ -45,8 +45,10 @@ public:
     /// Parses `source` (throws jinja::JinjaError naming `name`, line and column).
     HfChatTemplate(const std::string& source, HfSpecialTokens tokens, std::string name);
 
-    /// The tokenizer's own template (Tokenizer::chatTemplate); throws lathe::Error when it has none.
-    static HfChatTemplate fromTokenizer(const Tokenizer& tokenizer, const std::string& modelName);
+    /// The tokenizer's own template (Tokenizer::chatTemplate), or with `templateName` one of its named templates
+    /// ("tool_use"); throws lathe::Error when it has none (naming the ones it has).
+    static HfChatTemplate fromTokenizer(const Tokenizer& tokenizer, const std::string& modelName,
+                                        const std::string& templateName = {});
 
     /// The prompt for `messages` (OpenAI-style: role, content, tool_calls, ...). Throws jinja::JinjaError,
     /// raisedByTemplate() when the template itself refused the conversation.

@@ -248,7 +248,10 @@ ChatTemplate templateFromJinja(const HfChatTemplate& hf, const Tokenizer& tokeni
     return t;
 }
 
-bool isAutoTemplateName(const std::string& name) { return name.empty() || name == "auto" || name == "jinja"; }
+bool isAutoTemplateName(const std::string& name)
+{
+    return name.empty() || name == "auto" || name == "jinja" || name.rfind("jinja:", 0) == 0;
+}
 
 ChatTemplate resolveChatTemplate(const std::string& name, const Tokenizer& tokenizer, const std::string& modelName,
                                  std::string* note)

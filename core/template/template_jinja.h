@@ -37,8 +37,9 @@ std::string jinjaFromTemplate(const ChatTemplate& tpl, const SpecialTokenText& t
 /// adds none (LLaMA-Factory then repeats it in every user turn). Throws jinja::JinjaError when the template cannot render them.
 ChatTemplate templateFromJinja(const HfChatTemplate& hf, const Tokenizer& tokenizer, const std::string& name = "auto");
 
-/// Whether `name` asks for the template to be parsed from the tokenizer ("auto" or empty; "jinja", which renders
-/// inference prompts with the tokenizer's Jinja itself, takes its stop words and tool format from it too).
+/// Whether `name` asks for the template to be parsed from the tokenizer ("auto" or empty; "jinja" and
+/// "jinja:NAME", which render inference prompts with the tokenizer's Jinja itself, take their stop words and tool
+/// format from it too).
 bool isAutoTemplateName(const std::string& name);
 
 /// The template a `template` setting means for this tokenizer: a registered name, or with "auto"/empty the

@@ -262,10 +262,15 @@ void applyConfigs(Tokenizer& tok, const fs::path& dir, const json& config, const
         if (ct.is_string()) {
             tok.chatTemplate = ct.get<std::string>();
         } else if (ct.is_array()) {
-            for (const auto& t : ct)
-                if (t.is_object() && t.contains("name") && t["name"] == "default" && t.contains("template") &&
-                    t["template"].is_string())
+            for (const auto& t : ct) {
+                if (!t.is_object() || !t.contains("name") || !t["name"].is_string() || !t.contains("template") ||
+                    !t["template"].is_string())
+                    continue;
+                if (t["name"] == "default")
                     tok.chatTemplate = t["template"].get<std::string>();
+                else
+                    tok.namedChatTemplates.emplace_back(t["name"].get<std::string>(), t["template"].get<std::string>());
+            }
             if (tok.chatTemplate.empty())
                 fail(configSrc, ": chat_template: a list without a \"default\" entry");
         } else if (!ct.is_null()) {

@@ -64,6 +64,8 @@ public:
     bool addEosToken = false;
     /// The Jinja chat template from tokenizer_config.json (kept verbatim; the GGUF export embeds it).
     std::string chatTemplate;
+    /// The other named templates of a chat_template list ("tool_use", "rag", ...), by name.
+    std::vector<std::pair<std::string, std::string>> namedChatTemplates;
     /// Extra stop ids from generation_config.json `eos_token_id` (a number or a list).
     std::vector<TokenId> generationEosIds;
 };

