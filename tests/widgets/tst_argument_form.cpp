@@ -18,6 +18,7 @@
 #include "language_switcher.h"
 #include "series_downsample.h"
 #include "util/error.h"
+#include "widget_input.h"
 
 using lathe::ArgSpec;
 using lathe::ArgType;
@@ -131,7 +132,7 @@ void TestArgumentForm::computeTypeIsOneChoice()
     QVERIFY(combo && combo->count() == 4);
     QCOMPARE(combo->currentData().toString(), QString("fp32"));
     QVERIFY(!form.editor("bf16")->isVisible() && !form.editor("fp16")->isVisible());
-    combo->setCurrentIndex(combo->findData("pure_bf16"));
+    lathe::test::chooseIndex(combo, combo->findData("pure_bf16"));
     ArgumentSet args;
     form.writeTo(args);
     QVERIFY(args.getBool("pure_bf16") && !args.getBool("bf16") && !args.getBool("fp16"));
@@ -218,11 +219,11 @@ void TestArgumentForm::editorsFollowTheSchema()
                 QVERIFY2(combo && combo->count() == 3, qPrintable(name));
                 QVERIFY(combo->itemText(0).startsWith("Auto"));
                 QVERIFY(!combo->currentData().isValid());
-                combo->setCurrentIndex(2);
+                lathe::test::chooseIndex(combo, 2);
                 ArgumentSet args;
                 form.writeTo(args);
                 QCOMPARE(args.get(s.name), nlohmann::json(false));
-                combo->setCurrentIndex(0);
+                lathe::test::chooseIndex(combo, 0);
                 break;
             }
             auto* box = qobject_cast<QCheckBox*>(w);
@@ -293,8 +294,8 @@ void TestArgumentForm::invalidValuesAreMarked()
     QVERIFY(form.validate().isEmpty());
     QVERIFY(!lr->property("invalid").toBool());
 
-    lr->setText("fast");
-    dropout->setText("2"); // above the schema's maximum
+    lathe::test::typeInto(lr, "fast");
+    lathe::test::typeInto(dropout, "2"); // above the schema's maximum
     QVERIFY(lr->property("invalid").toBool()); // marked as typed, before Start
     const QStringList problems = form.validate();
     QCOMPARE(problems.size(), 2);
@@ -306,8 +307,8 @@ void TestArgumentForm::invalidValuesAreMarked()
     ArgumentSet args;
     QVERIFY_THROWS_EXCEPTION(lathe::Error, form.writeTo(args));
 
-    lr->setText("2e-4");
-    dropout->setText("0.05");
+    lathe::test::typeInto(lr, "2e-4");
+    lathe::test::typeInto(dropout, "0.05");
     QVERIFY(form.validate().isEmpty());
     QVERIFY(!lr->property("invalid").toBool());
     QVERIFY(!dropout->property("invalid").toBool());
@@ -335,7 +336,7 @@ void TestArgumentForm::sectionsAreLlamaBoards()
     QVERIFY(form.editor("learning_rate")->isVisible());
     QVERIFY(!form.isSectionExpanded(ArgumentForm::LoraSection));
     QVERIFY(!form.editor("lora_rank")->isVisible());
-    form.sectionHeader(ArgumentForm::LoraSection)->click();
+    lathe::test::clickOn(form.sectionHeader(ArgumentForm::LoraSection));
     QVERIFY(form.isSectionExpanded(ArgumentForm::LoraSection));
     QVERIFY(form.editor("lora_rank")->isVisible());
     QCOMPARE(form.sectionHeader(ArgumentForm::LoraSection)->text(), QStringLiteral("LoRA configurations"));
@@ -345,7 +346,7 @@ void TestArgumentForm::sectionsAreLlamaBoards()
     QVERIFY(!form.sectionHeader(ArgumentForm::RlhfSection)->isVisible()); // sft
     form.setStage("dpo");
     QVERIFY(form.sectionHeader(ArgumentForm::RlhfSection)->isVisible());
-    form.sectionHeader(ArgumentForm::RlhfSection)->click();
+    lathe::test::clickOn(form.sectionHeader(ArgumentForm::RlhfSection));
     QVERIFY(form.editor("pref_loss")->isVisible());
     QVERIFY(form.editor("dpo_label_smoothing")->isVisible());
     QVERIFY(!form.editor("kto_chosen_weight")->isVisible());

@@ -20,6 +20,7 @@
 #include "train/trainer.h"
 #include "generation/chat_engine.h"
 #include "test_support.h"
+#include "widget_input.h"
 #include "tiny_model.h"
 #include "top_bar.h"
 
@@ -50,10 +51,10 @@ void TestChatTab::initTestCase()
 
 void TestChatTab::setUp(TopBar& bar, ChatTab& tab)
 {
-    bar.modelNameCombo()->setCurrentText("Custom");
-    bar.modelPathEdit()->setText(m_model);
-    bar.templateCombo()->setCurrentText("qwen");
-    bar.finetuningTypeCombo()->setCurrentText("lora");
+    lathe::test::chooseIn(bar.modelNameCombo(), "Custom");
+    lathe::test::typeInto(bar.modelPathEdit(), m_model);
+    lathe::test::chooseIn(bar.templateCombo(), "qwen");
+    lathe::test::chooseIn(bar.finetuningTypeCombo(), "lora");
     tab.setTopBar(&bar);
 }
 
@@ -120,9 +121,9 @@ void TestChatTab::compareBaseAndAdapter()
     TopBar bar;
     ChatTab tab;
     setUp(bar, tab);
-    tab.temperatureSpin()->setValue(0);
-    tab.maxNewTokensSpin()->setValue(12);
-    tab.queryEdit()->setPlainText("Hello");
+    lathe::test::typeInto(tab.temperatureSpin(), QString::number(0));
+    lathe::test::typeInto(tab.maxNewTokensSpin(), QString::number(12));
+    lathe::test::typeInto(tab.queryEdit(), "Hello");
     QVERIFY(!tab.compare()); // no adapter chosen
     QCOMPARE(tab.status(), QStringLiteral("Please select an adapter."));
     bar.setCheckpoints({root + "/adapter"});
@@ -160,7 +161,7 @@ void TestChatTab::compareBaseAndAdapter()
     QVERIFY(tab.compare());
     QVERIFY(finished.wait(60000));
     QCOMPARE(tab.comparePanel()->answer(lathe::ComparePanel::Adapted), adapted);
-    tab.comparePanel()->closeButton()->click();
+    lathe::test::clickOn(tab.comparePanel()->closeButton());
     QVERIFY(tab.comparePanel()->isHidden());
 }
 
@@ -170,23 +171,23 @@ void TestChatTab::chatRoundTrip()
     ChatTab tab;
     setUp(bar, tab);
     QVERIFY(!tab.submitButton()->isEnabled());
-    tab.loadButton()->click();
+    lathe::test::clickOn(tab.loadButton());
     QVERIFY(tab.runner()->isBusy()); // loading on the worker, the GUI thread goes on
     QTRY_VERIFY_WITH_TIMEOUT(tab.runner()->isLoaded() && !tab.runner()->isBusy(), 20000);
     QCOMPARE(tab.status(), QStringLiteral("Model loaded, now you can chat with your model!"));
     QVERIFY(tab.submitButton()->isEnabled());
 
     // An invalid tool list is refused before sending.
-    tab.toolsEdit()->setPlainText("[oops");
-    tab.queryEdit()->setPlainText("Hello");
-    tab.submitButton()->click();
+    lathe::test::typeInto(tab.toolsEdit(), "[oops");
+    lathe::test::typeInto(tab.queryEdit(), "Hello");
+    lathe::test::clickOn(tab.submitButton());
     QVERIFY(tab.entries().isEmpty());
     QCOMPARE(tab.status(), QStringLiteral("Invalid JSON schema."));
     tab.toolsEdit()->clear();
 
-    tab.temperatureSpin()->setValue(0);
-    tab.maxNewTokensSpin()->setValue(24);
-    tab.systemEdit()->setText("You are terse.");
+    lathe::test::typeInto(tab.temperatureSpin(), QString::number(0));
+    lathe::test::typeInto(tab.maxNewTokensSpin(), QString::number(24));
+    lathe::test::typeInto(tab.systemEdit(), "You are terse.");
 
     // The reference: ChatEngine itself, greedy, on the same conversation.
     lathe::ChatModelOptions mo;
@@ -209,9 +210,9 @@ void TestChatTab::chatRoundTrip()
     for (const char* query : {"Hello", "And again?"}) {
         streamed.clear();
         deltas = 0;
-        tab.queryEdit()->setPlainText(query);
+        lathe::test::typeInto(tab.queryEdit(), query);
         if (std::string(query) == "Hello")
-            tab.submitButton()->click();
+            lathe::test::clickOn(tab.submitButton());
         else
             QTest::keyClick(tab.queryEdit(), Qt::Key_Return, Qt::ControlModifier); // the keyboard way
         // Generation runs on the worker: the click returned at once with a streaming entry.
@@ -240,22 +241,22 @@ void TestChatTab::chatRoundTrip()
     QCOMPARE(tab.entries().size(), 4);
     QVERIFY(tab.chatView()->toPlainText().contains("And again?"));
 
-    tab.clearButton()->click();
+    lathe::test::clickOn(tab.clearButton());
     QVERIFY(tab.entries().isEmpty());
     QVERIFY(tab.chatView()->toPlainText().trimmed().isEmpty());
 
     // Stop: a long sampled reply, stopped at its first delta.
-    tab.temperatureSpin()->setValue(0.95);
-    tab.maxNewTokensSpin()->setValue(400);
+    lathe::test::typeInto(tab.temperatureSpin(), QString::number(0.95));
+    lathe::test::typeInto(tab.maxNewTokensSpin(), QString::number(400));
     bool stopped = false;
     connect(tab.runner(), &lathe::ChatRunner::delta, this, [&] {
         if (!stopped) {
             stopped = true;
-            tab.stopButton()->click();
+            lathe::test::clickOn(tab.stopButton());
         }
     });
-    tab.queryEdit()->setPlainText("Write a long story.");
-    tab.submitButton()->click();
+    lathe::test::typeInto(tab.queryEdit(), "Write a long story.");
+    lathe::test::clickOn(tab.submitButton());
     QVERIFY(done.wait(20000));
     QVERIFY(stopped);
     QVERIFY(tab.entries().last().stopped);
@@ -263,7 +264,7 @@ void TestChatTab::chatRoundTrip()
     const int tokens = tab.entries().last().stats.section(' ', 0, 0).toInt();
     QVERIFY2(tokens > 0 && tokens < 400, qPrintable(tab.entries().last().stats));
 
-    tab.unloadButton()->click();
+    lathe::test::clickOn(tab.unloadButton());
     QVERIFY(!tab.runner()->isLoaded());
     QVERIFY(!tab.submitButton()->isEnabled());
     QCOMPARE(tab.status(), QStringLiteral("Model unloaded."));
@@ -275,15 +276,15 @@ void TestChatTab::noThinkTemplateTurnsThinkingOff()
     lathe::ChatTab tab;
     tab.setTopBar(&bar);
     QVERIFY(tab.enableThinkingCheck()->isChecked());
-    bar.templateCombo()->setCurrentText("qwen3_nothink");
+    lathe::test::chooseIn(bar.templateCombo(), "qwen3_nothink");
     QVERIFY(!tab.enableThinkingCheck()->isChecked() && !tab.enableThinkingCheck()->isEnabled());
-    bar.templateCombo()->setCurrentText("qwen3");
+    lathe::test::chooseIn(bar.templateCombo(), "qwen3");
     QVERIFY(tab.enableThinkingCheck()->isEnabled());
 
     // LLaMA-Board's Skip special tokens and Escape HTML tags, on by default, and in the request (issue 23, item 12).
     QVERIFY(tab.skipSpecialTokensCheck()->isChecked() && tab.escapeHtmlCheck()->isChecked());
     QVERIFY(tab.request().skipSpecialTokens);
-    tab.skipSpecialTokensCheck()->setChecked(false);
+    lathe::test::clickTo(tab.skipSpecialTokensCheck(), false);
     QVERIFY(!tab.request().skipSpecialTokens);
 
     // Compare with nothing typed says what to do (issue 23, item 10).

@@ -21,6 +21,7 @@
 
 #include "eval_tab.h"
 #include "test_support.h"
+#include "widget_input.h"
 #include "tiny_model.h"
 #include "top_bar.h"
 #include "train/trainer.h"
@@ -39,18 +40,18 @@ private Q_SLOTS:
         lathe::test::writeAlpacaDataset((root + "/data").toStdString(), "qa", qa);
 
         lathe::TopBar bar;
-        bar.modelNameCombo()->setCurrentText("Custom");
-        bar.modelPathEdit()->setText(model);
-        bar.templateCombo()->setCurrentText("qwen");
+        lathe::test::chooseIn(bar.modelNameCombo(), "Custom");
+        lathe::test::typeInto(bar.modelPathEdit(), model);
+        lathe::test::chooseIn(bar.templateCombo(), "qwen");
         lathe::EvalTab tab;
         tab.setTopBar(&bar);
-        tab.datasetDirEdit()->setText(root + "/data");
-        tab.refreshDatasets();
+        lathe::test::typeInto(tab.datasetDirEdit(), root + "/data");
+        QTest::keyClick(tab.datasetDirEdit(), Qt::Key_Return); // editing done: the list is read
         QCOMPARE(tab.datasetCombo()->count(), 1);
         QVERIFY(tab.datasetCombo()->minimumSizeHint().width() > 150); // not a 70 px box (issue 23, item 10)
-        tab.batchSizeSpin()->setValue(2);
-        tab.maxNewTokensSpin()->setValue(8);
-        tab.outputDirEdit()->setText(root + "/out");
+        lathe::test::typeInto(tab.batchSizeSpin(), QString::number(2));
+        lathe::test::typeInto(tab.maxNewTokensSpin(), QString::number(8));
+        lathe::test::typeInto(tab.outputDirEdit(), root + "/out");
         const lathe::ArgumentSet args = tab.arguments();
         QCOMPARE(args.getString("model_name_or_path"), model.toStdString());
         QCOMPARE(args.getString("eval_dataset"), std::string("qa"));
@@ -58,7 +59,7 @@ private Q_SLOTS:
         QVERIFY(args.getBool("do_predict") && args.getBool("predict_with_generate") && !args.getBool("do_train"));
 
         QSignalSpy finished(&tab, &lathe::EvalTab::runFinished);
-        tab.startButton()->click();
+        lathe::test::clickOn(tab.startButton());
         QVERIFY(!tab.startButton()->isEnabled());
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
         QVERIFY2(finished.first().at(0).toBool(), qPrintable(finished.first().at(1).toString()));
@@ -106,26 +107,26 @@ private Q_SLOTS:
         lathe::runTraining(train);
 
         lathe::TopBar bar;
-        bar.modelNameCombo()->setCurrentText("Custom");
-        bar.modelPathEdit()->setText(model);
-        bar.templateCombo()->setCurrentText("qwen");
-        bar.finetuningTypeCombo()->setCurrentText("lora");
-        bar.checkpointCombo()->setCurrentText(root + "/adapter");
+        lathe::test::chooseIn(bar.modelNameCombo(), "Custom");
+        lathe::test::typeInto(bar.modelPathEdit(), model);
+        lathe::test::chooseIn(bar.templateCombo(), "qwen");
+        lathe::test::chooseIn(bar.finetuningTypeCombo(), "lora");
+        lathe::test::chooseIn(bar.checkpointCombo(), root + "/adapter");
         lathe::EvalTab tab;
         tab.setTopBar(&bar);
-        tab.datasetDirEdit()->setText(root + "/data");
-        tab.refreshDatasets();
+        lathe::test::typeInto(tab.datasetDirEdit(), root + "/data");
+        QTest::keyClick(tab.datasetDirEdit(), Qt::Key_Return); // editing done: the list is read
         QCOMPARE(tab.datasetCombo()->count(), 0); // sft lists no ranking dataset
-        tab.stageCombo()->setCurrentIndex(tab.stageCombo()->findData("dpo"));
+        lathe::test::chooseIndex(tab.stageCombo(), tab.stageCombo()->findData("dpo"));
         QCOMPARE(tab.datasetCombo()->count(), 1);
-        tab.outputDirEdit()->setText(root + "/eval");
+        lathe::test::typeInto(tab.outputDirEdit(), root + "/eval");
         const lathe::ArgumentSet args = tab.arguments();
         QCOMPARE(args.getString("stage"), std::string("dpo"));
         QVERIFY(args.getBool("do_eval") && !args.getBool("do_predict") && !args.getBool("do_train"));
         QCOMPARE(args.getString("adapter_name_or_path"), (root + "/adapter").toStdString());
 
         QSignalSpy finished(&tab, &lathe::EvalTab::runFinished);
-        tab.startButton()->click();
+        lathe::test::clickOn(tab.startButton());
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
         QVERIFY2(finished.first().at(0).toBool(), qPrintable(finished.first().at(1).toString()));
         QVERIFY2(tab.resultsLabel()->text().contains("reward margin"), qPrintable(tab.resultsLabel()->text()));
@@ -161,18 +162,18 @@ private Q_SLOTS:
         write(root + "/evaluation/ceval/val/physics_val.csv", "id,question,A,B,C,D,answer\n0,光？,一,二,三,四,A\n");
 
         lathe::TopBar bar;
-        bar.modelNameCombo()->setCurrentText("Custom");
-        bar.modelPathEdit()->setText(model);
-        bar.templateCombo()->setCurrentText("fewshot");
+        lathe::test::chooseIn(bar.modelNameCombo(), "Custom");
+        lathe::test::typeInto(bar.modelPathEdit(), model);
+        lathe::test::chooseIn(bar.templateCombo(), "fewshot");
         lathe::EvalTab tab;
         tab.setTopBar(&bar);
-        tab.stageCombo()->setCurrentIndex(tab.stageCombo()->findData("benchmark"));
+        lathe::test::chooseIndex(tab.stageCombo(), tab.stageCombo()->findData("benchmark"));
         QVERIFY(!tab.taskCombo()->isHidden() && tab.datasetCombo()->isHidden());
-        tab.taskCombo()->setCurrentText("ceval_validation");
+        lathe::test::chooseIn(tab.taskCombo(), "ceval_validation");
         QCOMPARE(tab.langCombo()->currentText(), QString("zh")); // C-Eval prompts in Chinese
-        tab.taskDirEdit()->setText(root + "/evaluation");
-        tab.nShotSpin()->setValue(1);
-        tab.outputDirEdit()->setText(root + "/bench");
+        lathe::test::typeInto(tab.taskDirEdit(), root + "/evaluation");
+        lathe::test::typeInto(tab.nShotSpin(), QString::number(1));
+        lathe::test::typeInto(tab.outputDirEdit(), root + "/bench");
         const lathe::ArgumentSet args = tab.arguments();
         QCOMPARE(args.getString("task"), std::string("ceval_validation"));
         QCOMPARE(args.getInt("n_shot"), 1LL);
@@ -180,7 +181,7 @@ private Q_SLOTS:
         QCOMPARE(args.getString("template"), std::string("fewshot"));
 
         QSignalSpy finished(&tab, &lathe::EvalTab::runFinished);
-        tab.startButton()->click();
+        lathe::test::clickOn(tab.startButton());
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
         QVERIFY2(finished.first().at(0).toBool(), qPrintable(finished.first().at(1).toString()));
         QVERIFY2(tab.resultsLabel()->text().contains("ceval_validation"), qPrintable(tab.resultsLabel()->text()));
@@ -203,7 +204,7 @@ private Q_SLOTS:
         QVERIFY(tab.predictionsTable()->item(0, 2)->text().endsWith("/2)"));
 
         // The same folder again is refused before anything runs.
-        tab.startButton()->click();
+        lathe::test::clickOn(tab.startButton());
         QVERIFY2(tab.resultsLabel()->text().contains("already exists"), qPrintable(tab.resultsLabel()->text()));
         QVERIFY(tab.startButton()->isEnabled());
     }

@@ -26,6 +26,7 @@
 #include "session/export_job.h"
 #include "export_wizard.h"
 #include "test_support.h"
+#include "widget_input.h"
 #include "tiny_model.h"
 #include "top_bar.h"
 
@@ -60,9 +61,9 @@ void TestExportWizard::initTestCase()
 void TestExportWizard::toDestination(ExportWizard& w, const QString& dir)
 {
     QCOMPARE(w.currentId(), int(ExportWizard::FormatPage));
-    w.next();
+    lathe::test::pressNext(w);
     QCOMPARE(w.currentId(), int(ExportWizard::DestinationPage));
-    w.directoryEdit()->setText(dir);
+    lathe::test::typeInto(w.directoryEdit(), dir);
 }
 
 void TestExportWizard::ggufExport()
@@ -72,24 +73,24 @@ void TestExportWizard::ggufExport()
     QCOMPARE(w.currentId(), int(ExportWizard::SourcePage));
     QCOMPARE(w.modelEdit()->text(), m_model);
     QVERIFY(w.currentPage()->isComplete());
-    w.next();
+    lathe::test::pressNext(w);
     QVERIFY(!w.loraRadio()->isEnabled()); // no adapter chosen
-    w.ggufRadio()->setChecked(true);
-    w.quantizationCombo()->setCurrentText("q8_0");
+    lathe::test::clickTo(w.ggufRadio(), true);
+    lathe::test::chooseIn(w.quantizationCombo(), "q8_0");
     // The tiny model's byte tokenizer has no split pattern to recognise the pre-tokenizer from.
-    w.preTokenizerCombo()->setCurrentText("qwen2");
+    lathe::test::chooseIn(w.preTokenizerCombo(), "qwen2");
     const QString dir = m_root + "/gguf_out";
     toDestination(w, dir);
     QVERIFY(w.currentPage()->isComplete());
     QVERIFY(w.nonEmptyWarning()->isHidden());
     QSignalSpy finished(&w, &ExportWizard::exportFinished);
-    w.next(); // the commit: the export starts on the worker
+    lathe::test::pressNext(w); // the commit: the export starts on the worker
     QCOMPARE(w.currentId(), int(ExportWizard::RunPage));
     QVERIFY(w.isExporting() || finished.count() == 1);
     QVERIFY(finished.count() == 1 || finished.wait(30000));
     QVERIFY2(finished.first().first().toBool(), qPrintable(w.runStatus()->text()));
     QVERIFY(w.currentPage()->isComplete());
-    w.next();
+    lathe::test::pressNext(w);
     QCOMPARE(w.currentId(), int(ExportWizard::SummaryPage));
 
     const QString file = dir + "/model-q8_0.gguf";
@@ -150,19 +151,19 @@ void TestExportWizard::hfExport()
 {
     ExportWizard w(selection());
     w.restart();
-    w.next();
+    lathe::test::pressNext(w);
     QVERIFY(w.hfRadio()->isChecked());
-    w.shardSizeSpin()->setValue(0.05);
-    w.dtypeCombo()->setCurrentText("float32");
+    lathe::test::typeInto(w.shardSizeSpin(), QString::number(0.05));
+    lathe::test::chooseIn(w.dtypeCombo(), "float32");
     // LLaMA-Board's export device, cpu by default (issue 23, item 12).
     QCOMPARE(w.deviceCombo()->currentText(), QString("cpu"));
     QCOMPARE(w.deviceCombo()->count(), 2);
-    w.deviceCombo()->setCurrentText("auto"); // a CPU-only machine: auto is the CPU
+    lathe::test::chooseIn(w.deviceCombo(), "auto"); // a CPU-only machine: auto is the CPU
     QCOMPARE(w.options().device, std::string("auto"));
     const QString dir = m_root + "/hf_out";
     toDestination(w, dir);
     QSignalSpy finished(&w, &ExportWizard::exportFinished);
-    w.next();
+    lathe::test::pressNext(w);
     QVERIFY(finished.count() == 1 || finished.wait(30000));
     QVERIFY2(finished.first().first().toBool(), qPrintable(w.runStatus()->text()));
     QVERIFY(QFileInfo::exists(dir + "/config.json"));
@@ -186,26 +187,26 @@ void TestExportWizard::nonEmptyDirectoryIsWarnedAbout()
 
     ExportWizard w(selection());
     w.restart();
-    w.next();
-    w.ggufRadio()->setChecked(true);
-    w.quantizationCombo()->setCurrentText("f16");
-    w.preTokenizerCombo()->setCurrentText("qwen2");
+    lathe::test::pressNext(w);
+    lathe::test::clickTo(w.ggufRadio(), true);
+    lathe::test::chooseIn(w.quantizationCombo(), "f16");
+    lathe::test::chooseIn(w.preTokenizerCombo(), "qwen2");
     toDestination(w, dir);
     QVERIFY(!w.nonEmptyWarning()->isHidden());
     QVERIFY(!w.overwriteCheck()->isHidden());
     QVERIFY(!w.currentPage()->isComplete());
-    w.next(); // refused: still on the destination, nothing written
+    lathe::test::pressNext(w); // refused: still on the destination, nothing written
     QCOMPARE(w.currentId(), int(ExportWizard::DestinationPage));
     QVERIFY(!QFileInfo::exists(dir + "/model-f16.gguf"));
 
-    w.directoryEdit()->setText(m_root + "/fresh");
+    lathe::test::typeInto(w.directoryEdit(), m_root + "/fresh");
     QVERIFY(w.nonEmptyWarning()->isHidden());
     QVERIFY(w.currentPage()->isComplete());
-    w.directoryEdit()->setText(dir);
-    w.overwriteCheck()->setChecked(true);
+    lathe::test::typeInto(w.directoryEdit(), dir);
+    lathe::test::clickTo(w.overwriteCheck(), true);
     QVERIFY(w.currentPage()->isComplete());
     QSignalSpy finished(&w, &ExportWizard::exportFinished);
-    w.next();
+    lathe::test::pressNext(w);
     QVERIFY(finished.count() == 1 || finished.wait(30000));
     QVERIFY2(finished.first().first().toBool(), qPrintable(w.runStatus()->text()));
     QVERIFY(QFileInfo::exists(dir + "/model-f16.gguf"));
@@ -215,9 +216,9 @@ void TestExportWizard::nonEmptyDirectoryIsWarnedAbout()
 void TestExportWizard::tabOpensTheWizardOnTheTopBar()
 {
     lathe::TopBar bar;
-    bar.modelNameCombo()->setCurrentText("Custom");
-    bar.modelPathEdit()->setText(m_model);
-    bar.templateCombo()->setCurrentText("qwen");
+    lathe::test::chooseIn(bar.modelNameCombo(), "Custom");
+    lathe::test::typeInto(bar.modelPathEdit(), m_model);
+    lathe::test::chooseIn(bar.templateCombo(), "qwen");
     lathe::ExportTab tab;
     tab.setTopBar(&bar);
     // Not a blank page (issue 23, item 10): what would be exported, and the recent exports.
@@ -232,7 +233,7 @@ void TestExportWizard::tabOpensTheWizardOnTheTopBar()
     lathe::ExportTab later; // the next window
     QCOMPARE(later.recentExports()->count(), 2);
     QSettings().remove("exports/recent");
-    tab.wizardButton()->click();
+    lathe::test::clickOn(tab.wizardButton());
     QVERIFY(tab.wizard());
     QCOMPARE(tab.wizard()->modelEdit()->text(), m_model);
     QCOMPARE(tab.wizard()->templateEdit()->text(), QStringLiteral("qwen"));
@@ -246,22 +247,22 @@ void TestExportWizard::failedExportCanBeRetried()
 {
     ExportWizard w(selection());
     w.restart();
-    w.next();
+    lathe::test::pressNext(w);
     QFile blocker(m_root + "/a_file");
     QVERIFY(blocker.open(QIODevice::WriteOnly));
     blocker.close();
     toDestination(w, m_root + "/a_file/out"); // under a file: the export cannot make its folder
     QSignalSpy finished(&w, &ExportWizard::exportFinished);
-    w.next();
+    lathe::test::pressNext(w);
     QVERIFY(finished.count() == 1 || finished.wait(30000));
     QCOMPARE(finished.first().first().toBool(), false);
     QVERIFY(w.retryButton()->isVisible() || !w.retryButton()->isHidden());
-    w.retryButton()->click();
+    lathe::test::clickOn(w.retryButton());
     QCOMPARE(w.currentId(), int(ExportWizard::DestinationPage));
     QCOMPARE(w.directoryEdit()->text(), m_root + "/a_file/out");
-    w.directoryEdit()->setText(m_root + "/retried");
+    lathe::test::typeInto(w.directoryEdit(), m_root + "/retried");
     QSignalSpy again(&w, &ExportWizard::exportFinished);
-    w.next();
+    lathe::test::pressNext(w);
     QVERIFY(again.count() == 1 || again.wait(30000));
     QVERIFY2(again.first().first().toBool(), qPrintable(w.runStatus()->text()));
 }
@@ -358,18 +359,18 @@ void TestExportWizard::sourcePageSaysWhichTemplateTheExportPromptsWith()
     QVERIFY2(w.templateNote()->text().contains("in place of the model's own"), qPrintable(w.templateNote()->text()));
 
     // The export carries the alpaca template in tokenizer_config.json.
-    w.next();
-    w.hfRadio()->setChecked(true);
+    lathe::test::pressNext(w);
+    lathe::test::clickTo(w.hfRadio(), true);
     toDestination(w, m_root + "/alpaca_hf");
     QSignalSpy finished(&w, &ExportWizard::exportFinished);
-    w.next();
+    lathe::test::pressNext(w);
     QVERIFY(finished.count() == 1 || finished.wait(30000));
     QVERIFY2(finished.first().first().toBool(), qPrintable(w.runStatus()->text()));
     QFile exported(m_root + "/alpaca_hf/tokenizer_config.json");
     QVERIFY(exported.open(QIODevice::ReadOnly));
     const QString carried = QJsonDocument::fromJson(exported.readAll()).object().value("chat_template").toString();
     QVERIFY2(carried.contains("### Instruction:"), qPrintable(carried.left(200)));
-    w.next();
+    lathe::test::pressNext(w);
     QVERIFY2(w.filesView()->toPlainText().contains("in place of the model's own"), qPrintable(w.filesView()->toPlainText()));
 }
 

@@ -22,6 +22,7 @@
 #include "main_window.h"
 #include "placeholder_page.h"
 #include "test_support.h"
+#include "widget_input.h"
 #include "top_bar.h"
 #include "train_charts.h"
 #include "train_tab.h"
@@ -54,7 +55,7 @@ void pickLanguage(MainWindow& window, const QString& code)
     QComboBox* combo = window.topBar()->languageCombo();
     const int index = combo->findData(code);
     QVERIFY2(index >= 0, qPrintable(code));
-    combo->setCurrentIndex(index); // as if the user picked it
+    lathe::test::chooseIndex(combo, index); // as if the user picked it
 }
 
 } // namespace
@@ -184,9 +185,9 @@ void TestMainWindow::trainTabUsesTheTopBar()
     auto* train = qobject_cast<lathe::TrainTab*>(window.tabs()->widget(MainWindow::TrainPage));
     QVERIFY(train);
     lathe::TopBar* bar = window.topBar();
-    bar->modelPathEdit()->setText(QStringLiteral("/models/tiny"));
-    bar->finetuningTypeCombo()->setCurrentText(QStringLiteral("freeze"));
-    bar->templateCombo()->setCurrentText(QStringLiteral("qwen"));
+    lathe::test::typeInto(bar->modelPathEdit(), QStringLiteral("/models/tiny"));
+    lathe::test::chooseIn(bar->finetuningTypeCombo(), QStringLiteral("freeze"));
+    lathe::test::chooseIn(bar->templateCombo(), QStringLiteral("qwen"));
     const lathe::ArgumentSet args = train->arguments();
     QCOMPARE(args.getString("model_name_or_path"), std::string("/models/tiny"));
     QCOMPARE(args.getString("finetuning_type"), std::string("freeze"));
@@ -210,8 +211,8 @@ void TestMainWindow::switchingToChineseTranslatesTheWindow()
     QCOMPARE(train->startButton()->text(), QStringLiteral("开始"));
     QCOMPARE(train->abortButton()->text(), QStringLiteral("中断"));
     // Texts the tab composes from its state follow too.
-    train->datasetDirEdit()->setText(QStringLiteral("no-such-folder"));
-    train->refreshDatasets();
+    lathe::test::typeInto(train->datasetDirEdit(), QStringLiteral("no-such-folder"));
+    QTest::keyClick(train->datasetDirEdit(), Qt::Key_Return); // editing done: the list is read
     QCOMPARE(train->datasetNoteLabel()->text(), QStringLiteral("no-such-folder 中没有 dataset_info.json。"));
     QVERIFY2(train->memoryLabel()->text().startsWith(QStringLiteral("内存估计")), qPrintable(train->memoryLabel()->text()));
     QCOMPARE(window.windowTitle(), QStringLiteral("Lathe")); // the product name is not translated

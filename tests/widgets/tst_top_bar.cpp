@@ -20,6 +20,7 @@
 #include "model_arguments.h"
 #include "model_selection.h"
 #include "test_support.h"
+#include "widget_input.h"
 #include "tiny_model.h"
 #include "top_bar.h"
 
@@ -54,7 +55,7 @@ void pickModel(TopBar& bar, const QString& name)
 {
     const int index = bar.modelNameCombo()->findText(name);
     QVERIFY2(index >= 0, qPrintable(name));
-    bar.modelNameCombo()->setCurrentIndex(index);
+    lathe::test::chooseIndex(bar.modelNameCombo(), index);
 }
 
 } // namespace
@@ -69,18 +70,18 @@ private Q_SLOTS:
         const QString root = lathe::test::scratchDir("top_bar_summary");
         const QString model = QString::fromStdString(lathe::test::makeTinyModel(root.toStdString()).string());
         TopBar bar;
-        bar.modelPathEdit()->setText(model);
+        lathe::test::typeInto(bar.modelPathEdit(), model);
         const QString text = bar.modelSummaryLabel()->text();
         QVERIFY2(text.contains("Qwen3ForCausalLM") && text.contains("float32") && text.contains("context 512"),
                  qPrintable(text));
         // The tiny model's weights: 300 x 32 embedding + 2 layers ... about 37k float32 values.
         QVERIFY2(text.contains(" parameters"), qPrintable(text));
-        bar.modelPathEdit()->setText(root + "/tokenizer");
+        lathe::test::typeInto(bar.modelPathEdit(), root + "/tokenizer");
         QVERIFY2(bar.modelSummaryLabel()->text().contains("Not a model folder"), qPrintable(bar.modelSummaryLabel()->text()));
-        bar.modelPathEdit()->setText(root + "/missing/folder");
+        lathe::test::typeInto(bar.modelPathEdit(), root + "/missing/folder");
         QVERIFY(bar.modelSummaryLabel()->text().contains("does not exist"));
         qputenv("HF_HUB_CACHE", (root + "/empty-cache").toUtf8());
-        bar.modelPathEdit()->setText("Qwen/Qwen3-0.6B"); // a hub id not in the cache: Download is offered
+        lathe::test::typeInto(bar.modelPathEdit(), "Qwen/Qwen3-0.6B"); // a hub id not in the cache: Download is offered
         QVERIFY2(bar.modelSummaryLabel()->text().contains("Not downloaded yet"), qPrintable(bar.modelSummaryLabel()->text()));
         QVERIFY(!bar.downloadButton()->isHidden());
         qunsetenv("HF_HUB_CACHE");
@@ -144,7 +145,7 @@ void TestTopBar::loraCheckpointsAreTickedTogether()
              runs + "/train_a/checkpoint-50," + runs + "/train_a");
 
     // Typing ticks what it names; a refresh keeps the choice.
-    combo->setEditText(QStringLiteral("train_b, train_a"));
+    lathe::test::typeInto(combo->lineEdit(), QStringLiteral("train_b, train_a"));
     QCOMPARE(model->item(0)->checkState(), Qt::Checked);
     QCOMPARE(model->item(1)->checkState(), Qt::Unchecked);
     QCOMPARE(model->item(2)->checkState(), Qt::Checked);
@@ -153,9 +154,9 @@ void TestTopBar::loraCheckpointsAreTickedTogether()
 
     // Full and freeze checkpoints replace the model: one at a time, no check boxes.
     touch(saves + "/Qwen3-0.6B-Base/full/run1/model.safetensors");
-    bar.finetuningTypeCombo()->setCurrentText(QStringLiteral("full"));
+    lathe::test::chooseIn(bar.finetuningTypeCombo(), QStringLiteral("full"));
     QVERIFY(bar.checkpoints().isEmpty()); // a LoRA run is not a full checkpoint
-    combo->setCurrentIndex(0);
+    lathe::test::chooseIndex(combo, 0);
     QCOMPARE(bar.checkpointPath(), QStringLiteral("run1"));
     QVERIFY(!model->item(0)->data(Qt::CheckStateRole).isValid());
     QCOMPARE(lathe::modelSelection(&bar).modelPath, saves + "/Qwen3-0.6B-Base/full/run1");
@@ -174,9 +175,9 @@ void TestTopBar::hubRopeScalingAndDevice()
     // The hub picks the id LLaMA-Board would download (its ModelScope / Modelers ids where the list has one).
     pickModel(bar, QStringLiteral("Gemma-2-2B-Instruct"));
     QCOMPARE(bar.modelPath(), QStringLiteral("google/gemma-2-2b-it"));
-    bar.hubCombo()->setCurrentText(QStringLiteral("modelscope"));
+    lathe::test::chooseIn(bar.hubCombo(), QStringLiteral("modelscope"));
     QCOMPARE(bar.modelPath(), QStringLiteral("LLM-Research/gemma-2-2b-it"));
-    bar.hubCombo()->setCurrentText(QStringLiteral("openmind"));
+    lathe::test::chooseIn(bar.hubCombo(), QStringLiteral("openmind"));
     QCOMPARE(bar.modelPath(), QStringLiteral("LlamaFactory/gemma-2-2b-it"));
     pickModel(bar, QStringLiteral("Qwen3-0.6B-Base")); // no Modelers id: the Hugging Face one
     QCOMPARE(bar.modelPath(), QStringLiteral("Qwen/Qwen3-0.6B-Base"));
@@ -185,8 +186,8 @@ void TestTopBar::hubRopeScalingAndDevice()
     lathe::ArgumentSet args;
     lathe::addModelArguments(&bar, args);
     QVERIFY(!args.isSet("rope_scaling"));
-    bar.ropeScalingCombo()->setCurrentText(QStringLiteral("yarn"));
-    bar.deviceCombo()->setCurrentIndex(1);
+    lathe::test::chooseIn(bar.ropeScalingCombo(), QStringLiteral("yarn"));
+    lathe::test::chooseIndex(bar.deviceCombo(), 1);
     lathe::addModelArguments(&bar, args);
     QCOMPARE(args.getString("rope_scaling"), std::string("yarn"));
     QCOMPARE(args.getString("device"), std::string("cpu"));
@@ -262,7 +263,7 @@ void TestTopBar::catalogueModelFillsPathAndTemplate()
     QFETCH(QString, path);
     QFETCH(QString, chatTemplate);
     TopBar bar;
-    bar.templateCombo()->setCurrentText(QStringLiteral("chatml")); // must be replaced
+    lathe::test::chooseIn(bar.templateCombo(), QStringLiteral("chatml")); // must be replaced
     pickModel(bar, name);
     QCOMPARE(bar.modelName(), name);
     QCOMPARE(bar.modelPath(), path);
@@ -272,10 +273,10 @@ void TestTopBar::catalogueModelFillsPathAndTemplate()
 void TestTopBar::customOrPartialNameKeepsPath()
 {
     TopBar bar;
-    bar.modelPathEdit()->setText(QStringLiteral("/models/my-llama"));
+    lathe::test::typeInto(bar.modelPathEdit(), QStringLiteral("/models/my-llama"));
     pickModel(bar, QStringLiteral("Custom"));
     QCOMPARE(bar.modelPath(), QStringLiteral("/models/my-llama"));
-    bar.modelNameCombo()->setEditText(QStringLiteral("Qwen3-4B")); // still typing: not a catalogue name
+    lathe::test::typeInto(bar.modelNameCombo()->lineEdit(), QStringLiteral("Qwen3-4B")); // still typing: not a catalogue name
     QCOMPARE(bar.modelPath(), QStringLiteral("/models/my-llama"));
     QCOMPARE(bar.chatTemplate(), QStringLiteral("default"));
 }
@@ -296,17 +297,17 @@ void TestTopBar::templateComesFromTheModelFolder()
           R"({"chat_template": "{%- for m in messages %}{{'<|im_start|>' + m.role}}{% if t %}<think>{% endif %}{% endfor %}"})");
     TopBar bar;
     QCOMPARE(bar.chatTemplate(), QStringLiteral("default"));
-    bar.modelPathEdit()->setText(dir);
+    lathe::test::typeInto(bar.modelPathEdit(), dir);
     QCOMPARE(bar.chatTemplate(), QStringLiteral("qwen3"));
     QVERIFY2(bar.templateNote()->text().contains("tokenizer_config.json"), qPrintable(bar.templateNote()->text()));
     // The same family (qwen3_nothink) is no warning; another one is.
-    bar.templateCombo()->setCurrentText(QStringLiteral("qwen3_nothink"));
+    lathe::test::chooseIn(bar.templateCombo(), QStringLiteral("qwen3_nothink"));
     QVERIFY(!bar.templateNote()->text().contains("differently"));
-    bar.templateCombo()->setCurrentText(QStringLiteral("llama3"));
+    lathe::test::chooseIn(bar.templateCombo(), QStringLiteral("llama3"));
     QVERIFY2(bar.templateNote()->text().contains("qwen3") && bar.templateNote()->text().contains("differently"),
              qPrintable(bar.templateNote()->text()));
     // The user's choice stays when the path is read again.
-    bar.modelPathEdit()->setText(dir + "/");
+    lathe::test::typeInto(bar.modelPathEdit(), dir + "/");
     QCOMPARE(bar.chatTemplate(), QStringLiteral("llama3"));
 }
 
@@ -337,12 +338,12 @@ void TestTopBar::checkpointsAreListedFromSavesFolder()
              QStringList({"train_a", "train_a/checkpoint-20", "train_a/checkpoint-100"}));
     QVERIFY(bar.checkpointPath().isEmpty()); // listing does not pick one
 
-    bar.finetuningTypeCombo()->setCurrentText(QStringLiteral("full"));
+    lathe::test::chooseIn(bar.finetuningTypeCombo(), QStringLiteral("full"));
     QCOMPARE(itemTexts(bar.checkpointCombo()), QStringList({"run1"}));
-    bar.finetuningTypeCombo()->setCurrentText(QStringLiteral("freeze"));
+    lathe::test::chooseIn(bar.finetuningTypeCombo(), QStringLiteral("freeze"));
     QCOMPARE(bar.checkpointCombo()->count(), 0);
 
-    bar.finetuningTypeCombo()->setCurrentText(QStringLiteral("lora"));
+    lathe::test::chooseIn(bar.finetuningTypeCombo(), QStringLiteral("lora"));
     pickModel(bar, QStringLiteral("Llama-3-8B-Instruct"));
     QCOMPARE(itemTexts(bar.checkpointCombo()), QStringList({"other"}));
 }
@@ -357,11 +358,11 @@ void TestTopBar::refreshKeepsTheChosenCheckpoint()
     TopBar bar;
     bar.setSavesRoot(saves);
     pickModel(bar, QStringLiteral("Qwen3-0.6B-Base"));
-    bar.checkpointCombo()->setCurrentIndex(1);
+    lathe::test::chooseIndex(bar.checkpointCombo(), 1);
     QCOMPARE(bar.checkpointPath(), QStringLiteral("train_b"));
 
     touch(runs + "/train_a/checkpoint-50/adapter_model.safetensors");
-    bar.refreshCheckpointsButton()->click();
+    lathe::test::clickOn(bar.refreshCheckpointsButton());
     QCOMPARE(itemTexts(bar.checkpointCombo()), QStringList({"train_a", "train_a/checkpoint-50", "train_b"}));
     QCOMPARE(bar.checkpointPath(), QStringLiteral("train_b"));
     QVERIFY(bar.refreshCheckpointsButton()->toolTip().contains(QStringLiteral("Qwen3-0.6B-Base")));
@@ -379,7 +380,7 @@ void TestTopBar::languagePickerAsksForChange()
 {
     TopBar bar;
     QSignalSpy spy(&bar, &TopBar::languageRequested);
-    bar.languageCombo()->setCurrentIndex(bar.languageCombo()->findData(QStringLiteral("zh")));
+    lathe::test::chooseIndex(bar.languageCombo(), bar.languageCombo()->findData(QStringLiteral("zh")));
     QCOMPARE(spy.count(), 1);
     QCOMPARE(spy.at(0).at(0).toString(), QStringLiteral("zh"));
 

@@ -27,6 +27,7 @@
 
 #include "argument_form.h"
 #include "test_support.h"
+#include "widget_input.h"
 #include "tiny_model.h"
 #include "top_bar.h"
 #include "train/trainer.h"
@@ -107,15 +108,15 @@ void TestTrainTab::initTestCase()
 
 void TestTrainTab::setUp(TopBar& bar, TrainTab& tab, const QString& out, int maxSteps)
 {
-    bar.modelNameCombo()->setCurrentText("Custom");
-    bar.modelPathEdit()->setText(m_model);
-    bar.templateCombo()->setCurrentText("qwen");
-    bar.finetuningTypeCombo()->setCurrentText("lora");
+    lathe::test::chooseIn(bar.modelNameCombo(), "Custom");
+    lathe::test::typeInto(bar.modelPathEdit(), m_model);
+    lathe::test::chooseIn(bar.templateCombo(), "qwen");
+    lathe::test::chooseIn(bar.finetuningTypeCombo(), "lora");
     tab.setTopBar(&bar);
-    tab.datasetDirEdit()->setText(m_data);
-    tab.refreshDatasets();
-    tab.setDatasets({"qa"});
-    tab.outputDirEdit()->setText(out);
+    lathe::test::typeInto(tab.datasetDirEdit(), m_data);
+    QTest::keyClick(tab.datasetDirEdit(), Qt::Key_Return); // editing done: the list is read
+    lathe::test::tickOnly(tab.datasetList(), {"qa"});
+    lathe::test::typeInto(tab.outputDirEdit(), out);
     ArgumentSet a;
     a.set("cutoff_len", "64");
     a.set("max_steps", QByteArray::number(maxSteps).toStdString());
@@ -146,16 +147,16 @@ void TestTrainTab::datasetsAreListedByStage()
     }
     QCOMPARE(tab.stage(), QStringLiteral("sft"));
 
-    tab.datasetDirEdit()->setText(m_data);
-    tab.refreshDatasets();
+    lathe::test::typeInto(tab.datasetDirEdit(), m_data);
+    QTest::keyClick(tab.datasetDirEdit(), Qt::Key_Return); // editing done: the list is read
     QCOMPARE(tab.availableDatasets(), QStringList({"qa"})); // "pairs" is a ranking dataset
-    tab.stageCombo()->setCurrentIndex(int(TrainTab::stages().indexOf("pt")));
+    lathe::test::chooseIndex(tab.stageCombo(), int(TrainTab::stages().indexOf("pt")));
     QCOMPARE(tab.stage(), QStringLiteral("pt"));
     QCOMPARE(tab.availableDatasets(), QStringList({"qa"}));
-    tab.stageCombo()->setCurrentIndex(int(TrainTab::stages().indexOf("dpo")));
+    lathe::test::chooseIndex(tab.stageCombo(), int(TrainTab::stages().indexOf("dpo")));
     QCOMPARE(tab.availableDatasets(), QStringList({"pairs"}));
     QCOMPARE(tab.form()->stage(), QStringLiteral("dpo")); // the RLHF section follows the stage
-    tab.stageCombo()->setCurrentIndex(int(TrainTab::stages().indexOf("pt")));
+    lathe::test::chooseIndex(tab.stageCombo(), int(TrainTab::stages().indexOf("pt")));
 
     // Ticking items chooses datasets in the order they were ticked.
     tab.datasetList()->item(0)->setCheckState(Qt::Checked);
@@ -163,16 +164,16 @@ void TestTrainTab::datasetsAreListedByStage()
     tab.datasetList()->item(0)->setCheckState(Qt::Unchecked);
     QVERIFY(tab.datasets().isEmpty());
 
-    tab.datasetDirEdit()->setText(m_root + "/nowhere");
-    tab.refreshDatasets();
+    lathe::test::typeInto(tab.datasetDirEdit(), m_root + "/nowhere");
+    QTest::keyClick(tab.datasetDirEdit(), Qt::Key_Return); // editing done: the list is read
     QVERIFY(tab.availableDatasets().isEmpty());
     QVERIFY2(tab.datasetNoteLabel()->text().contains("No dataset_info.json"), qPrintable(tab.datasetNoteLabel()->text()));
 
     // A broken dataset_info.json is not "missing": the reader's line and column are shown (issue 23, item 8).
     QDir().mkpath(m_root + "/broken_info");
     writeFile(m_root + "/broken_info/dataset_info.json", "{\n  \"a\": {\"file_name\": \"a.json\"},\n  \"b\": \n}\n");
-    tab.datasetDirEdit()->setText(m_root + "/broken_info");
-    tab.refreshDatasets();
+    lathe::test::typeInto(tab.datasetDirEdit(), m_root + "/broken_info");
+    QTest::keyClick(tab.datasetDirEdit(), Qt::Key_Return); // editing done: the list is read
     QVERIFY2(tab.datasetNoteLabel()->text().contains("cannot be read") &&
                  tab.datasetNoteLabel()->text().contains("line 4, column 1"),
              qPrintable(tab.datasetNoteLabel()->text()));
@@ -199,11 +200,11 @@ void TestTrainTab::argumentsComeFromTopBarTabAndForm()
     QVERIFY(!a.isSet("adapter_name_or_path"));
 
     // A checkpoint of the top bar: an adapter for LoRA, the model itself for full fine-tuning.
-    bar.checkpointCombo()->setCurrentText("train_old");
+    lathe::test::chooseIn(bar.checkpointCombo(), "train_old");
     QCOMPARE(QString::fromStdString(tab.arguments().getString("adapter_name_or_path")),
              QDir(bar.savesRoot()).filePath("Custom/lora/train_old"));
-    bar.finetuningTypeCombo()->setCurrentText("full");
-    bar.checkpointCombo()->setCurrentText("train_old");
+    lathe::test::chooseIn(bar.finetuningTypeCombo(), "full");
+    lathe::test::chooseIn(bar.checkpointCombo(), "train_old");
     QCOMPARE(QString::fromStdString(tab.arguments().getString("model_name_or_path")),
              QDir(bar.savesRoot()).filePath("Custom/full/train_old"));
     QVERIFY(!tab.arguments().isSet("adapter_name_or_path"));
@@ -216,24 +217,24 @@ void TestTrainTab::argumentsComeFromTopBarTabAndForm()
         if (e->text().contains("optim"))
             extraEdit = e;
     QVERIFY(extra && extraEdit);
-    extraEdit->setText(R"({"max_grad_norm": 0.5, "lora_target": ["q_proj", "v_proj"], "plot_loss": false})");
+    lathe::test::typeInto(extraEdit, R"({"max_grad_norm": 0.5, "lora_target": ["q_proj", "v_proj"], "plot_loss": false})");
     QCOMPARE(tab.arguments().getFloat("max_grad_norm"), 0.5);
     QCOMPARE(tab.arguments().getString("lora_target"), std::string("q_proj,v_proj"));
     QVERIFY(tab.problems().isEmpty());
-    extraEdit->setText(R"({"learning_rat": 1e-4})");
+    lathe::test::typeInto(extraEdit, R"({"learning_rat": 1e-4})");
     QVERIFY2(tab.problems().join(" ").contains("learning_rate"), qPrintable(tab.problems().join(" "))); // the closest key
-    extraEdit->setText("{not json");
+    lathe::test::typeInto(extraEdit, "{not json");
     QVERIFY(tab.problems().join(" ").contains("Extra arguments: not a JSON object"));
-    extraEdit->setText(R"({"optim": "adamw_torch"})");
+    lathe::test::typeInto(extraEdit, R"({"optim": "adamw_torch"})");
 
     // A *_nothink template: "Enable thinking" off and not offered (issue 23, item 10).
     auto* thinking = qobject_cast<QCheckBox*>(tab.form()->editor("enable_thinking"));
     QVERIFY(thinking);
-    thinking->setChecked(true);
-    bar.templateCombo()->setCurrentText("qwen3_nothink");
+    lathe::test::clickTo(thinking, true);
+    lathe::test::chooseIn(bar.templateCombo(), "qwen3_nothink");
     QVERIFY(!thinking->isChecked() && !thinking->isEnabled());
     QVERIFY(!tab.arguments().getBool("enable_thinking"));
-    bar.templateCombo()->setCurrentText("qwen3");
+    lathe::test::chooseIn(bar.templateCombo(), "qwen3");
     QVERIFY(thinking->isEnabled());
 }
 
@@ -245,7 +246,7 @@ void TestTrainTab::previewSaveAndLoadRoundTrip()
     setUp(bar, tab, out, 5);
     static_cast<QLineEdit*>(tab.form()->editor("lora_dropout"))->setText("0.1");
 
-    tab.previewButton()->click();
+    lathe::test::clickOn(tab.previewButton());
     const QString preview = tab.outputBox()->toPlainText();
     QVERIFY(preview.contains("### method"));
     QVERIFY(preview.contains("lathe train "));
@@ -261,13 +262,13 @@ void TestTrainTab::previewSaveAndLoadRoundTrip()
 
     // LLaMA-Board's config path: Save and Load use the file it names, no dialog (issue 23, item 12).
     const QString viaField = m_root + "/configs/via_field.yaml";
-    tab.configPathCombo()->setCurrentText(viaField);
-    tab.saveButton()->click();
+    lathe::test::chooseIn(tab.configPathCombo(), viaField);
+    lathe::test::clickOn(tab.saveButton());
     QVERIFY(QFile::exists(viaField));
     static_cast<QLineEdit*>(tab.form()->editor("lora_dropout"))->setText("0.3");
-    tab.loadButton()->click();
+    lathe::test::clickOn(tab.loadButton());
     QCOMPARE(static_cast<QLineEdit*>(tab.form()->editor("lora_dropout"))->text(), QString("0.1"));
-    tab.configPathCombo()->setCurrentText("bare.yaml");
+    lathe::test::chooseIn(tab.configPathCombo(), "bare.yaml");
     QCOMPARE(tab.configPath(), QDir(lathe::TrainTab::configDir()).filePath("bare.yaml"));
 
     const QString yaml = m_root + "/saved.yaml";
@@ -293,14 +294,16 @@ void TestTrainTab::startRefusesWhatCannotRun()
     TopBar bar;
     TrainTab tab;
     setUp(bar, tab, m_root + "/refused", 3);
-    tab.setDatasets({});
-    QVERIFY(!tab.start());
+    lathe::test::tickOnly(tab.datasetList(), {});
+    lathe::test::clickOn(tab.startButton());
+    QVERIFY(!tab.isRunning());
     QVERIFY(!tab.isRunning());
     QVERIFY(tab.statusLabel()->text().contains("Please choose a dataset."));
 
-    tab.setDatasets({"qa"});
-    static_cast<QLineEdit*>(tab.form()->editor("learning_rate"))->setText("much");
-    QVERIFY(!tab.start());
+    lathe::test::tickOnly(tab.datasetList(), {"qa"});
+    lathe::test::typeInto(static_cast<QLineEdit*>(tab.form()->editor("learning_rate")), "much");
+    lathe::test::clickOn(tab.startButton());
+    QVERIFY(!tab.isRunning());
     QVERIFY(tab.statusLabel()->text().contains("learning_rate"));
     QVERIFY(tab.form()->editor("learning_rate")->property("invalid").toBool());
 
@@ -310,19 +313,22 @@ void TestTrainTab::startRefusesWhatCannotRun()
     QTest::keyClicks(lr, "1e-3");
     QCOMPARE(tab.statusLabel()->text(), QString("Ready."));
     QVERIFY(tab.statusLabel()->styleSheet().isEmpty());
-    qobject_cast<QCheckBox*>(tab.form()->editor("bf16"))->setChecked(true);
-    qobject_cast<QCheckBox*>(tab.form()->editor("fp16"))->setChecked(true);
-    QVERIFY(!tab.start()); // the schema's cross-field check
+    lathe::test::clickTo(qobject_cast<QCheckBox*>(tab.form()->editor("bf16")), true);
+    lathe::test::clickTo(qobject_cast<QCheckBox*>(tab.form()->editor("fp16")), true);
+    lathe::test::clickOn(tab.startButton());
+    QVERIFY(!tab.isRunning()); // the schema's cross-field check
     QVERIFY(tab.statusLabel()->text().contains("bf16 and fp16"));
     QVERIFY(!QDir(m_root + "/refused").exists());
 
     // A model path that is no model is said before Start, and nothing is created (issue 23, item 8).
-    qobject_cast<QCheckBox*>(tab.form()->editor("fp16"))->setChecked(false);
-    bar.modelPathEdit()->setText(m_root + "/no_such_model");
-    QVERIFY(!tab.start());
+    lathe::test::clickTo(qobject_cast<QCheckBox*>(tab.form()->editor("fp16")), false);
+    lathe::test::typeInto(bar.modelPathEdit(), m_root + "/no_such_model");
+    lathe::test::clickOn(tab.startButton());
+    QVERIFY(!tab.isRunning());
     QVERIFY2(tab.statusLabel()->text().contains("does not exist"), qPrintable(tab.statusLabel()->text()));
-    bar.modelPathEdit()->setText(m_data);
-    QVERIFY(!tab.start());
+    lathe::test::typeInto(bar.modelPathEdit(), m_data);
+    lathe::test::clickOn(tab.startButton());
+    QVERIFY(!tab.isRunning());
     QVERIFY2(tab.statusLabel()->text().contains("no config.json"), qPrintable(tab.statusLabel()->text()));
     QVERIFY(!QDir(m_root + "/refused").exists());
 }
@@ -350,12 +356,12 @@ void TestTrainTab::memoryEstimateBeforeStart()
         QLocale().formattedDataSize(longer.total(), 2, QLocale::DataSizeTraditionalFormat)));
 
     // And the method: full fine-tuning trains every weight.
-    bar.finetuningTypeCombo()->setCurrentText("full");
+    lathe::test::chooseIn(bar.finetuningTypeCombo(), "full");
     QTRY_VERIFY(tab.memoryLabel()->text().contains(QLocale().formattedDataSize(
         lathe::estimateTrainingMemory(tab.arguments()).total(), 2, QLocale::DataSizeTraditionalFormat)));
 
     // A path that is no model says why.
-    bar.modelPathEdit()->setText(m_root + "/nothing-here");
+    lathe::test::typeInto(bar.modelPathEdit(), m_root + "/nothing-here");
     QTRY_VERIFY2(tab.memoryLabel()->text().contains("not available"), qPrintable(tab.memoryLabel()->text()));
 }
 
@@ -375,23 +381,24 @@ void TestTrainTab::existingOutputDirOffersResume()
     QVERIFY(QFile::exists(out + "/checkpoint-4/trainer_state.json"));
 
     QVERIFY(tab.existingRunBar()->isHidden());
-    qobject_cast<QCheckBox*>(tab.form()->editor("overwrite_output_dir"))->setChecked(false);
-    tab.outputDirEdit()->setText(out);
+    lathe::test::clickTo(qobject_cast<QCheckBox*>(tab.form()->editor("overwrite_output_dir")), false);
+    lathe::test::typeInto(tab.outputDirEdit(), out);
     tab.checkOutputDir();
     QVERIFY(!tab.existingRunBar()->isHidden());
     QVERIFY2(tab.existingRunLabel()->text().contains("checkpoint-4"), qPrintable(tab.existingRunLabel()->text()));
     QVERIFY(tab.resumeButton()->isEnabled());
 
     // Resume: that run's arguments come back (its learning rate), into its own folder, not overwritten.
-    tab.resumeButton()->click();
+    lathe::test::clickOn(tab.resumeButton());
     QVERIFY(qFuzzyCompare(tab.arguments().getFloat("learning_rate"), 7e-4));
     QCOMPARE(tab.arguments().getBool("overwrite_output_dir"), false);
     QCOMPARE(tab.outputDir(), out);
     QVERIFY(tab.statusLabel()->text().contains("resumes"));
     // ... and Start continues it: 4 more steps on top of the 4 done.
-    static_cast<QSpinBox*>(tab.form()->editor("max_steps"))->setValue(6);
+    lathe::test::typeInto(static_cast<QSpinBox*>(tab.form()->editor("max_steps")), "6");
     QSignalSpy finished(&tab, &TrainTab::runFinished);
-    QVERIFY(tab.start());
+    lathe::test::clickOn(tab.startButton());
+    QVERIFY(tab.isRunning() || finished.count() > 0);
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
     QVERIFY2(finished.first().at(0).toBool(), qPrintable(finished.first().at(2).toString()));
     QVERIFY(tab.outputBox()->toPlainText().contains("checkpoint-4"));
@@ -412,12 +419,12 @@ void TestTrainTab::existingOutputDirOffersResume()
     QCOMPARE(logged, QStringList({"1", "2", "3", "4", "5", "6"}));
 
     // Overwrite: the arguments stay, the flag is set and said.
-    tab.overwriteButton()->click();
+    lathe::test::clickOn(tab.overwriteButton());
     QVERIFY(tab.arguments().getBool("overwrite_output_dir"));
     QVERIFY(tab.existingRunLabel()->text().contains("overwrite_output_dir"));
 
     // New run: a fresh folder name, the bar goes away.
-    tab.newRunButton()->click();
+    lathe::test::clickOn(tab.newRunButton());
     QVERIFY(tab.outputDirEdit()->text().startsWith("train_"));
     QVERIFY(tab.existingRunBar()->isHidden());
     QVERIFY(!tab.arguments().getBool("overwrite_output_dir"));
@@ -432,12 +439,12 @@ void TestTrainTab::dpoRunFromTheTab()
     const QString out = m_root + "/dpo";
     const int steps = 3;
     setUp(bar, tab, out, steps);
-    tab.stageCombo()->setCurrentIndex(int(TrainTab::stages().indexOf("dpo")));
-    tab.setDatasets({"pairs"});
+    lathe::test::chooseIndex(tab.stageCombo(), int(TrainTab::stages().indexOf("dpo")));
+    lathe::test::tickOnly(tab.datasetList(), {"pairs"});
     QCOMPARE(tab.arguments().getString("stage"), std::string("dpo"));
     QVERIFY(tab.charts()->rewardView()->isHidden());
     QSignalSpy finished(&tab, &TrainTab::runFinished);
-    tab.startButton()->click();
+    lathe::test::clickOn(tab.startButton());
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
     const QList<QVariant> result = finished.takeFirst();
     QVERIFY2(result.at(0).toBool(), qPrintable(result.at(2).toString()));
@@ -453,9 +460,9 @@ void TestTrainTab::dpoRunFromTheTab()
     QVERIFY(first.contains("rewards/margins"));
     QVERIFY(first.contains("rewards/accuracies"));
     // A new run clears the rewards chart until it reports rewards itself.
-    tab.stageCombo()->setCurrentIndex(int(TrainTab::stages().indexOf("sft")));
-    tab.setDatasets({"qa"});
-    tab.startButton()->click();
+    lathe::test::chooseIndex(tab.stageCombo(), int(TrainTab::stages().indexOf("sft")));
+    lathe::test::tickOnly(tab.datasetList(), {"qa"});
+    lathe::test::clickOn(tab.startButton());
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
     QVERIFY(charts->rewardView()->isHidden());
     QVERIFY(charts->accuracyPoints().empty());
@@ -474,7 +481,7 @@ void TestTrainTab::runFromTheTab()
 
     QElapsedTimer timer;
     timer.start();
-    tab.startButton()->click();
+    lathe::test::clickOn(tab.startButton());
     QVERIFY(tab.isRunning());
     QVERIFY(!tab.startButton()->isEnabled());
     QVERIFY(tab.abortButton()->isEnabled());
@@ -543,9 +550,10 @@ void TestTrainTab::abortStopsAndSaves()
     setUp(bar, tab, out, steps);
     QSignalSpy progress(tab.runner(), &lathe::TrainRunner::progress);
     QSignalSpy finished(&tab, &TrainTab::runFinished);
-    QVERIFY(tab.start());
+    lathe::test::clickOn(tab.startButton());
+    QVERIFY(tab.isRunning() || finished.count() > 0);
     QTRY_VERIFY_WITH_TIMEOUT(progress.count() >= 2, 60000);
-    tab.abortButton()->click();
+    lathe::test::clickOn(tab.abortButton());
     QVERIFY(tab.runner()->abortRequested());
     QCOMPARE(tab.statusLabel()->text(), QStringLiteral("Aborted, wait for terminating..."));
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
@@ -575,9 +583,10 @@ void TestTrainTab::trainerErrorIsShown()
     for (const QString& f : QDir(m_model).entryList(QDir::Files))
         if (!f.endsWith(".safetensors"))
             QFile::copy(m_model + "/" + f, broken + "/" + f);
-    bar.modelPathEdit()->setText(broken);
+    lathe::test::typeInto(bar.modelPathEdit(), broken);
     QSignalSpy finished(&tab, &TrainTab::runFinished);
-    QVERIFY(tab.start()); // the form is fine; the trainer finds out
+    lathe::test::clickOn(tab.startButton());
+    QVERIFY(tab.isRunning() || finished.count() > 0); // the form is fine; the trainer finds out
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
     const QList<QVariant> result = finished.takeFirst();
     QCOMPARE(result.at(0).toBool(), false);
