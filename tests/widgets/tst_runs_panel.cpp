@@ -11,11 +11,20 @@
 #include <QSettings>
 #include <QValueAxis>
 #include <QSplitter>
+#include <QFileDialog>
+#include <QTimer>
+#include <QLineEdit>
+#include <QApplication>
+#include <QPushButton>
+#include <QDialogButtonBox>
+#include <QClipboard>
+#include <QGuiApplication>
 #include <QtTest/QtTest>
 
 #include "runs_model.h"
 #include "runs_panel.h"
 #include "test_support.h"
+#include "widget_input.h"
 
 namespace {
 
@@ -167,7 +176,9 @@ private Q_SLOTS:
         panel.show();
         QVERIFY(QTest::qWaitForWindowExposed(&panel));
         QCOMPARE(panel.model()->rowCount(), 1);
-        panel.view()->selectRow(0);
+        QTest::mouseClick(panel.view()->viewport(), Qt::LeftButton, Qt::NoModifier,
+                          panel.view()->visualRect(panel.model()->index(0, 0)).center());
+        QCOMPARE(panel.view()->selectionModel()->selectedRows().size(), 1);
         // A run started elsewhere appears on its own.
         write(root + "/Custom/lora/second/trainer_log.jsonl", record(1, 10, 4.0, "0:00:01"));
         QTRY_COMPARE_WITH_TIMEOUT(panel.model()->rowCount(), 2, (lathe::RunsPanel::kWatchSeconds + 5) * 1000);
@@ -184,9 +195,29 @@ private Q_SLOTS:
         QCOMPARE(y->min(), 0.0);
         QVERIFY(panel.splitter()->sizes().at(1) >= 240); // the chart is not squeezed at 1024x700
 
-        // Another folder, remembered for the next window.
+        // Another folder, picked with Folder... in its dialog (the path pasted, Choose), remembered for the next window.
         const QString other = lathe::test::scratchDir("runs_panel_other");
-        panel.setRoot(other, true);
+        bool typed = false;
+        QTimer::singleShot(0, &panel, [&] {
+            auto* dialog = qobject_cast<QFileDialog*>(QApplication::activeModalWidget());
+            QVERIFY(dialog);
+            auto* name = dialog->findChild<QLineEdit*>("fileNameEdit");
+            QVERIFY(name);
+            // Pasted, as a path is: typed key by key, the dialog's completer quotes what it completes.
+            QGuiApplication::clipboard()->setText(other);
+            name->setFocus();
+            QTest::keyClick(name, Qt::Key_A, Qt::ControlModifier);
+            QTest::keyClick(name, Qt::Key_V, Qt::ControlModifier);
+            // (the dialog goes to the parent folder and keeps the last part as the name)
+            auto* box = dialog->findChild<QDialogButtonBox*>("buttonBox");
+            QVERIFY(box);
+            QAbstractButton* choose = box->button(QDialogButtonBox::Open);
+            QVERIFY(choose && choose->isEnabled());
+            lathe::test::clickOn(choose);
+            typed = true;
+        });
+        lathe::test::clickOn(panel.chooseRootButton());
+        QVERIFY(typed);
         QCOMPARE(panel.model()->rowCount(), 0);
         lathe::RunsPanel next;
         QCOMPARE(next.root(), other);
