@@ -309,8 +309,9 @@ void TestMainWindow::demoNeverTrainsOverItsAdapter()
     QVERIFY(!train->arguments().getBool("overwrite_output_dir"));
     QVERIFY(QFile::exists(adapter + "/adapter_model.safetensors"));
 
-    // Loading the config over the existing run (Load arguments): the flag is not applied, the choice is offered.
-    QVERIFY(train->loadArgumentsFile(config));
+    // Loading the config over the existing run (its path, Load): the flag is not applied, the choice is offered.
+    lathe::test::chooseIn(train->configPathCombo(), config);
+    lathe::test::clickOn(train->loadButton());
     QCOMPARE(QDir(train->outputDir()).canonicalPath(), QDir(adapter).canonicalPath());
     QVERIFY(!train->arguments().getBool("overwrite_output_dir"));
     QVERIFY(!train->existingRunBar()->isHidden());

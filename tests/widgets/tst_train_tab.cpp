@@ -12,6 +12,9 @@
 #include <QLineEdit>
 #include <QListWidget>
 #include <QMessageBox>
+#include <QApplication>
+#include <QTimer>
+#include <QFileDialog>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
@@ -265,26 +268,39 @@ void TestTrainTab::previewSaveAndLoadRoundTrip()
     lathe::test::chooseIn(tab.configPathCombo(), viaField);
     lathe::test::clickOn(tab.saveButton());
     QVERIFY(QFile::exists(viaField));
-    static_cast<QLineEdit*>(tab.form()->editor("lora_dropout"))->setText("0.3");
+    lathe::test::typeInto(static_cast<QLineEdit*>(tab.form()->editor("lora_dropout")), "0.3");
     lathe::test::clickOn(tab.loadButton());
     QCOMPARE(static_cast<QLineEdit*>(tab.form()->editor("lora_dropout"))->text(), QString("0.1"));
     lathe::test::chooseIn(tab.configPathCombo(), "bare.yaml");
     QCOMPARE(tab.configPath(), QDir(lathe::TrainTab::configDir()).filePath("bare.yaml"));
 
     const QString yaml = m_root + "/saved.yaml";
-    QVERIFY(tab.saveArguments(yaml));
+    lathe::test::chooseIn(tab.configPathCombo(), yaml);
+    lathe::test::clickOn(tab.saveButton());
     QVERIFY(tab.statusLabel()->text().contains(yaml));
 
     TopBar otherBar;
     TrainTab other;
     other.setTopBar(&otherBar);
-    QVERIFY(other.loadArgumentsFile(yaml));
+    lathe::test::chooseIn(other.configPathCombo(), yaml);
+    lathe::test::clickOn(other.loadButton());
     QCOMPARE(other.statusLabel()->text(), QStringLiteral("Arguments have been restored."));
     QCOMPARE(otherBar.modelPath(), m_model);
     QCOMPARE(otherBar.chatTemplate(), QStringLiteral("qwen"));
     QCOMPARE(other.datasets(), QStringList({"qa"}));
     QCOMPARE(other.arguments().toYaml(), expected.toYaml());
 
+    // A path naming no file: Load asks for one in the file dialog (closed here with Escape, nothing loaded).
+    bool asked = false;
+    QTimer::singleShot(0, &other, [&] {
+        auto* dialog = qobject_cast<QFileDialog*>(QApplication::activeModalWidget());
+        asked = dialog != nullptr;
+        if (dialog)
+            QTest::keyClick(dialog, Qt::Key_Escape);
+    });
+    lathe::test::chooseIn(other.configPathCombo(), m_root + "/missing.yaml");
+    lathe::test::clickOn(other.loadButton());
+    QVERIFY(asked);
     QVERIFY(!other.loadArgumentsFile(m_root + "/missing.yaml"));
     QVERIFY(other.statusLabel()->text().contains("cannot read"));
 }
