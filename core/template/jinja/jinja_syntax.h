@@ -154,6 +154,11 @@ struct SyntaxFailure
     SourceOffset offset = 0;
 };
 
+[[noreturn]] inline void syntaxError(std::string message, SourceOffset offset)
+{
+    throw SyntaxFailure{std::move(message), offset};
+}
+
 /// Line and column (1-based, columns in code points) of a byte offset of `source`.
 SourcePos positionOf(const std::string& source, size_t offset);
 
