@@ -182,6 +182,28 @@ private Q_SLOTS:
         QVERIFY(!fs::exists(blobs / (sha256Hex("something else") + ".incomplete")));
     }
 
+    // A full disk (issue 18): the blob's partial file is /dev/full, where every write fails with ENOSPC. The message
+    // names the repo, the file and the full disk; nothing is left under the blob's or the snapshot's final name.
+    void diskFullIsSaid()
+    {
+        if (!fs::exists("/dev/full"))
+            QSKIP("no /dev/full on this system");
+        const fs::path root = lathe::test::scratchDir("hub-full").toStdString();
+        FakeHub hub;
+        hub.repos()["org/full"] = tinyRepo(root / "src", 2);
+        const std::string big = hub.repos()["org/full"].files["value_head.safetensors"].content;
+        const fs::path blobs = root / "cache/models--org--full/blobs";
+        fs::create_directories(blobs);
+        fs::create_symlink("/dev/full", blobs / (sha256Hex(big) + ".incomplete"));
+        QString message;
+        LATHE_VERIFY_ERROR(resolveModelPath("org/full", optionsFor(hub, root / "cache")), message);
+        LATHE_VERIFY_MENTIONS(message, (QStringList{"org/full", "value_head.safetensors", "no space left"}));
+        qInfo("%s", qPrintable(message));
+        QVERIFY(!fs::exists(blobs / sha256Hex(big)));
+        for (const auto& entry : fs::recursive_directory_iterator(root / "cache"))
+            QVERIFY2(entry.path().filename() != "value_head.safetensors", entry.path().c_str());
+    }
+
     // A cache written from huggingface_hub's documented layout (refs/main, blobs/, snapshots/<commit>/ links).
     void existingCacheWithoutRequestsAndOffline()
     {
