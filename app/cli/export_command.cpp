@@ -60,8 +60,6 @@ int runExportCommand(const std::vector<std::string>& argv)
     }
     if (exportDirIsNonEmpty(exportDir) && !job.overwrite)
         fail("export_dir ", exportDir, " is not empty: pick another folder or set overwrite_output_dir: true");
-    if (!job.templateName.empty() && job.format != ExportJobFormat::GgufLora)
-        std::cout << "[INFO] Chat template: " << previewExportTemplate(job.templateName, model).reason << std::endl;
 
     std::int64_t lastShown = -1;
     const ExportJobSummary summary = runExportJob(job, [&](std::int64_t done, std::int64_t total, const std::string& what) {
@@ -71,6 +69,8 @@ int runExportCommand(const std::vector<std::string>& argv)
             std::cout << "[INFO] writing " << done + 1 << "/" << total << " (" << what << ")" << std::endl;
         }
     });
+    if (!summary.templateNote.empty())
+        std::cout << "[INFO] Chat template: " << summary.templateNote << "\n";
     for (const auto& f : summary.files)
         std::cout << "[INFO] " << f.path << " (" << double(f.bytes) / 1e6 << " MB)\n";
     std::printf("[INFO] Exported %.3f GB to %s in %.1f s\n", double(summary.totalBytes) / 1e9,

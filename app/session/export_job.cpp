@@ -168,7 +168,7 @@ ExportJobSummary runExportJob(const ExportJobOptions& options, const ExportJobPr
                 fs::remove_all(merged, ec);
             if (plan) {
                 // Ollama's Modelfile, pointing at the GGUF file instead of LLaMA-Factory's `FROM .`.
-                std::string text = ollamaModelfile(plan->tpl, options.modelDir);
+                std::string text = ollamaModelfile(plan->tpl, plan->tokenizer);
                 const auto at = text.find("FROM .\n");
                 if (at != std::string::npos)
                     text.replace(at, 7, "FROM ./" + file + "\n");

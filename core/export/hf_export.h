@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@
 #include "template/template_jinja.h"
 
 namespace lathe {
+
+class Tokenizer;
 
 struct HfExportOptions
 {
@@ -49,6 +52,7 @@ struct HfExportSummary
 /// stop word with replace_eos) and fix_jinja_template made safe (template_jinja.h's exportChatTemplate).
 struct ExportTemplatePlan
 {
+    std::shared_ptr<const Tokenizer> tokenizer; ///< the model folder's, loaded once for the plan and the Modelfile
     ChatTemplate tpl;
     ExportChatTemplate chat;
     std::string eosToken; ///< the EOS text the export's tokenizer declares
@@ -73,6 +77,6 @@ std::vector<std::string> removeExportLeftovers(const std::string& exportDir);
 
 /// LLaMA-Factory's Template.get_ollama_modelfile for the template and the model folder's tokenizer.
 std::string ollamaModelfile(const std::string& templateName, const std::string& modelDir);
-std::string ollamaModelfile(const ChatTemplate& tpl, const std::string& modelDir);
+std::string ollamaModelfile(const ChatTemplate& tpl, const std::shared_ptr<const Tokenizer>& tokenizer);
 
 } // namespace lathe

@@ -1,7 +1,6 @@
 // LLaMA-Factory templates <-> Jinja chat templates (see template_jinja.h).
 #include "template/template_jinja.h"
 
-#include "template/jinja/jinja_text.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 #include "util/utf8.h"
@@ -127,10 +126,6 @@ namespace {
 
 using Text32 = std::u32string;
 
-Text32 toText32(const std::string& s) { return utf8::toCodePoints(s); }
-
-std::string toUtf8(const Text32& s) { return utf8::fromCodePoints(s); }
-
 /// Python's s[n:] on code points (empty past the end).
 Text32 from(const Text32& s, size_t n) { return n >= s.size() ? Text32() : s.substr(n); }
 
@@ -172,15 +167,15 @@ ChatTemplate templateFromJinja(const HfChatTemplate& hf, const Tokenizer& tokeni
     auto render = [&](Json messages, bool generation) {
         HfChatOptions options;
         options.addGenerationPrompt = generation;
-        return toText32(hf.render(messages, options));
+        return utf8::toCodePoints(hf.render(messages, options));
     };
 
     EncodeOptions withSpecials;
     withSpecials.addSpecialTokens = true;
-    Text32 prefix = toText32(tokenizer.decode(tokenizer.encode("", withSpecials), false));
+    Text32 prefix = utf8::toCodePoints(tokenizer.decode(tokenizer.encode("", withSpecials), false));
     // Beyond LLaMA-Factory: a template that writes {{ bos_token }} itself, with a tokenizer whose post-processor
     // adds none (older Llama 3 tokenizer.json files), has the BOS as its prefix too, not inside every user turn.
-    const Text32 bos = toText32(hf.tokens().bos);
+    const Text32 bos = utf8::toCodePoints(hf.tokens().bos);
     if (prefix.empty() && !bos.empty()) {
         const Text32 first = render(Json::array({message("user", placeholder)}), true);
         if (first.compare(0, bos.size(), bos) == 0)
@@ -203,7 +198,7 @@ ChatTemplate templateFromJinja(const HfChatTemplate& hf, const Tokenizer& tokeni
     if (userSlot.size() > userSlotEmptySystem.size()) {
         defaultSystem = findDiff(userSlotEmptySystem, userSlot);
         Text32 soleSystem = systemSlot;
-        const size_t at = soleSystem.find(toText32(placeholder));
+        const size_t at = soleSystem.find(utf8::toCodePoints(placeholder));
         if (at != Text32::npos)
             soleSystem.replace(at, placeholder.size(), defaultSystem);
         userSlot = from(userSlot, soleSystem.size());
@@ -212,13 +207,13 @@ ChatTemplate templateFromJinja(const HfChatTemplate& hf, const Tokenizer& tokeni
     ChatTemplate t;
     t.name = name;
     t.templateClass = reasoning ? TemplateClass::Reasoning : TemplateClass::Plain;
-    t.formatUser = {Slot::str(toUtf8(userSlot))};
-    t.formatAssistant = {Slot::str(toUtf8(assistantSlot))};
-    t.formatSystem = {Slot::str(toUtf8(systemSlot))};
+    t.formatUser = {Slot::str(utf8::fromCodePoints(userSlot))};
+    t.formatAssistant = {Slot::str(utf8::fromCodePoints(assistantSlot))};
+    t.formatSystem = {Slot::str(utf8::fromCodePoints(systemSlot))};
     t.formatFunction = t.formatAssistant;
     t.formatObservation = t.formatUser;
     if (!prefix.empty())
-        t.formatPrefix = {Slot::str(toUtf8(prefix))};
+        t.formatPrefix = {Slot::str(utf8::fromCodePoints(prefix))};
     // Beyond parse_template (which always says `default`): the tool format the Jinja itself writes calls in.
     const std::string& source = hf.source();
     if (source.find("<tool_call>") != std::string::npos)
@@ -231,9 +226,9 @@ ChatTemplate templateFromJinja(const HfChatTemplate& hf, const Tokenizer& tokeni
         t.toolFormat = ToolFormat::Llama3;
     else
         t.toolFormat = ToolFormat::Default;
-    t.defaultSystem = toUtf8(defaultSystem);
+    t.defaultSystem = utf8::fromCodePoints(defaultSystem);
     // Beyond parse_template: the special token that closes an assistant turn ends generation.
-    const std::string assistantText = toUtf8(assistantSlot);
+    const std::string assistantText = utf8::fromCodePoints(assistantSlot);
     for (const std::string& candidate : {std::string("<|im_end|>"), std::string("<|eot_id|>"), std::string("<|end|>"),
                                          std::string("<end_of_turn>"), std::string("<|endoftext|>")}) {
         const size_t at = assistantText.rfind(candidate);

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "template/jinja/jinja_text.h"
+#include "util/utf8.h"
 
 namespace lathe::jinja {
 
@@ -361,7 +362,7 @@ Value splitString(const std::string& s, ValueList& args)
             size_t j = i;
             while (j < text.size() && jsSpaceLength(text, j) == 0) {
                 size_t len = 1;
-                decodeUtf8(text, j, len);
+                utf8::decode(text, j, len);
                 j += len;
             }
             if (maxsplit != -1 && int64_t(result.size()) >= maxsplit) {
@@ -429,7 +430,7 @@ Value replaceString(const std::string& s, ValueList& args, size_t maxBytes)
             if (i >= s.size())
                 break;
             size_t len = 1;
-            decodeUtf8(s, i, len);
+            utf8::decode(s, i, len);
             out.append(s, i, len);
             i += len;
             checkSize(out.size());

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "template/jinja/jinja_text.h"
+#include "util/utf8.h"
 
 namespace lathe::jinja {
 
@@ -213,7 +214,7 @@ std::vector<Token> tokenize(const std::string& source)
                     const std::string hex = src.substr(pos, len);
                     if (hex.size() != len || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
                         syntaxError("invalid hexadecimal escape \\" + std::string(1, e) + hex, offsetAt(pos - 2));
-                    appendUtf8(str, uint32_t(std::stoul(hex, nullptr, 16)));
+                    utf8::append(str, uint32_t(std::stoul(hex, nullptr, 16)));
                     pos += len;
                     continue;
                 }

@@ -4,20 +4,10 @@
 
 namespace lathe::jinja {
 
-uint32_t decodeUtf8(const std::string& s, size_t i, size_t& length)
-{
-    return utf8::decode(s, i, length);
-}
-
-void appendUtf8(std::string& out, uint32_t cp)
-{
-    utf8::append(out, cp);
-}
-
 std::string utf8CharAt(const std::string& s, size_t i)
 {
     size_t len = 1;
-    decodeUtf8(s, i, len);
+    utf8::decode(s, i, len);
     return s.substr(i, len);
 }
 
@@ -37,7 +27,7 @@ size_t jsSpaceLength(const std::string& s, size_t i)
     if (i >= s.size())
         return 0;
     size_t len = 1;
-    const uint32_t cp = decodeUtf8(s, i, len);
+    const uint32_t cp = utf8::decode(s, i, len);
     return isJsSpace(cp) ? len : 0;
 }
 
@@ -57,7 +47,7 @@ size_t jsTrimEnd(const std::string& s)
         while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80)
             --start;
         size_t len = 1;
-        const uint32_t cp = decodeUtf8(s, start, len);
+        const uint32_t cp = utf8::decode(s, start, len);
         if (start + len != end || !isJsSpace(cp))
             break;
         end = start;
@@ -77,7 +67,7 @@ std::vector<std::string> utf8Characters(const std::string& s)
     std::vector<std::string> out;
     for (size_t i = 0; i < s.size();) {
         size_t len = 1;
-        decodeUtf8(s, i, len);
+        utf8::decode(s, i, len);
         out.push_back(s.substr(i, len));
         i += len;
     }

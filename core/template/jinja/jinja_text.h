@@ -1,5 +1,6 @@
-// Text helpers of the Jinja interpreter: UTF-8 walking and JavaScript's notion of whitespace (@huggingface/jinja
-// trims with String.prototype.trim and splits tags with /\s/, which include the Unicode spaces and U+FEFF).
+// Text helpers of the Jinja interpreter (UTF-8 itself is util/utf8.h): JavaScript's notion of whitespace
+// (@huggingface/jinja trims with String.prototype.trim and splits tags with /\s/, which include the Unicode spaces
+// and U+FEFF), and strings as characters.
 #pragma once
 
 #include <cstdint>
@@ -7,12 +8,6 @@
 #include <vector>
 
 namespace lathe::jinja {
-
-/// The code point at byte i and its length in bytes (util/utf8.h: an invalid byte is U+FFFD, length 1).
-uint32_t decodeUtf8(const std::string& s, size_t i, size_t& length);
-
-/// Appends a code point as UTF-8.
-void appendUtf8(std::string& out, uint32_t cp);
 
 /// The whole character at byte i (for messages).
 std::string utf8CharAt(const std::string& s, size_t i);

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "template/jinja/jinja_text.h"
+#include "util/utf8.h"
 
 namespace lathe::jinja {
 
@@ -163,7 +164,7 @@ void appendJsonString(std::string& out, const std::string& s, bool ensureAscii)
             continue;
         }
         size_t len = 1;
-        const uint32_t cp = decodeUtf8(s, i, len);
+        const uint32_t cp = utf8::decode(s, i, len);
         if (ensureAscii) {
             auto unit = [&](uint32_t u) {
                 out += "\\u";
