@@ -15,6 +15,7 @@ jobs=${JOBS:-$(nproc)}
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev nlohmann-json3-dev libyaml-cpp-dev
+  libgloo-dev # c10d's Gloo process group (data-parallel training between CPU workers): its headers
   libpcre2-dev libicu-dev # tokenizer: Split regexes (PCRE2 JIT), Unicode normalization (ICU)
   libcpp-httplib-dev # lathe api: the HTTP server
   libcurl4-openssl-dev libssl-dev # hub downloads (HTTP, TLS, proxies, resume) and their sha256 checks

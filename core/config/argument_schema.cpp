@@ -64,6 +64,22 @@ std::vector<ArgSpec> buildSchema()
             {"auto", "float16", "bfloat16", "float32"}),
         arg("device", S, "auto", "model", "Device: auto, cpu, cuda[:N], npu[:N].",
             "计算设备：auto、cpu、cuda[:N]、npu[:N]。"),
+        arg("nproc_per_node", I, kNull, "model",
+            "Workers on this machine (torchrun's --nproc_per_node): one per GPU or NPU, or CPU processes. Empty: "
+            "one per visible GPU/NPU, one on CPU.",
+            "本机的训练进程数（torchrun 的 --nproc_per_node）：每块 GPU/NPU 一个，或多个 CPU 进程。留空：每块可见 "
+            "GPU/NPU 一个，CPU 上一个。",
+            {}, 1, 1024),
+        arg("deepspeed", S, "", "train",
+            "DeepSpeed config (ds_z0/ds_z2_config.json): its zero_optimization.stage 0, 1 or 2 shards the optimizer "
+            "state (and gradients) between workers.",
+            "DeepSpeed 配置（ds_z0/ds_z2_config.json）：zero_optimization.stage 为 0、1 或 2 时在各进程间切分优化器"
+            "状态（及梯度）。"),
+        arg("ddp_timeout", I, 1800, "train",
+            "Seconds a worker waits for the others in a collective before stopping with an error.",
+            "进程在集合通信中等待其他进程的秒数，超时则报错停止。", {}, 1, std::nullopt),
+        arg("ddp_bucket_cap_mb", I, 25, "train", "Size of the gradient buckets all-reduced during the backward pass.",
+            "反向传播中分桶全归约的梯度桶大小（MB）。", {}, 1, 4096),
         // ---- method
         arg("stage", C, "sft", "method", "Training stage.", "训练阶段。", stageNames()),
         arg("do_train", B, false, "method", "Run training.", "执行训练。"),
@@ -278,10 +294,7 @@ const std::vector<std::pair<const char*, const char*>>& ignoredTable()
     static const std::vector<std::pair<const char*, const char*>> table = {
         {"trust_remote_code",
          "Lathe runs no model code from the model folder; the architectures are built in"},
-        {"deepspeed",
-         "DeepSpeed is a Python library; Lathe trains with libtorch (use several devices instead)"},
         {"flash_attn", "attention kernels are chosen by libtorch for the device"},
-        {"ddp_timeout", "distributed training uses libtorch's own timeout"},
         {"dataloader_num_workers",
          "data is read from the token cache; preprocessing_num_workers sets the threads"},
         {"quantization_bit", "quantized (QLoRA) training is not supported yet"},

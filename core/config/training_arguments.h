@@ -26,6 +26,9 @@ struct TrainingArguments
     std::string templateName;          ///< template
     std::string ropeScaling;           ///< rope_scaling
     std::string device;                ///< device
+    std::optional<std::int64_t> nprocPerNode; ///< nproc_per_node (null: one per visible accelerator, 1 on CPU)
+    std::string deepspeed;             ///< deepspeed (config path)
+    std::int64_t ddpTimeout = 1800, ddpBucketCapMb = 25;
     // ---- method
     std::string stage;          ///< stage
     std::string finetuningType; ///< finetuning_type

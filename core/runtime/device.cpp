@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <thread>
 
 #include <torch/cuda.h>
@@ -131,6 +132,10 @@ void setThreads(int threads)
 {
     // libtorch's own default can be a single thread on small VMs (it counts cores through cpuinfo and the
     // OpenMP runtime); Lathe defaults to every core the OS gives us.
+    // OMP_NUM_THREADS, when set, is the default (torchrun and `nproc_per_node` set it for each worker).
+    if (threads <= 0)
+        if (const char* omp = std::getenv("OMP_NUM_THREADS"); omp && std::atoi(omp) > 0)
+            threads = std::atoi(omp);
     if (threads <= 0)
         threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(threads);

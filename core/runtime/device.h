@@ -22,7 +22,7 @@ torch::ScalarType resolveDtype(const std::string& spec, const torch::Device& dev
 
 std::string dtypeName(torch::ScalarType type);
 
-/// Sets intra-op threads (0: one per core the OS reports).
+/// Sets intra-op threads (0: OMP_NUM_THREADS when set, else one per core the OS reports).
 void setThreads(int threads);
 
 class CpuShare;

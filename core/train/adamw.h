@@ -39,6 +39,7 @@ public:
 
     std::int64_t steps() const { return m_step; }
     const std::vector<Param>& params() const { return m_params; }
+    std::vector<Param>& params() { return m_params; }
 
     /// Moments by "<name>.exp_avg" / "<name>.exp_avg_sq" (CPU copies), for a checkpoint.
     std::vector<std::pair<std::string, torch::Tensor>> stateTensors() const;

@@ -6,7 +6,6 @@
 #include <torch/torch.h>
 
 #include "io/safetensors.h"
-#include "train/adamw.h"
 #include "train/lr_schedule.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -59,8 +58,8 @@ fs::path Checkpointer::folderOf(std::int64_t step) const
 }
 
 fs::path Checkpointer::save(std::int64_t step, const std::function<void(const fs::path&)>& writeModel,
-                            const AdamW& optimizer, const LrSchedule& schedule, const json& trainerState,
-                            const std::string& argsYaml, const std::string& keep)
+                            const OptimizerState& optimizer, const LrSchedule& schedule, const json& trainerState,
+                            const std::string& argsYaml, const std::string& keep, const json& parallel)
 {
     const std::string name = "checkpoint-" + std::to_string(step);
     const fs::path final = folderOf(step);
@@ -69,9 +68,8 @@ fs::path Checkpointer::save(std::int64_t step, const std::function<void(const fs
     fs::remove_all(tmp, ec);
     writeModel(tmp);
     if (!m_o.saveOnlyModel) {
-        auto moments = optimizer.stateTensors();
-        saveSafetensors((tmp / "optimizer.safetensors").string(), moments,
-                        {{"format", "lathe"}, {"step", std::to_string(optimizer.steps())}});
+        saveSafetensors((tmp / "optimizer.safetensors").string(), optimizer.tensors,
+                        {{"format", "lathe"}, {"step", std::to_string(optimizer.steps)}});
         writeJson(tmp / "scheduler.json", {{"type", schedule.type},
                                            {"last_epoch", step},
                                            {"warmup_steps", schedule.warmupSteps},
@@ -81,6 +79,8 @@ fs::path Checkpointer::save(std::int64_t step, const std::function<void(const fs
         saveSafetensors((tmp / "rng_state.safetensors").string(), rng);
     }
     writeJson(tmp / "trainer_state.json", trainerState);
+    if (!parallel.is_null())
+        writeJson(tmp / "parallel.json", parallel);
     writeTextFileAtomic((tmp / "training_args.yaml").string(), argsYaml);
     // Complete before it gets its name: a crash leaves either the old checkpoint-N or the new one.
     if (fs::exists(final)) {
@@ -118,7 +118,7 @@ void Checkpointer::prune(const std::string& keep)
 }
 
 ResumePoint Checkpointer::resume(const std::string& checkpoint, const std::string& weightsPrefix,
-                                 std::vector<std::pair<std::string, torch::Tensor>>& weights, AdamW& optimizer)
+                                 std::vector<std::pair<std::string, torch::Tensor>>& weights)
 {
     const fs::path dir(checkpoint);
     const auto statePath = dir / "trainer_state.json";
@@ -139,6 +139,8 @@ ResumePoint Checkpointer::resume(const std::string& checkpoint, const std::strin
     } catch (const json::exception& e) {
         fail(statePath.string(), ": ", e.what());
     }
+    if (fs::exists(dir / "parallel.json"))
+        point.parallel = parseJson<json>(readTextFile((dir / "parallel.json").string()), (dir / "parallel.json").string());
     // Weights: copied into the tensors the optimizer holds, bit for bit.
     torch::NoGradGuard noGrad;
     const auto store = WeightStore::openDir(dir.string(), weightsPrefix);
@@ -152,17 +154,17 @@ ResumePoint Checkpointer::resume(const std::string& checkpoint, const std::strin
     }
     if (fs::exists(dir / "optimizer.safetensors")) {
         const auto opt = WeightStore::openFile((dir / "optimizer.safetensors").string());
-        std::vector<std::pair<std::string, torch::Tensor>> moments;
+        OptimizerState state;
         for (const auto& n : opt.names())
-            moments.emplace_back(n, opt.get(n));
-        optimizer.loadState(moments, point.globalStep, (dir / "optimizer.safetensors").string());
+            state.tensors.emplace_back(n, opt.get(n));
+        state.steps = point.globalStep;
+        point.optimizer = std::move(state);
         const auto rng = WeightStore::openFile((dir / "rng_state.safetensors").string());
         auto generator = at::detail::getDefaultCPUGenerator();
         generator.set_state(rng.get("cpu").clone());
     } else {
         if (m_o.log)
             m_o.log("Warning: " + checkpoint + " has no optimizer state (save_only_model): AdamW restarts from zero");
-        optimizer.loadState({}, 0, checkpoint);
     }
     return point;
 }

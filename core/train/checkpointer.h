@@ -22,8 +22,14 @@
 
 namespace lathe {
 
-class AdamW;
 struct LrSchedule;
+
+/// AdamW's moments by "<name>.exp_avg" / "<name>.exp_avg_sq" and its step count.
+struct OptimizerState
+{
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    std::int64_t steps = 0;
+};
 
 /// The checkpoint-N folders of `outputDir`, by step (transformers' _sorted_checkpoints).
 std::vector<std::pair<long long, std::filesystem::path>> checkpointFolders(const std::filesystem::path& outputDir);
@@ -37,6 +43,10 @@ struct ResumePoint
     std::optional<double> bestMetric;
     std::optional<std::int64_t> bestStep;
     std::string bestCheckpoint;
+    /// optimizer.safetensors; nullopt when the checkpoint has none (save_only_model).
+    std::optional<OptimizerState> optimizer;
+    /// parallel.json: the data-parallel layout that made it (null for a checkpoint of one worker).
+    nlohmann::json parallel;
 };
 
 class Checkpointer
@@ -52,20 +62,23 @@ public:
     explicit Checkpointer(Options options);
 
     /// Writes checkpoint-`step`: `writeModel(folder)` first, then the optimizer, scheduler and RNG state,
-    /// `trainerState` and `argsYaml`; renamed into place when complete, then the oldest beyond
-    /// save_total_limit are deleted except `keep` (the best checkpoint). Returns the folder.
+    /// `trainerState`, `argsYaml` and `parallel` (parallel.json, when not null); renamed into place when
+    /// complete, then the oldest beyond save_total_limit are deleted except `keep` (the best checkpoint).
+    /// Returns the folder.
     std::filesystem::path save(std::int64_t step, const std::function<void(const std::filesystem::path&)>& writeModel,
-                               const AdamW& optimizer, const LrSchedule& schedule, const nlohmann::json& trainerState,
-                               const std::string& argsYaml, const std::string& keep);
+                               const OptimizerState& optimizer, const LrSchedule& schedule,
+                               const nlohmann::json& trainerState, const std::string& argsYaml, const std::string& keep,
+                               const nlohmann::json& parallel = nullptr);
 
     /// The folder save() writes for `step`.
     std::filesystem::path folderOf(std::int64_t step) const;
 
     /// Reads checkpoint `dir`: its trainer_state.json progress, the tensors of `weights` (copied bit for bit
-    /// from the checkpoint's `weightsPrefix` safetensors: "adapter_model" or "model"), the AdamW moments and
-    /// the RNG state. Throws lathe::Error naming the file and tensor when something is missing or mis-shaped.
+    /// from the checkpoint's `weightsPrefix` safetensors: "adapter_model" or "model"), the AdamW moments (in
+    /// the point, for the optimizer to take) and the RNG state. Throws lathe::Error naming the file and tensor
+    /// when something is missing or mis-shaped.
     ResumePoint resume(const std::string& dir, const std::string& weightsPrefix,
-                       std::vector<std::pair<std::string, torch::Tensor>>& weights, AdamW& optimizer);
+                       std::vector<std::pair<std::string, torch::Tensor>>& weights);
 
 private:
     void prune(const std::string& keep);

@@ -9,6 +9,7 @@
 #include "model/arch/architecture.h"
 #include "model/model_config.h"
 #include "train/finetuning.h"
+#include "train/run_settings.h"
 #include "train/trainer.h"
 
 #include "config/stages.h"
@@ -112,7 +113,17 @@ MemoryEstimate estimateTrainingMemory(const ArgumentSet& args)
         m.weights += all * width;
     }
     m.trainable = trainableCount * trainWidth;
-    m.optimizer = trainableCount * (trainWidth + 8); // gradient + two float32 moments
+    // Gradient + two float32 moments; ZeRO stage 1 divides the moments between the workers, stage 2 the
+    // gradients too.
+    m.workers = int(std::max<std::int64_t>(1, a.nprocPerNode.value_or(1)));
+    int stage = 0;
+    try {
+        stage = readDeepSpeedConfig(a.deepspeed).zeroStage;
+    } catch (const Error&) {
+        // The run itself reports a bad config; the estimate assumes no sharding.
+    }
+    m.optimizer = trainableCount * trainWidth / (stage >= 2 ? m.workers : 1) +
+                  trainableCount * 8 / (stage >= 1 ? m.workers : 1);
     // Pairs (rm, dpo) put two sequences per example through the model with gradients.
     const std::int64_t rows = stageUsesRanking(a.stage) ? 2 : 1;
     m.activations = activationBytes(c, rows * std::max<std::int64_t>(1, a.batchSize),
@@ -123,7 +134,8 @@ MemoryEstimate estimateTrainingMemory(const ArgumentSet& args)
 std::string MemoryEstimate::describe() const
 {
     return "weights " + size(weights) + " + trainable " + size(trainable) + " + gradients and AdamW " +
-           size(optimizer) + " + activations " + size(activations) + " = " + size(total());
+           size(optimizer) + " + activations " + size(activations) + " = " + size(total()) +
+           (workers > 1 ? " per worker (" + std::to_string(workers) + " workers)" : std::string());
 }
 
 std::int64_t availableHostBytes()

@@ -46,12 +46,14 @@ public:
     bool empty() const { return m_entries.empty(); }
     void clear() { m_entries.clear(); }
 
-private:
     struct Entry
     {
         std::string name;
         double sum = 0, count = 0;
     };
+    const std::vector<Entry>& entries() const { return m_entries; }
+
+private:
     std::vector<Entry> m_entries;
 };
 

@@ -13,7 +13,10 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <cstring>
+#include <thread>
 #include <tuple>
+#include <unistd.h>
 
 #include <malloc.h>
 
@@ -26,6 +29,9 @@
 #include "data/dataset_loader.h"
 #include "data/processor.h"
 #include "data/token_cache.h"
+#include "dist/communicator.h"
+#include "dist/worker_group.h"
+#include "dist/worker_place.h"
 #include "io/safetensors.h"
 #include "lora/lora_adapter.h"
 #include "model/model_config.h"
@@ -42,6 +48,7 @@
 #include "train/finetuning.h"
 #include "train/lr_schedule.h"
 #include "train/objective.h"
+#include "train/parallel_adamw.h"
 #include "train/run_settings.h"
 #include "train/train_data.h"
 #include "eval/benchmark_runner.h"
@@ -132,6 +139,17 @@ public:
     {
     }
 
+    ~Run()
+    {
+        m_workers.reset(); // stops local workers still running (an error ended this one)
+        if (m_threadsBefore > 0)
+            torch::set_num_threads(m_threadsBefore);
+        if (!m_workerArgs.empty()) {
+            std::error_code ec;
+            fs::remove(m_workerArgs, ec);
+        }
+    }
+
     TrainResult execute();
     /// do_eval without do_train: the stage's loss and metrics on eval_dataset (or dataset) for the model and
     /// its adapters (the last one attached, so a LoRA run's reference is the model without it), written to
@@ -140,6 +158,18 @@ public:
 
 private:
     void log(const std::string& message);
+    bool isMain() const { return m_comm->rank() == 0; }
+    /// Joins the workers of a data-parallel run (and starts the local ones for nproc_per_node); picks the device.
+    void setUpWorkers();
+    /// The first worker does `mainPart` while the others wait (it writes the output folder, fills the token
+    /// cache), then the others do `othersPart`; an error on the first stops them all.
+    void inTurn(const std::function<void()>& mainPart, const std::function<void()>& othersPart);
+    /// Each worker's `mine`, in rank order (a byte all-gather of their JSON).
+    json gatherJson(const json& mine);
+    /// The local workers' output into the log, each line marked with its rank.
+    void relayWorkerOutput();
+    /// `error` with what the job knows about it: the worker that died, the last complete checkpoint.
+    std::string explainFailure(const std::string& error);
     void prepareOutputDir();
     void prepareData();
     void loadModelAndTrainables();
@@ -176,7 +206,12 @@ private:
     CausalLM m_model{nullptr};
     AttachedAdapter m_adapter;                                     // LoRA
     std::vector<std::pair<std::string, torch::Tensor>> m_trainable; // by save name
-    std::unique_ptr<AdamW> m_optimizer;
+    std::unique_ptr<ParallelAdamW> m_optimizer;
+    WorkerPlace m_place;
+    std::unique_ptr<Communicator> m_comm = soloCommunicator();
+    std::unique_ptr<WorkerGroup> m_workers; // the local workers this process started (nproc_per_node)
+    std::string m_workerArgs;               // the arguments they read (a temporary YAML file)
+    int m_threadsBefore = 0;                // libtorch's thread count to restore after a job of local workers
     LrSchedule m_schedule;
     std::unique_ptr<Checkpointer> m_checkpointer; // checkpoint-N folders: save, prune, resume
 
@@ -197,12 +232,144 @@ private:
 
 void Run::log(const std::string& message)
 {
+    if (!isMain()) {
+        // Workers other than the first say only what goes wrong; the first logs the job.
+        if (m_cb.log && message.rfind("Warning", 0) == 0)
+            m_cb.log(message);
+        return;
+    }
     if (m_runningLog.is_open()) {
         m_runningLog << "[INFO|" << nowStamp() << "] trainer.cpp >> " << message << "\n";
         m_runningLog.flush();
     }
     if (m_cb.log)
         m_cb.log(message);
+}
+
+void Run::setUpWorkers()
+{
+    m_place = workerPlaceFromEnvironment();
+    torch::Device device = resolveDevice(m_s.device.empty() ? "auto" : m_s.device);
+    int nproc = 1;
+    if (m_s.nprocPerNode)
+        nproc = int(*m_s.nprocPerNode);
+    else if (!device.is_cpu() && m_place.source.empty())
+        nproc = std::max(1, visibleDeviceCount(device.is_cuda() ? "cuda" : "npu").value_or(1)); // LLaMA-Factory's rule
+    if (m_place.source.empty() && nproc > 1) {
+        // This process is local rank 0 of `nproc`: it starts the others (as torchrun would) and trains beside them.
+        const WorkerPlace base = m_place;
+        m_place = localWorkerPlace(base, nproc, 0);
+        if (!std::getenv("MASTER_PORT") && base.nodes == 1)
+            m_place.masterPort = freeTcpPort();
+        const int threads = std::max(1, int(std::thread::hardware_concurrency()) / nproc);
+        const bool ompSet = std::getenv("OMP_NUM_THREADS") != nullptr;
+        m_workerArgs = (fs::temp_directory_path() / ("lathe-workers-" + std::to_string(getpid()) + ".yaml")).string();
+        writeTextFileAtomic(m_workerArgs, m_args.toYaml());
+        std::vector<WorkerGroup::Worker> workers;
+        for (int local = 1; local < nproc; ++local) {
+            WorkerPlace place = localWorkerPlace(base, nproc, local);
+            place.masterPort = m_place.masterPort;
+            WorkerGroup::Worker w{place.rank, workerEnvironment(place)};
+            if (!ompSet)
+                w.environment["OMP_NUM_THREADS"] = std::to_string(threads); // torchrun's default, per core here
+            workers.push_back(std::move(w));
+        }
+        log("Starting " + std::to_string(nproc - 1) + " more worker(s) on this machine (nproc_per_node=" +
+            std::to_string(nproc) + ", rendezvous " + m_place.masterAddr + ":" + std::to_string(m_place.masterPort) +
+            (ompSet ? "" : ", " + std::to_string(threads) + " thread(s) each") + ")");
+        m_workers = std::make_unique<WorkerGroup>(workerExecutable(), std::vector<std::string>{"train", m_workerArgs},
+                                                  workers);
+        if (!ompSet) {
+            m_threadsBefore = torch::get_num_threads();
+            torch::set_num_threads(threads);
+        }
+    }
+    if (m_place.distributed()) {
+        // One accelerator per worker: its local rank, unless the device names one.
+        if (!device.is_cpu() && (m_s.device.find(':') == std::string::npos))
+            device = torch::Device(device.type(), torch::DeviceIndex(m_place.localRank));
+        try {
+            m_comm = connectWorkers(m_place, device, std::chrono::seconds(m_s.ddpTimeout));
+        } catch (const Error& e) {
+            relayWorkerOutput();
+            fail(explainFailure(e.what()));
+        }
+        if (!m_workerArgs.empty()) {
+            std::error_code ec;
+            fs::remove(m_workerArgs, ec); // every worker has read it: they are all connected
+        }
+        log("Data-parallel training: " + std::to_string(m_comm->size()) + " workers through " + m_comm->backend() +
+            " (this is " + m_place.describe() + ")");
+    }
+    m_device = device;
+}
+
+void Run::inTurn(const std::function<void()>& mainPart, const std::function<void()>& othersPart)
+{
+    if (m_comm->size() == 1) {
+        mainPart();
+        return;
+    }
+    std::string error;
+    if (isMain()) {
+        try {
+            mainPart();
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    }
+    auto failed = torch::tensor({error.empty() ? 0.0f : 1.0f});
+    m_comm->allReduceMax(failed);
+    if (!error.empty())
+        throw Error(error);
+    if (failed.item<float>() > 0)
+        fail("worker rank 0 stopped with an error (see its log); this worker stops too");
+    if (!isMain())
+        othersPart();
+}
+
+json Run::gatherJson(const json& mine)
+{
+    const std::string text = mine.dump();
+    constexpr std::int64_t kSize = 1 << 16;
+    if (std::int64_t(text.size()) >= kSize)
+        fail("a step's summary is too large to exchange between workers (", text.size(), " bytes)");
+    auto bytes = torch::zeros({kSize}, torch::kUInt8);
+    std::memcpy(bytes.data_ptr<std::uint8_t>(), text.data(), text.size());
+    auto all = torch::empty({kSize * m_comm->size()}, torch::kUInt8);
+    m_comm->allGather(bytes, all);
+    json out = json::array();
+    const auto* p = all.data_ptr<std::uint8_t>();
+    for (int r = 0; r < m_comm->size(); ++r) {
+        const char* begin = reinterpret_cast<const char*>(p + r * kSize);
+        out.push_back(json::parse(std::string(begin, ::strnlen(begin, kSize))));
+    }
+    return out;
+}
+
+void Run::relayWorkerOutput()
+{
+    if (!m_workers || !m_cb.log)
+        return;
+    for (const auto& [rank, line] : m_workers->takeLines())
+        m_cb.log("[rank " + std::to_string(rank) + "] " + line);
+}
+
+std::string Run::explainFailure(const std::string& error)
+{
+    if (m_comm->size() == 1 && !m_workers)
+        return error;
+    std::string text = error;
+    if (m_workers) {
+        // A worker that died says why in its exit; give it a moment to be reaped.
+        for (int i = 0; i < 50 && !m_workers->failure(); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (const auto failure = m_workers->failure())
+            text = *failure + "; " + text;
+    }
+    const std::string last = lastCheckpoint(m_out.string());
+    text += last.empty() ? "; no checkpoint was saved yet" : "; the last complete checkpoint is " + last;
+    return text;
 }
 
 void Run::prepareOutputDir()
@@ -321,7 +488,8 @@ void Run::prepareData()
 
 void Run::loadModelAndTrainables()
 {
-    m_device = resolveDevice(m_s.device.empty() ? "auto" : m_s.device);
+    if (!m_place.distributed())
+        m_device = resolveDevice(m_s.device.empty() ? "auto" : m_s.device);
     m_dtype = m_s.bf16 || m_s.pureBf16 ? torch::kBFloat16 : m_s.fp16 ? torch::kHalf : torch::kFloat32;
     log("Loading " + m_s.modelPath + " on " + m_device.str() + " in " + dtypeName(m_dtype));
     LoadOptions load{m_device, m_dtype};
@@ -380,8 +548,14 @@ void Run::loadModelAndTrainables()
     std::vector<bool> decay;
     for (const auto& [name, t] : optimized)
         decay.push_back(decaysWeight(name));
-    m_optimizer = std::make_unique<AdamW>(optimized,
-                                          AdamWOptions{m_s.beta1, m_s.beta2, m_s.adamEps, m_s.weightDecay}, decay);
+    ParallelOptions parallel;
+    parallel.zeroStage = m_s.deepSpeed.zeroStage;
+    parallel.bucketBytes = m_s.ddpBucketCapMb << 20;
+    if (!m_s.deepSpeed.note.empty())
+        log("deepspeed: " + m_s.deepSpeed.note);
+    m_optimizer = std::make_unique<ParallelAdamW>(
+        *m_comm, optimized, AdamWOptions{m_s.beta1, m_s.beta2, m_s.adamEps, m_s.weightDecay}, decay, parallel);
+    m_optimizer->broadcastParameters(); // every worker starts from rank 0's weights, as DDP does
 }
 
 MemoryEstimate Run::estimateMemory() const
@@ -392,14 +566,16 @@ MemoryEstimate Run::estimateMemory() const
     for (const auto& p : m_model->parameters())
         if (!p.requires_grad())
             m.weights += p.numel() * p.element_size();
-    for (const auto& [name, t] : m_trainable) {
-        m.trainable += t.numel() * t.element_size();
-        m.optimizer += t.numel() * (t.element_size() + 8); // gradient + two float32 moments
-    }
-    for (const auto& [name, t] : m_objectiveParams) {
-        m.trainable += t.numel() * t.element_size();
-        m.optimizer += t.numel() * (t.element_size() + 8);
-    }
+    // Gradient + two float32 moments; ZeRO stage 1 divides the moments between the workers, stage 2 the
+    // gradients too.
+    m.workers = m_comm->size();
+    const int stage = m_optimizer ? m_optimizer->zeroStage() : 0;
+    const std::int64_t gradShare = stage >= 2 ? m.workers : 1, momentShare = stage >= 1 ? m.workers : 1;
+    for (const auto* list : {&m_trainable, &m_objectiveParams})
+        for (const auto& [name, t] : *list) {
+            m.trainable += t.numel() * t.element_size();
+            m.optimizer += t.numel() * t.element_size() / gradShare + t.numel() * 8 / momentShare;
+        }
     if (needsReferenceCopy(m_s))
         for (const auto& p : m_model->parameters())
             m.weights += p.numel() * width;
@@ -417,7 +593,20 @@ std::vector<std::size_t> Run::epochOrder(std::int64_t epoch) const
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(m_s.seed * 1000003ull + std::uint64_t(epoch));
     std::shuffle(order.begin(), order.end(), rng);
-    return order;
+    const std::size_t workers = std::size_t(m_comm->size());
+    if (workers == 1 || order.empty())
+        return order;
+    // Each worker's shard as torch's DistributedSampler gives it: the permutation padded to a multiple of the
+    // workers by repeating its start, then every workers-th index from the worker's rank. Step s of every
+    // worker together covers positions [s x G, (s + 1) x G) of the permutation (G: the global batch), as one
+    // worker with the whole batch would.
+    const std::size_t total = (order.size() + workers - 1) / workers * workers;
+    for (std::size_t i = 0; order.size() < total; ++i)
+        order.push_back(order[i]);
+    std::vector<std::size_t> mine;
+    for (std::size_t i = std::size_t(m_comm->rank()); i < total; i += workers)
+        mine.push_back(order[i]);
+    return mine;
 }
 
 TrainBatch Run::batchOf(const ExampleSet& set, const std::vector<std::size_t>& order, std::size_t from,
@@ -555,15 +744,33 @@ json Run::trainerState() const
 
 void Run::saveCheckpoint()
 {
+    // Every worker takes part (a sharded optimizer state is gathered); the first writes.
+    OptimizerState state;
+    if (!m_s.saveOnlyModel) {
+        state.tensors = m_optimizer->stateTensors();
+        state.steps = m_optimizer->steps();
+    }
+    if (!isMain())
+        return;
     if (m_bestStep && *m_bestStep == m_globalStep)
         m_bestCheckpoint = m_checkpointer->folderOf(m_globalStep).string();
+    json parallel = nullptr;
+    if (m_comm->size() > 1)
+        parallel = {{"world_size", m_comm->size()},
+                    {"per_device_train_batch_size", m_s.batchSize},
+                    {"gradient_accumulation_steps", m_s.accumulation},
+                    {"global_batch_size", m_s.batchSize * m_s.accumulation * m_comm->size()},
+                    {"zero_stage", m_optimizer->zeroStage()},
+                    {"backend", m_comm->backend()}};
     m_checkpointer->save(
-        m_globalStep, [this](const fs::path& dir) { saveModel(dir); }, *m_optimizer, m_schedule, trainerState(),
-        m_args.toYaml(), m_bestCheckpoint);
+        m_globalStep, [this](const fs::path& dir) { saveModel(dir); }, state, m_schedule, trainerState(),
+        m_args.toYaml(), m_bestCheckpoint, parallel);
 }
 
 void Run::appendRecord(json entry)
 {
+    if (!isMain())
+        return;
     // trainer_log.jsonl as LogCallback writes it, keys in its order.
     nlohmann::ordered_json r;
     r["current_steps"] = m_globalStep;
@@ -608,7 +815,7 @@ std::pair<double, double> Run::timing() const
 void Run::report(std::optional<double> loss, std::optional<double> evalLoss, double lr, double gradNorm,
                  const std::vector<std::pair<std::string, double>>& metrics)
 {
-    if (!m_cb.progress)
+    if (!m_cb.progress || !isMain())
         return;
     TrainProgress p;
     p.step = m_globalStep;
@@ -630,7 +837,36 @@ void Run::report(std::optional<double> loss, std::optional<double> evalLoss, dou
 void Run::resume(const std::string& checkpoint)
 {
     auto point = m_checkpointer->resume(checkpoint, m_s.finetuningType == "lora" ? "adapter_model" : "model",
-                                        m_trainable, *m_optimizer);
+                                        m_trainable);
+    // The data order and the optimizer state carry over to any number of workers with the same global batch.
+    const std::int64_t global = m_s.batchSize * m_s.accumulation * m_comm->size();
+    std::int64_t savedWorkers = 1, savedBatch = m_s.batchSize, savedAccumulation = m_s.accumulation;
+    if (point.parallel.is_object()) {
+        savedWorkers = point.parallel.value("world_size", std::int64_t(1));
+        savedBatch = point.parallel.value("per_device_train_batch_size", savedBatch);
+        savedAccumulation = point.parallel.value("gradient_accumulation_steps", savedAccumulation);
+    } else if (fs::exists(fs::path(checkpoint) / "training_args.yaml")) {
+        const auto saved = ArgumentSet::fromYamlFile((fs::path(checkpoint) / "training_args.yaml").string());
+        savedBatch = saved.getInt("per_device_train_batch_size");
+        savedAccumulation = saved.getInt("gradient_accumulation_steps");
+    }
+    const std::int64_t savedGlobal = savedWorkers * savedBatch * savedAccumulation;
+    if (savedGlobal != global)
+        fail("resume_from_checkpoint: ", checkpoint, " was trained with a global batch of ", savedGlobal, " (",
+             savedWorkers, " worker(s) x per_device_train_batch_size ", savedBatch, " x gradient_accumulation_steps ",
+             savedAccumulation, "); this run's is ", global, " (", m_comm->size(), " x ", m_s.batchSize, " x ",
+             m_s.accumulation, "). The steps would cover other examples: resume with the same product, e.g. ",
+             savedWorkers > 1 ? "nproc_per_node=" + std::to_string(savedWorkers) + " and " : std::string(),
+             "per_device_train_batch_size=", savedBatch, " gradient_accumulation_steps=", savedAccumulation);
+    if (savedWorkers != m_comm->size())
+        log("Resuming " + checkpoint + " of " + std::to_string(savedWorkers) + " worker(s) with " +
+            std::to_string(m_comm->size()) + ": the global batch is the same, so the data order and the optimizer "
+            "state carry over");
+    if (point.optimizer)
+        m_optimizer->loadState(point.optimizer->tensors, point.optimizer->steps,
+                               (fs::path(checkpoint) / "optimizer.safetensors").string());
+    else
+        m_optimizer->loadState({}, 0, checkpoint);
     if (!m_objectiveParams.empty() && !m_objective->load(checkpoint))
         fail("resume_from_checkpoint: ", checkpoint, " lacks what stage ", m_s.stage,
              " trains beside the model (value_head.safetensors)");
@@ -646,7 +882,7 @@ void Run::resume(const std::string& checkpoint)
     // trainer_log.jsonl continues, as LLaMA-Factory appends to it: the records up to the checkpoint are kept (those
     // past it were made by steps that are trained again), and the elapsed time goes on from the checkpoint's.
     const fs::path logPath = m_out / "trainer_log.jsonl";
-    if (fs::exists(logPath)) {
+    if (isMain() && fs::exists(logPath)) {
         m_records = trainerLogUpTo(logPath, m_globalStep);
         if (!m_records.empty() && m_records.back().contains("elapsed_time") && m_records.back()["elapsed_time"].is_string())
             m_elapsedBefore = parseElapsed(m_records.back()["elapsed_time"].get<std::string>());
@@ -670,16 +906,25 @@ TrainResult Run::execute()
     // The model folder is checked before anything is created: a wrong path must not leave an output folder
     // behind that then blocks the next start (issue 23).
     ModelConfig::fromDir(m_s.modelPath);
-    prepareOutputDir();
+    setUpWorkers();
+    inTurn([this] { prepareOutputDir(); },
+           [this] {
+               // The first worker has prepared the folder (and removed what overwrite_output_dir retires): the
+               // others learn from it what the run continues.
+               if (m_s.resumeFrom.empty() && !m_s.overwriteOutputDir)
+                   m_s.resumeFrom = lastCheckpoint(m_out.string());
+           });
     m_checkpointer = std::make_unique<Checkpointer>(Checkpointer::Options{
         m_out, m_s.saveTotalLimit, m_s.saveOnlyModel, [this](const std::string& line) { log(line); }});
     m_start = Clock::now();
-    prepareData();
+    inTurn([this] { prepareData(); }, [this] { prepareData(); }); // the first fills the token cache
     loadModelAndTrainables();
     if (m_device.is_cpu())
         keepFreedMemory();
 
-    m_batchesPerEpoch = std::int64_t((m_train.size() + std::size_t(m_s.batchSize) - 1) / std::size_t(m_s.batchSize));
+    const std::size_t workers = std::size_t(m_comm->size());
+    const std::size_t shard = (m_train.size() + workers - 1) / workers; // each worker's examples per epoch
+    m_batchesPerEpoch = std::int64_t((shard + std::size_t(m_s.batchSize) - 1) / std::size_t(m_s.batchSize));
     m_stepsPerEpoch = std::max<std::int64_t>(1, (m_batchesPerEpoch + m_s.accumulation - 1) / m_s.accumulation);
     m_totalSteps = m_s.maxSteps > 0 ? m_s.maxSteps
                                     : std::int64_t(std::ceil(m_s.epochs * double(m_stepsPerEpoch)));
@@ -720,6 +965,10 @@ TrainResult Run::execute()
                                         : std::int64_t(std::ceil(m_s.epochs))));
     log("  Instantaneous batch size per device = " + std::to_string(m_s.batchSize) +
         ", Gradient Accumulation steps = " + std::to_string(m_s.accumulation));
+    if (m_comm->size() > 1)
+        log("  Total train batch size (w. parallel, distributed & accumulation) = " +
+            std::to_string(m_s.batchSize * m_s.accumulation * m_comm->size()) + " (" + std::to_string(m_comm->size()) +
+            " workers)");
     log("  Total optimization steps = " + std::to_string(m_totalSteps));
 
     m_model->train();
@@ -738,6 +987,7 @@ TrainResult Run::execute()
     MetricSums logMetrics; // the stage's metrics since the last log (LLaMA-Factory's stored metrics)
     bool aborted = false;
     const auto abortRequested = [&] { return m_cb.abort && m_cb.abort->load(); };
+    const bool distributed = m_comm->size() > 1;
     m_start = Clock::now();
 
     try {
@@ -755,27 +1005,74 @@ TrainResult Run::execute()
                     micro.push_back(batchOf(m_train, order, std::size_t(b * m_s.batchSize), std::size_t(m_s.batchSize)));
                     totalWeight += m_objective->weight(micro.back());
                 }
+                if (distributed) {
+                    // The weight of the whole update over every worker: each worker's gradient is its part of
+                    // the one a single worker would compute, and the parts are summed (transformers'
+                    // num_items_in_batch across devices).
+                    auto carrier = torch::tensor({totalWeight}, torch::kFloat64);
+                    m_comm->allReduceSum(carrier);
+                    totalWeight = carrier.item<double>();
+                }
                 // The loss of the update: sum(loss) / sum(weight) over its micro-batches. For token losses
                 // every learned token of the accumulated batch counts once (transformers'
                 // num_items_in_batch), so accumulation equals one larger batch; batch-mean losses (the
                 // preference stages) are divided by the number of micro-batches, as the Trainer does.
                 double lossSum = 0;
-                for (const auto& batch : micro) {
+                std::int64_t updateTokens = 0;
+                MetricSums updateMetrics;
+                for (std::size_t i = 0; i < micro.size(); ++i) {
+                    const auto& batch = micro[i];
+                    if (i + 1 == micro.size())
+                        m_optimizer->beginLastBackward(); // its gradients are reduced while they are computed
                     auto out = m_objective->compute(m_model, batch);
                     if (totalWeight > 0)
                         (out.loss / totalWeight).backward();
                     lossSum += out.loss.item<double>();
-                    logMetrics.merge(out.metrics);
-                    m_tokensSeen += batch.tokens;
-                    m_tokensThisRun += batch.tokens;
+                    (distributed ? updateMetrics : logMetrics).merge(out.metrics);
+                    updateTokens += batch.tokens;
                 }
+                m_optimizer->finishBackward();
+                bool peersAbort = false;
+                if (distributed) {
+                    // The loss, tokens, metrics and stop requests of every worker, so every worker logs and
+                    // decides the same.
+                    json mine = {{"loss", lossSum}, {"tokens", updateTokens}, {"abort", abortRequested()},
+                                 {"metrics", json::array()}};
+                    for (const auto& e : updateMetrics.entries())
+                        mine["metrics"].push_back({e.name, e.sum, e.count});
+                    lossSum = 0;
+                    updateTokens = 0;
+                    updateMetrics.clear();
+                    for (const auto& w : gatherJson(mine)) {
+                        lossSum += w["loss"].get<double>();
+                        updateTokens += w["tokens"].get<std::int64_t>();
+                        peersAbort = peersAbort || w["abort"].get<bool>();
+                        for (const auto& e : w["metrics"])
+                            updateMetrics.add(e[0].get<std::string>(), e[1].get<double>(), e[2].get<double>());
+                    }
+                }
+                logMetrics.merge(updateMetrics);
+                m_tokensSeen += updateTokens;
+                m_tokensThisRun += updateTokens;
                 const double stepLoss = totalWeight > 0 ? lossSum / totalWeight : 0;
                 lastGradNorm = m_optimizer->clipGradNorm(m_s.maxGradNorm);
                 const double lr = m_schedule.lr(m_globalStep);
                 m_optimizer->step(lr);
                 m_optimizer->zeroGrad();
                 ++m_globalStep;
+                if (m_globalStep == m_startStep + 1 && distributed) {
+                    // What sharding saves: each worker's AdamW moments.
+                    auto bytes = torch::zeros({std::int64_t(m_comm->size())}, torch::kFloat64);
+                    bytes[m_comm->rank()] = double(m_optimizer->stateBytes());
+                    m_comm->allReduceSum(bytes);
+                    std::string list;
+                    for (int r = 0; r < m_comm->size(); ++r)
+                        list += (r ? ", " : "") + std::to_string(std::int64_t(bytes[r].item<double>()));
+                    log("Optimizer state per worker (ZeRO stage " + std::to_string(m_optimizer->zeroStage()) +
+                        "): [" + list + "] bytes");
+                }
                 adaptThreads();
+                relayWorkerOutput();
                 m_epoch = double(epochIndex) + double(b1) / double(m_batchesPerEpoch);
                 m_result.stepLosses.push_back(stepLoss);
                 logLossSum += stepLoss;
@@ -806,14 +1103,14 @@ TrainResult Run::execute()
                     logLossSum = 0;
                     logSteps = 0;
                 }
-                if (evaluating && m_globalStep % m_s.evalSteps == 0) {
+                if (evaluating && m_globalStep % m_s.evalSteps == 0 && isMain()) {
                     const double evalLoss = evaluate();
                     std::vector<std::pair<std::string, double>> evalMetrics;
                     for (const auto& [name, value] : m_lastEvalMetrics)
                         evalMetrics.emplace_back("eval_" + name, value);
                     report(std::nullopt, evalLoss, lr, lastGradNorm, evalMetrics);
                 }
-                aborted = abortRequested();
+                aborted = distributed ? peersAbort : abortRequested();
                 if (m_globalStep % m_s.saveSteps == 0 || (aborted && m_globalStep > m_startStep))
                     saveCheckpoint();
                 if (aborted) {
@@ -822,9 +1119,13 @@ TrainResult Run::execute()
                 }
             }
         }
-    } catch (const Error&) {
+    } catch (const Error& e) {
+        relayWorkerOutput();
+        if (distributed)
+            fail(explainFailure(e.what()));
         throw;
     } catch (const std::exception& e) {
+        relayWorkerOutput();
         if (isOutOfMemory(e))
             fail("out of memory at step ", m_globalStep + 1, ": lower per_device_train_batch_size or cutoff_len, "
                  "or keep gradient checkpointing on (", e.what(), ")");
@@ -832,6 +1133,11 @@ TrainResult Run::execute()
     }
 
     const double runtime = std::chrono::duration<double>(Clock::now() - m_start).count();
+    m_result.rank = m_comm->rank();
+    m_result.globalStep = m_globalStep;
+    m_result.aborted = aborted;
+    if (!isMain())
+        return m_result; // the first worker writes the model and the results
     if (m_s.loadBestAtEnd && !m_bestCheckpoint.empty() && !aborted) {
         log("Loading best model from " + m_bestCheckpoint + " (score: " + std::to_string(*m_bestMetric) + ")");
         torch::NoGradGuard noGrad;
@@ -884,6 +1190,14 @@ TrainResult Run::execute()
         all.update(predicted.metrics);
     }
 
+    if (m_workers) {
+        // The others end once their last step is done; their last words go to the log.
+        if (!m_workers->wait(120))
+            log("Warning: a worker did not end within 2 minutes of the last step and was stopped");
+        relayWorkerOutput();
+        if (const auto failure = m_workers->failure())
+            log("Warning: " + *failure);
+    }
     m_result.globalStep = m_globalStep;
     m_result.aborted = aborted;
     m_result.metrics = all;

@@ -69,7 +69,8 @@ struct TrainResult
     bool aborted = false;
     std::optional<std::string> resumedFrom; ///< the checkpoint the run continued
     nlohmann::json metrics;                 ///< all_results.json
-    std::vector<double> stepLosses;         ///< loss of each step this run made, in order
+    std::vector<double> stepLosses;         ///< loss of each step this run made, in order (over all workers)
+    int rank = 0;                           ///< this worker's rank; only rank 0 writes the run folder
 };
 
 /// The memory a run needs, estimated before loading anything big.
@@ -79,6 +80,7 @@ struct MemoryEstimate
     std::int64_t trainable = 0;   ///< trainable parameters (float32 unless pure_bf16)
     std::int64_t optimizer = 0;   ///< gradients + AdamW moments
     std::int64_t activations = 0; ///< saved activations and logits for one micro-batch at cutoff_len
+    int workers = 1;              ///< data-parallel workers: the figures are each one's
     std::int64_t total() const { return weights + trainable + optimizer + activations; }
     std::string describe() const;
 };

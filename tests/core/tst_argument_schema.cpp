@@ -69,14 +69,15 @@ private Q_SLOTS:
         QCOMPARE(lora.getFloat("num_train_epochs"), 3.0);
         QCOMPARE(lora.getString("dataset"), std::string("identity,alpaca_en_demo"));
         QVERIFY(lora.get("resume_from_checkpoint").is_null());
-        // trust_remote_code and ddp_timeout are LLaMA-Factory keys Lathe ignores, with a reason.
+        // trust_remote_code is a LLaMA-Factory key Lathe ignores, with a reason; ddp_timeout bounds its workers' waits.
         std::vector<std::string> ignored;
         for (const auto& [k, why] : lora.ignored()) {
             ignored.push_back(k);
             QVERIFY(!why.empty());
         }
         QVERIFY(std::find(ignored.begin(), ignored.end(), "trust_remote_code") != ignored.end());
-        QVERIFY(std::find(ignored.begin(), ignored.end(), "ddp_timeout") != ignored.end());
+        QVERIFY(std::find(ignored.begin(), ignored.end(), "ddp_timeout") == ignored.end());
+        QCOMPARE(lora.getInt("ddp_timeout"), 180000000LL);
     }
 
     void badValues_data()

@@ -1,0 +1,288 @@
+#include "dist/communicator.h"
+
+#include <sstream>
+
+#include <ATen/ATen.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef LATHE_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+#ifdef LATHE_WITH_HCCL
+#include <torch_npu/csrc/distributed/ProcessGroupHCCL.hpp>
+#endif
+
+#include "dist/worker_place.h"
+#include "util/error.h"
+
+namespace lathe {
+
+namespace {
+
+/// The first line of a c10d / Gloo error (the rest is a C++ backtrace).
+std::string firstLine(const std::exception& e)
+{
+    std::string what = e.what();
+    if (const auto* c10 = dynamic_cast<const c10::Error*>(&e))
+        what = c10->what_without_backtrace();
+    const auto nl = what.find('\n');
+    return nl == std::string::npos ? what : what.substr(0, nl);
+}
+
+class Solo final : public Communicator
+{
+public:
+    class Done final : public Pending
+    {
+    public:
+        void wait() override {}
+    };
+    int rank() const override { return 0; }
+    int size() const override { return 1; }
+    std::string backend() const override { return "solo"; }
+    std::unique_ptr<Pending> allReduceSumAsync(torch::Tensor) override { return std::make_unique<Done>(); }
+    void allReduceMax(torch::Tensor) override {}
+    void reduceScatterSum(const torch::Tensor& input, torch::Tensor& output) override
+    {
+        if (!output.is_same(input))
+            output.copy_(input.view_as(output));
+    }
+    void allGather(const torch::Tensor& input, torch::Tensor& output) override
+    {
+        if (!output.is_same(input))
+            output.copy_(input.view_as(output));
+    }
+    void broadcast(torch::Tensor, int) override {}
+    void barrier() override {}
+};
+
+class ProcessGroupCommunicator final : public Communicator
+{
+public:
+    ProcessGroupCommunicator(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<c10d::ProcessGroup> group,
+                             std::string backend, bool nativeReduceScatter)
+        : m_store(std::move(store)), m_group(std::move(group)), m_backend(std::move(backend)),
+          m_nativeReduceScatter(nativeReduceScatter)
+    {
+    }
+
+    class Work final : public Pending
+    {
+    public:
+        Work(c10::intrusive_ptr<c10d::Work> work, std::string what, std::string backend)
+            : m_work(std::move(work)), m_what(std::move(what)), m_backend(std::move(backend))
+        {
+        }
+        void wait() override
+        {
+            if (!m_work)
+                return;
+            auto work = std::move(m_work);
+            try {
+                work->wait();
+            } catch (const std::exception& e) {
+                collectiveFailed(m_what, m_backend, e);
+            }
+        }
+
+    private:
+        c10::intrusive_ptr<c10d::Work> m_work;
+        std::string m_what, m_backend;
+    };
+
+    [[noreturn]] static void collectiveFailed(const std::string& what, const std::string& backend,
+                                              const std::exception& e)
+    {
+        fail("the workers' ", what, " failed (", backend, ": ", firstLine(e),
+             "): another worker has stopped or cannot be reached; see its log");
+    }
+
+    int rank() const override { return m_group->getRank(); }
+    int size() const override { return m_group->getSize(); }
+    std::string backend() const override { return m_backend; }
+
+    std::unique_ptr<Pending> allReduceSumAsync(torch::Tensor t) override
+    {
+        const int w = size();
+        m_bytesSent += 2 * (w - 1) * t.numel() * t.element_size() / w; // a ring all-reduce
+        std::vector<at::Tensor> tensors{t};
+        return start([&] { return m_group->allreduce(tensors); }, "all-reduce");
+    }
+
+    void allReduceMax(torch::Tensor t) override
+    {
+        std::vector<at::Tensor> tensors{t};
+        c10d::AllreduceOptions options;
+        options.reduceOp = c10d::ReduceOp::MAX;
+        start([&] { return m_group->allreduce(tensors, options); }, "all-reduce")->wait();
+    }
+
+    void reduceScatterSum(const torch::Tensor& input, torch::Tensor& output) override
+    {
+        const int w = size(), r = rank();
+        const std::int64_t chunk = output.numel();
+        if (input.numel() != chunk * w)
+            fail("reduce-scatter: the input has ", input.numel(), " elements, not ", w, " x ", chunk);
+        m_bytesSent += (w - 1) * chunk * input.element_size();
+        auto flat = input.contiguous().view({w, chunk});
+        if (m_nativeReduceScatter) {
+            std::vector<at::Tensor> outputs{output};
+            std::vector<std::vector<at::Tensor>> inputs(1);
+            for (int i = 0; i < w; ++i)
+                inputs[0].push_back(flat[i]);
+            start([&] { return m_group->reduce_scatter(outputs, inputs); }, "reduce-scatter")->wait();
+            return;
+        }
+        // Gloo has no reduce-scatter: the ring algorithm on its point-to-point sends. In step s, worker r
+        // sends its partial sum of chunk (r - s - 1) to worker r + 1 and adds the partial sum of chunk
+        // (r - s - 2) it receives from worker r - 1; after w - 1 steps chunk r holds every worker's term.
+        auto acc = flat.clone();
+        auto incoming = torch::empty({chunk}, input.options());
+        const int next = (r + 1) % w, prev = (r + w - 1) % w;
+        for (int s = 0; s < w - 1; ++s) {
+            const int sendIndex = ((r - s - 1) % w + w) % w, recvIndex = ((r - s - 2) % w + w) % w;
+            std::vector<at::Tensor> out{acc[sendIndex].contiguous()}, in{incoming};
+            auto sent = start([&] { return m_group->send(out, next, s); }, "reduce-scatter");
+            auto got = start([&] { return m_group->recv(in, prev, s); }, "reduce-scatter");
+            got->wait();
+            sent->wait();
+            acc[recvIndex].add_(incoming);
+        }
+        output.copy_(acc[r].view_as(output));
+    }
+
+    void allGather(const torch::Tensor& input, torch::Tensor& output) override
+    {
+        const int w = size();
+        const std::int64_t chunk = input.numel();
+        if (output.numel() != chunk * w)
+            fail("all-gather: the output has ", output.numel(), " elements, not ", w, " x ", chunk);
+        m_bytesSent += (w - 1) * chunk * input.element_size();
+        auto flat = output.view({w, chunk});
+        std::vector<at::Tensor> inputs{input.contiguous().view({chunk})};
+        std::vector<std::vector<at::Tensor>> outputs(1);
+        for (int i = 0; i < w; ++i)
+            outputs[0].push_back(torch::empty({chunk}, input.options()));
+        start([&] { return m_group->allgather(outputs, inputs); }, "all-gather")->wait();
+        for (int i = 0; i < w; ++i)
+            flat[i].copy_(outputs[0][i]);
+    }
+
+    void broadcast(torch::Tensor t, int root) override
+    {
+        if (rank() == root)
+            m_bytesSent += t.numel() * t.element_size();
+        std::vector<at::Tensor> tensors{t};
+        c10d::BroadcastOptions options;
+        options.rootRank = root;
+        start([&] { return m_group->broadcast(tensors, options); }, "broadcast")->wait();
+    }
+
+    void barrier() override { start([&] { return m_group->barrier(); }, "barrier")->wait(); }
+
+private:
+    template <class F>
+    std::unique_ptr<Pending> start(F&& launch, const char* what)
+    {
+        try {
+            return std::make_unique<Work>(launch(), what, m_backend);
+        } catch (const Error&) {
+            throw;
+        } catch (const std::exception& e) {
+            collectiveFailed(what, m_backend, e);
+        }
+    }
+
+    c10::intrusive_ptr<c10d::Store> m_store;
+    c10::intrusive_ptr<c10d::ProcessGroup> m_group;
+    std::string m_backend;
+    bool m_nativeReduceScatter;
+};
+
+} // namespace
+
+std::unique_ptr<Communicator> soloCommunicator()
+{
+    return std::make_unique<Solo>();
+}
+
+bool backendAvailable(torch::DeviceType type)
+{
+    if (type == torch::kCPU)
+        return true;
+#ifdef LATHE_WITH_NCCL
+    if (type == torch::kCUDA)
+        return true;
+#endif
+#ifdef LATHE_WITH_HCCL
+    if (type == torch::kPrivateUse1)
+        return true;
+#endif
+    return false;
+}
+
+std::unique_ptr<Communicator> connectWorkers(const WorkerPlace& place, const torch::Device& device,
+                                             std::chrono::milliseconds timeout)
+{
+    if (place.worldSize <= 1)
+        return soloCommunicator();
+    if (!backendAvailable(device.type()))
+        fail("distributed training on ", device.str(), " needs ",
+             device.is_cuda() ? "NCCL (build with -DLATHE_WITH_NCCL=ON against a CUDA libtorch)"
+                              : "HCCL (build with -DLATHE_WITH_NPU=ON -DLATHE_WITH_HCCL=ON against torch_npu)",
+             "; this build has Gloo, for CPU workers (device: cpu)");
+    const std::string where = place.masterAddr + ":" + std::to_string(place.masterPort);
+    c10::intrusive_ptr<c10d::Store> store;
+    try {
+        c10d::TCPStoreOptions options;
+        options.port = std::uint16_t(place.masterPort);
+        options.isServer = place.rank == 0;
+        options.numWorkers = std::size_t(place.worldSize);
+        options.waitWorkers = true;
+        options.timeout = timeout;
+        store = c10::make_intrusive<c10d::TCPStore>(place.masterAddr, options);
+    } catch (const std::exception& e) {
+        fail("the rendezvous of ", place.worldSize, " workers at MASTER_ADDR:MASTER_PORT ", where, " failed (",
+             place.describe(), "): ", firstLine(e),
+             place.rank == 0 ? "; is the port in use? choose another MASTER_PORT"
+                             : "; is rank 0 running and the address reachable from here?");
+    }
+    try {
+        if (device.is_cpu()) {
+            auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+            // The address the other workers reach this one at: loopback for a job on one machine.
+            const bool local = place.masterAddr == "127.0.0.1" || place.masterAddr == "localhost";
+            options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                             : c10d::ProcessGroupGloo::createDefaultDevice());
+            options->threads = 2;
+            auto prefixed = c10::make_intrusive<c10d::PrefixStore>("lathe/", store);
+            auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, place.rank, place.worldSize, options);
+            return std::make_unique<ProcessGroupCommunicator>(store, group, "gloo", false);
+        }
+#ifdef LATHE_WITH_NCCL
+        if (device.is_cuda()) {
+            auto options = c10d::ProcessGroupNCCL::Options::create();
+            options->timeout = timeout;
+            auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, place.rank, place.worldSize, options);
+            return std::make_unique<ProcessGroupCommunicator>(store, group, "nccl", true);
+        }
+#endif
+#ifdef LATHE_WITH_HCCL
+        if (device.type() == torch::kPrivateUse1) {
+            auto options = c10d_npu::ProcessGroupHCCL::Options::create();
+            options->timeout = timeout;
+            auto group = c10::make_intrusive<c10d_npu::ProcessGroupHCCL>(store, place.rank, place.worldSize, options);
+            return std::make_unique<ProcessGroupCommunicator>(store, group, "hccl", true);
+        }
+#endif
+    } catch (const Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        fail("connecting ", place.worldSize, " workers through ", where, " failed (", place.describe(), "): ",
+             firstLine(e));
+    }
+    fail("no distributed backend for ", device.str());
+}
+
+} // namespace lathe
