@@ -153,7 +153,7 @@ int runTrainCommand(const std::vector<std::string>& argv)
             return std::string(line);
         });
     if (result.rank != 0)
-        return result.aborted ? 130 : 0; // a worker of a data-parallel run: rank 0 reports and writes
+        return 0; // a worker of a data-parallel run: rank 0 reports, writes and says whether the job was stopped
     std::cout << "***** train metrics *****\n";
     for (auto it = result.metrics.begin(); it != result.metrics.end(); ++it)
         std::cout << "  " << it.key() << " = " << it.value().dump() << "\n";

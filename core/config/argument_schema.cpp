@@ -78,8 +78,8 @@ std::vector<ArgSpec> buildSchema()
         arg("ddp_timeout", I, 1800, "train",
             "Seconds a worker waits for the others in a collective before stopping with an error.",
             "进程在集合通信中等待其他进程的秒数，超时则报错停止。", {}, 1, std::nullopt),
-        arg("ddp_bucket_cap_mb", I, 25, "train", "Size of the gradient buckets all-reduced during the backward pass.",
-            "反向传播中分桶全归约的梯度桶大小（MB）。", {}, 1, 4096),
+        arg("ddp_bucket_cap_mb", F, 25, "train", "Size of the gradient buckets all-reduced during the backward pass (MB).",
+            "反向传播中分桶全归约的梯度桶大小（MB）。", {}, 0.001, 4096),
         // ---- method
         arg("stage", C, "sft", "method", "Training stage.", "训练阶段。", stageNames()),
         arg("do_train", B, false, "method", "Run training.", "执行训练。"),

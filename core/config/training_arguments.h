@@ -28,7 +28,8 @@ struct TrainingArguments
     std::string device;                ///< device
     std::optional<std::int64_t> nprocPerNode; ///< nproc_per_node (null: one per visible accelerator, 1 on CPU)
     std::string deepspeed;             ///< deepspeed (config path)
-    std::int64_t ddpTimeout = 1800, ddpBucketCapMb = 25;
+    std::int64_t ddpTimeout = 1800;
+    double ddpBucketCapMb = 25;
     // ---- method
     std::string stage;          ///< stage
     std::string finetuningType; ///< finetuning_type

@@ -550,7 +550,7 @@ void Run::loadModelAndTrainables()
         decay.push_back(decaysWeight(name));
     ParallelOptions parallel;
     parallel.zeroStage = m_s.deepSpeed.zeroStage;
-    parallel.bucketBytes = m_s.ddpBucketCapMb << 20;
+    parallel.bucketBytes = std::max<std::int64_t>(1, std::int64_t(m_s.ddpBucketCapMb * double(1 << 20)));
     if (!m_s.deepSpeed.note.empty())
         log("deepspeed: " + m_s.deepSpeed.note);
     m_optimizer = std::make_unique<ParallelAdamW>(

@@ -202,6 +202,7 @@ private Q_SLOTS:
         auto two = baseArgs(m_model, m_data, m_root / "lora2");
         two.set("per_device_train_batch_size", "2");
         two.set("nproc_per_node", "2");
+        two.set("ddp_bucket_cap_mb", "0.004"); // 4 KiB: four buckets, reduced while the backward pass goes on
         std::vector<std::string> lines;
         TrainCallbacks callbacks;
         callbacks.log = [&](const std::string& line) { lines.push_back(line); };
@@ -247,17 +248,21 @@ private Q_SLOTS:
             return a;
         };
         const auto single = runTraining(full(m_root / "full1", "4"));
-        auto two = full(m_root / "full2", "2");
-        two.set("nproc_per_node", "2");
-        two.set("deepspeed", z2.string());
-        const auto parallel = runTraining(two);
-        for (std::size_t i = 0; i < 4; ++i)
-            QVERIFY2(std::abs(parallel.stepLosses[i] - single.stepLosses[i]) < 1e-5,
-                     qPrintable(QString("step %1: %2 vs %3").arg(i + 1).arg(parallel.stepLosses[i], 0, 'g', 9)
-                                    .arg(single.stepLosses[i], 0, 'g', 9)));
-        const double diff =
-            maxDifference(m_root / "full1" / "model.safetensors", m_root / "full2" / "model.safetensors");
-        QVERIFY2(diff < 1e-5, qPrintable(QString("weights differ by %1").arg(diff)));
+        const fs::path z1 = m_root / "ds_z1_config.json";
+        writeTextFileAtomic(z1.string(), R"({"zero_optimization": {"stage": 1}})");
+        for (const auto& [config, out] : {std::pair{z1, m_root / "full2z1"}, std::pair{z2, m_root / "full2"}}) {
+            auto two = full(out, "2");
+            two.set("nproc_per_node", "2");
+            two.set("deepspeed", config.string());
+            two.set("ddp_bucket_cap_mb", "0.05"); // three buckets, each split between the workers mid-tensor
+            const auto parallel = runTraining(two);
+            for (std::size_t i = 0; i < 4; ++i)
+                QVERIFY2(std::abs(parallel.stepLosses[i] - single.stepLosses[i]) < 1e-5,
+                         qPrintable(QString("%1, step %2: %3 vs %4").arg(config.filename().c_str()).arg(i + 1)
+                                        .arg(parallel.stepLosses[i], 0, 'g', 9).arg(single.stepLosses[i], 0, 'g', 9)));
+            const double diff = maxDifference(m_root / "full1" / "model.safetensors", out / "model.safetensors");
+            QVERIFY2(diff < 1e-5, qPrintable(QString("weights differ by %1").arg(diff)));
+        }
         // Half the AdamW moments on each worker: the whole state is 2 float32 moments per trained parameter.
         const auto perWorker = optimizerStatePerWorker(m_root / "full2" / "running_log.txt");
         QCOMPARE(perWorker.size(), std::size_t(2));
@@ -288,6 +293,46 @@ private Q_SLOTS:
         other.set("overwrite_output_dir", "false");
         CHECK_ERROR(runTraining(other), "global batch of 8 (2 worker(s) x per_device_train_batch_size 2 x "
                                               "gradient_accumulation_steps 2); this run's is 4");
+    }
+
+    // Ctrl-C on the launcher: every worker stops after the same step, which is saved as a checkpoint, and the
+    // model is written; the launcher exits with 130 and leaves no worker behind.
+    void interruptStopsEveryWorker()
+    {
+        const fs::path out = m_root / "interrupted";
+        auto args = baseArgs(m_model, m_data, out);
+        args.set("per_device_train_batch_size", "2");
+        args.set("max_steps", "100000");
+        args.set("save_steps", "1000");
+        args.set("nproc_per_node", "2");
+        const fs::path yaml = m_root / "interrupted.yaml";
+        writeTextFileAtomic(yaml.string(), args.toYaml());
+        QProcess launcher;
+        launcher.start(test::latheBinary(), {"train", QString::fromStdString(yaml.string())});
+        QVERIFY(launcher.waitForStarted());
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+        const fs::path log = out / "trainer_log.jsonl";
+        while ((!fs::exists(log) || fs::file_size(log) < 600) && std::chrono::steady_clock::now() < deadline &&
+               launcher.state() == QProcess::Running)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::vector<pid_t> workers;
+        for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(launcher.processId()) + "/task")) {
+            std::ifstream children(task.path() / "children");
+            for (pid_t pid = 0; children >> pid;)
+                workers.push_back(pid);
+        }
+        QCOMPARE(workers.size(), std::size_t(1));
+        ::kill(pid_t(launcher.processId()), SIGINT);
+        QVERIFY(launcher.waitForFinished(60000));
+        const QString output = launcher.readAllStandardError() + launcher.readAllStandardOutput();
+        QVERIFY2(launcher.exitStatus() == QProcess::NormalExit && launcher.exitCode() == 130, qPrintable(output));
+        QVERIFY2(output.contains("Training aborted at step"), qPrintable(output));
+        QVERIFY2(!output.contains("Warning: worker rank"), qPrintable(output)); // the worker ended cleanly too
+        QVERIFY(::kill(workers[0], 0) != 0);                                     // and is gone
+        const auto state = json::parse(readAll(out / "trainer_state.json"));
+        const auto step = state["global_step"].get<long long>();
+        QCOMPARE(lastCheckpoint(out.string()), (out / ("checkpoint-" + std::to_string(step))).string());
+        QVERIFY(fs::exists(out / "adapter_model.safetensors"));
     }
 
     // A worker killed mid-run: the other stops with a message naming it, well within the time limit; the
