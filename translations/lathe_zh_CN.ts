@@ -336,6 +336,18 @@
         <source>Whether to use mixed precision training.</source>
         <translation>是否使用混合精度训练。</translation>
     </message>
+    <message>
+        <source>DeepSpeed config (ZeRO stage)</source>
+        <translation>DeepSpeed 配置（ZeRO 阶段）</translation>
+    </message>
+    <message>
+        <source>Worker timeout (s)</source>
+        <translation>进程等待超时（秒）</translation>
+    </message>
+    <message>
+        <source>Gradient bucket (MB)</source>
+        <translation>梯度桶大小（MB）</translation>
+    </message>
 </context>
 <context>
     <name>lathe::ChatTab</name>
@@ -1361,10 +1373,6 @@
         <translation>RoPE 插值时使用的方法。</translation>
     </message>
     <message>
-        <source>Device</source>
-        <translation>计算设备</translation>
-    </message>
-    <message>
         <source>Where training, evaluation and chat compute: auto picks CUDA, then Ascend NPU, then the CPU.</source>
         <translation>训练、评估和对话使用的计算设备：自动时依次选择 CUDA、昇腾 NPU、CPU。</translation>
     </message>
@@ -1427,6 +1435,22 @@
     <message>
         <source>Template built from the model&apos;s %1 (auto).</source>
         <translation>模板由模型的 %1 生成（auto）。</translation>
+    </message>
+    <message>
+        <source>Device and workers</source>
+        <translation>设备与进程数</translation>
+    </message>
+    <message>
+        <source>auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source> workers</source>
+        <translation> 个进程</translation>
+    </message>
+    <message>
+        <source>Training workers (nproc_per_node): one per GPU or NPU, or several CPU processes that share the cores. They train as one job: the batch size is per worker, the loss is their mean. auto: one per visible GPU or NPU, one on the CPU.</source>
+        <translation>训练进程数（nproc_per_node）：每块 GPU 或 NPU 一个，或共享 CPU 核心的多个 CPU 进程。它们作为一个任务训练：批大小按每个进程计，损失取各进程的平均。自动：每块可见 GPU 或 NPU 一个，CPU 上一个。</translation>
     </message>
 </context>
 <context>
@@ -1784,6 +1808,10 @@
     <message>
         <source>Where Save and Load keep the arguments (a bare name is in %1).</source>
         <translation>保存与载入参数所用的文件（仅文件名时位于 %1）。</translation>
+    </message>
+    <message>
+        <source>per device, %1 workers</source>
+        <translation>（每个设备，共 %1 个进程）</translation>
     </message>
 </context>
 </TS>

@@ -48,7 +48,7 @@ bool isStageArgument(const std::string& name)
 const std::set<std::string> shownElsewhere = {
     "model_name_or_path", "adapter_name_or_path", "template", "finetuning_type", "stage", "dataset",
     "dataset_dir", "output_dir", "do_train", "do_eval", "do_predict", "predict_with_generate", "infer_dtype",
-    "rope_scaling", "device"};
+    "rope_scaling", "device", "nproc_per_node"};
 const std::set<std::string> otherGroups = {"generation", "export", "benchmark"};
 
 // LLaMA-Board's labels (llamaboard_locales.json) for its own fields, and Lathe's for the others; a key without one
@@ -73,6 +73,9 @@ const Label labels[] = {
     {"save_steps", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Save steps")},
     {"warmup_steps", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Warmup steps")},
     {"neftune_noise_alpha", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "NEFTune alpha")},
+    {"deepspeed", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "DeepSpeed config (ZeRO stage)")},
+    {"ddp_timeout", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Worker timeout (s)")},
+    {"ddp_bucket_cap_mb", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Gradient bucket (MB)")},
     {"packing", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Pack sequences")},
     {"neat_packing", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Use neat packing")},
     {"train_on_prompt", QT_TRANSLATE_NOOP("lathe::ArgumentForm", "Train on prompt")},

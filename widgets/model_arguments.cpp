@@ -17,6 +17,8 @@ void addModelArguments(const TopBar* topBar, ArgumentSet& args)
         args.setValue("rope_scaling", s.ropeScaling.toStdString(), "form");
     if (!s.device.isEmpty())
         args.setValue("device", s.device.toStdString(), "form");
+    if (s.workers > 0)
+        args.setValue("nproc_per_node", s.workers, "form");
     if (!s.adapters.isEmpty())
         args.setValue("adapter_name_or_path", s.adapters.join(QLatin1Char(',')).toStdString(), "form");
 }

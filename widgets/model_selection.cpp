@@ -18,6 +18,7 @@ ModelSelection modelSelection(const TopBar* bar)
     s.modelPath = bar->modelPath();
     s.ropeScaling = bar->ropeScaling();
     s.device = bar->computeDevice();
+    s.workers = bar->workers();
     const QString name = bar->modelName().isEmpty() ? QStringLiteral("Custom") : bar->modelName();
     QStringList checkpoints;
     const QDir saveDir(CheckpointLister::saveDir(bar->savesRoot(), name, s.finetuningType));

@@ -19,6 +19,7 @@ struct ModelSelection
     /// The rope_scaling argument ("" for none) and the device argument (auto, cpu, cuda:N, npu:N).
     QString ropeScaling;
     QString device = QStringLiteral("auto");
+    int workers = 0; ///< nproc_per_node; 0: auto
 };
 
 /// The selection of `bar`; empty when `bar` is null.

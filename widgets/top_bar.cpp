@@ -6,6 +6,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QComboBox>
+#include <QSpinBox>
 #include <QCompleter>
 #include <QDir>
 #include <QEvent>
@@ -121,6 +122,12 @@ TopBar::TopBar(QWidget* parent)
     for (const std::string& d : deviceChoices())
         m_device->addItem(QString::fromStdString(d), QString::fromStdString(d));
 
+    // Several devices train as one data-parallel job (docs/distributed.md): one worker per GPU/NPU, or CPU
+    // processes sharing the cores.
+    m_workers = new QSpinBox(this);
+    m_workers->setRange(0, 64);
+    m_workers->setValue(0);
+
     m_languageLabel = fieldLabel(m_language, this);
     m_modelNameLabel = fieldLabel(m_modelName, this);
     m_modelPathLabel = fieldLabel(m_modelPath, this);
@@ -173,7 +180,11 @@ TopBar::TopBar(QWidget* parent)
     grid->addWidget(m_ropeScalingLabel, 3, 4);
     grid->addWidget(m_ropeScaling, 4, 4);
     grid->addWidget(m_deviceLabel, 3, 5);
-    grid->addWidget(m_device, 4, 5);
+    auto* deviceRow = new QHBoxLayout;
+    deviceRow->setContentsMargins(0, 0, 0, 0);
+    deviceRow->addWidget(m_device, 3);
+    deviceRow->addWidget(m_workers, 2);
+    grid->addLayout(deviceRow, 4, 5);
     for (int column = 0; column < 6; ++column)
         grid->setColumnStretch(column, 1);
 
@@ -425,6 +436,11 @@ QString TopBar::computeDevice() const
     return m_device->currentData().toString();
 }
 
+int TopBar::workers() const
+{
+    return m_workers->value();
+}
+
 bool TopBar::multiSelect() const
 {
     return finetuningType() == QLatin1String("lora");
@@ -584,7 +600,12 @@ void TopBar::retranslateUi()
     m_hub->setToolTip(tr("Choose the model download source."));
     m_ropeScalingLabel->setText(tr("RoPE scaling"));
     m_ropeScaling->setToolTip(tr("RoPE scaling method to use."));
-    m_deviceLabel->setText(tr("Device"));
+    m_deviceLabel->setText(tr("Device and workers"));
+    m_workers->setSpecialValueText(tr("auto"));
+    m_workers->setSuffix(tr(" workers"));
+    m_workers->setToolTip(tr("Training workers (nproc_per_node): one per GPU or NPU, or several CPU processes that "
+                             "share the cores. They train as one job: the batch size is per worker, the loss is "
+                             "their mean. auto: one per visible GPU or NPU, one on the CPU."));
     m_device->setToolTip(tr("Where training, evaluation and chat compute: auto picks CUDA, then Ascend NPU, then the CPU."));
 
     refreshCheckpoints();

@@ -9,6 +9,7 @@
 #include <QWidget>
 
 class QComboBox;
+class QSpinBox;
 class QLabel;
 class QProgressBar;
 class QLineEdit;
@@ -48,6 +49,8 @@ public:
     QString ropeScaling() const;
     /// The device argument: auto, cpu, cuda:N or npu:N.
     QString computeDevice() const;
+    /// Data-parallel training workers (nproc_per_node): 0 for auto (one per visible GPU or NPU, one on CPU).
+    int workers() const;
 
     /// Where runs are saved (LLaMA-Board: saves/ in the working folder); checkpoints are listed from here.
     QString savesRoot() const { return m_savesRoot; }
@@ -80,6 +83,8 @@ public:
     QComboBox* hubCombo() const { return m_hub; }
     QComboBox* ropeScalingCombo() const { return m_ropeScaling; }
     QComboBox* deviceCombo() const { return m_device; }
+    /// Beside the device: how many workers train (several GPUs/NPUs, or CPU processes); "auto" is 0.
+    QSpinBox* workersSpin() const { return m_workers; }
 
 public Q_SLOTS:
     /// Lists the checkpoints of the current model and method again, keeping the choice if it still exists.
@@ -138,6 +143,7 @@ private:
     QComboBox* m_ropeScaling = nullptr;
     QLabel* m_deviceLabel = nullptr;
     QComboBox* m_device = nullptr;
+    QSpinBox* m_workers = nullptr;
     bool m_syncingChecks = false;
 };
 

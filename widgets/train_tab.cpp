@@ -29,6 +29,7 @@
 #include <QStandardItemModel>
 #include <QStyle>
 #include <QTextCursor>
+#include <QSpinBox>
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -336,6 +337,7 @@ void TrainTab::setTopBar(TopBar* topBar)
         connect(m_topBar->modelPathEdit(), &QLineEdit::textChanged, m_estimateTimer, qOverload<>(&QTimer::start));
         connect(m_topBar->finetuningTypeCombo(), &QComboBox::currentTextChanged, m_estimateTimer,
                 qOverload<>(&QTimer::start));
+        connect(m_topBar->workersSpin(), &QSpinBox::valueChanged, m_estimateTimer, qOverload<>(&QTimer::start));
         // A *_nothink template never thinks: "Enable thinking" is off and not offered (issue 23, item 10).
         auto follow = [this](const QString& tpl) {
             auto* box = qobject_cast<QCheckBox*>(m_form->editor(QStringLiteral("enable_thinking")));
@@ -523,6 +525,7 @@ void TrainTab::loadArguments(const ArgumentSet& args)
         const int device = m_topBar->deviceCombo()->findData(QString::fromStdString(args.getString("device")));
         if (device >= 0)
             m_topBar->deviceCombo()->setCurrentIndex(device);
+        m_topBar->workersSpin()->setValue(args.isSet("nproc_per_node") ? int(args.getInt("nproc_per_node")) : 0);
         // After the method, whose change lists the checkpoints again.
         m_topBar->checkpointCombo()->setCurrentText(QString::fromStdString(args.getString("adapter_name_or_path")));
     }
@@ -930,9 +933,12 @@ void TrainTab::updateMemoryEstimate()
         m_memoryEstimate = tr("%1 (weights %2, trainable %3, gradients and AdamW %4, activations %5)")
                                .arg(size(m.total()), size(m.weights), size(m.trainable), size(m.optimizer),
                                     size(m.activations));
+        if (m.workers > 1)
+            m_memoryEstimate += QLatin1Char(' ') + tr("per device, %1 workers").arg(m.workers);
         const std::int64_t available = availableHostBytes();
         const QString device = m_topBar->computeDevice();
-        if (available > 0 && m.total() > available &&
+        // CPU workers share this machine's memory: all of them count against it.
+        if (available > 0 && m.total() * m.workers > available &&
             (device == QLatin1String("cpu") || (device == QLatin1String("auto") && deviceChoices().size() == 1))) {
             m_memoryWarning = true;
             m_memoryEstimate += QLatin1Char(' ') + tr("exceeds the %1 available: lower the batch size or cutoff "

@@ -70,8 +70,8 @@ public:
     class Work final : public Pending
     {
     public:
-        Work(c10::intrusive_ptr<c10d::Work> work, std::string what, std::string backend)
-            : m_work(std::move(work)), m_what(std::move(what)), m_backend(std::move(backend))
+        Work(c10::intrusive_ptr<c10d::Work> work, std::string what, std::string backend, double* waited)
+            : m_work(std::move(work)), m_what(std::move(what)), m_backend(std::move(backend)), m_waited(waited)
         {
         }
         void wait() override
@@ -79,16 +79,19 @@ public:
             if (!m_work)
                 return;
             auto work = std::move(m_work);
+            const auto start = std::chrono::steady_clock::now();
             try {
                 work->wait();
             } catch (const std::exception& e) {
                 collectiveFailed(m_what, m_backend, e);
             }
+            *m_waited += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         }
 
     private:
         c10::intrusive_ptr<c10d::Work> m_work;
         std::string m_what, m_backend;
+        double* m_waited;
     };
 
     [[noreturn]] static void collectiveFailed(const std::string& what, const std::string& backend,
@@ -186,7 +189,7 @@ private:
     std::unique_ptr<Pending> start(F&& launch, const char* what)
     {
         try {
-            return std::make_unique<Work>(launch(), what, m_backend);
+            return std::make_unique<Work>(launch(), what, m_backend, &m_secondsWaiting);
         } catch (const Error&) {
             throw;
         } catch (const std::exception& e) {

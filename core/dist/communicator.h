@@ -51,9 +51,12 @@ public:
 
     /// Bytes this worker has sent through collectives so far (the algorithm's, not the wire's framing).
     std::int64_t bytesSent() const { return m_bytesSent; }
+    /// Seconds this worker has spent blocked on collectives (waiting for the others and the transfer).
+    double secondsWaiting() const { return m_secondsWaiting; }
 
 protected:
     std::int64_t m_bytesSent = 0;
+    double m_secondsWaiting = 0;
 };
 
 /// One worker: collectives change nothing.

@@ -1133,6 +1133,15 @@ TrainResult Run::execute()
     }
 
     const double runtime = std::chrono::duration<double>(Clock::now() - m_start).count();
+    if (distributed && m_globalStep > m_startStep) {
+        const double steps = double(m_globalStep - m_startStep);
+        std::ostringstream o;
+        o << std::fixed << std::setprecision(2) << "Collectives (" << m_comm->backend() << "): "
+          << double(m_comm->bytesSent()) / steps / 1e6 << " MB sent per step by this worker, "
+          << m_comm->secondsWaiting() / steps * 1e3 << " ms per step waiting on them, of "
+          << runtime / steps * 1e3 << " ms per step";
+        log(o.str());
+    }
     m_result.rank = m_comm->rank();
     m_result.globalStep = m_globalStep;
     m_result.aborted = aborted;

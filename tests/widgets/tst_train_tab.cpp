@@ -73,6 +73,7 @@ private Q_SLOTS:
     void runFromTheTab();
     void dpoRunFromTheTab();
     void abortStopsAndSaves();
+    void twoWorkersFromTheTab();
     void trainerErrorIsShown();
     void memoryEstimateBeforeStart();
     void existingOutputDirOffersResume();
@@ -555,6 +556,35 @@ void TestTrainTab::runFromTheTab()
     // An empty chart shows no "0 0 0 0 1".
     charts->clear();
     QVERIFY(!x->labelsVisible());
+}
+
+// Two CPU workers chosen beside the device: the estimate is per device, the run starts a second `lathe` process
+// (Gloo), the log names the job and the charts get the loss of every step, reduced over the workers.
+void TestTrainTab::twoWorkersFromTheTab()
+{
+    qputenv("LATHE_WORKER_BINARY", lathe::test::latheBinary().toUtf8());
+    TopBar bar;
+    TrainTab tab;
+    const QString out = m_root + "/two-workers";
+    const int steps = 3;
+    setUp(bar, tab, out, steps);
+    lathe::test::chooseIn(bar.deviceCombo(), "cpu");
+    lathe::test::typeInto(bar.workersSpin(), "2");
+    QCOMPARE(bar.workersSpin()->value(), 2);
+    QCOMPARE(tab.arguments().getInt("nproc_per_node"), 2LL);
+    QTRY_VERIFY2(tab.memoryLabel()->text().contains("per device, 2 workers"), qPrintable(tab.memoryLabel()->text()));
+    QSignalSpy progress(tab.runner(), &lathe::TrainRunner::progress);
+    QSignalSpy finished(&tab, &TrainTab::runFinished);
+    lathe::test::clickOn(tab.startButton());
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+    const QList<QVariant> result = finished.takeFirst();
+    QVERIFY2(result.at(0).toBool(), qPrintable(result.at(2).toString()));
+    const QString log = tab.outputBox()->toPlainText();
+    QVERIFY2(log.contains("Data-parallel training: 2 workers through gloo"), qPrintable(log));
+    QVERIFY(log.contains("Total train batch size (w. parallel, distributed & accumulation) = 4"));
+    QCOMPARE(int(tab.charts()->lossPoints().size()), steps);
+    QVERIFY(QFile::exists(out + "/adapter_model.safetensors"));
+    qunsetenv("LATHE_WORKER_BINARY");
 }
 
 void TestTrainTab::abortStopsAndSaves()
