@@ -4,7 +4,9 @@
 
 #include <ATen/ATen.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#ifdef LATHE_HAVE_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef LATHE_WITH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -57,10 +59,13 @@ public:
     void barrier() override {}
 };
 
+// On the backend's own class: libtorch 1.13's process groups derive from c10d::ProcessGroup, libtorch 2.x's from
+// c10d::Backend; their collectives have the same signatures.
+template <class Group>
 class ProcessGroupCommunicator final : public Communicator
 {
 public:
-    ProcessGroupCommunicator(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<c10d::ProcessGroup> group,
+    ProcessGroupCommunicator(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<Group> group,
                              std::string backend, bool nativeReduceScatter)
         : m_store(std::move(store)), m_group(std::move(group)), m_backend(std::move(backend)),
           m_nativeReduceScatter(nativeReduceScatter)
@@ -198,7 +203,7 @@ private:
     }
 
     c10::intrusive_ptr<c10d::Store> m_store;
-    c10::intrusive_ptr<c10d::ProcessGroup> m_group;
+    c10::intrusive_ptr<Group> m_group;
     std::string m_backend;
     bool m_nativeReduceScatter;
 };
@@ -212,8 +217,10 @@ std::unique_ptr<Communicator> soloCommunicator()
 
 bool backendAvailable(torch::DeviceType type)
 {
+#ifdef LATHE_HAVE_GLOO
     if (type == torch::kCPU)
         return true;
+#endif
 #ifdef LATHE_WITH_NCCL
     if (type == torch::kCUDA)
         return true;
@@ -232,9 +239,9 @@ std::unique_ptr<Communicator> connectWorkers(const WorkerPlace& place, const tor
         return soloCommunicator();
     if (!backendAvailable(device.type()))
         fail("distributed training on ", device.str(), " needs ",
-             device.is_cuda() ? "NCCL (build with -DLATHE_WITH_NCCL=ON against a CUDA libtorch)"
-                              : "HCCL (build with -DLATHE_WITH_NPU=ON -DLATHE_WITH_HCCL=ON against torch_npu)",
-             "; this build has Gloo, for CPU workers (device: cpu)");
+             device.is_cpu()    ? "Gloo (this build found no Gloo headers: install libgloo-dev and build again)"
+             : device.is_cuda() ? "NCCL (build with -DLATHE_WITH_NCCL=ON against a CUDA libtorch)"
+                                : "HCCL (build with -DLATHE_WITH_NPU=ON -DLATHE_WITH_HCCL=ON against torch_npu)");
     const std::string where = place.masterAddr + ":" + std::to_string(place.masterPort);
     c10::intrusive_ptr<c10d::Store> store;
     try {
@@ -252,6 +259,7 @@ std::unique_ptr<Communicator> connectWorkers(const WorkerPlace& place, const tor
                              : "; is rank 0 running and the address reachable from here?");
     }
     try {
+#ifdef LATHE_HAVE_GLOO
         if (device.is_cpu()) {
             auto options = c10d::ProcessGroupGloo::Options::create(timeout);
             // The address the other workers reach this one at: loopback for a job on one machine.
@@ -261,14 +269,15 @@ std::unique_ptr<Communicator> connectWorkers(const WorkerPlace& place, const tor
             options->threads = 2;
             auto prefixed = c10::make_intrusive<c10d::PrefixStore>("lathe/", store);
             auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, place.rank, place.worldSize, options);
-            return std::make_unique<ProcessGroupCommunicator>(store, group, "gloo", false);
+            return std::make_unique<ProcessGroupCommunicator<c10d::ProcessGroupGloo>>(store, group, "gloo", false);
         }
+#endif
 #ifdef LATHE_WITH_NCCL
         if (device.is_cuda()) {
             auto options = c10d::ProcessGroupNCCL::Options::create();
             options->timeout = timeout;
             auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, place.rank, place.worldSize, options);
-            return std::make_unique<ProcessGroupCommunicator>(store, group, "nccl", true);
+            return std::make_unique<ProcessGroupCommunicator<c10d::ProcessGroupNCCL>>(store, group, "nccl", true);
         }
 #endif
 #ifdef LATHE_WITH_HCCL
@@ -276,7 +285,7 @@ std::unique_ptr<Communicator> connectWorkers(const WorkerPlace& place, const tor
             auto options = c10d_npu::ProcessGroupHCCL::Options::create();
             options->timeout = timeout;
             auto group = c10::make_intrusive<c10d_npu::ProcessGroupHCCL>(store, place.rank, place.worldSize, options);
-            return std::make_unique<ProcessGroupCommunicator>(store, group, "hccl", true);
+            return std::make_unique<ProcessGroupCommunicator<c10d_npu::ProcessGroupHCCL>>(store, group, "hccl", true);
         }
 #endif
     } catch (const Error&) {

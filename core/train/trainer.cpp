@@ -330,19 +330,20 @@ void Run::inTurn(const std::function<void()>& mainPart, const std::function<void
 
 json Run::gatherJson(const json& mine)
 {
+    // Two collectives: the longest text, then every worker's text padded to it.
     const std::string text = mine.dump();
-    constexpr std::int64_t kSize = 1 << 16;
-    if (std::int64_t(text.size()) >= kSize)
-        fail("a step's summary is too large to exchange between workers (", text.size(), " bytes)");
-    auto bytes = torch::zeros({kSize}, torch::kUInt8);
+    auto longest = torch::tensor({double(text.size())}, torch::kFloat64);
+    m_comm->allReduceMax(longest);
+    const auto size = std::int64_t(longest.item<double>()) + 1;
+    auto bytes = torch::zeros({size}, torch::kUInt8);
     std::memcpy(bytes.data_ptr<std::uint8_t>(), text.data(), text.size());
-    auto all = torch::empty({kSize * m_comm->size()}, torch::kUInt8);
+    auto all = torch::empty({size * m_comm->size()}, torch::kUInt8);
     m_comm->allGather(bytes, all);
     json out = json::array();
     const auto* p = all.data_ptr<std::uint8_t>();
     for (int r = 0; r < m_comm->size(); ++r) {
-        const char* begin = reinterpret_cast<const char*>(p + r * kSize);
-        out.push_back(json::parse(std::string(begin, ::strnlen(begin, kSize))));
+        const char* begin = reinterpret_cast<const char*>(p + r * size);
+        out.push_back(json::parse(std::string(begin, ::strnlen(begin, std::size_t(size)))));
     }
     return out;
 }

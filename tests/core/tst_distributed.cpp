@@ -1,10 +1,13 @@
-// Data-parallel training on c10d (docs/distributed.md): where a worker stands (torchrun / Slurm variables),
+// Data-parallel training on c10d (docs/distributed.md): the collectives of three Gloo workers, where a worker
+// stands (torchrun / Slurm variables),
 // DeepSpeed configs, and real runs of two CPU workers (Gloo, one thread each) on the tiny model: LoRA and full
 // fine-tuning with ZeRO stage 2 reach the losses and weights of one worker with twice the batch; sharding halves
 // each worker's optimizer state; a checkpoint resumes with another worker count and the same global batch, and
 // is refused with another global batch; a worker killed mid-run stops the other with a clear message, the last
 // checkpoint intact.
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -19,6 +22,8 @@
 #include <QtCore/QProcess>
 #include <QtTest/QtTest>
 
+#include "dist/communicator.h"
+#include "dist/worker_group.h"
 #include "dist/worker_place.h"
 #include "error_check.h"
 #include "io/safetensors.h"
@@ -139,6 +144,62 @@ private Q_SLOTS:
         // Local workers run the lathe program CTest built.
         qputenv("LATHE_WORKER_BINARY", test::latheBinary().toUtf8());
         qputenv("OMP_NUM_THREADS", "1");
+    }
+
+    // The collectives of three Gloo workers (forked from this process before it trains anything): the ring
+    // reduce-scatter over uneven chunks, all-gather, sum and max all-reduce, broadcast; and solo's identity.
+    void collectivesOfThreeWorkers()
+    {
+        auto solo = soloCommunicator();
+        auto t = torch::arange(6, torch::kFloat32);
+        auto part = torch::empty({6});
+        solo->reduceScatterSum(t, part);
+        QVERIFY(torch::equal(part, t));
+        const int port = freeTcpPort();
+        std::vector<pid_t> children;
+        for (int rank = 0; rank < 3; ++rank) {
+            const pid_t pid = fork();
+            if (pid == 0) {
+                int bad = 0;
+                try {
+                    WorkerPlace place;
+                    place.rank = rank;
+                    place.worldSize = 3;
+                    place.masterPort = port;
+                    auto comm = connectWorkers(place, torch::kCPU, std::chrono::seconds(30));
+                    // Worker r contributes (r + 1) x [0 .. 8]: chunk k of the sum is 6 x [3k .. 3k + 2].
+                    auto in = torch::arange(9, torch::kFloat32) * float(rank + 1);
+                    auto mine = torch::empty({3});
+                    comm->reduceScatterSum(in, mine);
+                    bad += !torch::equal(mine, torch::arange(3 * rank, 3 * rank + 3, torch::kFloat32) * 6);
+                    auto all = torch::empty({6});
+                    comm->allGather(torch::full({2}, float(rank)), all);
+                    bad += !torch::equal(all, torch::tensor({0.f, 0.f, 1.f, 1.f, 2.f, 2.f}));
+                    auto sum = torch::full({4}, float(rank + 1));
+                    comm->allReduceSumAsync(sum)->wait();
+                    bad += !torch::equal(sum, torch::full({4}, 6.f));
+                    auto top = torch::tensor({float(rank)});
+                    comm->allReduceMax(top);
+                    bad += top.item<float>() != 2.f;
+                    auto b = torch::full({3}, float(rank == 1 ? 7 : 0));
+                    comm->broadcast(b, 1);
+                    bad += !torch::equal(b, torch::full({3}, 7.f));
+                    comm->barrier();
+                    bad += comm->bytesSent() <= 0;
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr, "rank %d: %s\n", rank, e.what());
+                    bad = 1;
+                }
+                std::fflush(nullptr);
+                _exit(bad ? 1 : 0);
+            }
+            children.push_back(pid);
+        }
+        for (pid_t pid : children) {
+            int status = 0;
+            waitpid(pid, &status, 0);
+            QVERIFY2(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a worker's collectives gave wrong results");
+        }
     }
 
     // torchrun's, LLaMA-Factory's and Slurm's variables; malformed values named.
