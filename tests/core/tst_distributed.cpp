@@ -141,6 +141,18 @@ private Q_SLOTS:
             examples.emplace_back("Question " + std::to_string(i) + (i % 2 ? " long one?" : "?"),
                                   "Answer " + std::string(std::size_t(1 + i % 4), char('a' + i % 3)) + ".");
         test::writeAlpacaDataset(m_data, "qa", examples);
+        // Preference pairs for dpo and rm, registered beside qa.
+        json pairs = json::array();
+        for (int i = 0; i < 16; ++i)
+            pairs.push_back({{"instruction", "Pick " + std::to_string(i) + "?"},
+                             {"chosen", "Yes " + std::string(std::size_t(1 + i % 3), 'y') + "."},
+                             {"rejected", "No " + std::string(std::size_t(1 + i % 4), 'n') + "!"}});
+        writeTextFileAtomic((m_data / "pairs.json").string(), pairs.dump(2));
+        json info = json::parse(readAll(m_data / "dataset_info.json"));
+        info["pairs"] = {{"file_name", "pairs.json"},
+                         {"ranking", true},
+                         {"columns", {{"prompt", "instruction"}, {"chosen", "chosen"}, {"rejected", "rejected"}}}};
+        writeTextFileAtomic((m_data / "dataset_info.json").string(), info.dump(2));
         // Local workers run the lathe program CTest built.
         qputenv("LATHE_WORKER_BINARY", test::latheBinary().toUtf8());
         qputenv("OMP_NUM_THREADS", "1");
@@ -259,8 +271,13 @@ private Q_SLOTS:
     {
         auto one = baseArgs(m_model, m_data, m_root / "lora1");
         one.set("per_device_train_batch_size", "4");
+        // Evaluation every 2 steps on a quarter of the data: the first worker evaluates while the other waits.
+        for (const auto& [k, v] : {std::pair{"val_size", "0.25"}, {"eval_strategy", "steps"}, {"eval_steps", "2"}})
+            one.set(k, v);
         const auto single = runTraining(one);
         auto two = baseArgs(m_model, m_data, m_root / "lora2");
+        for (const auto& [k, v] : {std::pair{"val_size", "0.25"}, {"eval_strategy", "steps"}, {"eval_steps", "2"}})
+            two.set(k, v);
         two.set("per_device_train_batch_size", "2");
         two.set("nproc_per_node", "2");
         two.set("ddp_bucket_cap_mb", "0.004"); // 4 KiB: four buckets, reduced while the backward pass goes on
@@ -282,6 +299,17 @@ private Q_SLOTS:
         const auto state1 = json::parse(readAll(m_root / "lora1" / "trainer_state.json"));
         const auto state2 = json::parse(readAll(m_root / "lora2" / "trainer_state.json"));
         QCOMPARE(state2["num_input_tokens_seen"], state1["num_input_tokens_seen"]); // tokens summed over workers
+        std::vector<double> eval1, eval2;
+        for (const auto& e : state1["log_history"])
+            if (e.contains("eval_loss"))
+                eval1.push_back(e["eval_loss"].get<double>());
+        for (const auto& e : state2["log_history"])
+            if (e.contains("eval_loss"))
+                eval2.push_back(e["eval_loss"].get<double>());
+        QCOMPARE(eval2.size(), std::size_t(2));
+        QCOMPARE(eval2.size(), eval1.size());
+        for (std::size_t i = 0; i < eval1.size(); ++i)
+            QVERIFY(std::abs(eval1[i] - eval2[i]) < 1e-4);
         const std::string log = readAll(m_root / "lora2" / "running_log.txt");
         QVERIFY(std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
             return line.find("Data-parallel training: 2 workers through gloo") != std::string::npos;
@@ -292,6 +320,63 @@ private Q_SLOTS:
         for (const auto& line : lines)
             if (line.rfind("[rank ", 0) == 0)
                 QVERIFY2(line.rfind("[rank 1] ", 0) == 0, line.c_str());
+    }
+
+    // The preference stages weigh each micro-batch's mean loss by 1: two workers' means averaged are the mean of
+    // the whole batch. DPO (the reference is the policy with its LoRA off) matches one worker with twice the
+    // batch, metrics included. The reward model's value head (trained beside the adapter, saved by rank 0)
+    // draws trl's Dropout(0.1) masks per worker, so its losses agree only within that noise.
+    void preferenceStagesMatchOneWorker_data()
+    {
+        QTest::addColumn<QString>("stage");
+        QTest::newRow("dpo") << "dpo";
+        QTest::newRow("rm") << "rm";
+    }
+    void preferenceStagesMatchOneWorker()
+    {
+        QFETCH(QString, stage);
+        auto args = [&](const std::string& name, const char* batch) {
+            auto a = baseArgs(m_model, m_data, m_root / (stage.toStdString() + name));
+            a.set("stage", stage.toStdString());
+            a.set("dataset", "pairs");
+            a.set("per_device_train_batch_size", batch);
+            return a;
+        };
+        const auto single = runTraining(args("1", "4"));
+        auto two = args("2", "2");
+        two.set("nproc_per_node", "2");
+        const auto parallel = runTraining(two);
+        QCOMPARE(parallel.stepLosses.size(), single.stepLosses.size());
+        if (stage == "rm") {
+            double a = 0, b = 0;
+            for (std::size_t i = 0; i < single.stepLosses.size(); ++i) {
+                a += single.stepLosses[i];
+                b += parallel.stepLosses[i];
+            }
+            QVERIFY2(std::isfinite(b) && std::abs(a - b) / double(single.stepLosses.size()) < 0.1,
+                     qPrintable(QString("mean loss %1 vs %2").arg(b / 4).arg(a / 4)));
+            QVERIFY(fs::exists(m_root / "rm2" / "value_head.safetensors"));
+            QVERIFY(maxDifference(m_root / "rm1" / "value_head.safetensors", m_root / "rm2" / "value_head.safetensors") < 0.05);
+            return;
+        }
+        for (std::size_t i = 0; i < single.stepLosses.size(); ++i)
+            QVERIFY2(std::abs(parallel.stepLosses[i] - single.stepLosses[i]) < 1e-5,
+                     qPrintable(QString("step %1: %2 vs %3").arg(i + 1).arg(parallel.stepLosses[i], 0, 'g', 9)
+                                    .arg(single.stepLosses[i], 0, 'g', 9)));
+        // The logged metrics (rewards/accuracies, margins, ...) are the whole batch's.
+        const auto log1 = json::parse(readAll(m_root / (stage.toStdString() + "1") / "trainer_state.json"))["log_history"];
+        const auto log2 = json::parse(readAll(m_root / (stage.toStdString() + "2") / "trainer_state.json"))["log_history"];
+        QCOMPARE(log2.size(), log1.size());
+        int compared = 0;
+        for (std::size_t i = 0; i < log1.size(); ++i)
+            for (const auto& [key, value] : log1[i].items())
+                if (key.find('/') != std::string::npos || key == "accuracy") {
+                    QVERIFY2(std::abs(log2[i][key].get<double>() - value.get<double>()) < 1e-5, key.c_str());
+                    ++compared;
+                }
+        QVERIFY(compared >= 4);
+        QVERIFY(maxDifference(m_root / "dpo1" / "adapter_model.safetensors", m_root / "dpo2" / "adapter_model.safetensors") <
+                1e-5);
     }
 
     // Full fine-tuning with ZeRO stage 2: gradients reduce-scattered, each worker's AdamW over its half,
