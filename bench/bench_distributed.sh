@@ -40,7 +40,7 @@ json.dump({"text": {"file_name": "text.json"}}, open(f"{out}/dataset_info.json",
 PY
 echo '{"zero_optimization": {"stage": 2}}' > "$out/ds_z2.json"
 
-echo "$("$lathe" env | grep -i -m1 'cpu'); $(nproc) cores; $(wait_quiet)"
+echo "$("$lathe" env | grep -m1 "^- CPU:") ($(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | xargs)); $(nproc) cores; $(QUIET_LOAD=${QUIET_LOAD:-0.5} wait_quiet)"
 printf '%-28s %-14s %9s %10s %9s %12s\n' run workers "tok/s" "s/step" "MB/step" "wait ms/step"
 run() { # name, workers, model, batch, extra...
     local name=$1 workers=$2 dir=$3 batch=$4; shift 4

@@ -45,10 +45,11 @@ public:
     std::string backend() const override { return "solo"; }
     std::unique_ptr<Pending> allReduceSumAsync(torch::Tensor) override { return std::make_unique<Done>(); }
     void allReduceMax(torch::Tensor) override {}
-    void reduceScatterSum(const torch::Tensor& input, torch::Tensor& output) override
+    std::unique_ptr<Pending> reduceScatterSumAsync(const torch::Tensor& input, torch::Tensor output) override
     {
         if (!output.is_same(input))
             output.copy_(input.view_as(output));
+        return std::make_unique<Done>();
     }
     void allGather(const torch::Tensor& input, torch::Tensor& output) override
     {
@@ -126,38 +127,68 @@ public:
         start([&] { return m_group->allreduce(tensors, options); }, "all-reduce")->wait();
     }
 
-    void reduceScatterSum(const torch::Tensor& input, torch::Tensor& output) override
+    /// Gloo has no reduce-scatter: the ring algorithm on its point-to-point sends. In step s, worker r sends its
+    /// partial sum of chunk (r - s - 1) to worker r + 1 and adds the partial sum of chunk (r - s - 2) it receives
+    /// from worker r - 1; after w - 1 steps chunk r holds every worker's term. The first step is started at once
+    /// (it overlaps whatever the caller does next); wait() runs the rest.
+    class Ring final : public Pending
     {
-        const int w = size(), r = rank();
+    public:
+        Ring(ProcessGroupCommunicator& comm, const torch::Tensor& input, torch::Tensor output)
+            : m_comm(comm), m_output(std::move(output)), m_w(comm.size()), m_r(comm.rank())
+        {
+            const std::int64_t chunk = m_output.numel();
+            m_acc = input.contiguous().view({m_w, chunk}).clone();
+            m_incoming = torch::empty({chunk}, input.options());
+            // Tags of their own: several rings can be in flight (one per bucket), in the same order everywhere.
+            m_tag = comm.m_nextTag;
+            comm.m_nextTag = (comm.m_nextTag + m_w) % (1 << 30);
+            start(0);
+        }
+        void wait() override
+        {
+            for (int s = 0; s < m_w - 1; ++s) {
+                m_got->wait();
+                m_sent->wait();
+                m_acc[index(s + 2)].add_(m_incoming);
+                if (s + 1 < m_w - 1)
+                    start(s + 1);
+            }
+            m_output.copy_(m_acc[m_r].view_as(m_output));
+            m_w = 1; // done: a second wait() does nothing
+        }
+
+    private:
+        int index(int back) const { return ((m_r - back) % m_w + m_w) % m_w; } // chunk (r - back)
+        void start(int s)
+        {
+            const int next = (m_r + 1) % m_w, prev = (m_r + m_w - 1) % m_w;
+            std::vector<at::Tensor> out{m_acc[index(s + 1)].contiguous()}, in{m_incoming};
+            m_sent = m_comm.start([&] { return m_comm.m_group->send(out, next, m_tag + s); }, "reduce-scatter");
+            m_got = m_comm.start([&] { return m_comm.m_group->recv(in, prev, m_tag + s); }, "reduce-scatter");
+        }
+
+        ProcessGroupCommunicator& m_comm;
+        torch::Tensor m_output, m_acc, m_incoming;
+        int m_w, m_r, m_tag = 0;
+        std::unique_ptr<Pending> m_sent, m_got;
+    };
+
+    std::unique_ptr<Pending> reduceScatterSumAsync(const torch::Tensor& input, torch::Tensor output) override
+    {
+        const int w = size();
         const std::int64_t chunk = output.numel();
         if (input.numel() != chunk * w)
             fail("reduce-scatter: the input has ", input.numel(), " elements, not ", w, " x ", chunk);
         m_bytesSent += (w - 1) * chunk * input.element_size();
-        auto flat = input.contiguous().view({w, chunk});
-        if (m_nativeReduceScatter) {
-            std::vector<at::Tensor> outputs{output};
-            std::vector<std::vector<at::Tensor>> inputs(1);
-            for (int i = 0; i < w; ++i)
-                inputs[0].push_back(flat[i]);
-            start([&] { return m_group->reduce_scatter(outputs, inputs); }, "reduce-scatter")->wait();
-            return;
-        }
-        // Gloo has no reduce-scatter: the ring algorithm on its point-to-point sends. In step s, worker r
-        // sends its partial sum of chunk (r - s - 1) to worker r + 1 and adds the partial sum of chunk
-        // (r - s - 2) it receives from worker r - 1; after w - 1 steps chunk r holds every worker's term.
-        auto acc = flat.clone();
-        auto incoming = torch::empty({chunk}, input.options());
-        const int next = (r + 1) % w, prev = (r + w - 1) % w;
-        for (int s = 0; s < w - 1; ++s) {
-            const int sendIndex = ((r - s - 1) % w + w) % w, recvIndex = ((r - s - 2) % w + w) % w;
-            std::vector<at::Tensor> out{acc[sendIndex].contiguous()}, in{incoming};
-            auto sent = start([&] { return m_group->send(out, next, s); }, "reduce-scatter");
-            auto got = start([&] { return m_group->recv(in, prev, s); }, "reduce-scatter");
-            got->wait();
-            sent->wait();
-            acc[recvIndex].add_(incoming);
-        }
-        output.copy_(acc[r].view_as(output));
+        if (!m_nativeReduceScatter)
+            return std::make_unique<Ring>(*this, input, std::move(output));
+        auto flat = input.contiguous().view({w, chunk}).clone();
+        std::vector<at::Tensor> outputs{output};
+        std::vector<std::vector<at::Tensor>> inputs(1);
+        for (int i = 0; i < w; ++i)
+            inputs[0].push_back(flat[i]);
+        return start([&] { return m_group->reduce_scatter(outputs, inputs); }, "reduce-scatter");
     }
 
     void allGather(const torch::Tensor& input, torch::Tensor& output) override
@@ -206,6 +237,7 @@ private:
     c10::intrusive_ptr<Group> m_group;
     std::string m_backend;
     bool m_nativeReduceScatter;
+    int m_nextTag = 0; // point-to-point tags of the reduce-scatter rings
 };
 
 } // namespace

@@ -41,8 +41,13 @@ public:
     void allReduceSum(torch::Tensor t) { allReduceSumAsync(std::move(t))->wait(); }
     /// Largest value over the workers, in place.
     virtual void allReduceMax(torch::Tensor t) = 0;
-    /// `input` (contiguous, size() equal chunks) summed over the workers; chunk rank() lands in `output`.
-    virtual void reduceScatterSum(const torch::Tensor& input, torch::Tensor& output) = 0;
+    /// `input` (contiguous, size() equal chunks) summed over the workers; chunk rank() lands in `output` when the
+    /// returned operation is waited for. `input` may be reused at once (it is copied); `output` must live on.
+    virtual std::unique_ptr<Pending> reduceScatterSumAsync(const torch::Tensor& input, torch::Tensor output) = 0;
+    void reduceScatterSum(const torch::Tensor& input, torch::Tensor& output)
+    {
+        reduceScatterSumAsync(input, output)->wait();
+    }
     /// Every worker's `input` (contiguous, same numel everywhere) into `output`, in rank order.
     virtual void allGather(const torch::Tensor& input, torch::Tensor& output) = 0;
     /// `t` of worker `root` copied to every worker.

@@ -111,9 +111,8 @@ ParallelAdamW::ParallelAdamW(Communicator& comm, std::vector<std::pair<std::stri
                        : std::make_unique<AdamW>(m_params, options, decay);
     m_seen.assign(m_params.size(), false);
     m_hadGrad.assign(m_params.size(), false);
-    if (m_parallel.zeroStage < 2)
-        for (std::size_t k = 0; k < m_params.size(); ++k)
-            m_hooks.push_back(m_params[k].second.register_hook([this, k](torch::Tensor g) { onGradient(k, g); }));
+    for (std::size_t k = 0; k < m_params.size(); ++k)
+        m_hooks.push_back(m_params[k].second.register_hook([this, k](torch::Tensor g) { onGradient(k, g); }));
 }
 
 ParallelAdamW::~ParallelAdamW()
@@ -140,13 +139,18 @@ void ParallelAdamW::broadcastParameters()
 
 void ParallelAdamW::beginLastBackward()
 {
-    if (m_workers == 1 || m_parallel.zeroStage >= 2)
+    if (m_workers == 1)
         return;
     std::fill(m_seen.begin(), m_seen.end(), false);
     for (auto& b : m_buckets) {
         b->pending = int(b->members.size());
         b->launched = b->dirty = false;
         b->work.reset();
+        if (m_parallel.zeroStage >= 2) {
+            // The full gradient buckets exist only during this backward pass; each worker keeps its part.
+            b->flat = torch::zeros({b->chunk * m_workers}, torch::TensorOptions().dtype(b->dtype).device(b->device));
+            b->owned = torch::empty({b->chunk}, b->flat.options());
+        }
     }
     m_armed = true;
 }
@@ -163,7 +167,7 @@ void ParallelAdamW::fillSlot(Bucket& b, std::size_t member)
 
 void ParallelAdamW::launch(Bucket& b)
 {
-    b.work = m_comm.allReduceSumAsync(b.flat);
+    b.work = m_parallel.zeroStage >= 2 ? m_comm.reduceScatterSumAsync(b.flat, b.owned) : m_comm.allReduceSumAsync(b.flat);
     b.launched = true;
 }
 
@@ -202,21 +206,9 @@ void ParallelAdamW::finishBackward()
     torch::NoGradGuard noGrad;
     for (std::size_t k = 0; k < m_params.size(); ++k)
         m_hadGrad[k] = m_params[k].second.grad().defined();
+    // Buckets the backward pass did not complete go now; a bucket that got a gradient after it left goes again.
     for (auto& bp : m_buckets) {
         Bucket& b = *bp;
-        if (m_parallel.zeroStage >= 2) {
-            // Reduce-scatter: each worker receives the summed gradient of its part; the rest is freed.
-            b.flat = torch::empty({b.chunk * m_workers}, torch::TensorOptions().dtype(b.dtype).device(b.device));
-            for (std::size_t m = 0; m < b.members.size(); ++m)
-                fillSlot(b, m);
-            b.flat.narrow(0, b.numel, b.flat.numel() - b.numel).zero_();
-            b.owned = torch::empty({b.chunk}, b.flat.options());
-            m_comm.reduceScatterSum(b.flat, b.owned);
-            b.flat = torch::Tensor();
-            for (auto m : b.members)
-                m_params[m].second.mutable_grad() = torch::Tensor();
-            continue;
-        }
         if (!b.launched) {
             for (std::size_t m = 0; m < b.members.size(); ++m)
                 if (!m_seen[b.members[m]])
@@ -231,9 +223,14 @@ void ParallelAdamW::finishBackward()
     }
     for (auto& bp : m_buckets) {
         Bucket& b = *bp;
-        if (m_parallel.zeroStage < 2) {
-            b.work->wait();
-            b.work.reset();
+        b.work->wait();
+        b.work.reset();
+        if (m_parallel.zeroStage >= 2) {
+            // Reduce-scattered: this worker holds the summed gradient of its part; the rest is freed.
+            b.flat = torch::Tensor();
+            for (auto m : b.members)
+                m_params[m].second.mutable_grad() = torch::Tensor();
+        } else {
             for (std::size_t m = 0; m < b.members.size(); ++m) {
                 auto& t = m_params[b.members[m]].second;
                 if (!m_hadGrad[b.members[m]])

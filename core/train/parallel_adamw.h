@@ -4,13 +4,13 @@
 // The trainable tensors are laid out in buckets of about `bucketBytes` (PyTorch DDP's 25 MB), in the reverse
 // of their order: the order the backward pass produces their gradients. During the last micro-batch's
 // backward, each parameter's gradient is copied into its bucket as it is computed, and a full bucket is
-// all-reduced in the background while the backward pass goes on (stages 0 and 1).
+// all-reduced (stages 0 and 1) or reduce-scattered (stage 2) in the background while the backward pass goes on.
 //
 // - Stage 0: every worker holds the summed gradients and the whole AdamW state, and steps every parameter.
 // - Stage 1: the summed gradients everywhere, but each worker keeps the AdamW moments of its 1/N of every
 //   bucket only, steps that part, and the parts are all-gathered into every worker's parameters.
-// - Stage 2: as stage 1, but the gradients are reduce-scattered: each worker receives the sum of its part
-//   only and the full gradients are freed before the optimizer step.
+// - Stage 2: as stage 1, but each full bucket is reduce-scattered during the backward pass: each worker
+//   receives the sum of its part only, and the full gradients are freed before the optimizer step.
 //
 // With one worker (soloCommunicator) this is the plain AdamW, step for step. Checkpoints hold the whole state
 // by parameter name whatever the stage and worker count: saving gathers it, resuming takes each worker's part.
