@@ -121,6 +121,29 @@ std::vector<long long> optimizerStatePerWorker(const fs::path& runningLog)
     return out;
 }
 
+/// `args` of a long run of two local workers written to `<name>.yaml` beside `out`.
+fs::path longRunOfTwo(ArgumentSet args, const fs::path& out)
+{
+    args.set("per_device_train_batch_size", "2");
+    args.set("max_steps", "100000");
+    args.set("nproc_per_node", "2");
+    const fs::path yaml = out.string() + ".yaml";
+    writeTextFileAtomic(yaml.string(), args.toYaml());
+    return yaml;
+}
+
+/// The processes `pid` started (every thread's children).
+std::vector<pid_t> childrenOf(qint64 pid)
+{
+    std::vector<pid_t> found;
+    for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+        std::ifstream children(task.path() / "children");
+        for (pid_t child = 0; children >> child;)
+            found.push_back(child);
+    }
+    return found;
+}
+
 } // namespace
 
 class TestDistributed : public QObject
@@ -447,12 +470,8 @@ private Q_SLOTS:
     {
         const fs::path out = m_root / "interrupted";
         auto args = baseArgs(m_model, m_data, out);
-        args.set("per_device_train_batch_size", "2");
-        args.set("max_steps", "100000");
         args.set("save_steps", "1000");
-        args.set("nproc_per_node", "2");
-        const fs::path yaml = m_root / "interrupted.yaml";
-        writeTextFileAtomic(yaml.string(), args.toYaml());
+        const fs::path yaml = longRunOfTwo(args, out);
         QProcess launcher;
         launcher.start(test::latheBinary(), {"train", QString::fromStdString(yaml.string())});
         QVERIFY(launcher.waitForStarted());
@@ -461,12 +480,7 @@ private Q_SLOTS:
         while ((!fs::exists(log) || fs::file_size(log) < 600) && std::chrono::steady_clock::now() < deadline &&
                launcher.state() == QProcess::Running)
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        std::vector<pid_t> workers;
-        for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(launcher.processId()) + "/task")) {
-            std::ifstream children(task.path() / "children");
-            for (pid_t pid = 0; children >> pid;)
-                workers.push_back(pid);
-        }
+        const auto workers = childrenOf(launcher.processId());
         QCOMPARE(workers.size(), std::size_t(1));
         ::kill(pid_t(launcher.processId()), SIGINT);
         QVERIFY(launcher.waitForFinished(60000));
@@ -481,18 +495,45 @@ private Q_SLOTS:
         QVERIFY(fs::exists(out / "adapter_model.safetensors"));
     }
 
+    // A worker that stops answering (SIGSTOP: alive, connections open) holds the others only for ddp_timeout:
+    // the first worker's collective times out and the launcher ends, never hangs.
+    void hungWorkerTimesOut()
+    {
+        const fs::path out = m_root / "hung";
+        auto args = baseArgs(m_model, m_data, out);
+        args.set("ddp_timeout", "5");
+        const fs::path yaml = longRunOfTwo(args, out);
+        QProcess launcher;
+        launcher.start(test::latheBinary(), {"train", QString::fromStdString(yaml.string())});
+        QVERIFY(launcher.waitForStarted());
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+        while (!fs::exists(out / "checkpoint-2") && std::chrono::steady_clock::now() < deadline &&
+               launcher.state() == QProcess::Running)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        const auto workers = childrenOf(launcher.processId());
+        QCOMPARE(workers.size(), std::size_t(1));
+        ::kill(workers[0], SIGSTOP);
+        const auto stoppedAt = std::chrono::steady_clock::now();
+        // 5 s of timeout, then the launcher stops the stopped worker (SIGTERM, SIGKILL 10 s later).
+        const bool ended = launcher.waitForFinished(90000);
+        ::kill(workers[0], SIGKILL); // never leave it behind, whatever happened
+        QVERIFY(ended);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - stoppedAt).count();
+        const QString output = launcher.readAllStandardError() + launcher.readAllStandardOutput();
+        QVERIFY2(launcher.exitCode() != 0, qPrintable(output));
+        QVERIFY2(seconds < 60, qPrintable(QString("took %1 s").arg(seconds)));
+        QVERIFY2(output.contains("another worker has stopped or cannot be reached"), qPrintable(output));
+        QVERIFY2(output.contains("the last complete checkpoint is"), qPrintable(output));
+    }
+
     // A worker killed mid-run: the other stops with a message naming it, well within the time limit; the
     // last complete checkpoint is intact and resumable.
     void killedWorkerStopsTheOther()
     {
         const fs::path out = m_root / "killed";
         auto args = baseArgs(m_model, m_data, out);
-        args.set("per_device_train_batch_size", "2");
-        args.set("max_steps", "100000");
-        args.set("nproc_per_node", "2");
         args.set("ddp_timeout", "600"); // a closed connection is noticed at once, not after the timeout
-        const fs::path yaml = m_root / "killed.yaml";
-        writeTextFileAtomic(yaml.string(), args.toYaml());
+        const fs::path yaml = longRunOfTwo(args, out);
         QProcess launcher;
         launcher.start(test::latheBinary(), {"train", QString::fromStdString(yaml.string())});
         QVERIFY(launcher.waitForStarted());
@@ -502,14 +543,9 @@ private Q_SLOTS:
                launcher.state() == QProcess::Running)
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         QVERIFY2(fs::exists(out / "checkpoint-4"), launcher.readAllStandardOutput().constData());
-        pid_t worker = 0;
-        for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(launcher.processId()) + "/task")) {
-            std::ifstream children(task.path() / "children");
-            pid_t pid = 0;
-            if (children >> pid)
-                worker = pid;
-        }
-        QVERIFY(worker > 0);
+        const auto workers = childrenOf(launcher.processId());
+        QCOMPARE(workers.size(), std::size_t(1));
+        const pid_t worker = workers[0];
         ::kill(worker, SIGKILL);
         const auto killedAt = std::chrono::steady_clock::now();
         QVERIFY(launcher.waitForFinished(60000));
