@@ -67,11 +67,12 @@ class ProcessGroupCommunicator final : public Communicator
 {
 public:
     ProcessGroupCommunicator(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<Group> group,
-                             std::string backend, bool nativeReduceScatter)
+                             std::string backend, bool nativeReduceScatter, torch::Device device)
         : m_store(std::move(store)), m_group(std::move(group)), m_backend(std::move(backend)),
-          m_nativeReduceScatter(nativeReduceScatter)
+          m_nativeReduceScatter(nativeReduceScatter), m_device(device)
     {
     }
+    torch::Device device() const override { return m_device; }
 
     class Work final : public Pending
     {
@@ -237,6 +238,7 @@ private:
     c10::intrusive_ptr<Group> m_group;
     std::string m_backend;
     bool m_nativeReduceScatter;
+    torch::Device m_device;
     int m_nextTag = 0; // point-to-point tags of the reduce-scatter rings
 };
 
@@ -301,7 +303,7 @@ std::unique_ptr<Communicator> connectWorkers(const WorkerPlace& place, const tor
             options->threads = 2;
             auto prefixed = c10::make_intrusive<c10d::PrefixStore>("lathe/", store);
             auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, place.rank, place.worldSize, options);
-            return std::make_unique<ProcessGroupCommunicator<c10d::ProcessGroupGloo>>(store, group, "gloo", false);
+            return std::make_unique<ProcessGroupCommunicator<c10d::ProcessGroupGloo>>(store, group, "gloo", false, torch::kCPU);
         }
 #endif
 #ifdef LATHE_WITH_NCCL
@@ -309,7 +311,7 @@ std::unique_ptr<Communicator> connectWorkers(const WorkerPlace& place, const tor
             auto options = c10d::ProcessGroupNCCL::Options::create();
             options->timeout = timeout;
             auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, place.rank, place.worldSize, options);
-            return std::make_unique<ProcessGroupCommunicator<c10d::ProcessGroupNCCL>>(store, group, "nccl", true);
+            return std::make_unique<ProcessGroupCommunicator<c10d::ProcessGroupNCCL>>(store, group, "nccl", true, device);
         }
 #endif
 #ifdef LATHE_WITH_HCCL
@@ -317,7 +319,7 @@ std::unique_ptr<Communicator> connectWorkers(const WorkerPlace& place, const tor
             auto options = c10d_npu::ProcessGroupHCCL::Options::create();
             options->timeout = timeout;
             auto group = c10::make_intrusive<c10d_npu::ProcessGroupHCCL>(store, place.rank, place.worldSize, options);
-            return std::make_unique<ProcessGroupCommunicator<c10d_npu::ProcessGroupHCCL>>(store, group, "hccl", true);
+            return std::make_unique<ProcessGroupCommunicator<c10d_npu::ProcessGroupHCCL>>(store, group, "hccl", true, device);
         }
 #endif
     } catch (const Error&) {

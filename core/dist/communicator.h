@@ -35,6 +35,8 @@ public:
     virtual int rank() const = 0;
     virtual int size() const = 0;
     virtual std::string backend() const = 0; ///< "solo", "gloo", "nccl", "hccl"
+    /// Where the tensors given to collectives must be: the CPU for Gloo, the worker's device for NCCL and HCCL.
+    virtual torch::Device device() const { return torch::kCPU; }
 
     /// Sums `t` over the workers, in place, in the background.
     virtual std::unique_ptr<Pending> allReduceSumAsync(torch::Tensor t) = 0;

@@ -318,11 +318,11 @@ void Run::inTurn(const std::function<void()>& mainPart, const std::function<void
             error = e.what();
         }
     }
-    auto failed = torch::tensor({error.empty() ? 0.0f : 1.0f});
+    auto failed = torch::tensor({error.empty() ? 0.0f : 1.0f}).to(m_comm->device());
     m_comm->allReduceMax(failed);
     if (!error.empty())
         throw Error(error);
-    if (failed.item<float>() > 0)
+    if (failed.cpu().item<float>() > 0)
         fail("worker rank 0 stopped with an error (see its log); this worker stops too");
     if (!isMain())
         othersPart();
@@ -332,13 +332,15 @@ json Run::gatherJson(const json& mine)
 {
     // Two collectives: the longest text, then every worker's text padded to it.
     const std::string text = mine.dump();
-    auto longest = torch::tensor({double(text.size())}, torch::kFloat64);
+    auto longest = torch::tensor({double(text.size())}, torch::kFloat64).to(m_comm->device());
     m_comm->allReduceMax(longest);
-    const auto size = std::int64_t(longest.item<double>()) + 1;
+    const auto size = std::int64_t(longest.cpu().item<double>()) + 1;
     auto bytes = torch::zeros({size}, torch::kUInt8);
     std::memcpy(bytes.data_ptr<std::uint8_t>(), text.data(), text.size());
-    auto all = torch::empty({size * m_comm->size()}, torch::kUInt8);
+    bytes = bytes.to(m_comm->device());
+    auto all = torch::empty({size * m_comm->size()}, bytes.options());
     m_comm->allGather(bytes, all);
+    all = all.cpu();
     json out = json::array();
     const auto* p = all.data_ptr<std::uint8_t>();
     for (int r = 0; r < m_comm->size(); ++r) {
@@ -1010,9 +1012,9 @@ TrainResult Run::execute()
                     // The weight of the whole update over every worker: each worker's gradient is its part of
                     // the one a single worker would compute, and the parts are summed (transformers'
                     // num_items_in_batch across devices).
-                    auto carrier = torch::tensor({totalWeight}, torch::kFloat64);
+                    auto carrier = torch::tensor({totalWeight}, torch::kFloat64).to(m_comm->device());
                     m_comm->allReduceSum(carrier);
-                    totalWeight = carrier.item<double>();
+                    totalWeight = carrier.cpu().item<double>();
                 }
                 // The loss of the update: sum(loss) / sum(weight) over its micro-batches. For token losses
                 // every learned token of the accumulated batch counts once (transformers'
@@ -1065,7 +1067,9 @@ TrainResult Run::execute()
                     // What sharding saves: each worker's AdamW moments.
                     auto bytes = torch::zeros({std::int64_t(m_comm->size())}, torch::kFloat64);
                     bytes[m_comm->rank()] = double(m_optimizer->stateBytes());
+                    bytes = bytes.to(m_comm->device());
                     m_comm->allReduceSum(bytes);
+                    bytes = bytes.cpu();
                     std::string list;
                     for (int r = 0; r < m_comm->size(); ++r)
                         list += (r ? ", " : "") + std::to_string(std::int64_t(bytes[r].item<double>()));
