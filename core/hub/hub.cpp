@@ -115,8 +115,14 @@ HubSettings HubSettings::fromEnvironment()
     s.msCacheDir = !env("MODELSCOPE_CACHE").empty() ? fs::path(env("MODELSCOPE_CACHE"))
                                                      : fs::path(home) / ".cache" / "modelscope" / "hub";
     s.msToken = env("MODELSCOPE_API_TOKEN");
-    s.omCacheDir = !env("OPENMIND_HUB_CACHE").empty() ? fs::path(env("OPENMIND_HUB_CACHE"))
-                                                       : fs::path(home) / ".cache" / "openmind" / "hub";
+    const fs::path xdgCache = !env("XDG_CACHE_HOME").empty() ? fs::path(env("XDG_CACHE_HOME")) : fs::path(home) / ".cache";
+    s.omCacheDir = !env("OPENMIND_HUB_CACHE").empty() ? fs::path(env("OPENMIND_HUB_CACHE")) : xdgCache / "openmind" / "hub";
+    if (!env("OPENMIND_HUB_ENDPOINT").empty()) {
+        s.omEndpoint = env("OPENMIND_HUB_ENDPOINT");
+        while (!s.omEndpoint.empty() && s.omEndpoint.back() == '/')
+            s.omEndpoint.pop_back();
+    }
+    s.omToken = env("OPENMIND_HUB_TOKEN");
     return s;
 }
 
@@ -253,6 +259,23 @@ std::vector<fs::path> modelScopeDirs(const HubSettings& s, const std::string& re
     return {base / escaped, base / repoId, s.msCacheDir / repoId};
 }
 
+/// snapshots/<commit>/<path> -> ../../blobs/<etag> (one more ../ per folder of the path), as huggingface_hub links them.
+void linkIntoSnapshot(const fs::path& snapshot, const std::string& path, const std::string& etag, const fs::path& blob)
+{
+    std::error_code ec;
+    const fs::path link = snapshot / path;
+    fs::create_directories(link.parent_path());
+    std::string up = "../../";
+    for (char c : path)
+        if (c == '/')
+            up += "../";
+    if (fs::is_symlink(link, ec) || fs::exists(link, ec))
+        fs::remove(link, ec);
+    fs::create_symlink(up + "blobs/" + etag, link, ec);
+    if (ec) // file systems without symlinks: a copy, as huggingface_hub does on Windows
+        fs::copy_file(blob, link, fs::copy_options::overwrite_existing);
+}
+
 fs::path downloadFromHuggingFace(const std::string& repoId, bool dataset, const std::string& folder, const HubOptions& options,
                                  std::vector<std::string>* fetched)
 {
@@ -337,18 +360,7 @@ fs::path downloadFromHuggingFace(const std::string& repoId, bool dataset, const 
         std::error_code ec;
         if (!fs::exists(blob, ec))
             fetchFile(fetch, fi.path, fi.url, blob, fi.size, isSha256Hex(fi.etag) ? fi.etag : std::string());
-        // snapshots/<commit>/<path> -> ../../blobs/<etag> (one more ../ per folder of the path)
-        const fs::path link = snapshot / fi.path;
-        fs::create_directories(link.parent_path());
-        std::string up = "../../";
-        for (char c : fi.path)
-            if (c == '/')
-                up += "../";
-        if (fs::is_symlink(link, ec) || fs::exists(link, ec))
-            fs::remove(link, ec);
-        fs::create_symlink(up + "blobs/" + fi.etag, link, ec);
-        if (ec) // file systems without symlinks: a copy, as huggingface_hub does on Windows
-            fs::copy_file(blob, link, fs::copy_options::overwrite_existing);
+        linkIntoSnapshot(snapshot, fi.path, fi.etag, blob);
     }
     if (revision != commit) {
         fs::create_directories(repoDir / "refs");
@@ -428,6 +440,117 @@ fs::path downloadFromModelScope(const std::string& repoId, bool dataset, const s
     return dir;
 }
 
+fs::path downloadFromModelers(const std::string& repoId, bool dataset, const std::string& folder, const HubOptions& options,
+                              std::vector<std::string>* fetched)
+{
+    const HubSettings& s = options.settings;
+    const std::string revision = options.revision.empty() ? std::string("main") : options.revision;
+    const std::string kind = dataset ? "dataset" : "model";
+    const std::string what = kind + " " + repoId;
+    const std::string api = s.omEndpoint + "/api/v1/file/" + repoId;
+    RequestOptions get;
+    get.token = s.omToken;
+    // The listing: each folder's tree, the folders it names listed in turn (openmind_hub's list_repo_tree).
+    std::vector<std::string> all, folders{""};
+    for (std::size_t i = 0; i < folders.size(); ++i) {
+        if (folders.size() > 10000)
+            fail(what, ": the listing has more than 10000 folders");
+        const HttpResponse r =
+            httpRequest(api + "?ref=" + urlEncodePath(revision) + "&path=" + urlEncodePath(folders[i]), get, what);
+        if (r.status != 200)
+            fail(what, ": ", statusProblem(r.status, repoId, s.omEndpoint, s.omToken));
+        const auto body = parseJsonOrDiscard<nlohmann::json>(r.body, repoId + " listing");
+        if (body.is_discarded() || !body.is_object() || !body.contains("data") || !body["data"].is_object() ||
+            !body["data"].contains("tree") || !body["data"]["tree"].is_array())
+            fail(what, ": the Modelers listing is not what openmind_hub expects (", s.omEndpoint, ")");
+        for (const auto& entry : body["data"]["tree"]) {
+            if (!entry.is_object() || !entry.contains("path") || !entry["path"].is_string())
+                continue;
+            const std::string path = entry["path"].get<std::string>();
+            if (entry.value("type", std::string()) == "dir") {
+                if (std::find(folders.begin(), folders.end(), path) == folders.end())
+                    folders.push_back(path);
+            } else {
+                all.push_back(path);
+            }
+        }
+    }
+    const std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
+    if (files.empty())
+        fail(what, dataset ? ": the repo has no .json, .jsonl, .csv, .txt or .parquet file" + (folder.empty() ? std::string() : " under " + folder)
+                           : std::string(": the repo has no config, tokenizer or safetensors file to download"));
+    // Each file's commit, ETag and size (get_om_file_metadata).
+    struct FileInfo
+    {
+        std::string path, etag;
+        std::int64_t size = 0;
+    };
+    std::vector<FileInfo> infos;
+    std::string commit;
+    static const std::regex hex40or64("^([0-9a-f]{40}|[0-9a-f]{64})$");
+    for (const auto& f : files) {
+        if (f.empty() || f.find("..") != std::string::npos || f.front() == '/')
+            fail(what, ": the listing names an unsafe path: ", f);
+        const HttpResponse r =
+            httpRequest(api + "/info?ref=" + urlEncodePath(revision) + "&path=" + urlEncodePath(f), get, what + " file " + f);
+        if (r.status != 200)
+            fail(what, " file ", f, ": ", statusProblem(r.status, repoId, s.omEndpoint, s.omToken));
+        const auto body = parseJsonOrDiscard<nlohmann::json>(r.body, repoId + " file " + f);
+        const auto data = body.is_object() && body.contains("data") && body["data"].is_object() ? body["data"] : nlohmann::json();
+        if (!data.is_object() || !data.contains("branch_last_commit") || !data["branch_last_commit"].is_string() ||
+            !data.contains("etag") || !data["etag"].is_string())
+            fail(what, " file ", f, ": the Modelers file information names no commit or ETag (", s.omEndpoint, ")");
+        FileInfo fi;
+        fi.path = f;
+        fi.etag = normalizeEtag(data["etag"].get<std::string>());
+        fi.size = data.contains("size") && data["size"].is_number_integer() ? data["size"].get<std::int64_t>() : 0;
+        const std::string fileCommit = data["branch_last_commit"].get<std::string>();
+        if (!std::regex_match(fileCommit, std::regex("^[0-9a-f]{40}$")) || !std::regex_match(fi.etag, hex40or64))
+            fail(what, " file ", f, ": the Modelers file information has no usable commit or ETag (", s.omEndpoint, ")");
+        if (commit.empty())
+            commit = fileCommit;
+        infos.push_back(fi);
+    }
+    HubSettings layout = s;
+    layout.cacheDir = s.omCacheDir; // openmind_hub keeps huggingface_hub's layout in its own cache
+    const fs::path repoDir = repoCacheDir(layout, repoId, dataset);
+    const fs::path snapshot = repoDir / "snapshots" / commit;
+    fs::create_directories(repoDir / "blobs");
+    fs::create_directories(snapshot);
+    Fetch fetch;
+    fetch.what = what;
+    fetch.options = &options;
+    fetch.token = s.omToken;
+    fetch.endpoint = s.omEndpoint;
+    std::error_code ec;
+    for (const auto& fi : infos) {
+        fetch.total += fi.size;
+        if (fs::exists(repoDir / "blobs" / fi.etag, ec))
+            fetch.done += fi.size;
+    }
+    fetch.fileCount = std::int64_t(infos.size());
+    for (std::size_t i = 0; i < infos.size(); ++i) {
+        const FileInfo& fi = infos[i];
+        fetch.fileIndex = std::int64_t(i) + 1;
+        const fs::path blob = repoDir / "blobs" / fi.etag;
+        if (!fs::exists(blob, ec))
+            fetchFile(fetch, fi.path, api + "/" + urlEncodePath(revision) + "/media/" + urlEncodePath(fi.path), blob, fi.size,
+                      fi.etag.size() == 64 ? fi.etag : std::string(), fi.etag.size() == 40 ? fi.etag : std::string());
+        linkIntoSnapshot(snapshot, fi.path, fi.etag, blob);
+    }
+    if (revision != commit) {
+        fs::create_directories(repoDir / "refs");
+        writeTextFileAtomic((repoDir / "refs" / revision).string(), commit);
+    }
+    fetch.fileIndex = fetch.fileCount;
+    fetch.report("", fetch.total);
+    if (options.log)
+        options.log(what + " (" + commit.substr(0, 12) + ") ready in " + snapshot.string());
+    if (fetched)
+        *fetched = files;
+    return snapshot;
+}
+
 const char* hubName(HubKind hub)
 {
     return hub == HubKind::ModelScope ? "ModelScope" : hub == HubKind::Modelers ? "Modelers (openMind)" : "Hugging Face";
@@ -448,9 +571,7 @@ fs::path downloadSnapshot(const std::string& repoId, const HubOptions& options)
     if (s.hub == HubKind::ModelScope)
         return downloadFromModelScope(repoId, false, "", options, nullptr);
     if (s.hub == HubKind::Modelers)
-        fail("model ", repoId, ": downloading from Modelers (USE_OPENMIND_HUB) is not supported yet; Lathe reads models "
-             "openmind_hub has downloaded (", s.omCacheDir.string(), "). Fetch it with openmind_hub, or unset USE_OPENMIND_HUB "
-             "to use Hugging Face or ModelScope");
+        return downloadFromModelers(repoId, false, "", options, nullptr);
     return downloadFromHuggingFace(repoId, false, "", options, nullptr);
 }
 
@@ -467,11 +588,13 @@ fs::path resolveModelPath(const std::string& pathOrId, const HubOptions& options
             return *snap;
         }
     }
-    if (options.log && !options.settings.offline)
-        options.log("Downloading " + pathOrId + " (revision " + revision + ") from " + hubName(options.settings.hub) + " (" +
-                    (options.settings.hub == HubKind::ModelScope ? options.settings.msEndpoint : options.settings.endpoint) +
-                    ") into " +
-                    (options.settings.hub == HubKind::ModelScope ? options.settings.msCacheDir : options.settings.cacheDir).string());
+    if (options.log && !options.settings.offline) {
+        const HubSettings& s = options.settings;
+        const bool ms = s.hub == HubKind::ModelScope, om = s.hub == HubKind::Modelers;
+        options.log("Downloading " + pathOrId + " (revision " + revision + ") from " + hubName(s.hub) + " (" +
+                    (ms ? s.msEndpoint : om ? s.omEndpoint : s.endpoint) + ") into " +
+                    (ms ? s.msCacheDir : om ? s.omCacheDir : s.cacheDir).string());
+    }
     return downloadSnapshot(pathOrId, options);
 }
 
@@ -481,13 +604,15 @@ fs::path resolveDatasetRepo(const std::string& repoId, HubKind hub, const std::s
     HubOptions options = given;
     options.settings.hub = hub;
     const std::string what = "dataset " + repoId;
-    if (hub == HubKind::Modelers)
-        fail(what, ": downloading from Modelers (om_hub_url) is not supported yet; download its files and use file_name");
     std::vector<std::string> files;
     fs::path root;
-    if (hub == HubKind::HuggingFace) {
+    if (hub == HubKind::HuggingFace || hub == HubKind::Modelers) {
+        // Both keep huggingface_hub's layout, each in its own cache.
+        HubSettings layout = options.settings;
+        if (hub == HubKind::Modelers)
+            layout.cacheDir = options.settings.omCacheDir;
         const auto cached = [&]() -> std::optional<fs::path> {
-            const fs::path repo = repoCacheDir(options.settings, repoId, true);
+            const fs::path repo = repoCacheDir(layout, repoId, true);
             std::error_code ec;
             std::string commit = options.revision.empty() ? "main" : options.revision;
             if (fs::is_regular_file(repo / "refs" / commit, ec)) {
@@ -508,7 +633,11 @@ fs::path resolveDatasetRepo(const std::string& repoId, HubKind hub, const std::s
         if (cached && !files.empty()) {
             root = *cached;
         } else if (options.settings.offline) {
-            fail(what, " is not in the Hugging Face cache ", options.settings.cacheDir.string(), " and HF_HUB_OFFLINE is set");
+            fail(what, " is not in the ", hubName(hub), " cache ", layout.cacheDir.string(), " and HF_HUB_OFFLINE is set");
+        } else if (hub == HubKind::Modelers) {
+            if (options.log)
+                options.log("Downloading " + what + " from Modelers (" + options.settings.omEndpoint + ")");
+            root = downloadFromModelers(repoId, true, folder, options, &files);
         } else {
             if (options.log)
                 options.log("Downloading " + what + " from " + options.settings.endpoint);

@@ -36,7 +36,7 @@ enum class HubKind
 {
     HuggingFace,
     ModelScope,
-    Modelers, ///< openMind: its cache is read; downloads are not supported yet
+    Modelers, ///< openMind (modelers.cn), as openmind_hub speaks to it
 };
 
 struct HubSettings
@@ -52,8 +52,15 @@ struct HubSettings
     std::string msEndpoint = "https://www.modelscope.cn";
     std::filesystem::path msCacheDir;
     std::string msToken;
-    /// Modelers (openMind): OPENMIND_HUB_CACHE, huggingface_hub's layout.
+    /// Modelers (openMind), as openmind_hub does: OPENMIND_HUB_ENDPOINT (https://modelers.cn), the cache
+    /// OPENMIND_HUB_CACHE (default $XDG_CACHE_HOME/openmind/hub) in huggingface_hub's layout, OPENMIND_HUB_TOKEN.
+    ///   GET {endpoint}/api/v1/file/{repo}?ref=&path=DIR          {"data": {"tree": [{"type": "file"|"dir", "path"}]}}
+    ///   GET {endpoint}/api/v1/file/{repo}/info?ref=&path=FILE    {"data": {"branch_last_commit", "etag", "size"}}
+    ///   GET {endpoint}/api/v1/file/{repo}/{rev}/media/{path}     the file (a redirect to its CDN), Range to resume
+    /// The ETag is the sha256 of an LFS file or git's blob id (sha1) of a small one; both are checked.
+    std::string omEndpoint = "https://modelers.cn";
     std::filesystem::path omCacheDir;
+    std::string omToken;
 
     /// From the environment, with huggingface_hub's defaults.
     static HubSettings fromEnvironment();
@@ -101,7 +108,7 @@ std::filesystem::path resolveModelPath(const std::string& pathOrId, const HubOpt
 /// Downloads (or completes) the snapshot of `repoId` at `options.revision`; returns its folder.
 std::filesystem::path downloadSnapshot(const std::string& repoId, const HubOptions& options = {});
 
-/// The folder holding the data files of a dataset repo (dataset_info.json's hf_hub_url / ms_hub_url), from the
+/// The folder holding the data files of a dataset repo (dataset_info.json's hf_hub_url / ms_hub_url / om_hub_url), from the
 /// cache or downloaded into it: the .json/.jsonl/.csv/.txt/.parquet files under `folder` (all when empty); when
 /// they lie in several folders, the one named `split`. Throws lathe::Error naming the repo.
 std::filesystem::path resolveDatasetRepo(const std::string& repoId, HubKind hub, const std::string& folder,

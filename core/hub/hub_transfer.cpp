@@ -263,6 +263,20 @@ std::string sha256Hex(const std::string& data)
     return hexOf(digest, len);
 }
 
+std::string gitBlobSha1Hex(const std::string& data)
+{
+    const std::string header = "blob " + std::to_string(data.size()) + std::string(1, '\0');
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr);
+    EVP_DigestUpdate(ctx, header.data(), header.size());
+    EVP_DigestUpdate(ctx, data.data(), data.size());
+    unsigned char digest[20];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx, digest, &len);
+    EVP_MD_CTX_free(ctx);
+    return hexOf(digest, len);
+}
+
 std::string urlEncodePath(const std::string& path)
 {
     std::string out;
@@ -284,7 +298,7 @@ std::string urlEncodePath(const std::string& path)
 /// checks the size and, when given, the sha256, and renames it into place. Nothing appears under `target` unless
 /// complete and checked.
 void fetchFile(Fetch& f, const std::string& file, const std::string& url, const fs::path& target, std::int64_t size,
-               const std::string& sha256)
+               const std::string& sha256, const std::string& gitSha1)
 {
     const fs::path partial = fs::path(target.string() + ".incomplete");
     std::error_code ec;
@@ -355,6 +369,17 @@ void fetchFile(Fetch& f, const std::string& file, const std::string& url, const 
         if (sum != sha256) {
             fs::remove(partial, ec);
             fail(f.what, " file ", file, ": checksum mismatch (sha256 ", sum, ", expected ", sha256,
+                 "); the corrupt download was removed, nothing was kept under its name");
+        }
+    }
+    if (!gitSha1.empty()) {
+        // A git blob id (small, non-LFS files): the whole file is hashed behind its header.
+        std::ifstream in(partial, std::ios::binary);
+        const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const std::string sum = gitBlobSha1Hex(content);
+        if (sum != gitSha1) {
+            fs::remove(partial, ec);
+            fail(f.what, " file ", file, ": checksum mismatch (git blob id ", sum, ", expected ", gitSha1,
                  "); the corrupt download was removed, nothing was kept under its name");
         }
     }

@@ -39,6 +39,8 @@ std::string statusProblem(long status, const std::string& repoId, const std::str
 std::string normalizeEtag(std::string etag);
 bool isSha256Hex(const std::string& s);
 std::string sha256Hex(const std::string& data);
+/// Git's object id of a blob with this content: sha1 of "blob <size>\0" + content (Modelers' ETag of a non-LFS file).
+std::string gitBlobSha1Hex(const std::string& data);
 /// A repo path for a URL: every byte but [A-Za-z0-9-_.~/] percent-encoded.
 std::string urlEncodePath(const std::string& path);
 
@@ -70,9 +72,10 @@ struct Fetch
 };
 
 /// Downloads `url` into `target` through `target.incomplete` (resumed with a Range request when it exists), checks
-/// the size and, when `sha256` is given, the sha256 (computed while writing a fresh download), and renames it into
-/// place. Nothing appears under `target` unless complete and checked. Throws lathe::Error naming the repo and file.
+/// the size and, when `sha256` is given, the sha256 (computed while writing a fresh download), when `gitSha1` is
+/// given, git's blob id, and renames it into place. Nothing appears under `target` unless complete and checked.
+/// Throws lathe::Error naming the repo and file.
 void fetchFile(Fetch& f, const std::string& file, const std::string& url, const std::filesystem::path& target,
-               std::int64_t size, const std::string& sha256);
+               std::int64_t size, const std::string& sha256, const std::string& gitSha1 = {});
 
 } // namespace lathe::hub_detail

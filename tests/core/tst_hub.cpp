@@ -257,6 +257,53 @@ private Q_SLOTS:
         QCOMPARE(hub.m_requests.load(), before);
     }
 
+    // Modelers (USE_OPENMIND_HUB), as openmind_hub speaks to it: the folder trees listed, each file's commit and ETag
+    // read, LFS files through the redirect to their blob (sha256 checked), small ones checked by git's blob id, all
+    // in huggingface_hub's layout under OPENMIND_HUB_CACHE; a second resolve makes no request; a corrupt blob is
+    // refused and nothing is left under its name.
+    void modelers()
+    {
+        const fs::path root = lathe::test::scratchDir("hub-modelers").toStdString();
+        FakeHub hub;
+        hub.repos()["org/tiny"] = tinyRepo(root / "src", 8);
+        HubOptions o = optionsFor(hub, root / "hf");
+        o.settings.hub = HubKind::Modelers;
+        o.settings.omEndpoint = hub.endpoint();
+        o.settings.omCacheDir = root / "om";
+        const fs::path dir = resolveModelPath("org/tiny", o);
+        const Repo& repo = hub.repos()["org/tiny"];
+        QCOMPARE(dir, root / "om/models--org--tiny/snapshots" / repo.commit);
+        QCOMPARE(readAll(root / "om/models--org--tiny/refs/main"), repo.commit);
+        for (const auto& [name, f] : repo.files)
+            if (name.find(".json") != std::string::npos || name.find(".safetensors") != std::string::npos) {
+                QCOMPARE(readAll(dir / name), f.content);
+                QVERIFY(fs::is_symlink(dir / name));
+            }
+        QVERIFY(!fs::exists(dir / "README.md") && !fs::exists(dir / "onnx") && !fs::exists(dir / "pytorch_model.bin"));
+        QVERIFY(fs::exists(root / "om/models--org--tiny/blobs" / sha256Hex(repo.files.at("value_head.safetensors").content)));
+        QVERIFY(fs::exists(root / "om/models--org--tiny/blobs" /
+                           lathe::hub_detail::gitBlobSha1Hex(repo.files.at("config.json").content)));
+        const long before = hub.m_requests;
+        QCOMPARE(resolveModelPath("org/tiny", o), dir);
+        QCOMPARE(hub.m_requests.load(), before);
+
+        // A small file whose content is not what its git blob id says: refused, nothing under the blob's name.
+        hub.repos()["org/bad"] = tinyRepo(root / "src2", 9);
+        RepoFile& config = hub.repos()["org/bad"].files["config.json"];
+        config.servedSha = lathe::hub_detail::gitBlobSha1Hex(config.content);
+        config.content += " ";
+        o.settings.omCacheDir = root / "om-bad";
+        QString message;
+        LATHE_VERIFY_ERROR(resolveModelPath("org/bad", o), message);
+        LATHE_VERIFY_MENTIONS(message, (QStringList{"org/bad", "config.json", "checksum mismatch", "git blob id"}));
+        QVERIFY(!fs::exists(root / "om-bad/models--org--bad/blobs" / config.servedSha));
+        QVERIFY(!fs::exists(root / "om-bad/models--org--bad/blobs" / (config.servedSha + ".incomplete")));
+
+        // No such repo: named.
+        LATHE_VERIFY_ERROR(resolveModelPath("org/missing", o), message);
+        LATHE_VERIFY_MENTIONS(message, QStringList{"org/missing"});
+    }
+
     // dataset_info.json entries with hf_hub_url / ms_hub_url: their files downloaded into the caches and read.
     void hubDatasets()
     {
@@ -285,7 +332,22 @@ private Q_SLOTS:
         const auto ms = loadDataset(DatasetRegistry::load(root.string()), "greetings");
         QCOMPARE(ms.examples.size(), std::size_t(1));
         QVERIFY2(QString::fromStdString(ms.path).contains("ms/datasets/org/greetings_zh/data"), ms.path.c_str());
-        for (const char* v : {"HF_ENDPOINT", "HF_HUB_CACHE", "MODELSCOPE_DOMAIN", "MODELSCOPE_CACHE", "USE_MODELSCOPE_HUB"})
+        qunsetenv("USE_MODELSCOPE_HUB");
+        // om_hub_url with USE_OPENMIND_HUB: from Modelers into its cache, huggingface_hub's layout.
+        Repo omData = data;
+        omData.files["data/train.json"].content = R"([{"instruction": "a", "input": "", "output": "b"},
+            {"instruction": "c", "input": "", "output": "d"}, {"instruction": "e", "input": "", "output": "f"}])";
+        hub.datasets()["org/greetings_om"] = omData;
+        writeTextFileAtomic((root / "dataset_info.json").string(),
+                            json{{"greetings", {{"hf_hub_url", "org/greetings"}, {"om_hub_url", "org/greetings_om"}}}}.dump());
+        qputenv("USE_OPENMIND_HUB", "1");
+        qputenv("OPENMIND_HUB_ENDPOINT", QByteArray::fromStdString(hub.endpoint()));
+        qputenv("OPENMIND_HUB_CACHE", QByteArray::fromStdString((root / "om").string()));
+        const auto om = loadDataset(DatasetRegistry::load(root.string()), "greetings");
+        QCOMPARE(om.examples.size(), std::size_t(3));
+        QVERIFY2(QString::fromStdString(om.path).contains("om/datasets--org--greetings_om/snapshots/"), om.path.c_str());
+        for (const char* v : {"HF_ENDPOINT", "HF_HUB_CACHE", "MODELSCOPE_DOMAIN", "MODELSCOPE_CACHE", "USE_MODELSCOPE_HUB",
+                              "USE_OPENMIND_HUB", "OPENMIND_HUB_ENDPOINT", "OPENMIND_HUB_CACHE"})
             qunsetenv(v);
     }
 

@@ -1,7 +1,7 @@
-// A Hugging Face hub (and ModelScope) in-process for tests: a cpp-httplib server on 127.0.0.1 that speaks the subset of
+// A Hugging Face hub (and ModelScope, and Modelers) in-process for tests: a cpp-httplib server on 127.0.0.1 that speaks the subset of
 // the protocols core/hub uses (revision listing, HEAD/GET resolve with a redirect to the blob for LFS files, ranges,
 // ETag / X-Linked-Etag / X-Linked-Size / X-Repo-Commit, bearer auth for gated repos; ModelScope's listing and file
-// query), serving repos the test fills in. tinyRepo() makes one from the tests' tiny model.
+// query; Modelers' folder trees, file info and media routes), serving repos the test fills in. tinyRepo() makes one from the tests' tiny model.
 #pragma once
 
 #include <atomic>
@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -138,6 +139,68 @@ public:
                 return;
             }
             res.set_content(it->second.files.at(path).content, "application/octet-stream");
+        });
+        // Modelers (openMind), as openmind_hub speaks to it: a folder's tree, a file's info, the file (LFS files
+        // redirected to their blob). Datasets share the routes.
+        auto modelers = [this](const std::string& id) -> const Repo* {
+            if (m_repos.count(id))
+                return &m_repos.at(id);
+            return m_datasets.count(id) ? &m_datasets.at(id) : nullptr;
+        };
+        m_server.Get(R"(/api/v1/file/([^/]+)/([^/]+))", [this, modelers](const httplib::Request& req, httplib::Response& res) {
+            ++m_requests;
+            const Repo* repo = modelers(req.matches[1].str() + "/" + req.matches[2].str());
+            if (!repo || req.get_param_value("ref") != "main") {
+                res.status = 404;
+                return;
+            }
+            const std::string dir = req.get_param_value("path"), prefix = dir.empty() ? dir : dir + "/";
+            json tree = json::array();
+            std::set<std::string> folders;
+            for (const auto& [name, f] : repo->files) {
+                if (name.rfind(prefix, 0) != 0)
+                    continue;
+                const std::string rest = name.substr(prefix.size());
+                const auto slash = rest.find('/');
+                if (slash == std::string::npos)
+                    tree.push_back({{"type", "file"}, {"path", name}, {"name", rest}});
+                else if (folders.insert(prefix + rest.substr(0, slash)).second)
+                    tree.push_back({{"type", "dir"}, {"path", prefix + rest.substr(0, slash)}});
+            }
+            res.set_content(json{{"code", ""}, {"msg", ""}, {"data", {{"tree", tree}}}}.dump(), "application/json");
+        });
+        m_server.Get(R"(/api/v1/file/([^/]+)/([^/]+)/info)", [this, modelers](const httplib::Request& req, httplib::Response& res) {
+            ++m_requests;
+            const Repo* repo = modelers(req.matches[1].str() + "/" + req.matches[2].str());
+            const std::string path = req.get_param_value("path");
+            if (!repo || !repo->files.count(path)) {
+                res.status = 404;
+                return;
+            }
+            const RepoFile& f = repo->files.at(path);
+            res.set_content(json{{"data", {{"branch_last_commit", repo->commit},
+                                           // LFS: the sha256 it claims; small files: git's blob id (or a claimed one)
+                                           {"etag", f.lfs ? f.servedSha
+                                                    : f.servedSha.size() == 40 ? f.servedSha
+                                                                               : lathe::hub_detail::gitBlobSha1Hex(f.content)},
+                                           {"size", f.content.size()},
+                                           {"path", path}}}}.dump(),
+                            "application/json");
+        });
+        m_server.Get(R"(/api/v1/file/([^/]+)/([^/]+)/([^/]+)/media/(.+))", [this, modelers](const httplib::Request& req, httplib::Response& res) {
+            ++m_requests;
+            const Repo* repo = modelers(req.matches[1].str() + "/" + req.matches[2].str());
+            if (!repo || !repo->files.count(req.matches[4].str())) {
+                res.status = 404;
+                return;
+            }
+            const RepoFile& f = repo->files.at(req.matches[4].str());
+            if (f.lfs) {
+                res.status = 302;
+                res.set_header("Location", "/blobs/" + sha256Hex(f.content));
+                return;
+            }
+            res.set_content(f.content, "application/octet-stream");
         });
         // The blobs: a slow content provider (64 KB per 5 ms), so a transfer can be cancelled halfway; ranges
         // are served by httplib from the provider's offset.
