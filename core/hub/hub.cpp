@@ -375,6 +375,44 @@ fs::path downloadFromHuggingFace(const std::string& repoId, bool dataset, const 
     return snapshot;
 }
 
+// Python pickles of str -> str dicts (protocol 2: BINUNICODE strings, no memo), for the modelscope SDK's own index
+// files: `.mdl` {'id': 'org/name'} and `.msc` [{'Path': file, 'Revision': commit}, ...] (its FileSystemCache).
+void pickleString(std::string& out, const std::string& text)
+{
+    out += 'X';
+    const auto n = std::uint32_t(text.size());
+    for (int i = 0; i < 4; ++i)
+        out += char((n >> (8 * i)) & 0xff);
+    out += text;
+}
+
+std::string pickleDict(const std::vector<std::pair<std::string, std::string>>& items, bool alone = true)
+{
+    std::string out = alone ? std::string("\x80\x02", 2) : std::string();
+    out += "}(";
+    for (const auto& [key, value] : items) {
+        pickleString(out, key);
+        pickleString(out, value);
+    }
+    out += 'u';
+    if (alone)
+        out += '.';
+    return out;
+}
+
+/// Writes the modelscope SDK's `.mdl` and `.msc` beside the files of `dir`, so the SDK finds them cached (it
+/// re-downloads files its index does not list).
+void writeModelScopeIndex(const fs::path& dir, const std::string& repoId,
+                          const std::vector<std::pair<std::string, std::string>>& files)
+{
+    writeTextFileAtomic((dir / ".mdl").string(), pickleDict({{"id", repoId}}));
+    std::string list = std::string("\x80\x02", 2) + "](";
+    for (const auto& [path, revision] : files)
+        list += pickleDict({{"Path", path}, {"Revision", revision}}, false);
+    list += "e.";
+    writeTextFileAtomic((dir / ".msc").string(), list);
+}
+
 fs::path downloadFromModelScope(const std::string& repoId, bool dataset, const std::string& folder, const HubOptions& options,
                                 std::vector<std::string>* fetched)
 {
@@ -394,6 +432,7 @@ fs::path downloadFromModelScope(const std::string& repoId, bool dataset, const s
         !meta["Data"].contains("Files") || !meta["Data"]["Files"].is_array())
         fail(what, ": ModelScope's file listing is not what the modelscope SDK expects (", s.msEndpoint, ")");
     std::map<std::string, std::pair<std::int64_t, std::string>> sizes; // path -> size, sha256
+    std::map<std::string, std::string> revisions;                      // path -> the commit the listing names
     std::vector<std::string> all;
     for (const auto& f : meta["Data"]["Files"]) {
         if (!f.is_object() || f.value("Type", std::string("blob")) != "blob" || !f.contains("Path") || !f["Path"].is_string())
@@ -402,6 +441,7 @@ fs::path downloadFromModelScope(const std::string& repoId, bool dataset, const s
         all.push_back(path);
         sizes[path] = {f.contains("Size") && f["Size"].is_number() ? f["Size"].get<std::int64_t>() : 0,
                        f.contains("Sha256") && f["Sha256"].is_string() ? f["Sha256"].get<std::string>() : std::string()};
+        revisions[path] = f.contains("Revision") && f["Revision"].is_string() ? f["Revision"].get<std::string>() : revision;
     }
     const std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
     if (files.empty())
@@ -422,14 +462,17 @@ fs::path downloadFromModelScope(const std::string& repoId, bool dataset, const s
             fetch.done += sizes[f].first;
     }
     fetch.fileCount = std::int64_t(files.size());
+    std::vector<std::pair<std::string, std::string>> indexed; // what the SDK's .msc lists: the files in place
     for (std::size_t i = 0; i < files.size(); ++i) {
         const std::string& f = files[i];
         fetch.fileIndex = std::int64_t(i) + 1;
         const auto& [size, sha] = sizes[f];
-        if (fs::exists(dir / f, ec) && std::int64_t(fs::file_size(dir / f, ec)) == size)
-            continue;
-        fetchFile(fetch, f, api + "/repo?Revision=" + urlEncodePath(revision) + "&FilePath=" + urlEncodePath(f), dir / f,
-                  size, isSha256Hex(sha) ? sha : std::string());
+        if (!(fs::exists(dir / f, ec) && std::int64_t(fs::file_size(dir / f, ec)) == size))
+            fetchFile(fetch, f, api + "/repo?Revision=" + urlEncodePath(revision) + "&FilePath=" + urlEncodePath(f),
+                      dir / f, size, isSha256Hex(sha) ? sha : std::string());
+        indexed.emplace_back(f, revisions[f]);
+        if (!dataset) // the model cache's index, after each file as the SDK saves it (datasets have their own)
+            writeModelScopeIndex(dir, repoId, indexed);
     }
     fetch.fileIndex = fetch.fileCount;
     fetch.report("", fetch.total);

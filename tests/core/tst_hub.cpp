@@ -7,6 +7,7 @@
 // qwen3_lora_sft.yaml trained with only model_name_or_path pointed at a repo id.
 #include <atomic>
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -18,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <QtCore/QProcess>
 #include <QtTest/QtTest>
 
 #include "error_check.h"
@@ -255,6 +257,27 @@ private Q_SLOTS:
         const long before = hub.m_requests;
         QCOMPARE(resolveModelPath("org/tiny.v1", o), dir); // cached: no request
         QCOMPARE(hub.m_requests.load(), before);
+        // The SDK's own index (pickles), read back by Python's pickle where python3 exists: `.mdl` names the
+        // model, `.msc` lists every file with the commit the listing gave, so the modelscope SDK finds them cached.
+        QVERIFY(fs::exists(dir / ".mdl") && fs::exists(dir / ".msc"));
+        QProcess python;
+        python.start("python3", {"-c", "import json, pickle, sys; d = sys.argv[1]; "
+                                        "print(json.dumps([pickle.load(open(d + '/.mdl', 'rb')), "
+                                        "pickle.load(open(d + '/.msc', 'rb'))]))",
+                                 QString::fromStdString(dir.string())});
+        if (!python.waitForStarted(5000))
+            QSKIP("python3 is not installed: the pickles were written but not read back");
+        QVERIFY(python.waitForFinished(30000));
+        QCOMPARE(python.exitCode(), 0);
+        const json index = json::parse(python.readAllStandardOutput().toStdString());
+        QCOMPARE(index[0], (json{{"id", "org/tiny.v1"}}));
+        std::set<std::string> listed;
+        for (const auto& entry : index[1]) {
+            QCOMPARE(entry["Revision"].get<std::string>(), std::string("abc"));
+            QVERIFY(fs::exists(dir / entry["Path"].get<std::string>()));
+            listed.insert(entry["Path"].get<std::string>());
+        }
+        QVERIFY(listed.count("config.json") && listed.count("model.safetensors") && !listed.count("README.md"));
     }
 
     // Modelers (USE_OPENMIND_HUB), as openmind_hub speaks to it: the folder trees listed, each file's commit and ETag
