@@ -14,7 +14,7 @@ shift || true
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
   names=(safetensors_header model_config tokenizer_json tokenizer_config dataset_records dataset_info yaml_args
-         chat_request eval_inputs jinja)
+         chat_request eval_inputs jinja dataset_card)
 fi
 build=${LATHE_FUZZ_BUILD:-build-fuzz}
 if [ ! -f "$build/build.ninja" ]; then

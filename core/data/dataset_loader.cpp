@@ -51,7 +51,7 @@ LoadedDataset scanDataset(const DatasetRegistry& registry, const std::string& na
         const HubKind kind = attr.source == "ms_hub" ? HubKind::ModelScope : attr.source == "om_hub" ? HubKind::Modelers
                                                                                                    : HubKind::HuggingFace;
         try {
-            out.path = resolveDatasetRepo(attr.location, kind, attr.folder, attr.split, hub).string();
+            out.path = resolveDatasetRepo(attr.location, kind, attr.folder, attr.split, attr.subset, hub).string();
         } catch (const Error& e) {
             fail(registry.infoPath(), ": dataset \"", name, "\": ", e.what());
         }

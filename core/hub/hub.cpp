@@ -1,6 +1,7 @@
 #include "hub/hub.h"
 
 #include "hub/hub_transfer.h"
+#include "hub/dataset_card.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -301,10 +302,12 @@ fs::path downloadFromHuggingFace(const std::string& repoId, bool dataset, const 
     for (const auto& f : meta["siblings"])
         if (f.is_object() && f.contains("rfilename") && f["rfilename"].is_string())
             all.push_back(f["rfilename"].get<std::string>());
-    const std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
+    std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
     if (files.empty())
         fail(what, dataset ? ": the repo has no .json, .jsonl, .csv, .txt or .parquet file" + (folder.empty() ? std::string() : " under " + folder)
                            : std::string(": the repo has no config, tokenizer or safetensors file to download"));
+    if (dataset && std::find(all.begin(), all.end(), "README.md") != all.end())
+        files.push_back("README.md"); // the dataset card: its configs name each subset's files
     for (const auto& f : files)
         if (f.find("..") != std::string::npos || f.front() == '/')
             fail(what, ": the listing names an unsafe path: ", f);
@@ -443,9 +446,11 @@ fs::path downloadFromModelScope(const std::string& repoId, bool dataset, const s
                        f.contains("Sha256") && f["Sha256"].is_string() ? f["Sha256"].get<std::string>() : std::string()};
         revisions[path] = f.contains("Revision") && f["Revision"].is_string() ? f["Revision"].get<std::string>() : revision;
     }
-    const std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
+    std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
     if (files.empty())
         fail(what, ": the repo has no file to download for a ", kind);
+    if (dataset && std::find(all.begin(), all.end(), "README.md") != all.end())
+        files.push_back("README.md"); // the dataset card: its configs name each subset's files
     for (const auto& f : files)
         if (f.find("..") != std::string::npos || f.front() == '/')
             fail(what, ": the listing names an unsafe path: ", f);
@@ -518,10 +523,12 @@ fs::path downloadFromModelers(const std::string& repoId, bool dataset, const std
             }
         }
     }
-    const std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
+    std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
     if (files.empty())
         fail(what, dataset ? ": the repo has no .json, .jsonl, .csv, .txt or .parquet file" + (folder.empty() ? std::string() : " under " + folder)
                            : std::string(": the repo has no config, tokenizer or safetensors file to download"));
+    if (dataset && std::find(all.begin(), all.end(), "README.md") != all.end())
+        files.push_back("README.md"); // the dataset card: its configs name each subset's files
     // Each file's commit, ETag and size (get_om_file_metadata).
     struct FileInfo
     {
@@ -642,7 +649,7 @@ fs::path resolveModelPath(const std::string& pathOrId, const HubOptions& options
 }
 
 fs::path resolveDatasetRepo(const std::string& repoId, HubKind hub, const std::string& folder, const std::string& split,
-                            const HubOptions& given)
+                            const std::string& subset, const HubOptions& given)
 {
     HubOptions options = given;
     options.settings.hub = hub;
@@ -703,8 +710,40 @@ fs::path resolveDatasetRepo(const std::string& repoId, HubKind hub, const std::s
             root = downloadFromModelScope(repoId, true, folder, options, &files);
         }
     }
+    // The data files (the card aside), then the named configuration's among them.
+    std::error_code ec;
+    const bool hasCard = fs::exists(root / "README.md", ec);
+    files.erase(std::remove(files.begin(), files.end(), std::string("README.md")), files.end());
     if (files.empty())
         fail(what, ": no data file found");
+    if (!subset.empty()) {
+        const auto chosen =
+            hasCard ? dataFilesOfConfig(readTextFile((root / "README.md").string()), subset, split, files, what)
+                    : std::nullopt;
+        if (chosen) {
+            if (chosen->empty())
+                fail(what, ": configuration \"", subset, "\" names no file the repo has");
+            if (chosen->size() == 1)
+                return root / chosen->front();
+            const fs::path dir = dataFolderOf(root, *chosen, split, what);
+            std::size_t inDir = 0;
+            for (const auto& f : files)
+                inDir += root / fs::path(f).parent_path() == dir;
+            if (inDir != chosen->size())
+                fail(what, ": configuration \"", subset, "\" names ", chosen->size(), " of the files in ", dir.string(),
+                     "; set \"folder\" or \"file_name\" in dataset_info.json to the ones to read");
+            return dir;
+        }
+        // No configs in the card: a folder named like the subset (the datasets library's layout by directory).
+        std::vector<std::string> under;
+        for (const auto& f : files)
+            if (f.rfind(subset + "/", 0) == 0 || f.find("/" + subset + "/") != std::string::npos)
+                under.push_back(f);
+        if (!under.empty())
+            return dataFolderOf(root, under, split, what);
+        if (subset != "default")
+            fail(what, ": no configuration named \"", subset, "\" (its card lists none and no folder has that name)");
+    }
     return dataFolderOf(root, files, split, what);
 }
 

@@ -111,8 +111,12 @@ std::filesystem::path downloadSnapshot(const std::string& repoId, const HubOptio
 /// The folder holding the data files of a dataset repo (dataset_info.json's hf_hub_url / ms_hub_url / om_hub_url), from the
 /// cache or downloaded into it: the .json/.jsonl/.csv/.txt/.parquet files under `folder` (all when empty); when
 /// they lie in several folders, the one named `split`. Throws lathe::Error naming the repo.
+/// `subset` (dataset_info.json's, the datasets library's configuration name) picks the files its card's `configs`
+/// name for `split` (hub/dataset_card.h): one file is returned as that file; without configs, the folder named
+/// like the subset. Empty or "default" without configs: all data files.
 std::filesystem::path resolveDatasetRepo(const std::string& repoId, HubKind hub, const std::string& folder,
-                                         const std::string& split, const HubOptions& options = {});
+                                         const std::string& split, const std::string& subset = {},
+                                         const HubOptions& options = {});
 
 /// Repo ids a "no such repo" message suggests the closest of (the program registers LLaMA-Board's catalogue).
 void setKnownRepoIds(std::vector<std::string> ids);

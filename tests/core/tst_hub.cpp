@@ -25,6 +25,7 @@
 #include "error_check.h"
 #include "data/dataset_attr.h"
 #include "data/dataset_loader.h"
+#include "hub/dataset_card.h"
 #include "hub/hub.h"
 #include "fake_hub.h"
 #include "test_support.h"
@@ -372,6 +373,67 @@ private Q_SLOTS:
         for (const char* v : {"HF_ENDPOINT", "HF_HUB_CACHE", "MODELSCOPE_DOMAIN", "MODELSCOPE_CACHE", "USE_MODELSCOPE_HUB",
                               "USE_OPENMIND_HUB", "OPENMIND_HUB_ENDPOINT", "OPENMIND_HUB_CACHE"})
             qunsetenv(v);
+    }
+
+    // `subset` as the datasets library reads it: the dataset card's `configs` (README.md front matter) name each
+    // configuration's files (LLaMA-Factory's dpo_mix_en / dpo_mix_zh on llamafactory/DPO-En-Zh-20k); without
+    // configs, the folder named like the subset; a subset the card does not list is named with those it does.
+    void datasetSubsets()
+    {
+        QVERIFY(globMatch("dpo_en.json", "dpo_en.json") && !globMatch("dpo_en.json", "x/dpo_en.json"));
+        QVERIFY(globMatch("data/*.json", "data/a.json") && !globMatch("data/*.json", "data/x/a.json"));
+        QVERIFY(globMatch("data/**", "data/x/a.json") && globMatch("**/a.json", "a.json") && globMatch("d?ta/*", "data/b"));
+        const fs::path root = lathe::test::scratchDir("hub-subsets").toStdString();
+        FakeHub hub;
+        Repo dpo;
+        dpo.commit = "0123456789abcdef0123456789abcdef01234567";
+        auto pairs = [](const std::string& prompt, int n) {
+            json rows = json::array();
+            for (int i = 0; i < n; ++i)
+                rows.push_back({{"prompt", prompt + std::to_string(i)}, {"chosen", "yes"}, {"rejected", "no"}});
+            return rows.dump();
+        };
+        dpo.files["dpo_en.json"] = {pairs("Question ", 3), false, ""};
+        dpo.files["dpo_zh.json"] = {pairs("问题", 2), false, ""};
+        dpo.files["README.md"] = {"---\nlicense: apache-2.0\nconfigs:\n- config_name: en\n  data_files:\n  - split: train\n"
+                                  "    path: dpo_en.json\n- config_name: zh\n  data_files: dpo_zh.json\n---\n# DPO\n",
+                                  false, ""};
+        hub.datasets()["llamafactory/DPO-En-Zh-20k"] = dpo;
+        Repo byFolder;
+        byFolder.commit = "89abcdef0123456789abcdef0123456789abcdef";
+        byFolder.files["en/train.jsonl"] = {R"({"instruction": "a", "input": "", "output": "b"})", false, ""};
+        byFolder.files["zh/train.jsonl"] = {"{\"instruction\": \"甲\", \"input\": \"\", \"output\": \"乙\"}\n"
+                                            "{\"instruction\": \"丙\", \"input\": \"\", \"output\": \"丁\"}", false, ""};
+        hub.datasets()["org/by_folder"] = byFolder;
+        const json columns = {{"prompt", "prompt"}, {"chosen", "chosen"}, {"rejected", "rejected"}};
+        writeTextFileAtomic((root / "dataset_info.json").string(),
+                            json{{"dpo_mix_en", {{"hf_hub_url", "llamafactory/DPO-En-Zh-20k"}, {"subset", "en"}, {"ranking", true},
+                                                 {"columns", columns}}},
+                                 {"dpo_mix_zh", {{"hf_hub_url", "llamafactory/DPO-En-Zh-20k"}, {"subset", "zh"}, {"ranking", true},
+                                                 {"columns", columns}}},
+                                 {"dpo_mix_fr", {{"hf_hub_url", "llamafactory/DPO-En-Zh-20k"}, {"subset", "fr"}, {"ranking", true},
+                                                 {"columns", columns}}},
+                                 {"folder_zh", {{"hf_hub_url", "org/by_folder"}, {"subset", "zh"}}}}
+                                .dump());
+        qputenv("HF_ENDPOINT", QByteArray::fromStdString(hub.endpoint()));
+        qputenv("HF_HUB_CACHE", QByteArray::fromStdString((root / "hf").string()));
+        const auto registry = DatasetRegistry::load(root.string());
+        DatasetLoadOptions dpoStage;
+        dpoStage.stage = "dpo";
+        const auto en = loadDataset(registry, "dpo_mix_en", dpoStage);
+        QVERIFY2(en.issues.empty(), en.issues.empty() ? "" : en.issues.front().message.c_str());
+        QCOMPARE(en.examples.size(), std::size_t(3));
+        QVERIFY2(QString::fromStdString(en.path).endsWith("dpo_en.json"), en.path.c_str());
+        const auto zh = loadDataset(registry, "dpo_mix_zh", dpoStage);
+        QCOMPARE(zh.examples.size(), std::size_t(2));
+        QVERIFY(fs::exists(fs::path(zh.path).parent_path() / "README.md")); // the card is cached with the data
+        const auto folder = loadDataset(registry, "folder_zh");
+        QCOMPARE(folder.examples.size(), std::size_t(2));
+        QString message;
+        LATHE_VERIFY_ERROR(loadDataset(registry, "dpo_mix_fr", dpoStage), message);
+        LATHE_VERIFY_MENTIONS(message, (QStringList{"dpo_mix_fr", "no configuration named \"fr\"", "en, zh"}));
+        qunsetenv("HF_ENDPOINT");
+        qunsetenv("HF_HUB_CACHE");
     }
 
     // LLaMA-Factory's own example config with only model_name_or_path pointed at a repo id on the local hub.
