@@ -277,6 +277,25 @@ void linkIntoSnapshot(const fs::path& snapshot, const std::string& path, const s
         fs::copy_file(blob, link, fs::copy_options::overwrite_existing);
 }
 
+/// The end of a download in huggingface_hub's layout: refs/<revision> -> commit, the last progress report and log line,
+/// the files fetched; returns the snapshot folder.
+fs::path finishSnapshot(const fs::path& repoDir, const std::string& revision, const std::string& commit,
+                        const fs::path& snapshot, Fetch& fetch, const HubOptions& options,
+                        const std::vector<std::string>& files, std::vector<std::string>* fetched)
+{
+    if (revision != commit) {
+        fs::create_directories(repoDir / "refs");
+        writeTextFileAtomic((repoDir / "refs" / revision).string(), commit);
+    }
+    fetch.fileIndex = fetch.fileCount;
+    fetch.report("", fetch.total);
+    if (options.log)
+        options.log(fetch.what + " (" + commit.substr(0, 12) + ") ready in " + snapshot.string());
+    if (fetched)
+        *fetched = files;
+    return snapshot;
+}
+
 fs::path downloadFromHuggingFace(const std::string& repoId, bool dataset, const std::string& folder, const HubOptions& options,
                                  std::vector<std::string>* fetched)
 {
@@ -365,17 +384,7 @@ fs::path downloadFromHuggingFace(const std::string& repoId, bool dataset, const 
             fetchFile(fetch, fi.path, fi.url, blob, fi.size, isSha256Hex(fi.etag) ? fi.etag : std::string());
         linkIntoSnapshot(snapshot, fi.path, fi.etag, blob);
     }
-    if (revision != commit) {
-        fs::create_directories(repoDir / "refs");
-        writeTextFileAtomic((repoDir / "refs" / revision).string(), commit);
-    }
-    fetch.fileIndex = fetch.fileCount;
-    fetch.report("", fetch.total);
-    if (options.log)
-        options.log(what + " (" + commit.substr(0, 12) + ") ready in " + snapshot.string());
-    if (fetched)
-        *fetched = files;
-    return snapshot;
+    return finishSnapshot(repoDir, revision, commit, snapshot, fetch, options, files, fetched);
 }
 
 // Python pickles of str -> str dicts (protocol 2: BINUNICODE strings, no memo), for the modelscope SDK's own index
@@ -588,17 +597,7 @@ fs::path downloadFromModelers(const std::string& repoId, bool dataset, const std
                       fi.etag.size() == 64 ? fi.etag : std::string(), fi.etag.size() == 40 ? fi.etag : std::string());
         linkIntoSnapshot(snapshot, fi.path, fi.etag, blob);
     }
-    if (revision != commit) {
-        fs::create_directories(repoDir / "refs");
-        writeTextFileAtomic((repoDir / "refs" / revision).string(), commit);
-    }
-    fetch.fileIndex = fetch.fileCount;
-    fetch.report("", fetch.total);
-    if (options.log)
-        options.log(what + " (" + commit.substr(0, 12) + ") ready in " + snapshot.string());
-    if (fetched)
-        *fetched = files;
-    return snapshot;
+    return finishSnapshot(repoDir, revision, commit, snapshot, fetch, options, files, fetched);
 }
 
 const char* hubName(HubKind hub)
