@@ -4,6 +4,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
+#include <QFileInfo>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -584,6 +585,32 @@ void TestTrainTab::twoWorkersFromTheTab()
     QVERIFY(log.contains("Total train batch size (w. parallel, distributed & accumulation) = 4"));
     QCOMPARE(int(tab.charts()->lossPoints().size()), steps);
     QVERIFY(QFile::exists(out + "/adapter_model.safetensors"));
+
+    // Abort reaches the other worker too: both stop after the same step, the run saves, no process is left.
+    TrainTab again;
+    const QString aborted = m_root + "/two-workers-aborted";
+    setUp(bar, again, aborted, 100000);
+    QSignalSpy progressed(again.runner(), &lathe::TrainRunner::progress);
+    QSignalSpy ended(&again, &TrainTab::runFinished);
+    lathe::test::clickOn(again.startButton());
+    QTRY_VERIFY_WITH_TIMEOUT(progressed.count() >= 3, 120000);
+    QDir children(QStringLiteral("/proc/%1/task").arg(QCoreApplication::applicationPid()));
+    QList<qint64> workers;
+    for (const QString& task : children.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QFile list(children.filePath(task + "/children"));
+        if (list.open(QIODevice::ReadOnly))
+            for (const QByteArray& pid : list.readAll().split(' '))
+                if (pid.trimmed().toLongLong() > 0)
+                    workers << pid.trimmed().toLongLong();
+    }
+    QCOMPARE(workers.size(), 1);
+    lathe::test::clickOn(again.abortButton());
+    QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 1, 60000);
+    const QList<QVariant> stopped = ended.takeFirst();
+    QVERIFY2(stopped.at(0).toBool(), qPrintable(stopped.at(2).toString()));
+    QCOMPARE(stopped.at(1).toBool(), true);
+    QVERIFY(QFile::exists(aborted + "/adapter_model.safetensors"));
+    QTRY_VERIFY_WITH_TIMEOUT(!QFileInfo::exists(QStringLiteral("/proc/%1").arg(workers.front())), 20000); // reaped
     qunsetenv("LATHE_WORKER_BINARY");
 }
 
