@@ -13,10 +13,7 @@
 #include <random>
 #include <set>
 #include <sstream>
-#include <cstring>
-#include <thread>
 #include <tuple>
-#include <unistd.h>
 
 #include <malloc.h>
 
@@ -29,9 +26,6 @@
 #include "data/dataset_loader.h"
 #include "data/processor.h"
 #include "data/token_cache.h"
-#include "dist/communicator.h"
-#include "dist/worker_group.h"
-#include "dist/worker_place.h"
 #include "io/safetensors.h"
 #include "lora/lora_adapter.h"
 #include "model/model_config.h"
@@ -47,6 +41,7 @@
 #include "train/checkpointer.h"
 #include "train/finetuning.h"
 #include "train/lr_schedule.h"
+#include "train/data_parallel_job.h"
 #include "train/objective.h"
 #include "train/parallel_adamw.h"
 #include "train/run_settings.h"
@@ -139,17 +134,6 @@ public:
     {
     }
 
-    ~Run()
-    {
-        m_workers.reset(); // stops local workers still running (an error ended this one)
-        if (m_threadsBefore > 0)
-            torch::set_num_threads(m_threadsBefore);
-        if (!m_workerArgs.empty()) {
-            std::error_code ec;
-            fs::remove(m_workerArgs, ec);
-        }
-    }
-
     TrainResult execute();
     /// do_eval without do_train: the stage's loss and metrics on eval_dataset (or dataset) for the model and
     /// its adapters (the last one attached, so a LoRA run's reference is the model without it), written to
@@ -158,18 +142,8 @@ public:
 
 private:
     void log(const std::string& message);
-    bool isMain() const { return m_comm->rank() == 0; }
-    /// Joins the workers of a data-parallel run (and starts the local ones for nproc_per_node); picks the device.
-    void setUpWorkers();
-    /// The first worker does `mainPart` while the others wait (it writes the output folder, fills the token
-    /// cache), then the others do `othersPart`; an error on the first stops them all.
-    void inTurn(const std::function<void()>& mainPart, const std::function<void()>& othersPart);
-    /// Each worker's `mine`, in rank order (a byte all-gather of their JSON).
-    json gatherJson(const json& mine);
-    /// The local workers' output into the log, each line marked with its rank.
-    void relayWorkerOutput();
-    /// `error` with what the job knows about it: the worker that died, the last complete checkpoint.
-    std::string explainFailure(const std::string& error);
+    bool isMain() const { return m_job.isMain(); }
+    void relayWorkerOutput() { m_job.relayOutput(m_cb.log); }
     void prepareOutputDir();
     void prepareData();
     void loadModelAndTrainables();
@@ -207,11 +181,7 @@ private:
     AttachedAdapter m_adapter;                                     // LoRA
     std::vector<std::pair<std::string, torch::Tensor>> m_trainable; // by save name
     std::unique_ptr<ParallelAdamW> m_optimizer;
-    WorkerPlace m_place;
-    std::unique_ptr<Communicator> m_comm = soloCommunicator();
-    std::unique_ptr<WorkerGroup> m_workers; // the local workers this process started (nproc_per_node)
-    std::string m_workerArgs;               // the arguments they read (a temporary YAML file)
-    int m_threadsBefore = 0;                // libtorch's thread count to restore after a job of local workers
+    DataParallelJob m_job; // the other workers of a data-parallel run (solo for one)
     LrSchedule m_schedule;
     std::unique_ptr<Checkpointer> m_checkpointer; // checkpoint-N folders: save, prune, resume
 
@@ -244,135 +214,6 @@ void Run::log(const std::string& message)
     }
     if (m_cb.log)
         m_cb.log(message);
-}
-
-void Run::setUpWorkers()
-{
-    m_place = workerPlaceFromEnvironment();
-    torch::Device device = resolveDevice(m_s.device.empty() ? "auto" : m_s.device);
-    int nproc = 1;
-    if (m_s.nprocPerNode)
-        nproc = int(*m_s.nprocPerNode);
-    else if (!device.is_cpu() && m_place.source.empty())
-        nproc = std::max(1, visibleDeviceCount(device.is_cuda() ? "cuda" : "npu").value_or(1)); // LLaMA-Factory's rule
-    if (m_place.source.empty() && nproc > 1) {
-        // This process is local rank 0 of `nproc`: it starts the others (as torchrun would) and trains beside them.
-        const WorkerPlace base = m_place;
-        m_place = localWorkerPlace(base, nproc, 0);
-        if (!std::getenv("MASTER_PORT") && base.nodes == 1)
-            m_place.masterPort = freeTcpPort();
-        const int threads = std::max(1, int(std::thread::hardware_concurrency()) / nproc);
-        const bool ompSet = std::getenv("OMP_NUM_THREADS") != nullptr;
-        m_workerArgs = (fs::temp_directory_path() / ("lathe-workers-" + std::to_string(getpid()) + ".yaml")).string();
-        writeTextFileAtomic(m_workerArgs, m_args.toYaml());
-        std::vector<WorkerGroup::Worker> workers;
-        for (int local = 1; local < nproc; ++local) {
-            WorkerPlace place = localWorkerPlace(base, nproc, local);
-            place.masterPort = m_place.masterPort;
-            WorkerGroup::Worker w{place.rank, workerEnvironment(place)};
-            if (!ompSet)
-                w.environment["OMP_NUM_THREADS"] = std::to_string(threads); // torchrun's default, per core here
-            workers.push_back(std::move(w));
-        }
-        log("Starting " + std::to_string(nproc - 1) + " more worker(s) on this machine (nproc_per_node=" +
-            std::to_string(nproc) + ", rendezvous " + m_place.masterAddr + ":" + std::to_string(m_place.masterPort) +
-            (ompSet ? "" : ", " + std::to_string(threads) + " thread(s) each") + ")");
-        m_workers = std::make_unique<WorkerGroup>(workerExecutable(), std::vector<std::string>{"train", m_workerArgs},
-                                                  workers);
-        if (!ompSet) {
-            m_threadsBefore = torch::get_num_threads();
-            torch::set_num_threads(threads);
-        }
-    }
-    if (m_place.distributed()) {
-        // One accelerator per worker: its local rank, unless the device names one.
-        if (!device.is_cpu() && (m_s.device.find(':') == std::string::npos))
-            device = torch::Device(device.type(), torch::DeviceIndex(m_place.localRank));
-        try {
-            m_comm = connectWorkers(m_place, device, std::chrono::seconds(m_s.ddpTimeout));
-        } catch (const Error& e) {
-            relayWorkerOutput();
-            fail(explainFailure(e.what()));
-        }
-        if (!m_workerArgs.empty()) {
-            std::error_code ec;
-            fs::remove(m_workerArgs, ec); // every worker has read it: they are all connected
-        }
-        log("Data-parallel training: " + std::to_string(m_comm->size()) + " workers through " + m_comm->backend() +
-            " (this is " + m_place.describe() + ")");
-    }
-    m_device = device;
-}
-
-void Run::inTurn(const std::function<void()>& mainPart, const std::function<void()>& othersPart)
-{
-    if (m_comm->size() == 1) {
-        mainPart();
-        return;
-    }
-    std::string error;
-    if (isMain()) {
-        try {
-            mainPart();
-        } catch (const std::exception& e) {
-            error = e.what();
-        }
-    }
-    auto failed = torch::tensor({error.empty() ? 0.0f : 1.0f}).to(m_comm->device());
-    m_comm->allReduceMax(failed);
-    if (!error.empty())
-        throw Error(error);
-    if (failed.cpu().item<float>() > 0)
-        fail("worker rank 0 stopped with an error (see its log); this worker stops too");
-    if (!isMain())
-        othersPart();
-}
-
-json Run::gatherJson(const json& mine)
-{
-    // Two collectives: the longest text, then every worker's text padded to it.
-    const std::string text = mine.dump();
-    auto longest = torch::tensor({double(text.size())}, torch::kFloat64).to(m_comm->device());
-    m_comm->allReduceMax(longest);
-    const auto size = std::int64_t(longest.cpu().item<double>()) + 1;
-    auto bytes = torch::zeros({size}, torch::kUInt8);
-    std::memcpy(bytes.data_ptr<std::uint8_t>(), text.data(), text.size());
-    bytes = bytes.to(m_comm->device());
-    auto all = torch::empty({size * m_comm->size()}, bytes.options());
-    m_comm->allGather(bytes, all);
-    all = all.cpu();
-    json out = json::array();
-    const auto* p = all.data_ptr<std::uint8_t>();
-    for (int r = 0; r < m_comm->size(); ++r) {
-        const char* begin = reinterpret_cast<const char*>(p + r * size);
-        out.push_back(json::parse(std::string(begin, ::strnlen(begin, std::size_t(size)))));
-    }
-    return out;
-}
-
-void Run::relayWorkerOutput()
-{
-    if (!m_workers || !m_cb.log)
-        return;
-    for (const auto& [rank, line] : m_workers->takeLines())
-        m_cb.log("[rank " + std::to_string(rank) + "] " + line);
-}
-
-std::string Run::explainFailure(const std::string& error)
-{
-    if (m_comm->size() == 1 && !m_workers)
-        return error;
-    std::string text = error;
-    if (m_workers) {
-        // A worker that died says why in its exit; give it a moment to be reaped.
-        for (int i = 0; i < 50 && !m_workers->failure(); ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        if (const auto failure = m_workers->failure())
-            text = *failure + "; " + text;
-    }
-    const std::string last = lastCheckpoint(m_out.string());
-    text += last.empty() ? "; no checkpoint was saved yet" : "; the last complete checkpoint is " + last;
-    return text;
 }
 
 void Run::prepareOutputDir()
@@ -491,7 +332,7 @@ void Run::prepareData()
 
 void Run::loadModelAndTrainables()
 {
-    if (!m_place.distributed())
+    if (m_job.size() == 1)
         m_device = resolveDevice(m_s.device.empty() ? "auto" : m_s.device);
     m_dtype = m_s.bf16 || m_s.pureBf16 ? torch::kBFloat16 : m_s.fp16 ? torch::kHalf : torch::kFloat32;
     log("Loading " + m_s.modelPath + " on " + m_device.str() + " in " + dtypeName(m_dtype));
@@ -557,7 +398,7 @@ void Run::loadModelAndTrainables()
     if (!m_s.deepSpeed.note.empty())
         log("deepspeed: " + m_s.deepSpeed.note);
     m_optimizer = std::make_unique<ParallelAdamW>(
-        *m_comm, optimized, AdamWOptions{m_s.beta1, m_s.beta2, m_s.adamEps, m_s.weightDecay}, decay, parallel);
+        m_job.comm(), optimized, AdamWOptions{m_s.beta1, m_s.beta2, m_s.adamEps, m_s.weightDecay}, decay, parallel);
     m_optimizer->broadcastParameters(); // every worker starts from rank 0's weights, as DDP does
 }
 
@@ -571,7 +412,7 @@ MemoryEstimate Run::estimateMemory() const
             m.weights += p.numel() * p.element_size();
     // Gradient + two float32 moments; ZeRO stage 1 divides the moments between the workers, stage 2 the
     // gradients too.
-    m.workers = m_comm->size();
+    m.workers = m_job.size();
     const int stage = m_optimizer ? m_optimizer->zeroStage() : 0;
     const std::int64_t gradShare = stage >= 2 ? m.workers : 1, momentShare = stage >= 1 ? m.workers : 1;
     for (const auto* list : {&m_trainable, &m_objectiveParams})
@@ -596,20 +437,7 @@ std::vector<std::size_t> Run::epochOrder(std::int64_t epoch) const
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(m_s.seed * 1000003ull + std::uint64_t(epoch));
     std::shuffle(order.begin(), order.end(), rng);
-    const std::size_t workers = std::size_t(m_comm->size());
-    if (workers == 1 || order.empty())
-        return order;
-    // Each worker's shard as torch's DistributedSampler gives it: the permutation padded to a multiple of the
-    // workers by repeating its start, then every workers-th index from the worker's rank. Step s of every
-    // worker together covers positions [s x G, (s + 1) x G) of the permutation (G: the global batch), as one
-    // worker with the whole batch would.
-    const std::size_t total = (order.size() + workers - 1) / workers * workers;
-    for (std::size_t i = 0; order.size() < total; ++i)
-        order.push_back(order[i]);
-    std::vector<std::size_t> mine;
-    for (std::size_t i = std::size_t(m_comm->rank()); i < total; i += workers)
-        mine.push_back(order[i]);
-    return mine;
+    return m_job.shard(std::move(order)); // each worker's part, as DistributedSampler gives it
 }
 
 TrainBatch Run::batchOf(const ExampleSet& set, const std::vector<std::size_t>& order, std::size_t from,
@@ -758,13 +586,13 @@ void Run::saveCheckpoint()
     if (m_bestStep && *m_bestStep == m_globalStep)
         m_bestCheckpoint = m_checkpointer->folderOf(m_globalStep).string();
     json parallel = nullptr;
-    if (m_comm->size() > 1)
-        parallel = {{"world_size", m_comm->size()},
+    if (m_job.size() > 1)
+        parallel = {{"world_size", m_job.size()},
                     {"per_device_train_batch_size", m_s.batchSize},
                     {"gradient_accumulation_steps", m_s.accumulation},
-                    {"global_batch_size", m_s.batchSize * m_s.accumulation * m_comm->size()},
+                    {"global_batch_size", m_s.batchSize * m_s.accumulation * m_job.size()},
                     {"zero_stage", m_optimizer->zeroStage()},
-                    {"backend", m_comm->backend()}};
+                    {"backend", m_job.comm().backend()}};
     m_checkpointer->save(
         m_globalStep, [this](const fs::path& dir) { saveModel(dir); }, state, m_schedule, trainerState(),
         m_args.toYaml(), m_bestCheckpoint, parallel);
@@ -842,7 +670,7 @@ void Run::resume(const std::string& checkpoint)
     auto point = m_checkpointer->resume(checkpoint, m_s.finetuningType == "lora" ? "adapter_model" : "model",
                                         m_trainable);
     // The data order and the optimizer state carry over to any number of workers with the same global batch.
-    const std::int64_t global = m_s.batchSize * m_s.accumulation * m_comm->size();
+    const std::int64_t global = m_s.batchSize * m_s.accumulation * m_job.size();
     std::int64_t savedWorkers = 1, savedBatch = m_s.batchSize, savedAccumulation = m_s.accumulation;
     if (point.parallel.is_object()) {
         savedWorkers = point.parallel.value("world_size", std::int64_t(1));
@@ -857,13 +685,13 @@ void Run::resume(const std::string& checkpoint)
     if (savedGlobal != global)
         fail("resume_from_checkpoint: ", checkpoint, " was trained with a global batch of ", savedGlobal, " (",
              savedWorkers, " worker(s) x per_device_train_batch_size ", savedBatch, " x gradient_accumulation_steps ",
-             savedAccumulation, "); this run's is ", global, " (", m_comm->size(), " x ", m_s.batchSize, " x ",
+             savedAccumulation, "); this run's is ", global, " (", m_job.size(), " x ", m_s.batchSize, " x ",
              m_s.accumulation, "). The steps would cover other examples: resume with the same product, e.g. ",
              savedWorkers > 1 ? "nproc_per_node=" + std::to_string(savedWorkers) + " and " : std::string(),
              "per_device_train_batch_size=", savedBatch, " gradient_accumulation_steps=", savedAccumulation);
-    if (savedWorkers != m_comm->size())
+    if (savedWorkers != m_job.size())
         log("Resuming " + checkpoint + " of " + std::to_string(savedWorkers) + " worker(s) with " +
-            std::to_string(m_comm->size()) + ": the global batch is the same, so the data order and the optimizer "
+            std::to_string(m_job.size()) + ": the global batch is the same, so the data order and the optimizer "
             "state carry over");
     if (point.optimizer)
         m_optimizer->loadState(point.optimizer->tensors, point.optimizer->steps,
@@ -909,8 +737,8 @@ TrainResult Run::execute()
     // The model folder is checked before anything is created: a wrong path must not leave an output folder
     // behind that then blocks the next start (issue 23).
     ModelConfig::fromDir(m_s.modelPath);
-    setUpWorkers();
-    inTurn([this] { prepareOutputDir(); },
+    m_device = m_job.join(m_s, m_args.toYaml(), [this](const std::string& line) { log(line); });
+    m_job.inTurn([this] { prepareOutputDir(); },
            [this] {
                // The first worker has prepared the folder (and removed what overwrite_output_dir retires): the
                // others learn from it what the run continues.
@@ -920,12 +748,12 @@ TrainResult Run::execute()
     m_checkpointer = std::make_unique<Checkpointer>(Checkpointer::Options{
         m_out, m_s.saveTotalLimit, m_s.saveOnlyModel, [this](const std::string& line) { log(line); }});
     m_start = Clock::now();
-    inTurn([this] { prepareData(); }, [this] { prepareData(); }); // the first fills the token cache
+    m_job.inTurn([this] { prepareData(); }, [this] { prepareData(); }); // the first fills the token cache
     loadModelAndTrainables();
     if (m_device.is_cpu())
         keepFreedMemory();
 
-    const std::size_t workers = std::size_t(m_comm->size());
+    const std::size_t workers = std::size_t(m_job.size());
     const std::size_t shard = (m_train.size() + workers - 1) / workers; // each worker's examples per epoch
     m_batchesPerEpoch = std::int64_t((shard + std::size_t(m_s.batchSize) - 1) / std::size_t(m_s.batchSize));
     m_stepsPerEpoch = std::max<std::int64_t>(1, (m_batchesPerEpoch + m_s.accumulation - 1) / m_s.accumulation);
@@ -968,9 +796,9 @@ TrainResult Run::execute()
                                         : std::int64_t(std::ceil(m_s.epochs))));
     log("  Instantaneous batch size per device = " + std::to_string(m_s.batchSize) +
         ", Gradient Accumulation steps = " + std::to_string(m_s.accumulation));
-    if (m_comm->size() > 1)
+    if (m_job.size() > 1)
         log("  Total train batch size (w. parallel, distributed & accumulation) = " +
-            std::to_string(m_s.batchSize * m_s.accumulation * m_comm->size()) + " (" + std::to_string(m_comm->size()) +
+            std::to_string(m_s.batchSize * m_s.accumulation * m_job.size()) + " (" + std::to_string(m_job.size()) +
             " workers)");
     log("  Total optimization steps = " + std::to_string(m_totalSteps));
 
@@ -990,7 +818,7 @@ TrainResult Run::execute()
     MetricSums logMetrics; // the stage's metrics since the last log (LLaMA-Factory's stored metrics)
     bool aborted = false;
     const auto abortRequested = [&] { return m_cb.abort && m_cb.abort->load(); };
-    const bool distributed = m_comm->size() > 1;
+    const bool distributed = m_job.size() > 1;
     m_start = Clock::now();
 
     try {
@@ -1012,9 +840,7 @@ TrainResult Run::execute()
                     // The weight of the whole update over every worker: each worker's gradient is its part of
                     // the one a single worker would compute, and the parts are summed (transformers'
                     // num_items_in_batch across devices).
-                    auto carrier = torch::tensor({totalWeight}, torch::kFloat64).to(m_comm->device());
-                    m_comm->allReduceSum(carrier);
-                    totalWeight = carrier.cpu().item<double>();
+                    totalWeight = m_job.sum(totalWeight);
                 }
                 // The loss of the update: sum(loss) / sum(weight) over its micro-batches. For token losses
                 // every learned token of the accumulated batch counts once (transformers'
@@ -1046,7 +872,7 @@ TrainResult Run::execute()
                     lossSum = 0;
                     updateTokens = 0;
                     updateMetrics.clear();
-                    for (const auto& w : gatherJson(mine)) {
+                    for (const auto& w : m_job.gather(mine)) {
                         lossSum += w["loss"].get<double>();
                         updateTokens += w["tokens"].get<std::int64_t>();
                         peersAbort = peersAbort || w["abort"].get<bool>();
@@ -1065,14 +891,10 @@ TrainResult Run::execute()
                 ++m_globalStep;
                 if (m_globalStep == m_startStep + 1 && distributed) {
                     // What sharding saves: each worker's AdamW moments.
-                    auto bytes = torch::zeros({std::int64_t(m_comm->size())}, torch::kFloat64);
-                    bytes[m_comm->rank()] = double(m_optimizer->stateBytes());
-                    bytes = bytes.to(m_comm->device());
-                    m_comm->allReduceSum(bytes);
-                    bytes = bytes.cpu();
+                    const auto bytes = m_job.each(double(m_optimizer->stateBytes()));
                     std::string list;
-                    for (int r = 0; r < m_comm->size(); ++r)
-                        list += (r ? ", " : "") + std::to_string(std::int64_t(bytes[r].item<double>()));
+                    for (std::size_t r = 0; r < bytes.size(); ++r)
+                        list += (r ? ", " : "") + std::to_string(std::int64_t(bytes[r]));
                     log("Optimizer state per worker (ZeRO stage " + std::to_string(m_optimizer->zeroStage()) +
                         "): [" + list + "] bytes");
                 }
@@ -1127,7 +949,7 @@ TrainResult Run::execute()
     } catch (const Error& e) {
         relayWorkerOutput();
         if (distributed)
-            fail(explainFailure(e.what()));
+            fail(m_job.explain(e.what(), m_out.string()));
         throw;
     } catch (const std::exception& e) {
         relayWorkerOutput();
@@ -1141,13 +963,13 @@ TrainResult Run::execute()
     if (distributed && m_globalStep > m_startStep) {
         const double steps = double(m_globalStep - m_startStep);
         std::ostringstream o;
-        o << std::fixed << std::setprecision(2) << "Collectives (" << m_comm->backend() << "): "
-          << double(m_comm->bytesSent()) / steps / 1e6 << " MB sent per step by this worker, "
-          << m_comm->secondsWaiting() / steps * 1e3 << " ms per step waiting on them, of "
+        o << std::fixed << std::setprecision(2) << "Collectives (" << m_job.comm().backend() << "): "
+          << double(m_job.comm().bytesSent()) / steps / 1e6 << " MB sent per step by this worker, "
+          << m_job.comm().secondsWaiting() / steps * 1e3 << " ms per step waiting on them, of "
           << runtime / steps * 1e3 << " ms per step";
         log(o.str());
     }
-    m_result.rank = m_comm->rank();
+    m_result.rank = m_job.rank();
     m_result.globalStep = m_globalStep;
     m_result.aborted = aborted;
     if (!isMain())
@@ -1204,14 +1026,7 @@ TrainResult Run::execute()
         all.update(predicted.metrics);
     }
 
-    if (m_workers) {
-        // The others end once their last step is done; their last words go to the log.
-        if (!m_workers->wait(120))
-            log("Warning: a worker did not end within 2 minutes of the last step and was stopped");
-        relayWorkerOutput();
-        if (const auto failure = m_workers->failure())
-            log("Warning: " + *failure);
-    }
+    m_job.finish(120, [this](const std::string& line) { log(line); });
     m_result.globalStep = m_globalStep;
     m_result.aborted = aborted;
     m_result.metrics = all;
