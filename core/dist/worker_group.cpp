@@ -15,9 +15,8 @@
 #include <mutex>
 #include <thread>
 
+#include "dist/worker_place.h"
 #include "util/error.h"
-
-extern char** environ;
 
 namespace lathe {
 
@@ -151,14 +150,9 @@ WorkerGroup::WorkerGroup(const std::string& executable, const std::vector<std::s
     argv.push_back(nullptr);
     const pid_t parent = getpid();
 
+    const auto inherited = processEnvironment(); // each worker's variables are added over this process's
     for (const auto& w : workers) {
-        std::map<std::string, std::string> env;
-        for (char** e = environ; e && *e; ++e) {
-            const std::string entry = *e;
-            const auto eq = entry.find('=');
-            if (eq != std::string::npos)
-                env[entry.substr(0, eq)] = entry.substr(eq + 1);
-        }
+        std::map<std::string, std::string> env = inherited;
         for (const auto& [k, v] : w.environment)
             env[k] = v;
         std::vector<std::string> envText;

@@ -11,18 +11,6 @@ namespace lathe {
 
 namespace {
 
-std::map<std::string, std::string> processEnvironment()
-{
-    std::map<std::string, std::string> env;
-    for (char** e = environ; e && *e; ++e) {
-        const std::string entry = *e;
-        const auto eq = entry.find('=');
-        if (eq != std::string::npos)
-            env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
-    }
-    return env;
-}
-
 std::optional<int> intVariable(const std::map<std::string, std::string>& env, const char* name, int low)
 {
     const auto it = env.find(name);
@@ -41,6 +29,18 @@ std::optional<int> intVariable(const std::map<std::string, std::string>& env, co
 }
 
 } // namespace
+
+std::map<std::string, std::string> processEnvironment()
+{
+    std::map<std::string, std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+        const std::string entry = *e;
+        const auto eq = entry.find('=');
+        if (eq != std::string::npos)
+            env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+    }
+    return env;
+}
 
 std::string WorkerPlace::describe() const
 {

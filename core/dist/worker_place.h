@@ -29,6 +29,9 @@ struct WorkerPlace
     std::string describe() const;
 };
 
+/// This process's environment variables (environ) by name.
+std::map<std::string, std::string> processEnvironment();
+
 /// The place the environment gives this process (`env`: a copy of environ; the process's own when empty).
 /// Throws lathe::Error naming the variable when a value is malformed or inconsistent (RANK >= WORLD_SIZE).
 WorkerPlace workerPlaceFromEnvironment(const std::map<std::string, std::string>& env = {});

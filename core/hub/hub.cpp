@@ -260,6 +260,24 @@ std::vector<fs::path> modelScopeDirs(const HubSettings& s, const std::string& re
     return {base / escaped, base / repoId, s.msCacheDir / repoId};
 }
 
+/// What to fetch of a repo's listing: a model's files (filesToFetch) or a dataset's data files under `folder` and its
+/// card (README.md, whose configs name each subset's files). Throws lathe::Error when there is none, or when the
+/// listing names a path outside the repo.
+std::vector<std::string> filesOfListing(const std::vector<std::string>& all, bool dataset, const std::string& folder,
+                                        const std::string& what)
+{
+    std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
+    if (files.empty())
+        fail(what, dataset ? ": the repo has no .json, .jsonl, .csv, .txt or .parquet file" + (folder.empty() ? std::string() : " under " + folder)
+                           : std::string(": the repo has no config, tokenizer or safetensors file to download"));
+    if (dataset && std::find(all.begin(), all.end(), "README.md") != all.end())
+        files.push_back("README.md");
+    for (const auto& f : files)
+        if (f.empty() || f.find("..") != std::string::npos || f.front() == '/')
+            fail(what, ": the listing names an unsafe path: ", f);
+    return files;
+}
+
 /// snapshots/<commit>/<path> -> ../../blobs/<etag> (one more ../ per folder of the path), as huggingface_hub links them.
 void linkIntoSnapshot(const fs::path& snapshot, const std::string& path, const std::string& etag, const fs::path& blob)
 {
@@ -321,15 +339,7 @@ fs::path downloadFromHuggingFace(const std::string& repoId, bool dataset, const 
     for (const auto& f : meta["siblings"])
         if (f.is_object() && f.contains("rfilename") && f["rfilename"].is_string())
             all.push_back(f["rfilename"].get<std::string>());
-    std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
-    if (files.empty())
-        fail(what, dataset ? ": the repo has no .json, .jsonl, .csv, .txt or .parquet file" + (folder.empty() ? std::string() : " under " + folder)
-                           : std::string(": the repo has no config, tokenizer or safetensors file to download"));
-    if (dataset && std::find(all.begin(), all.end(), "README.md") != all.end())
-        files.push_back("README.md"); // the dataset card: its configs name each subset's files
-    for (const auto& f : files)
-        if (f.find("..") != std::string::npos || f.front() == '/')
-            fail(what, ": the listing names an unsafe path: ", f);
+    const std::vector<std::string> files = filesOfListing(all, dataset, folder, what);
 
     const fs::path snapshot = repoDir / "snapshots" / commit;
     fs::create_directories(repoDir / "blobs");
@@ -455,14 +465,7 @@ fs::path downloadFromModelScope(const std::string& repoId, bool dataset, const s
                        f.contains("Sha256") && f["Sha256"].is_string() ? f["Sha256"].get<std::string>() : std::string()};
         revisions[path] = f.contains("Revision") && f["Revision"].is_string() ? f["Revision"].get<std::string>() : revision;
     }
-    std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
-    if (files.empty())
-        fail(what, ": the repo has no file to download for a ", kind);
-    if (dataset && std::find(all.begin(), all.end(), "README.md") != all.end())
-        files.push_back("README.md"); // the dataset card: its configs name each subset's files
-    for (const auto& f : files)
-        if (f.find("..") != std::string::npos || f.front() == '/')
-            fail(what, ": the listing names an unsafe path: ", f);
+    const std::vector<std::string> files = filesOfListing(all, dataset, folder, what);
     const fs::path dir = modelScopeDirs(s, repoId, dataset).front();
     Fetch fetch;
     fetch.what = what;
@@ -532,12 +535,7 @@ fs::path downloadFromModelers(const std::string& repoId, bool dataset, const std
             }
         }
     }
-    std::vector<std::string> files = dataset ? dataFilesToFetch(all, folder) : filesToFetch(all);
-    if (files.empty())
-        fail(what, dataset ? ": the repo has no .json, .jsonl, .csv, .txt or .parquet file" + (folder.empty() ? std::string() : " under " + folder)
-                           : std::string(": the repo has no config, tokenizer or safetensors file to download"));
-    if (dataset && std::find(all.begin(), all.end(), "README.md") != all.end())
-        files.push_back("README.md"); // the dataset card: its configs name each subset's files
+    const std::vector<std::string> files = filesOfListing(all, dataset, folder, what);
     // Each file's commit, ETag and size (get_om_file_metadata).
     struct FileInfo
     {
@@ -546,10 +544,8 @@ fs::path downloadFromModelers(const std::string& repoId, bool dataset, const std
     };
     std::vector<FileInfo> infos;
     std::string commit;
-    static const std::regex hex40or64("^([0-9a-f]{40}|[0-9a-f]{64})$");
+    static const std::regex hex40("^[0-9a-f]{40}$"), hex40or64("^([0-9a-f]{40}|[0-9a-f]{64})$");
     for (const auto& f : files) {
-        if (f.empty() || f.find("..") != std::string::npos || f.front() == '/')
-            fail(what, ": the listing names an unsafe path: ", f);
         const HttpResponse r =
             httpRequest(api + "/info?ref=" + urlEncodePath(revision) + "&path=" + urlEncodePath(f), get, what + " file " + f);
         if (r.status != 200)
@@ -564,7 +560,7 @@ fs::path downloadFromModelers(const std::string& repoId, bool dataset, const std
         fi.etag = normalizeEtag(data["etag"].get<std::string>());
         fi.size = data.contains("size") && data["size"].is_number_integer() ? data["size"].get<std::int64_t>() : 0;
         const std::string fileCommit = data["branch_last_commit"].get<std::string>();
-        if (!std::regex_match(fileCommit, std::regex("^[0-9a-f]{40}$")) || !std::regex_match(fi.etag, hex40or64))
+        if (!std::regex_match(fileCommit, hex40) || !std::regex_match(fi.etag, hex40or64))
             fail(what, " file ", f, ": the Modelers file information has no usable commit or ETag (", s.omEndpoint, ")");
         if (commit.empty())
             commit = fileCommit;
