@@ -1,6 +1,6 @@
 // bench_model: prefill and decode speed and peak memory of the engine on one model folder.
 //
-//   bench_model --model DIR [--threads 2] [--dtype bf16] [--prompt 256] [--decode 64] [--runs 3]
+//   bench_model --model DIR [--threads 2] [--dtype bf16] [--prompt 256] [--decode 64] [--runs 3] [--unfused true]
 //
 // Prefill runs a `--prompt`-token prompt through the model (logits for the last position only, as
 // generation does) and reports tokens/s and the GFLOP/s achieved, next to the peak GEMM throughput this
@@ -128,17 +128,55 @@ int main(int argc, char** argv)
 
     lathe::GenerationOptions options;
     options.max_new_tokens = decodeLen + 1; // the first new token comes from the prefill
-    std::vector<double> prefill, decode;
+    // Memory read bandwidth with the same threads: sums of a 1 GiB buffer (what a decode step's weight reads
+    // can reach at best). Measured beside every run: this kind of VM's bandwidth swings by 1.5x within minutes,
+    // so each run's decode is set against the bandwidth of its own moment.
+    torch::Tensor big; // allocated after the warm-up run has set the engine's peak RSS
+    auto readBandwidth = [&] {
+        if (!big.defined())
+            big = torch::rand({std::int64_t(1) << 28}, torch::kFloat32); // distinct pages: nothing to deduplicate
+        torch::NoGradGuard noGrad;
+        double best = 0;
+        for (int i = 0; i < 3; ++i) {
+            const auto start = Clock::now();
+            (void)big.sum().item<float>();
+            best = std::max(best, double(big.numel()) * 4 / seconds(start) / 1e9);
+        }
+        return best;
+    };
+    // --unfused true: every run decodes a second time with libtorch's op chains between the products
+    // (LATHE_KERNELS fused=torch) for an A/B in the same minutes.
+    const bool compareUnfused = option(argc, argv, "unfused", "false") == "true";
+    const lathe::KernelPaths chosenPaths = lathe::kernelPaths();
+    lathe::KernelPaths unfusedPaths = chosenPaths;
+    unfusedPaths.fused = false;
+    std::vector<double> prefill, decode, decodeUnfused, bandwidths;
+    double rss = 0;
     for (int run = 0; run < runs + 1; ++run) { // run 0 warms up (page faults, allocator, oneDNN kernels)
         const auto result = lathe::greedyGenerate(model, ids, options);
-        if (run == 0)
+        double unfusedTps = 0;
+        if (compareUnfused) {
+            lathe::setKernelPaths(unfusedPaths);
+            const auto other = lathe::greedyGenerate(model, ids, options);
+            lathe::setKernelPaths(chosenPaths);
+            unfusedTps = double(other.output_ids.size() - 1) / other.decode_seconds;
+        }
+        if (run == 0) {
+            rss = peakRssMiB(); // the engine's own: before the bandwidth buffer and the reference's weights
             continue;
+        }
+        const double bw = readBandwidth();
         prefill.push_back(T / result.prefill_seconds);
         decode.push_back(double(result.output_ids.size() - 1) / result.decode_seconds);
-        std::printf("run %d: prefill %.1f tok/s, decode %.2f tok/s\n", run, prefill.back(), decode.back());
+        bandwidths.push_back(bw);
+        std::printf("run %d: prefill %.1f tok/s, decode %.2f tok/s", run, prefill.back(), decode.back());
+        if (compareUnfused) {
+            decodeUnfused.push_back(unfusedTps);
+            std::printf(" (libtorch's ops between the products: %.2f tok/s)", unfusedTps);
+        }
+        std::printf(", read bandwidth %.1f GB/s\n", bw);
     }
     const double prefillTps = median(prefill), decodeTps = median(decode);
-    const double rss = peakRssMiB(); // before the reference loads its own copy of the weights
     std::printf("bf16 kernels: %s\n", lathe::describeKernelPaths(lathe::kernelPaths()).c_str());
 
     // The peer in the same run: the prefill written as transformers computes it (bench/reference_step.h).
@@ -154,21 +192,6 @@ int main(int argc, char** argv)
                 times.push_back(T / seconds(start));
         }
         referenceTps = median(times);
-    }
-    // Memory read bandwidth with the same threads: sums of a 1 GiB buffer (what a decode step's weight reads
-    // can reach at best).
-    double bandwidth = 0;
-    {
-        torch::NoGradGuard noGrad;
-        const auto big = torch::ones({std::int64_t(1) << 28}, torch::kFloat32);
-        (void)big.sum();
-        std::vector<double> rates;
-        for (int i = 0; i < 5; ++i) {
-            const auto start = Clock::now();
-            (void)big.sum().item<float>();
-            rates.push_back(double(big.numel()) * 4 / seconds(start) / 1e9);
-        }
-        bandwidth = *std::max_element(rates.begin(), rates.end());
     }
     // Bytes a decode step reads: every weight once (the embedding table once more as a tied lm_head).
     const double bytesPerToken = weightBytes + (c.tie_word_embeddings ? double(c.vocab_size) * c.hidden_size *
@@ -193,10 +216,20 @@ int main(int argc, char** argv)
     if (referenceTps > 0)
         std::printf("RESULT prefill reference (transformers way, plain libtorch): %.1f tok/s; Lathe / reference %.2fx\n",
                     referenceTps, prefillTps / referenceTps);
-    std::printf("RESULT read bandwidth %.1f GB/s, %.0f MB read per token: limit %.1f tok/s; decode reaches %.0f%%\n",
-                bandwidth, bytesPerToken / 1e6, bandwidth * 1e9 / bytesPerToken,
-                100.0 * decodeTps / (bandwidth * 1e9 / bytesPerToken));
-    std::printf("RESULT peak RSS %.1f MiB = %.2fx the %.1f MiB of weights (measured before the GEMM probe)\n", rss,
+    std::vector<double> shares; // each run's decode against the bandwidth measured beside it
+    for (std::size_t i = 0; i < decode.size(); ++i)
+        shares.push_back(100.0 * decode[i] * bytesPerToken / (bandwidths[i] * 1e9));
+    const double bandwidth = median(bandwidths);
+    std::printf("RESULT read bandwidth %.1f GB/s (median; %.1f-%.1f), %.0f MB read per token: limit %.1f tok/s; "
+                "decode reaches %.0f%% (median of the runs' own shares, %.0f-%.0f%%)\n",
+                bandwidth, *std::min_element(bandwidths.begin(), bandwidths.end()),
+                *std::max_element(bandwidths.begin(), bandwidths.end()), bytesPerToken / 1e6,
+                bandwidth * 1e9 / bytesPerToken, median(shares), *std::min_element(shares.begin(), shares.end()),
+                *std::max_element(shares.begin(), shares.end()));
+    if (compareUnfused)
+        std::printf("RESULT decode with libtorch's ops between the products: %.2f tok/s; fused / libtorch %.2fx\n",
+                    median(decodeUnfused), decodeTps / median(decodeUnfused));
+    std::printf("RESULT peak RSS %.1f MiB = %.2fx the %.1f MiB of weights (after the warm-up run)\n", rss,
                 rss / (weightBytes / 1048576.0), weightBytes / 1048576.0);
     return 0;
 }

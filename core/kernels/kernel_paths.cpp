@@ -232,8 +232,14 @@ KernelPaths parseKernelPaths(const std::string& spec, const KernelPaths& base)
                 p.lora = ThinPath::Lathe;
             else
                 fail("LATHE_KERNELS: lora=", value, ": the paths are blas and lathe");
+        } else if (product == "fused") {
+            if (value == "lathe" || value == "torch")
+                p.fused = value == "lathe";
+            else
+                fail("LATHE_KERNELS: fused=", value, ": the paths are lathe and torch");
         } else {
-            fail("LATHE_KERNELS: unknown product \"", product, "\" (gemm, grad_input, lm_head, attention, gemv, lora)");
+            fail("LATHE_KERNELS: unknown product \"", product,
+                 "\" (gemm, grad_input, lm_head, attention, gemv, lora, fused)");
         }
     }
     return p;
@@ -428,7 +434,7 @@ std::string describeKernelPaths(const KernelPaths& p)
     one("attention", pathName(p.attention));
     one("gemv", pathName(p.gemv));
     one("lora", pathName(p.lora));
-    out << p.source;
+    out << "fused " << (p.fused ? "lathe" : "torch") << "; " << p.source;
     return out.str();
 }
 

@@ -52,6 +52,10 @@ struct KernelPaths
 
     GemvPath gemv = GemvPath::Lathe;        ///< one activation row
     ThinPath lora = ThinPath::Blas;         ///< a LoRA adapter's products (forward and backward)
+    /// The small ops between the products of a forward pass without autograd (kernels/inference_ops.h): Lathe's
+    /// fused passes, or libtorch's op chains ("fused=torch", for A/B figures and tests). Not probed: a fused pass
+    /// does the same arithmetic with fewer passes over memory and no dispatches.
+    bool fused = true;
     std::string source;                     ///< "probe (23 ms)", "cache", "LATHE_KERNELS"
     std::vector<KernelTiming> timings;      ///< what the probe measured (empty when forced)
 };
@@ -68,7 +72,7 @@ KernelPaths probeKernelPaths();
 const KernelPaths& reprobeKernelPaths();
 
 /// Overrides the paths in force (tests); parseKernelPaths reads LATHE_KERNELS's syntax
-/// ("gemm=native,grad_input=widened,lm_head=native,attention=native,gemv=lathe,lora=lathe"; unnamed products keep `base`'s path, for
+/// ("gemm=native,grad_input=widened,lm_head=native,attention=native,gemv=lathe,lora=lathe,fused=lathe"; unnamed products keep `base`'s path, for
 /// LATHE_KERNELS what the CPU's flags suggest) and throws
 /// lathe::Error on a bad entry.
 void setKernelPaths(const KernelPaths& paths);

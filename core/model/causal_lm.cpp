@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "kernels/inference_ops.h"
 #include "kernels/kernel_paths.h"
 #include "util/error.h"
 
@@ -96,12 +97,17 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
         k = k_proj(x).view({B, T, KV, D});
         v = v_proj(x).view({B, T, KV, D});
     }
-    if (q_norm) {
-        q = q_norm(q);
-        k = k_norm(k);
-    }
-    q = applyRotary(q.transpose(1, 2), cos, sin, m_interleaved); // [B, Hq, T, D]
-    k = applyRotary(k.transpose(1, 2), cos, sin, m_interleaved); // [B, KV, T, D]
+    // [B, T, heads, D] -> [B, heads, T, D], normalised per head (Qwen3, Gemma 3) and rotated: one fused pass
+    // when no autograd graph is recorded (kernels/inference_ops.h), else libtorch's ops.
+    auto normRotate = [&](const torch::Tensor& t, RMSNorm& norm) {
+        auto fused = norm ? fusedNormRotary(t, norm->weight, norm->eps, norm->offsetOne, cos, sin, m_interleaved)
+                          : fusedNormRotary(t, {}, 0.0, false, cos, sin, m_interleaved);
+        if (fused.defined())
+            return fused;
+        return applyRotary((norm ? norm(t) : t).transpose(1, 2), cos, sin, m_interleaved);
+    };
+    q = normRotate(q, q_norm); // [B, Hq, T, D]
+    k = normRotate(k, k_norm); // [B, KV, T, D]
     v = v.transpose(1, 2);
     // On CPUs without native bf16, libtorch's batched matmul has no fast bf16/fp16 kernel (~10x slower than
     // fp32 for these shapes), so the attention core and the KV cache run in float32 there; where the probe found
@@ -117,6 +123,13 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     if (cache)
         std::tie(k, v) = cache->append(m_layer, k, v); // [B, KV, S, D]
     const std::int64_t S = k.size(2);
+    if (T <= kMaxCachedAttentionRows) {
+        // A decode step: the new rows against the cache in one pass per kv head, no copies of the cache.
+        const auto m = mask.defined() && mask.scalar_type() != q.scalar_type() ? mask.to(q.scalar_type()) : mask;
+        auto out = cachedAttention(q, k, v, m, m_scaling, m_softcap);
+        if (out.defined())
+            return o_proj(out.to(computeType));
+    }
 
     // Grouped-query attention without repeating k/v: query head h uses kv head h / G, so the G query heads of
     // one kv head are stacked along the time axis and share one matmul with it.
@@ -160,8 +173,10 @@ torch::Tensor MLPImpl::forward(const torch::Tensor& x)
         gate = gate_proj(x);
         up = up_proj(x);
     }
-    const auto act = m_gelu ? torch::gelu(gate, "tanh") : torch::silu(gate);
-    return down_proj(act * up);
+    auto product = fusedActMul(gate, up, m_gelu); // a decode step's few rows in one pass
+    if (!product.defined())
+        product = (m_gelu ? torch::gelu(gate, "tanh") : torch::silu(gate)) * up;
+    return down_proj(product);
 }
 
 SparseMoeImpl::SparseMoeImpl(const ModelConfig& c, std::shared_ptr<RouterLogits> sink)
@@ -272,7 +287,9 @@ struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint>
         // torch.utils.checkpoint does with preserve_rng_state.
         ctx->saved_data["rng"] = at::detail::getDefaultCPUGenerator().get_state();
         ctx->save_for_backward({hidden});
-        auto output = layer->forward(hidden, cos, sin, mask, nullptr); // grad mode is off inside Function::forward
+        // Grad mode is off inside Function::forward; the recomputation records a graph, so both run libtorch's ops.
+        const UnfusedOpsScope sameOpsAsTheRecomputation;
+        auto output = layer->forward(hidden, cos, sin, mask, nullptr);
         return {output, takeRouterLogits(layer)};
     }
 

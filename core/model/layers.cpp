@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "kernels/bf16_gemv.h"
+#include "kernels/inference_ops.h"
 #include "kernels/kernel_paths.h"
 
 namespace lathe {
@@ -104,6 +105,8 @@ RMSNormImpl::RMSNormImpl(std::int64_t dim, double epsilon, torch::ScalarType dty
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x)
 {
+    if (auto fused = fusedRmsNorm(x, weight, eps, offsetOne); fused.defined()) // no autograd graph: one pass
+        return fused;
     const auto inputType = x.scalar_type();
     auto h = x.to(torch::kFloat32);
     auto variance = h.pow(2).mean(-1, /*keepdim=*/true);

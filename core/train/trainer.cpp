@@ -27,6 +27,7 @@
 #include "data/processor.h"
 #include "data/token_cache.h"
 #include "io/safetensors.h"
+#include "kernels/inference_ops.h"
 #include "lora/lora_adapter.h"
 #include "model/model_config.h"
 #include "model/model_loader.h"
@@ -1084,6 +1085,7 @@ TrainResult runTraining(const ArgumentSet& given, const TrainCallbacks& callback
         return runBenchmarkEvaluation(args, callbacks); // lathe eval's benchmark, from the window's Evaluate tab
     if (!args.getBool("do_train") && args.getBool("do_predict"))
         return runPredictOnly(args, callbacks);
+    const UnfusedOpsScope exactOps; // no-grad forwards compute what the graph-recording ones do
     Run run(args, callbacks);
     if (!args.getBool("do_train") && args.getBool("do_eval"))
         return run.evaluateOnly();

@@ -11,6 +11,8 @@
 #include <QtTest/QtTest>
 
 #include "kernels/bf16_gemv.h"
+#include "kernels/inference_ops.h"
+#include "model/rope.h"
 #include "kernels/kernel_paths.h"
 #include "kernels/thin_products.h"
 #include "lora/lora_adapter.h"
@@ -34,6 +36,47 @@ private:
         const auto allowed = exact.reshape(y.sizes()).abs() * (1.0 / 256) + 1e-3;
         const auto worst = (diff - allowed).max().item<double>();
         QVERIFY2(worst <= 0, qPrintable(QStringLiteral("max excess over tolerance %1").arg(worst)));
+    }
+
+    // |got - want| within `ulps` roundings of want's dtype (bf16: 2^-8 relative; float32: float32 noise),
+    // and most elements equal: the fused ops make the same roundings as libtorch's chains.
+    static void checkFused(const torch::Tensor& got, const torch::Tensor& want, const char* what)
+    {
+        QVERIFY2(got.sizes() == want.sizes(), what);
+        QCOMPARE(got.scalar_type(), want.scalar_type());
+        const bool bf16 = want.scalar_type() == torch::kBFloat16;
+        const auto g = got.to(torch::kDouble), w = want.to(torch::kDouble);
+        const auto diff = (g - w).abs();
+        const double scale = w.abs().max().item<double>() + 1e-6;
+        const double relative = bf16 ? 2.0 / 256 : 2e-6;
+        const auto excess = (diff - (w.abs() * relative + scale * (bf16 ? 1e-3 : 1e-6))).max().item<double>();
+        QVERIFY2(excess <= 0, qPrintable(QStringLiteral("%1: max excess over tolerance %2").arg(what).arg(excess)));
+        const double equal = diff.eq(0).to(torch::kDouble).mean().item<double>();
+        QVERIFY2(!bf16 || equal >= 0.9, qPrintable(QStringLiteral("%1: only %2 of bf16 values equal").arg(what).arg(equal)));
+    }
+
+    // The libtorch ops model/layers.cpp and model/causal_lm.cpp run when autograd records.
+    static torch::Tensor chainRmsNorm(const torch::Tensor& x, const torch::Tensor& w, double eps, bool offset)
+    {
+        auto h = x.to(torch::kFloat32);
+        h = h * torch::rsqrt(h.pow(2).mean(-1, true) + eps);
+        if (offset)
+            return (h * (1.0 + w.to(torch::kFloat32))).to(x.scalar_type());
+        return w * h.to(x.scalar_type());
+    }
+
+    static torch::Tensor chainAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                        const torch::Tensor& mask, double scaling, std::optional<double> cap)
+    {
+        const std::int64_t B = q.size(0), Hq = q.size(1), T = q.size(2), D = q.size(3), KV = k.size(1),
+                           S = k.size(2), G = Hq / KV;
+        auto scores = torch::matmul(q.reshape({B, KV, G * T, D}), k.transpose(-1, -2)) * scaling;
+        if (cap)
+            scores = torch::tanh(scores / *cap) * *cap;
+        if (mask.defined())
+            scores = scores.view({B, KV, G, T, S}) + mask.unsqueeze(1);
+        auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type()).view({B, KV, G * T, S});
+        return torch::matmul(probs, v).view({B, Hq, T, D}).transpose(1, 2).reshape({B, T, Hq * D});
     }
 
 private Q_SLOTS:
@@ -246,6 +289,19 @@ private Q_SLOTS:
         QVERIFY(p.gemm == lathe::Bf16Path::Native && p.lmHead == lathe::Bf16Path::Widened &&
                 p.attention == lathe::Bf16Path::Native && p.gemv == lathe::GemvPath::Native);
         QVERIFY(p.gradInput == lathe::Bf16Path::Widened); // unnamed: the base's
+        QVERIFY(p.fused && !lathe::parseKernelPaths("fused=torch").fused);
+        {
+            // fused=torch: the fused ops decline and the model runs libtorch's chains.
+            const lathe::KernelPaths chosen = lathe::kernelPaths();
+            lathe::setKernelPaths(lathe::parseKernelPaths("fused=torch", chosen));
+            torch::NoGradGuard noGrad;
+            const bool declined = !lathe::fusedRmsNorm(torch::randn({2, 8}), torch::ones({8}), 1e-6, false).defined();
+            lathe::setKernelPaths(chosen);
+            QVERIFY(declined);
+            QVERIFY(lathe::fusedRmsNorm(torch::randn({2, 8}), torch::ones({8}), 1e-6, false).defined());
+            const lathe::UnfusedOpsScope scope;
+            QVERIFY(!lathe::fusedRmsNorm(torch::randn({2, 8}), torch::ones({8}), 1e-6, false).defined());
+        }
         bool threw = false;
         try {
             lathe::parseKernelPaths("gemm=fast");
@@ -270,6 +326,109 @@ private Q_SLOTS:
         QVERIFY(!lathe::bf16LinearViaFloat(x, w, {}).defined());
         lathe::linearForward(x, w).sum().backward();
         QVERIFY(w.grad().defined());
+    }
+
+    // kernels/inference_ops: each fused op against the libtorch chain it replaces, in float32 and bf16, with odd
+    // sizes for the vector loops' tails.
+    void fusedNormsMatchTheChain()
+    {
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(21);
+        for (const auto type : {torch::kFloat32, torch::kBFloat16})
+            for (const int D : {1024, 37})
+                for (const bool offset : {false, true})
+                    for (const auto wType : {type, torch::kFloat32}) {
+                        const auto x = (3 * torch::randn({2, 5, D})).to(type);
+                        const auto w = (1 + 0.1 * torch::randn({D})).to(wType);
+                        const auto got = lathe::fusedRmsNorm(x, w, 1e-6, offset);
+                        QVERIFY(got.defined());
+                        checkFused(got, chainRmsNorm(x, w, 1e-6, offset),
+                                   qPrintable(QStringLiteral("rmsnorm D=%1 offset=%2 %3/%4")
+                                                  .arg(D).arg(offset).arg(c10::toString(type)).arg(c10::toString(wType))));
+                    }
+        // Autograd recording: not taken.
+        torch::AutoGradMode grad(true);
+        const auto x = torch::randn({3, 8}).requires_grad_(true);
+        QVERIFY(!lathe::fusedRmsNorm(x, torch::ones({8}), 1e-6, false).defined());
+    }
+
+    void fusedActMulMatchesTheChain()
+    {
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(22);
+        for (const auto type : {torch::kFloat32, torch::kBFloat16})
+            for (const bool gelu : {false, true}) {
+                // Wide range: exp's clamps and silu/gelu's far tails.
+                auto gate = (torch::randn({3, 3071}) * 6).to(type);
+                const auto up = torch::randn({3, 3071}).to(type);
+                gate.index_put_({0, 0}, -120.0);
+                gate.index_put_({0, 1}, 95.0);
+                const auto got = lathe::fusedActMul(gate, up, gelu);
+                QVERIFY(got.defined());
+                // The activation exact (float64), rounded once to the dtype. libtorch 1.13 rounds each op of a bf16
+                // silu to bf16, and its gelu's 0.5 x (1 + tanh y) cancels to 0 below x = -5; the fused op computes
+                // x sigmoid(2y) in float32, the more exact.
+                const auto g64 = gate.to(torch::kDouble);
+                const auto y = gelu ? 0.7978845608028654 * (g64 + 0.044715 * g64.pow(3)) : 0.5 * g64;
+                const auto act = (g64 * torch::sigmoid(2 * y)).to(type);
+                const auto want = act * up;
+                checkFused(got, want, gelu ? "gelu * up" : "silu * up");
+            }
+        QVERIFY(!lathe::fusedActMul(torch::randn({300, 64}), torch::randn({300, 64}), false).defined()); // a prefill
+    }
+
+    void fusedNormRotaryMatchesTheChain()
+    {
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(23);
+        const std::int64_t B = 2, T = 3, H = 4;
+        for (const auto type : {torch::kFloat32, torch::kBFloat16})
+            for (const auto& [D, rot] : std::vector<std::pair<int, int>>{{128, 128}, {96, 32}, {18, 18}})
+                for (const bool interleaved : {false, true})
+                    for (const bool norm : {false, true}) {
+                        const auto x = torch::randn({B, T, H, D}).to(type);
+                        const auto angles = torch::rand({B, T, rot}) * 50;
+                        const auto cos = angles.cos().to(type), sin = angles.sin().to(type);
+                        const auto w = norm ? (1 + 0.1 * torch::randn({D})).to(type) : torch::Tensor();
+                        const auto got = lathe::fusedNormRotary(x, w, 1e-6, false, cos, sin, interleaved);
+                        QVERIFY(got.defined());
+                        const auto normed = norm ? chainRmsNorm(x, w, 1e-6, false) : x;
+                        const auto want = lathe::applyRotary(normed.transpose(1, 2), cos, sin, interleaved);
+                        checkFused(got, want.contiguous(),
+                                   qPrintable(QStringLiteral("rotary D=%1 rot=%2 interleaved=%3 norm=%4 %5")
+                                                  .arg(D).arg(rot).arg(interleaved).arg(norm).arg(c10::toString(type))));
+                    }
+    }
+
+    void cachedAttentionMatchesTheChain()
+    {
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(24);
+        for (const auto type : {torch::kFloat32, torch::kBFloat16})
+            for (const bool masked : {false, true})
+                for (const bool capped : {false, true}) {
+                    const std::int64_t B = 2, Hq = 6, KV = 2, T = 2, S = 37, D = 40, capacity = 50;
+                    const auto q = torch::randn({B, Hq, T, D}).to(type);
+                    // The KV cache's layout: rows of D contiguous, the sequence a narrowed view of a longer buffer.
+                    const auto k = torch::randn({B, KV, capacity, D}).to(type).narrow(2, 0, S);
+                    const auto v = torch::randn({B, KV, capacity, D}).to(type).narrow(2, 0, S);
+                    torch::Tensor mask;
+                    if (masked) { // padding on the left of the second sequence, and a causal edge
+                        const auto lowest = type == torch::kBFloat16 ? torch::tensor(-3.38953139e38f).to(type).item()
+                                                                     : torch::Scalar(std::numeric_limits<float>::lowest());
+                        mask = torch::zeros({B, 1, T, S}, torch::TensorOptions().dtype(type));
+                        mask.index_put_({1, 0, torch::indexing::Slice(), torch::indexing::Slice(0, 5)}, lowest);
+                        mask.index_put_({torch::indexing::Slice(), 0, 0, S - 1}, lowest);
+                    }
+                    const std::optional<double> cap = capped ? std::optional<double>(5.0) : std::nullopt;
+                    const auto got = lathe::cachedAttention(q, k, v, mask, 0.125, cap);
+                    QVERIFY(got.defined());
+                    checkFused(got, chainAttention(q, k, v, mask, 0.125, cap),
+                               qPrintable(QStringLiteral("attention masked=%1 capped=%2 %3")
+                                              .arg(masked).arg(capped).arg(c10::toString(type))));
+                }
+        const auto q = torch::randn({1, 2, 8, 16}), k = torch::randn({1, 2, 8, 16});
+        QVERIFY(!lathe::cachedAttention(q, k, k, {}, 1.0, std::nullopt).defined()); // 8 query rows: a prefill
     }
 };
 
