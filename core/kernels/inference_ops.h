@@ -22,15 +22,23 @@ namespace lathe {
 
 /// HF's LlamaRMSNorm over the last dimension (float32 statistics, the weight multiplied in the input dtype;
 /// with `offsetOne`, Gemma's (1 + w) in float32), as model/layers.h's RMSNorm. x contiguous float32 or bf16,
-/// weight [D] float32 or bf16.
+/// weight [D] float32 or bf16. The one fused op training uses too: where autograd records, it is an autograd
+/// Function with its own one-pass backward (the gradients of the same ops, float32 inside, rounded to the
+/// input's dtype where HF's graph rounds). Not affected by UnfusedOpsScope: every pass of a run, recorded or
+/// not, computes its norms the same way.
 torch::Tensor fusedRmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps, bool offsetOne);
 
 /// act(gate) * up, act silu or (with `gelu`) gelu with the tanh approximation, both contiguous, same shape and
-/// dtype. Only for a few rows (decode steps): over a prefill libtorch's vectorized exp/tanh win.
+/// dtype: the activation in float32 (x sigmoid(x), or x sigmoid(2y) for gelu-tanh, exact where libtorch 1.13
+/// rounds each op of a bf16 silu and its gelu cancels to 0 below x = -5), rounded to the dtype, times up. Like
+/// fusedRmsNorm, training uses it too (an autograd Function with a one-pass backward) and UnfusedOpsScope does
+/// not stop it.
 torch::Tensor fusedActMul(const torch::Tensor& gate, const torch::Tensor& up, bool gelu);
 
-/// Rows fusedActMul takes at most.
-constexpr std::int64_t kMaxFusedActRows = 16;
+/// PEFT's lora.Linear.forward epilogue: base + (lora * scaling).to(base's dtype), base float32 or bf16, lora the
+/// adapter's float32 product, both contiguous and of one shape. Training uses it too (an autograd Function: the
+/// base's gradient passes through, the adapter's is the float32 gradient times scaling).
+torch::Tensor fusedScaledAdd(const torch::Tensor& base, const torch::Tensor& lora, double scaling);
 
 /// HF's rotary embedding of x [B, T, H, D] (contiguous), optionally after a per-head RMSNorm (Qwen3's and Gemma
 /// 3's q_norm / k_norm; `normWeight` undefined for none), returned as [B, H, T, D]. cos/sin [B or 1, T, rot]
@@ -48,9 +56,9 @@ torch::Tensor cachedAttention(const torch::Tensor& q, const torch::Tensor& k, co
 
 constexpr std::int64_t kMaxCachedAttentionRows = 4;
 
-/// While one lives, the fused ops decline on this thread. A training run holds one: its forward passes without
-/// autograd (gradient checkpointing's first pass, a DPO reference model, KTO's KL rows) must compute exactly
-/// what its graph-recording passes compute, and those run libtorch's ops.
+/// While one lives, the inference-only fused ops (rotary, cached attention) decline on this thread. A training run
+/// holds one: its forward passes without autograd (gradient checkpointing's first pass, a DPO reference model,
+/// KTO's KL rows) must compute exactly what its graph-recording passes compute, and those run libtorch's ops.
 class UnfusedOpsScope
 {
 public:

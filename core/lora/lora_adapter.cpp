@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "io/safetensors.h"
+#include "kernels/inference_ops.h"
 #include "kernels/kernel_paths.h"
 #include "kernels/thin_products.h"
 #include "util/error.h"
@@ -120,8 +121,11 @@ torch::Tensor LoraLinearAdapter::apply(const torch::Tensor& x, const torch::Tens
     if (dropped)
         xa = torch::dropout(xa, dropout, /*train=*/true);
     const auto lora = loraProducts(xa, loraA, loraB);
-    if (!magnitude.defined())
+    if (!magnitude.defined()) {
+        if (auto fused = fusedScaledAdd(base, lora, scaling); fused.defined()) // one pass each way
+            return fused;
         return base + (lora * scaling).to(base.scalar_type());
+    }
     // DoRA (PEFT DoraLinearLayer): the row norms of W + scaling * B A, detached, rescale the output.
     torch::Tensor weightNorm;
     {

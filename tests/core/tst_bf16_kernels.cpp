@@ -299,8 +299,13 @@ private Q_SLOTS:
             lathe::setKernelPaths(chosen);
             QVERIFY(declined);
             QVERIFY(lathe::fusedRmsNorm(torch::randn({2, 8}), torch::ones({8}), 1e-6, false).defined());
+            // An UnfusedOpsScope (a training run) stops the inference-only ops, not the norm training uses too.
+            const auto q = torch::randn({1, 2, 1, 8}), k = torch::randn({1, 2, 3, 8});
+            QVERIFY(lathe::cachedAttention(q, k, k, {}, 1.0, std::nullopt).defined());
             const lathe::UnfusedOpsScope scope;
-            QVERIFY(!lathe::fusedRmsNorm(torch::randn({2, 8}), torch::ones({8}), 1e-6, false).defined());
+            QVERIFY(!lathe::cachedAttention(q, k, k, {}, 1.0, std::nullopt).defined());
+            QVERIFY(lathe::fusedRmsNorm(torch::randn({2, 8}), torch::ones({8}), 1e-6, false).defined());
+            QVERIFY(lathe::fusedActMul(torch::randn({2, 8}), torch::randn({2, 8}), false).defined());
         }
         bool threw = false;
         try {
@@ -346,10 +351,36 @@ private Q_SLOTS:
                                    qPrintable(QStringLiteral("rmsnorm D=%1 offset=%2 %3/%4")
                                                   .arg(D).arg(offset).arg(c10::toString(type)).arg(c10::toString(wType))));
                     }
-        // Autograd recording: not taken.
-        torch::AutoGradMode grad(true);
-        const auto x = torch::randn({3, 8}).requires_grad_(true);
-        QVERIFY(!lathe::fusedRmsNorm(x, torch::ones({8}), 1e-6, false).defined());
+    }
+
+    // Where autograd records (training), the fused RMSNorm is a Function of its own: its input and weight
+    // gradients are those of the chain's graph.
+    void fusedNormGradientsMatchTheChain()
+    {
+        torch::manual_seed(25);
+        for (const auto type : {torch::kFloat32, torch::kBFloat16})
+            for (const bool offset : {false, true})
+                for (const auto wType : {type, torch::kFloat32}) {
+                    const int D = 96;
+                    const auto x0 = (3 * torch::randn({2, 7, D})).to(type), w0 = (1 + 0.1 * torch::randn({D})).to(wType);
+                    std::vector<torch::Tensor> grads[2];
+                    for (int fused = 0; fused < 2; ++fused) {
+                        auto x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+                        const auto y = fused ? lathe::fusedRmsNorm(x, w, 1e-6, offset) : chainRmsNorm(x, w, 1e-6, offset);
+                        QVERIFY(y.defined());
+                        torch::manual_seed(26);
+                        y.backward(torch::randn(y.sizes()).to(y.scalar_type()));
+                        grads[fused] = {y.detach(), x.grad(), w.grad()};
+                    }
+                    const QString what = QStringLiteral("offset=%1 %2/%3").arg(offset).arg(c10::toString(type)).arg(c10::toString(wType));
+                    checkFused(grads[1][0], grads[0][0], qPrintable("output " + what));
+                    checkFused(grads[1][1], grads[0][1], qPrintable("input gradient " + what));
+                    // The weight gradient sums 14 rows of bf16 products: float32 summation order shows at bf16's
+                    // last bit more often.
+                    const auto dw = (grads[1][2].to(torch::kDouble) - grads[0][2].to(torch::kDouble)).abs().max().item<double>();
+                    QVERIFY2(dw <= (wType == torch::kBFloat16 ? 2.0 / 128 : 1e-4) * grads[0][2].abs().max().item<double>(),
+                             qPrintable("weight gradient " + what + QString(": %1").arg(dw)));
+                }
     }
 
     void fusedActMulMatchesTheChain()
@@ -374,7 +405,58 @@ private Q_SLOTS:
                 const auto want = act * up;
                 checkFused(got, want, gelu ? "gelu * up" : "silu * up");
             }
-        QVERIFY(!lathe::fusedActMul(torch::randn({300, 64}), torch::randn({300, 64}), false).defined()); // a prefill
+    }
+
+    // Under autograd (training) the fused act * up is a Function of its own: its gradients are those of the
+    // graph of the exact activation rounded to the dtype, times up.
+    void fusedActMulGradientsMatchTheChain()
+    {
+        torch::manual_seed(27);
+        for (const auto type : {torch::kFloat32, torch::kBFloat16})
+            for (const bool gelu : {false, true}) {
+                const auto gate0 = (torch::randn({5, 301}) * 4).to(type), up0 = torch::randn({5, 301}).to(type);
+                const auto dp = torch::randn({5, 301}).to(type);
+                std::vector<torch::Tensor> grads[2];
+                for (int fused = 0; fused < 2; ++fused) {
+                    auto gate = gate0.clone().requires_grad_(true), up = up0.clone().requires_grad_(true);
+                    torch::Tensor p;
+                    if (fused) {
+                        p = lathe::fusedActMul(gate, up, gelu);
+                    } else {
+                        const auto g64 = gate.to(torch::kDouble);
+                        const auto y = gelu ? 0.7978845608028654 * (g64 + 0.044715 * g64.pow(3)) : 0.5 * g64;
+                        p = (g64 * torch::sigmoid(2 * y)).to(type) * up;
+                    }
+                    QVERIFY(p.defined());
+                    p.backward(dp);
+                    grads[fused] = {p.detach(), gate.grad(), up.grad()};
+                }
+                const char* names[] = {"output", "gate gradient", "up gradient"};
+                for (int i = 0; i < 3; ++i)
+                    checkFused(grads[1][i], grads[0][i],
+                               qPrintable(QString("%1 %2 %3").arg(names[i]).arg(gelu ? "gelu" : "silu").arg(c10::toString(type))));
+            }
+    }
+
+    // PEFT's epilogue base + (lora * s).to(dtype) and its gradients, fused: equal to the chain's (the same
+    // roundings; the gradients are a pass-through and a float32 product).
+    void fusedScaledAddMatchesTheChain()
+    {
+        torch::manual_seed(28);
+        for (const auto type : {torch::kFloat32, torch::kBFloat16}) {
+            const auto base0 = torch::randn({3, 7, 130}).to(type), lora0 = torch::randn({3, 7, 130});
+            const auto g = torch::randn({3, 7, 130}).to(type);
+            std::vector<torch::Tensor> results[2];
+            for (int fused = 0; fused < 2; ++fused) {
+                auto base = base0.clone().requires_grad_(true), lora = lora0.clone().requires_grad_(true);
+                const auto out = fused ? lathe::fusedScaledAdd(base, lora, 0.75) : base + (lora * 0.75).to(type);
+                QVERIFY(out.defined());
+                out.backward(g);
+                results[fused] = {out.detach(), base.grad(), lora.grad()};
+            }
+            for (int i = 0; i < 3; ++i)
+                QVERIFY2(torch::equal(results[0][i], results[1][i]), qPrintable(QString("%1 %2").arg(i).arg(c10::toString(type))));
+        }
     }
 
     void fusedNormRotaryMatchesTheChain()
