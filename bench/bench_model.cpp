@@ -150,16 +150,17 @@ int main(int argc, char** argv)
     const lathe::KernelPaths chosenPaths = lathe::kernelPaths();
     lathe::KernelPaths unfusedPaths = chosenPaths;
     unfusedPaths.fused = false;
-    std::vector<double> prefill, decode, decodeUnfused, bandwidths;
+    std::vector<double> prefill, decode, decodeUnfused, prefillUnfused, bandwidths;
     double rss = 0;
     for (int run = 0; run < runs + 1; ++run) { // run 0 warms up (page faults, allocator, oneDNN kernels)
         const auto result = lathe::greedyGenerate(model, ids, options);
-        double unfusedTps = 0;
+        double unfusedTps = 0, unfusedPrefill = 0;
         if (compareUnfused) {
             lathe::setKernelPaths(unfusedPaths);
             const auto other = lathe::greedyGenerate(model, ids, options);
             lathe::setKernelPaths(chosenPaths);
             unfusedTps = double(other.output_ids.size() - 1) / other.decode_seconds;
+            unfusedPrefill = T / other.prefill_seconds;
         }
         if (run == 0) {
             rss = peakRssMiB(); // the engine's own: before the bandwidth buffer and the reference's weights
@@ -172,7 +173,9 @@ int main(int argc, char** argv)
         std::printf("run %d: prefill %.1f tok/s, decode %.2f tok/s", run, prefill.back(), decode.back());
         if (compareUnfused) {
             decodeUnfused.push_back(unfusedTps);
-            std::printf(" (libtorch's ops between the products: %.2f tok/s)", unfusedTps);
+            prefillUnfused.push_back(unfusedPrefill);
+            std::printf(" (libtorch's ops between the products: prefill %.1f, decode %.2f tok/s)", unfusedPrefill,
+                        unfusedTps);
         }
         std::printf(", read bandwidth %.1f GB/s\n", bw);
     }
@@ -227,8 +230,10 @@ int main(int argc, char** argv)
                 bandwidth * 1e9 / bytesPerToken, median(shares), *std::min_element(shares.begin(), shares.end()),
                 *std::max_element(shares.begin(), shares.end()));
     if (compareUnfused)
-        std::printf("RESULT decode with libtorch's ops between the products: %.2f tok/s; fused / libtorch %.2fx\n",
-                    median(decodeUnfused), decodeTps / median(decodeUnfused));
+        std::printf("RESULT with libtorch's ops between the products: prefill %.1f tok/s (fused / libtorch %.2fx), "
+                    "decode %.2f tok/s (fused / libtorch %.2fx)\n",
+                    median(prefillUnfused), prefillTps / median(prefillUnfused), median(decodeUnfused),
+                    decodeTps / median(decodeUnfused));
     std::printf("RESULT peak RSS %.1f MiB = %.2fx the %.1f MiB of weights (after the warm-up run)\n", rss,
                 rss / (weightBytes / 1048576.0), weightBytes / 1048576.0);
     return 0;

@@ -46,6 +46,10 @@ torch::Tensor fusedScaledAdd(const torch::Tensor& base, const torch::Tensor& lor
 torch::Tensor fusedNormRotary(const torch::Tensor& x, const torch::Tensor& normWeight, double eps, bool offsetOne,
                               const torch::Tensor& cos, const torch::Tensor& sin, bool interleaved);
 
+/// fusedNormRotary without the norm, for every pass of a training run too (an autograd Function with a one-pass
+/// backward); UnfusedOpsScope does not stop it. x [B, T, H, D] contiguous -> [B, H, T, D].
+torch::Tensor fusedRotary(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, bool interleaved);
+
 /// Eager attention of a few new query rows over the keys and values so far, as HF computes it: scores in the
 /// dtype, times `scaling`, soft-capped, plus the additive mask, softmax in float32, weighted sum of the values.
 /// q [B, Hq, T, D]; k, v [B, KV, S, D] with rows of D contiguous (the KV cache's views); grouped-query heads
@@ -55,6 +59,10 @@ torch::Tensor cachedAttention(const torch::Tensor& q, const torch::Tensor& k, co
                               const torch::Tensor& mask, double scaling, std::optional<double> softcap);
 
 constexpr std::int64_t kMaxCachedAttentionRows = 4;
+
+/// Outside training, the fused ops take at most this many rows (tokens): a decode step's, a batched decode
+/// step's; at a prefill's hundreds libtorch's vectorized op chains were as fast or faster (docs/kernels.md).
+constexpr std::int64_t kMaxFusedInferenceRows = 16;
 
 /// While one lives, the inference-only fused ops (rotary, cached attention) decline on this thread. A training run
 /// holds one: its forward passes without autograd (gradient checkpointing's first pass, a DPO reference model,

@@ -104,7 +104,9 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
                           : fusedNormRotary(t, {}, 0.0, false, cos, sin, m_interleaved);
         if (fused.defined())
             return fused;
-        return applyRotary((norm ? norm(t) : t).transpose(1, 2), cos, sin, m_interleaved);
+        const auto normed = norm ? norm(t) : t; // training: the norm and the rotation each with its own backward
+        fused = fusedRotary(normed, cos, sin, m_interleaved);
+        return fused.defined() ? fused : applyRotary(normed.transpose(1, 2), cos, sin, m_interleaved);
     };
     q = normRotate(q, q_norm); // [B, Hq, T, D]
     k = normRotate(k, k_norm); // [B, KV, T, D]

@@ -482,6 +482,34 @@ private Q_SLOTS:
                     }
     }
 
+    // The rotation training uses (fusedRotary, an autograd Function) against applyRotary's graph: output and input
+    // gradient, rotate_half and GLM's pairs, whole and partial.
+    void fusedRotaryGradientsMatchTheChain()
+    {
+        torch::manual_seed(29);
+        const std::int64_t B = 2, T = 5, H = 3;
+        for (const auto type : {torch::kFloat32, torch::kBFloat16})
+            for (const auto& [D, rot] : std::vector<std::pair<int, int>>{{64, 64}, {48, 16}})
+                for (const bool interleaved : {false, true}) {
+                    const auto x0 = torch::randn({B, T, H, D}).to(type);
+                    const auto angles = torch::rand({B, T, rot}) * 50;
+                    const auto cos = angles.cos().to(type), sin = angles.sin().to(type);
+                    const auto dy = torch::randn({B, H, T, D}).to(type);
+                    std::vector<torch::Tensor> results[2];
+                    for (int fused = 0; fused < 2; ++fused) {
+                        auto x = x0.clone().requires_grad_(true);
+                        const auto y = fused ? lathe::fusedRotary(x, cos, sin, interleaved)
+                                             : lathe::applyRotary(x.transpose(1, 2), cos, sin, interleaved);
+                        QVERIFY(y.defined());
+                        y.backward(dy);
+                        results[fused] = {y.detach().contiguous(), x.grad()};
+                    }
+                    const QString what = QStringLiteral("D=%1 rot=%2 interleaved=%3 %4").arg(D).arg(rot).arg(interleaved).arg(c10::toString(type));
+                    checkFused(results[1][0], results[0][0], qPrintable("rotary output " + what));
+                    checkFused(results[1][1], results[0][1], qPrintable("rotary input gradient " + what));
+                }
+    }
+
     void cachedAttentionMatchesTheChain()
     {
         torch::NoGradGuard noGrad;
