@@ -97,6 +97,39 @@ LATHE_INLINE float sumOfSquares(const float* v, std::int64_t n)
     return sum;
 }
 
+/// Sum and maximum over 16 independent lanes (vectorizable without reassociating one running value).
+LATHE_INLINE float laneSum(const float* v, std::int64_t n)
+{
+    float acc[kLanes] = {};
+    const std::int64_t n16 = n - n % kLanes;
+    for (std::int64_t i = 0; i < n16; i += kLanes)
+        for (int l = 0; l < kLanes; ++l)
+            acc[l] += v[i + l];
+    float sum = 0;
+    for (int l = 0; l < kLanes; ++l)
+        sum += acc[l];
+    for (std::int64_t i = n16; i < n; ++i)
+        sum += v[i];
+    return sum;
+}
+
+LATHE_INLINE float laneMax(const float* v, std::int64_t n)
+{
+    float acc[kLanes];
+    for (int l = 0; l < kLanes; ++l)
+        acc[l] = -std::numeric_limits<float>::infinity();
+    const std::int64_t n16 = n - n % kLanes;
+    for (std::int64_t i = 0; i < n16; i += kLanes)
+        for (int l = 0; l < kLanes; ++l)
+            acc[l] = acc[l] > v[i + l] ? acc[l] : v[i + l];
+    float top = acc[0];
+    for (int l = 1; l < kLanes; ++l)
+        top = std::max(top, acc[l]);
+    for (std::int64_t i = n16; i < n; ++i)
+        top = std::max(top, v[i]);
+    return top;
+}
+
 LATHE_INLINE float dot(const float* a, const float* b, std::int64_t n)
 {
     float acc[kLanes] = {};
@@ -504,6 +537,87 @@ void rotaryBackward(Kind kind, const RotaryShape& s, const void* dy, const void*
         rotaryBackwardT<float>(s, dy, c, sn, dx, r0, r1);
 }
 
+// ----- scores * scaling + mask, softmax in float32, back to the dtype ----------------------------------------
+
+struct SoftmaxShape
+{
+    std::int64_t S, T, rowsPerBatch; // rows of one batch entry: kv heads x grouped heads x T
+    std::int64_t maskBatch;          // 0: no mask, 1 or B
+    float scaling;
+};
+
+template <class E>
+LATHE_INLINE void softmaxRowsT(const SoftmaxShape& s, const void* xv, const void* mv, void* outv, float* p32,
+                               std::int64_t r0, std::int64_t r1)
+{
+    const E* x = static_cast<const E*>(xv);
+    const E* mask = static_cast<const E*>(mv);
+    E* out = static_cast<E*>(outv);
+    std::vector<float> buffer(s.S);
+    float* v = buffer.data();
+    for (std::int64_t r = r0; r < r1; ++r) {
+        const E* row = x + r * s.S;
+        for (std::int64_t j = 0; j < s.S; ++j)
+            v[j] = rounded<E>(load(row, j) * s.scaling);
+        if (s.maskBatch) {
+            const std::int64_t b = r / s.rowsPerBatch, t = r % s.T;
+            const E* m = mask + ((s.maskBatch == 1 ? 0 : b) * s.T + t) * s.S;
+            for (std::int64_t j = 0; j < s.S; ++j)
+                v[j] = rounded<E>(v[j] + load(m, j));
+        }
+        const float top = laneMax(v, s.S);
+        for (std::int64_t j = 0; j < s.S; ++j)
+            v[j] = vexp(v[j] - top);
+        const float inverse = 1.0f / laneSum(v, s.S);
+        E* dst = out + r * s.S;
+        for (std::int64_t j = 0; j < s.S; ++j)
+            v[j] *= inverse;
+        if (p32)
+            std::memcpy(p32 + r * s.S, v, sizeof(float) * std::size_t(s.S));
+        for (std::int64_t j = 0; j < s.S; ++j)
+            store(dst, j, v[j]);
+    }
+}
+
+/// The scores' gradient: the float32 softmax's (p (dp - sum dp p)), rounded to the dtype, times scaling.
+template <class E>
+LATHE_INLINE void softmaxBackwardRowsT(const SoftmaxShape& s, const void* dpv, const float* p32, void* dxv,
+                                       std::int64_t r0, std::int64_t r1)
+{
+    const E* dp = static_cast<const E*>(dpv);
+    E* dx = static_cast<E*>(dxv);
+    std::vector<float> buffer(s.S);
+    float* g = buffer.data();
+    for (std::int64_t r = r0; r < r1; ++r) {
+        const float* p = p32 + r * s.S;
+        widen(dp + r * s.S, g, s.S);
+        const float inner = dot(g, p, s.S);
+        E* dst = dx + r * s.S;
+        for (std::int64_t j = 0; j < s.S; ++j)
+            store(dst, j, rounded<E>(p[j] * (g[j] - inner)) * s.scaling);
+    }
+}
+
+LATHE_FUSED_CLONES
+void softmaxRows(Kind kind, const SoftmaxShape& s, const void* x, const void* mask, void* out, float* p32,
+                 std::int64_t r0, std::int64_t r1)
+{
+    if (kind == Kind::Bf16)
+        softmaxRowsT<Bf16>(s, x, mask, out, p32, r0, r1);
+    else
+        softmaxRowsT<float>(s, x, mask, out, p32, r0, r1);
+}
+
+LATHE_FUSED_CLONES
+void softmaxBackwardRows(Kind kind, const SoftmaxShape& s, const void* dp, const float* p32, void* dx,
+                         std::int64_t r0, std::int64_t r1)
+{
+    if (kind == Kind::Bf16)
+        softmaxBackwardRowsT<Bf16>(s, dp, p32, dx, r0, r1);
+    else
+        softmaxBackwardRowsT<float>(s, dp, p32, dx, r0, r1);
+}
+
 // ----- attention over the KV cache -------------------------------------------------------------------------
 
 struct AttentionShape
@@ -552,14 +666,10 @@ LATHE_INLINE void attendT(const AttentionShape& s, const void* qv, const void* k
                 for (std::int64_t j = 0; j < S; ++j)
                     sr[j] = rounded<E>(sr[j] + load(m, j));
             }
-            float top = sr[0];
-            for (std::int64_t j = 1; j < S; ++j)
-                top = std::max(top, sr[j]);
+            const float top = laneMax(sr, S);
             for (std::int64_t j = 0; j < S; ++j) // apart from the sum, so that it vectorizes
                 sr[j] = vexp(sr[j] - top);
-            float total = 0;
-            for (std::int64_t j = 0; j < S; ++j)
-                total += sr[j];
+            const float total = laneSum(sr, S);
             const float inverse = 1.0f / total;
             for (std::int64_t j = 0; j < S; ++j)
                 sr[j] = rounded<E>(sr[j] * inverse);
@@ -834,6 +944,52 @@ struct RotaryFunction : public torch::autograd::Function<RotaryFunction>
     }
 };
 
+std::int64_t softmaxGrain(std::int64_t S)
+{
+    return std::max<std::int64_t>(1, 16384 / S);
+}
+
+/// The attention's scale, mask and softmax with their own backward (training); saves the float32 probabilities
+/// as autograd's softmax does, and nothing else.
+struct SoftmaxFunction : public torch::autograd::Function<SoftmaxFunction>
+{
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& scores,
+                                 const torch::Tensor& mask, double scaling, std::int64_t T)
+    {
+        const bool masked = mask.numel() > 0;
+        const SoftmaxShape s{scores.size(-1), T, scores.numel() / scores.size(-1) / scores.size(0),
+                             masked ? mask.size(0) : 0, float(scaling)};
+        auto out = torch::empty_like(scores);
+        auto p32 = torch::empty(scores.sizes(), scores.options().dtype(torch::kFloat32));
+        const Kind kind = *kindOf(scores);
+        const void* m = masked ? mask.data_ptr() : nullptr;
+        at::parallel_for(0, scores.numel() / s.S, softmaxGrain(s.S), [&](std::int64_t r0, std::int64_t r1) {
+            softmaxRows(kind, s, scores.data_ptr(), m, out.data_ptr(), p32.data_ptr<float>(), r0, r1);
+        });
+        ctx->save_for_backward({p32});
+        ctx->saved_data["scaling"] = scaling;
+        ctx->saved_data["T"] = T;
+        ctx->saved_data["dtype"] = static_cast<std::int64_t>(scores.scalar_type());
+        return out;
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads)
+    {
+        const auto p32 = ctx->get_saved_variables()[0];
+        const auto type = static_cast<torch::ScalarType>(ctx->saved_data["dtype"].toInt());
+        const auto dp = grads[0].to(type).contiguous();
+        const SoftmaxShape s{p32.size(-1), ctx->saved_data["T"].toInt(), 1, 0,
+                             float(ctx->saved_data["scaling"].toDouble())};
+        auto dx = torch::empty_like(dp);
+        const Kind kind = *kindOf(dp);
+        at::parallel_for(0, dp.numel() / s.S, softmaxGrain(s.S), [&](std::int64_t r0, std::int64_t r1) {
+            softmaxBackwardRows(kind, s, dp.data_ptr(), p32.data_ptr<float>(), dx.data_ptr(), r0, r1);
+        });
+        return {dx, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
 } // namespace
 
 UnfusedOpsScope::UnfusedOpsScope() : m_previous(t_unfused)
@@ -926,6 +1082,30 @@ torch::Tensor fusedRotary(const torch::Tensor& x, const torch::Tensor& cos, cons
     const Kind kind = *kindOf(x);
     at::parallel_for(0, s->B * s->T * s->H, rotaryGrain(s->D), [&](std::int64_t r0, std::int64_t r1) {
         normRotary(kind, *s, x.data_ptr(), nullptr, cos.data_ptr(), sin.data_ptr(), out.data_ptr(), r0, r1);
+    });
+    return out;
+}
+
+torch::Tensor fusedSoftmax(const torch::Tensor& scores, const torch::Tensor& mask, double scaling, std::int64_t T)
+{
+    const auto kind = kindOf(scores);
+    if (!kind || scores.dim() != 4 || !scores.is_contiguous() || scores.numel() == 0 || T <= 0 ||
+        scores.size(2) % T != 0)
+        return {};
+    if (mask.defined() && (kindOf(mask) != kind || !mask.is_contiguous() || mask.dim() != 4 || mask.size(1) != 1 ||
+                           mask.size(2) != T || mask.size(3) != scores.size(3) ||
+                           (mask.size(0) != 1 && mask.size(0) != scores.size(0))))
+        return {};
+    if (torch::GradMode::is_enabled() && scores.requires_grad()) // (Functions take no undefined inputs)
+        return SoftmaxFunction::apply(scores, mask.defined() ? mask : torch::empty({0}, scores.options()), scaling, T);
+    if (!inferenceTakes(scores.size(0) * T))
+        return {};
+    const SoftmaxShape s{scores.size(-1), T, scores.numel() / scores.size(-1) / scores.size(0),
+                         mask.defined() ? mask.size(0) : 0, float(scaling)};
+    auto out = torch::empty_like(scores);
+    const void* m = mask.defined() ? mask.data_ptr() : nullptr;
+    at::parallel_for(0, scores.numel() / s.S, softmaxGrain(s.S), [&](std::int64_t r0, std::int64_t r1) {
+        softmaxRows(*kind, s, scores.data_ptr(), m, out.data_ptr(), nullptr, r0, r1);
     });
     return out;
 }

@@ -50,6 +50,12 @@ torch::Tensor fusedNormRotary(const torch::Tensor& x, const torch::Tensor& normW
 /// backward); UnfusedOpsScope does not stop it. x [B, T, H, D] contiguous -> [B, H, T, D].
 torch::Tensor fusedRotary(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, bool interleaved);
 
+/// HF's eager attention between its two products: softmax(scores * scaling + mask) in float32, returned in the
+/// scores' dtype (each op's result rounded there, as the chain rounds). scores [B, KV, G * T, S] contiguous (the
+/// G query heads of a kv head stacked along time); mask [B or 1, 1, T, S] additive or undefined; no soft-cap.
+/// Training uses it too (an autograd Function saving the float32 probabilities, as autograd's softmax does).
+torch::Tensor fusedSoftmax(const torch::Tensor& scores, const torch::Tensor& mask, double scaling, std::int64_t T);
+
 /// Eager attention of a few new query rows over the keys and values so far, as HF computes it: scores in the
 /// dtype, times `scaling`, soft-capped, plus the additive mask, softmax in float32, weighted sum of the values.
 /// q [B, Hq, T, D]; k, v [B, KV, S, D] with rows of D contiguous (the KV cache's views); grouped-query heads

@@ -136,12 +136,20 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     // Grouped-query attention without repeating k/v: query head h uses kv head h / G, so the G query heads of
     // one kv head are stacked along the time axis and share one matmul with it.
     auto qg = q.reshape({B, KV, G * T, D});
-    auto scores = torch::matmul(qg, k.transpose(-1, -2)) * m_scaling; // [B, KV, G*T, S]
-    if (m_softcap) // Gemma 2: soft-cap before the mask
-        scores = torch::tanh(scores / *m_softcap) * *m_softcap;
-    if (mask.defined())
-        scores = scores.view({B, KV, G, T, S}) + mask.unsqueeze(1); // mask [B, 1, 1, T, S]
-    auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type()).view({B, KV, G * T, S});
+    auto scores = torch::matmul(qg, k.transpose(-1, -2)); // [B, KV, G*T, S]
+    torch::Tensor probs;
+    if (!m_softcap) { // scale, mask and softmax in one pass each way (kernels/inference_ops.h)
+        const auto m = mask.defined() && mask.scalar_type() != scores.scalar_type() ? mask.to(scores.scalar_type()) : mask;
+        probs = fusedSoftmax(scores, m.defined() ? m.contiguous() : m, m_scaling, T);
+    }
+    if (!probs.defined()) {
+        scores = scores * m_scaling;
+        if (m_softcap) // Gemma 2: soft-cap before the mask
+            scores = torch::tanh(scores / *m_softcap) * *m_softcap;
+        if (mask.defined())
+            scores = scores.view({B, KV, G, T, S}) + mask.unsqueeze(1); // mask [B, 1, 1, T, S]
+        probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type()).view({B, KV, G * T, S});
+    }
     auto out = torch::matmul(probs, v);                                // [B, KV, G*T, D]
     out = out.view({B, m_heads, T, D}).transpose(1, 2).reshape({B, T, m_heads * D});
     return o_proj(out.to(computeType));

@@ -510,6 +510,46 @@ private Q_SLOTS:
                 }
     }
 
+    // The attention's scale + mask + softmax (fusedSoftmax) against the chain, forward and gradient, with a
+    // padding mask and without.
+    void fusedSoftmaxMatchesTheChain()
+    {
+        torch::manual_seed(30);
+        const std::int64_t B = 2, KV = 2, G = 3, T = 5, S = 37;
+        for (const auto type : {torch::kFloat32, torch::kBFloat16})
+            for (const bool masked : {false, true}) {
+                const auto x0 = (torch::randn({B, KV, G * T, S}) * 4).to(type);
+                torch::Tensor mask;
+                if (masked) {
+                    const auto lowest = type == torch::kBFloat16 ? torch::tensor(-3.38953139e38f).to(type).item()
+                                                                 : torch::Scalar(std::numeric_limits<float>::lowest());
+                    mask = torch::zeros({B, 1, T, S}, torch::TensorOptions().dtype(type));
+                    mask.index_put_({1, 0, torch::indexing::Slice(), torch::indexing::Slice(0, 4)}, lowest);
+                    mask.index_put_({torch::indexing::Slice(), 0, 0, torch::indexing::Slice(30, S)}, lowest);
+                }
+                const auto dp = torch::randn({B, KV, G * T, S}).to(type);
+                std::vector<torch::Tensor> results[2];
+                for (int fused = 0; fused < 2; ++fused) {
+                    auto x = x0.clone().requires_grad_(true);
+                    torch::Tensor p;
+                    if (fused) {
+                        p = lathe::fusedSoftmax(x, mask, 0.125, T);
+                    } else {
+                        auto scores = x * 0.125;
+                        if (masked)
+                            scores = scores.view({B, KV, G, T, S}) + mask.unsqueeze(1);
+                        p = torch::softmax(scores, -1, torch::kFloat32).to(type).view({B, KV, G * T, S});
+                    }
+                    QVERIFY(p.defined());
+                    p.backward(dp);
+                    results[fused] = {p.detach(), x.grad()};
+                }
+                const QString what = QStringLiteral("masked=%1 %2").arg(masked).arg(c10::toString(type));
+                checkFused(results[1][0], results[0][0], qPrintable("softmax " + what));
+                checkFused(results[1][1], results[0][1], qPrintable("softmax gradient " + what));
+            }
+    }
+
     void cachedAttentionMatchesTheChain()
     {
         torch::NoGradGuard noGrad;
