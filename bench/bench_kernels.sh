@@ -14,9 +14,19 @@ train() { "$build/bin/bench_train" --model "$model" --tokenizer "$tokenizer" --b
           grep -E "CPU|bf16 kernels|tokens/s|reference|Lathe /|peak RSS"; }
 echo "== $(date -u) $(uptime)"
 "$build/bin/lathe" env --probe 2>/dev/null | grep -E "CPU|bf16 kernels|matmul"
+# Three (reference, Lathe) pairs per setting: this kind of VM drifts by 10-20% within minutes, so report the
+# median ratio.
+for pair in 1 2 3; do
+  for ckpt in true false; do
+    echo "== training, checkpointing $ckpt, paths as probed, pair $pair ($(wait_quiet))"
+    train --ckpt "$ckpt"
+  done
+done
+# The fused ops (kernels/inference_ops.h) against libtorch's op chains, alternating step by step in one run.
 for ckpt in true false; do
-  echo "== training, checkpointing $ckpt, paths as probed ($(wait_quiet))"
-  train --ckpt "$ckpt"
+  echo "== training, checkpointing $ckpt, fused and libtorch steps alternating ($(wait_quiet))"
+  "$build/bin/bench_train" --model "$model" --tokenizer "$tokenizer" --batch 1 --seq 256 --steps 22 --threads 2 \
+    --ckpt "$ckpt" --reference false --alternate fused | grep -E "alternating|peak RSS"
 done
 echo "== training, checkpointing true, every path forced the other way ($(wait_quiet))"
 LATHE_KERNELS=gemm=widened,grad_input=widened,lm_head=widened,attention=widened,lora=blas train --ckpt true --reference false
@@ -27,7 +37,9 @@ done
 echo "== reference alone, checkpointing true (its peak RSS) ($(wait_quiet))"
 "$build/bin/bench_train" --model "$model" --batch 1 --seq 256 --steps 8 --threads 2 --ckpt true --reference only | grep -E "reference"
 echo "== prefill and decode ($(wait_quiet))"
-"$build/bin/bench_model" --model "$model" --threads 2 --prompt 256 --decode 64 --runs 3 | grep -E "RESULT|bf16 kernels"
+"$build/bin/bench_model" --model "$model" --threads 2 --prompt 256 --decode 64 --runs 5 --unfused true | grep -E "RESULT|bf16 kernels"
+echo "== decode after a short prompt ($(wait_quiet))"
+"$build/bin/bench_model" --model "$model" --threads 2 --prompt 8 --decode 128 --runs 5 --unfused true --reference false | grep -E "RESULT (decode|read|with)"
 echo "== with a second process busy on one core"
 ( while :; do :; done ) & busy=$!
 train --ckpt true
