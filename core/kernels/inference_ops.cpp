@@ -10,166 +10,59 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include "kernels/fused_rows.h"
 #include "kernels/kernel_paths.h"
 
+// The fused norms, act * up and PEFT's epilogue, and when the fused ops apply; the attention's ops (RoPE, softmax,
+// the KV cache) are in fused_attention.cpp, the element helpers both use in fused_rows.h.
 namespace lathe {
 
 namespace {
 
-// The entry points below are compiled for AVX-512, AVX2 and plain x86-64 (the loader picks the clone the CPU
-// runs); the element-type templates are inlined into each clone. Loops over 16 independent lanes vectorize
-// without reassociating float sums.
-#define LATHE_FUSED_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#define LATHE_INLINE inline __attribute__((always_inline))
+thread_local bool t_unfused = false;
 
-using Bf16 = std::uint16_t; // the bits of a bf16 value
-constexpr int kLanes = 16;
-constexpr std::int64_t kMaxHeadDim = 1024;
+} // namespace
 
-LATHE_INLINE float bitsToFloat(std::uint32_t u)
+// ----- applicability ---------------------------------------------------------------------------------------
+
+namespace fused {
+
+std::optional<Kind> kindOf(const torch::Tensor& t)
 {
-    float f;
-    std::memcpy(&f, &u, sizeof f);
-    return f;
+    if (!t.defined() || !t.device().is_cpu() || !kernelPaths().fused)
+        return std::nullopt;
+    if (t.scalar_type() == torch::kFloat32)
+        return Kind::F32;
+    if (t.scalar_type() == torch::kBFloat16)
+        return Kind::Bf16;
+    return std::nullopt;
 }
 
-LATHE_INLINE std::uint32_t floatToBits(float f)
+/// The inference-only ops run where grad mode is off and no UnfusedOpsScope is open: with grad mode on, a
+/// forward is training's (even an op no gradient reaches, such as the first layer's norm over frozen
+/// embeddings), and training runs libtorch's ops for them.
+bool recording()
 {
-    std::uint32_t u;
-    std::memcpy(&u, &f, sizeof u);
-    return u;
+    return torch::GradMode::is_enabled() || t_unfused;
 }
 
-LATHE_INLINE float load(const float* p, std::int64_t i) { return p[i]; }
-LATHE_INLINE float load(const Bf16* p, std::int64_t i) { return bitsToFloat(std::uint32_t(p[i]) << 16); }
-
-/// c10::BFloat16's conversion: round to nearest even, NaN to the quiet NaN 0x7FC0.
-LATHE_INLINE Bf16 toBf16(float f)
+/// Forward passes outside training take the fused kernels only for a decode step's few rows: at a prefill's
+/// hundreds, libtorch's vectorized chains were as fast or faster on the Zen 4 measured (RMSNorm of 256 x 1024:
+/// 0.14 ms fused, 0.09 ms chained; norm + RoPE of q: 0.62 against 0.47; prefill 676-695 tokens/s against 736).
+/// Inside a training run (an UnfusedOpsScope) every pass takes the fused kernels, so that passes with and
+/// without autograd compute the same values.
+bool inferenceTakes(std::int64_t rows)
 {
-    const std::uint32_t u = floatToBits(f);
-    const std::uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-    const std::uint32_t nan = 0u - std::uint32_t((u & 0x7FFFFFFFu) > 0x7F800000u); // all ones for NaN
-    return Bf16((rounded & ~nan) | (0x7FC0u & nan)); // branch-free, so the loops around it vectorize
+    return t_unfused || rows <= kMaxFusedInferenceRows;
 }
 
-LATHE_INLINE void store(float* p, std::int64_t i, float v) { p[i] = v; }
-LATHE_INLINE void store(Bf16* p, std::int64_t i, float v) { p[i] = toBf16(v); }
+} // namespace fused
 
-/// The value a tensor of element type E holds after an op returned v.
-template <class E> LATHE_INLINE float rounded(float v)
-{
-    if constexpr (std::is_same_v<E, float>)
-        return v;
-    else
-        return bitsToFloat(std::uint32_t(toBf16(v)) << 16);
-}
+namespace {
 
-/// exp in float32 (Cephes' polynomial, within 2 ulp), vectorizable; 0 below the float range, infinity above.
-LATHE_INLINE float vexp(float x)
-{
-    const float clamped = std::min(std::max(x, -87.0f), 88.0f);
-    const float n = (clamped * 1.44269504088896341f + 12582912.0f) - 12582912.0f; // round to nearest
-    const float r = clamped - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    const float scale = bitsToFloat(std::uint32_t(std::int32_t(n) + 127) << 23);
-    const float value = x > 88.7f ? std::numeric_limits<float>::infinity() : p * scale;
-    return x < -87.0f ? 0.0f : value;
-}
-
-LATHE_INLINE float sumOfSquares(const float* v, std::int64_t n)
-{
-    float acc[kLanes] = {};
-    const std::int64_t n16 = n - n % kLanes;
-    for (std::int64_t i = 0; i < n16; i += kLanes)
-        for (int l = 0; l < kLanes; ++l)
-            acc[l] += v[i + l] * v[i + l];
-    float sum = 0;
-    for (int l = 0; l < kLanes; ++l)
-        sum += acc[l];
-    for (std::int64_t i = n16; i < n; ++i)
-        sum += v[i] * v[i];
-    return sum;
-}
-
-/// Sum and maximum over 16 independent lanes (vectorizable without reassociating one running value).
-LATHE_INLINE float laneSum(const float* v, std::int64_t n)
-{
-    float acc[kLanes] = {};
-    const std::int64_t n16 = n - n % kLanes;
-    for (std::int64_t i = 0; i < n16; i += kLanes)
-        for (int l = 0; l < kLanes; ++l)
-            acc[l] += v[i + l];
-    float sum = 0;
-    for (int l = 0; l < kLanes; ++l)
-        sum += acc[l];
-    for (std::int64_t i = n16; i < n; ++i)
-        sum += v[i];
-    return sum;
-}
-
-LATHE_INLINE float laneMax(const float* v, std::int64_t n)
-{
-    float acc[kLanes];
-    for (int l = 0; l < kLanes; ++l)
-        acc[l] = -std::numeric_limits<float>::infinity();
-    const std::int64_t n16 = n - n % kLanes;
-    for (std::int64_t i = 0; i < n16; i += kLanes)
-        for (int l = 0; l < kLanes; ++l)
-            acc[l] = acc[l] > v[i + l] ? acc[l] : v[i + l];
-    float top = acc[0];
-    for (int l = 1; l < kLanes; ++l)
-        top = std::max(top, acc[l]);
-    for (std::int64_t i = n16; i < n; ++i)
-        top = std::max(top, v[i]);
-    return top;
-}
-
-LATHE_INLINE float dot(const float* a, const float* b, std::int64_t n)
-{
-    float acc[kLanes] = {};
-    const std::int64_t n16 = n - n % kLanes;
-    for (std::int64_t i = 0; i < n16; i += kLanes)
-        for (int l = 0; l < kLanes; ++l)
-            acc[l] += a[i + l] * b[i + l];
-    float sum = 0;
-    for (int l = 0; l < kLanes; ++l)
-        sum += acc[l];
-    for (std::int64_t i = n16; i < n; ++i)
-        sum += a[i] * b[i];
-    return sum;
-}
-
-template <class E> LATHE_INLINE void widen(const E* src, float* dst, std::int64_t n)
-{
-    for (std::int64_t i = 0; i < n; ++i)
-        dst[i] = load(src, i);
-}
+using namespace fused;
 
 // ----- RMSNorm ---------------------------------------------------------------------------------------------
-
-/// One row of RMSNorm into float values `out` as the module's output dtype O holds them; returns the row's
-/// 1 / sqrt(mean(x^2) + eps). `h` is scratch of D.
-template <class X, class W, class O, bool kOffset>
-LATHE_INLINE float rmsNormRow(const X* x, const W* w, float* h, float* out, std::int64_t D, float eps)
-{
-    widen(x, h, D);
-    const float variance = sumOfSquares(h, D) / float(D);
-    const float r = 1.0f / std::sqrt(variance + eps);
-    for (std::int64_t i = 0; i < D; ++i) {
-        const float normed = h[i] * r;
-        if constexpr (kOffset)
-            out[i] = rounded<X>(normed * (1.0f + load(w, i)));
-        else
-            out[i] = rounded<O>(load(w, i) * rounded<X>(normed));
-    }
-    return r;
-}
 
 /// The input gradient of one row, as autograd differentiates the module's ops: the gradient reaching the
 /// normalised values (rounded to X where HF's graph holds it in X), then d/dh of h * r(h) in float32.
@@ -244,12 +137,6 @@ template <class X, class W, class O, bool kOffset> LATHE_INLINE void rmsNormWeig
     rmsNormWeightGradRows<X, W, O, kOffset>(static_cast<const X*>(a.x), static_cast<const O*>(a.g), a.rstd,
                                             static_cast<float*>(a.out), a.r0, a.r1, a.D);
 }
-
-enum class Kind
-{
-    F32,
-    Bf16
-};
 
 enum class NormPass
 {
@@ -424,318 +311,6 @@ void scaledGrad(Kind kind, const void* grad, float scaling, float* out, std::int
         scaledGradT<float>(grad, scaling, out, i0, i1);
 }
 
-// ----- per-head RMSNorm and rotary embedding ---------------------------------------------------------------
-
-struct RotaryShape
-{
-    std::int64_t B, T, H, D, rot, cosBatch;
-    float eps;
-    bool norm, offset, interleaved;
-};
-
-template <class E>
-LATHE_INLINE void normRotaryT(const RotaryShape& s, const void* xv, const void* wv, const void* cv, const void* sv,
-                              void* outv, std::int64_t r0, std::int64_t r1)
-{
-    const E* x = static_cast<const E*>(xv);
-    const E* w = static_cast<const E*>(wv);
-    const E* cs = static_cast<const E*>(cv);
-    const E* sn = static_cast<const E*>(sv);
-    E* out = static_cast<E*>(outv);
-    float h[kMaxHeadDim], v[kMaxHeadDim], rv[kMaxHeadDim];
-    const std::int64_t D = s.D, half = s.rot / 2;
-    for (std::int64_t r = r0; r < r1; ++r) { // r = (b * T + t) * H + head, the input's row order
-        const std::int64_t head = r % s.H, bt = r / s.H, t = bt % s.T, b = bt / s.T;
-        const E* row = x + r * D;
-        if (s.norm) {
-            if (s.offset)
-                rmsNormRow<E, E, E, true>(row, w, h, v, D, s.eps);
-            else
-                rmsNormRow<E, E, E, false>(row, w, h, v, D, s.eps);
-        } else {
-            widen(row, v, D);
-        }
-        const std::int64_t cosRow = ((s.cosBatch == 1 ? 0 : b) * s.T + t) * s.rot;
-        E* dst = out + ((b * s.H + head) * s.T + t) * D;
-        // rotate_half(x) = (-x[half:], x[:half]); GLM: (x0, x1, x2, x3, ...) -> (-x1, x0, -x3, x2, ...). Built
-        // apart so that the loop below has no branch and vectorizes.
-        if (s.interleaved) {
-            for (std::int64_t k = 0; k < half; ++k) {
-                rv[2 * k] = -v[2 * k + 1];
-                rv[2 * k + 1] = v[2 * k];
-            }
-        } else {
-            for (std::int64_t i = 0; i < half; ++i) {
-                rv[i] = -v[i + half];
-                rv[i + half] = v[i];
-            }
-        }
-        for (std::int64_t i = 0; i < s.rot; ++i)
-            store(dst, i, rounded<E>(v[i] * load(cs, cosRow + i)) + rounded<E>(rv[i] * load(sn, cosRow + i)));
-        for (std::int64_t i = s.rot; i < D; ++i)
-            store(dst, i, v[i]);
-    }
-}
-
-LATHE_FUSED_CLONES
-void normRotary(Kind kind, const RotaryShape& s, const void* x, const void* w, const void* c, const void* sn,
-                void* out, std::int64_t r0, std::int64_t r1)
-{
-    if (kind == Kind::Bf16)
-        normRotaryT<Bf16>(s, x, w, c, sn, out, r0, r1);
-    else
-        normRotaryT<float>(s, x, w, c, sn, out, r0, r1);
-}
-
-/// The input gradient of the rotation (no norm), as autograd differentiates x c + rotate(x) s: dy [B, H, T, D]
-/// rows back into dx [B, T, H, D] rows, each of the two contributions rounded to the dtype, then their sum.
-template <class E>
-LATHE_INLINE void rotaryBackwardT(const RotaryShape& s, const void* dyv, const void* cv, const void* sv, void* dxv,
-                                  std::int64_t r0, std::int64_t r1)
-{
-    const E* dy = static_cast<const E*>(dyv);
-    const E* cs = static_cast<const E*>(cv);
-    const E* sn = static_cast<const E*>(sv);
-    E* dx = static_cast<E*>(dxv);
-    float g[kMaxHeadDim], gs[kMaxHeadDim], fr[kMaxHeadDim];
-    const std::int64_t D = s.D, half = s.rot / 2;
-    for (std::int64_t r = r0; r < r1; ++r) { // r = (b * T + t) * H + head, dx's row order
-        const std::int64_t head = r % s.H, bt = r / s.H, t = bt % s.T, b = bt / s.T;
-        const E* src = dy + ((b * s.H + head) * s.T + t) * D;
-        const std::int64_t cosRow = ((s.cosBatch == 1 ? 0 : b) * s.T + t) * s.rot;
-        widen(src, g, D);
-        for (std::int64_t i = 0; i < s.rot; ++i)
-            gs[i] = rounded<E>(g[i] * load(sn, cosRow + i)); // the gradient reaching rotate(x)[i]
-        E* dst = dx + r * D;
-        // What reaches x[i] through the rotation: rotate(x)[j] = -x[j + half] (j < half), x[j - half]; GLM:
-        // rotate(x)[2k] = -x[2k + 1], rotate(x)[2k + 1] = x[2k].
-        if (s.interleaved) {
-            for (std::int64_t k = 0; k < half; ++k) {
-                fr[2 * k] = gs[2 * k + 1];
-                fr[2 * k + 1] = -gs[2 * k];
-            }
-        } else {
-            for (std::int64_t i = 0; i < half; ++i) {
-                fr[i] = gs[i + half];
-                fr[i + half] = -gs[i];
-            }
-        }
-        for (std::int64_t i = 0; i < s.rot; ++i)
-            store(dst, i, rounded<E>(g[i] * load(cs, cosRow + i)) + fr[i]);
-        for (std::int64_t i = s.rot; i < D; ++i)
-            store(dst, i, g[i]);
-    }
-}
-
-LATHE_FUSED_CLONES
-void rotaryBackward(Kind kind, const RotaryShape& s, const void* dy, const void* c, const void* sn, void* dx,
-                    std::int64_t r0, std::int64_t r1)
-{
-    if (kind == Kind::Bf16)
-        rotaryBackwardT<Bf16>(s, dy, c, sn, dx, r0, r1);
-    else
-        rotaryBackwardT<float>(s, dy, c, sn, dx, r0, r1);
-}
-
-// ----- scores * scaling + mask, softmax in float32, back to the dtype ----------------------------------------
-
-struct SoftmaxShape
-{
-    std::int64_t S, T, rowsPerBatch; // rows of one batch entry: kv heads x grouped heads x T
-    std::int64_t maskBatch;          // 0: no mask, 1 or B
-    float scaling;
-};
-
-template <class E>
-LATHE_INLINE void softmaxRowsT(const SoftmaxShape& s, const void* xv, const void* mv, void* outv, float* p32,
-                               std::int64_t r0, std::int64_t r1)
-{
-    const E* x = static_cast<const E*>(xv);
-    const E* mask = static_cast<const E*>(mv);
-    E* out = static_cast<E*>(outv);
-    std::vector<float> buffer(s.S);
-    float* v = buffer.data();
-    for (std::int64_t r = r0; r < r1; ++r) {
-        const E* row = x + r * s.S;
-        for (std::int64_t j = 0; j < s.S; ++j)
-            v[j] = rounded<E>(load(row, j) * s.scaling);
-        if (s.maskBatch) {
-            const std::int64_t b = r / s.rowsPerBatch, t = r % s.T;
-            const E* m = mask + ((s.maskBatch == 1 ? 0 : b) * s.T + t) * s.S;
-            for (std::int64_t j = 0; j < s.S; ++j)
-                v[j] = rounded<E>(v[j] + load(m, j));
-        }
-        const float top = laneMax(v, s.S);
-        for (std::int64_t j = 0; j < s.S; ++j)
-            v[j] = vexp(v[j] - top);
-        const float inverse = 1.0f / laneSum(v, s.S);
-        E* dst = out + r * s.S;
-        for (std::int64_t j = 0; j < s.S; ++j)
-            v[j] *= inverse;
-        if (p32)
-            std::memcpy(p32 + r * s.S, v, sizeof(float) * std::size_t(s.S));
-        for (std::int64_t j = 0; j < s.S; ++j)
-            store(dst, j, v[j]);
-    }
-}
-
-/// The scores' gradient: the float32 softmax's (p (dp - sum dp p)), rounded to the dtype, times scaling.
-template <class E>
-LATHE_INLINE void softmaxBackwardRowsT(const SoftmaxShape& s, const void* dpv, const float* p32, void* dxv,
-                                       std::int64_t r0, std::int64_t r1)
-{
-    const E* dp = static_cast<const E*>(dpv);
-    E* dx = static_cast<E*>(dxv);
-    std::vector<float> buffer(s.S);
-    float* g = buffer.data();
-    for (std::int64_t r = r0; r < r1; ++r) {
-        const float* p = p32 + r * s.S;
-        widen(dp + r * s.S, g, s.S);
-        const float inner = dot(g, p, s.S);
-        E* dst = dx + r * s.S;
-        for (std::int64_t j = 0; j < s.S; ++j)
-            store(dst, j, rounded<E>(p[j] * (g[j] - inner)) * s.scaling);
-    }
-}
-
-LATHE_FUSED_CLONES
-void softmaxRows(Kind kind, const SoftmaxShape& s, const void* x, const void* mask, void* out, float* p32,
-                 std::int64_t r0, std::int64_t r1)
-{
-    if (kind == Kind::Bf16)
-        softmaxRowsT<Bf16>(s, x, mask, out, p32, r0, r1);
-    else
-        softmaxRowsT<float>(s, x, mask, out, p32, r0, r1);
-}
-
-LATHE_FUSED_CLONES
-void softmaxBackwardRows(Kind kind, const SoftmaxShape& s, const void* dp, const float* p32, void* dx,
-                         std::int64_t r0, std::int64_t r1)
-{
-    if (kind == Kind::Bf16)
-        softmaxBackwardRowsT<Bf16>(s, dp, p32, dx, r0, r1);
-    else
-        softmaxBackwardRowsT<float>(s, dp, p32, dx, r0, r1);
-}
-
-// ----- attention over the KV cache -------------------------------------------------------------------------
-
-struct AttentionShape
-{
-    std::int64_t B, Hq, KV, T, S, D;
-    std::int64_t kStrideB, kStrideH, vStrideB, vStrideH; // rows of D are contiguous
-    std::int64_t maskBatch;                              // 0: no mask, 1 or B
-    float scaling;
-    float softcap; // 0: none
-};
-
-template <class E>
-LATHE_INLINE void attendT(const AttentionShape& s, const void* qv, const void* kv, const void* vv, const void* mv,
-                          void* outv, std::int64_t u0, std::int64_t u1)
-{
-    const E* q = static_cast<const E*>(qv);
-    const E* keys = static_cast<const E*>(kv);
-    const E* values = static_cast<const E*>(vv);
-    const E* mask = static_cast<const E*>(mv);
-    E* out = static_cast<E*>(outv);
-    const std::int64_t G = s.Hq / s.KV, R = G * s.T, D = s.D, S = s.S;
-    std::vector<float> qf(R * D), scores(R * S), acc(R * D), row(D);
-    for (std::int64_t unit = u0; unit < u1; ++unit) { // unit = b * KV + kv head
-        const std::int64_t b = unit / s.KV, kvHead = unit % s.KV;
-        const E* kBase = keys + b * s.kStrideB + kvHead * s.kStrideH;
-        const E* vBase = values + b * s.vStrideB + kvHead * s.vStrideH;
-        // Query rows r = g * T + t: head kvHead * G + g at time t.
-        for (std::int64_t r = 0; r < R; ++r) {
-            const std::int64_t head = kvHead * G + r / s.T, t = r % s.T;
-            widen(q + ((b * s.Hq + head) * s.T + t) * D, qf.data() + r * D, D);
-        }
-        for (std::int64_t j = 0; j < S; ++j) {
-            widen(kBase + j * D, row.data(), D);
-            for (std::int64_t r = 0; r < R; ++r) {
-                float score = rounded<E>(rounded<E>(dot(qf.data() + r * D, row.data(), D)) * s.scaling);
-                if (s.softcap != 0) // Gemma 2: tanh(scores / cap) * cap, each op in the dtype
-                    score = rounded<E>(rounded<E>(std::tanh(rounded<E>(score / s.softcap))) * s.softcap);
-                scores[r * S + j] = score;
-            }
-        }
-        for (std::int64_t r = 0; r < R; ++r) {
-            float* sr = scores.data() + r * S;
-            if (s.maskBatch) {
-                const std::int64_t t = r % s.T;
-                const E* m = mask + ((s.maskBatch == 1 ? 0 : b) * s.T + t) * S;
-                for (std::int64_t j = 0; j < S; ++j)
-                    sr[j] = rounded<E>(sr[j] + load(m, j));
-            }
-            const float top = laneMax(sr, S);
-            for (std::int64_t j = 0; j < S; ++j) // apart from the sum, so that it vectorizes
-                sr[j] = vexp(sr[j] - top);
-            const float total = laneSum(sr, S);
-            const float inverse = 1.0f / total;
-            for (std::int64_t j = 0; j < S; ++j)
-                sr[j] = rounded<E>(sr[j] * inverse);
-        }
-        std::fill(acc.begin(), acc.end(), 0.0f);
-        for (std::int64_t j = 0; j < S; ++j) {
-            widen(vBase + j * D, row.data(), D);
-            for (std::int64_t r = 0; r < R; ++r) {
-                const float p = scores[r * S + j];
-                float* ar = acc.data() + r * D;
-                for (std::int64_t d = 0; d < D; ++d)
-                    ar[d] += p * row[d];
-            }
-        }
-        for (std::int64_t r = 0; r < R; ++r) { // out [B, T, Hq, D]
-            const std::int64_t head = kvHead * G + r / s.T, t = r % s.T;
-            E* dst = out + ((b * s.T + t) * s.Hq + head) * D;
-            for (std::int64_t d = 0; d < D; ++d)
-                store(dst, d, acc[r * D + d]);
-        }
-    }
-}
-
-LATHE_FUSED_CLONES
-void attend(Kind kind, const AttentionShape& s, const void* q, const void* k, const void* v, const void* m,
-            void* out, std::int64_t u0, std::int64_t u1)
-{
-    if (kind == Kind::Bf16)
-        attendT<Bf16>(s, q, k, v, m, out, u0, u1);
-    else
-        attendT<float>(s, q, k, v, m, out, u0, u1);
-}
-
-// ----- applicability ---------------------------------------------------------------------------------------
-
-thread_local bool t_unfused = false;
-
-std::optional<Kind> kindOf(const torch::Tensor& t)
-{
-    if (!t.defined() || !t.device().is_cpu() || !kernelPaths().fused)
-        return std::nullopt;
-    if (t.scalar_type() == torch::kFloat32)
-        return Kind::F32;
-    if (t.scalar_type() == torch::kBFloat16)
-        return Kind::Bf16;
-    return std::nullopt;
-}
-
-/// The inference-only ops run where grad mode is off and no UnfusedOpsScope is open: with grad mode on, a
-/// forward is training's (even an op no gradient reaches, such as the first layer's norm over frozen
-/// embeddings), and training runs libtorch's ops for them.
-bool recording()
-{
-    return torch::GradMode::is_enabled() || t_unfused;
-}
-
-/// Forward passes outside training take the fused kernels only for a decode step's few rows: at a prefill's
-/// hundreds, libtorch's vectorized chains were as fast or faster on the Zen 4 measured (RMSNorm of 256 x 1024:
-/// 0.14 ms fused, 0.09 ms chained; norm + RoPE of q: 0.62 against 0.47; prefill 676-695 tokens/s against 736).
-/// Inside a training run (an UnfusedOpsScope) every pass takes the fused kernels, so that passes with and
-/// without autograd compute the same values.
-bool inferenceTakes(std::int64_t rows)
-{
-    return t_unfused || rows <= kMaxFusedInferenceRows;
-}
-
 torch::ScalarType normOutputType(const torch::Tensor& x, const torch::Tensor& weight, bool offset)
 {
     return offset ? x.scalar_type() : torch::promoteTypes(x.scalar_type(), weight.scalar_type());
@@ -806,8 +381,6 @@ struct RmsNormFunction : public torch::autograd::Function<RmsNormFunction>
         return {dx, dw, torch::Tensor(), torch::Tensor()};
     }
 };
-
-constexpr std::int64_t kElementGrain = 32768;
 
 torch::Tensor actMulForward(const torch::Tensor& gate, const torch::Tensor& up, bool gelu, Kind kind)
 {
@@ -886,110 +459,6 @@ struct ScaledAddFunction : public torch::autograd::Function<ScaledAddFunction>
     }
 };
 
-/// The rotary embedding's shape for x [B, T, H, D] and cos/sin [B or 1, T, rot], or nothing where the kernels
-/// do not take it.
-std::optional<RotaryShape> rotaryShape(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                       bool interleaved)
-{
-    const auto kind = kindOf(x);
-    if (!kind || kindOf(cos) != kind || kindOf(sin) != kind || x.dim() != 4 || !x.is_contiguous() ||
-        cos.dim() != 3 || !cos.is_contiguous() || !sin.is_contiguous() || cos.sizes() != sin.sizes())
-        return std::nullopt;
-    RotaryShape s{x.size(0), x.size(1), x.size(2), x.size(3), cos.size(2), cos.size(0), 0.0f, false, false,
-                  interleaved};
-    if (s.D > kMaxHeadDim || s.rot > s.D || s.rot % 2 != 0 || cos.size(1) != s.T ||
-        (s.cosBatch != 1 && s.cosBatch != s.B))
-        return std::nullopt;
-    return s;
-}
-
-std::int64_t rotaryGrain(std::int64_t D)
-{
-    return std::max<std::int64_t>(1, 8192 / D);
-}
-
-/// The rotary embedding with its own backward (training): x [B, T, H, D] -> [B, H, T, D].
-struct RotaryFunction : public torch::autograd::Function<RotaryFunction>
-{
-    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                                 const torch::Tensor& cos, const torch::Tensor& sin, bool interleaved)
-    {
-        const RotaryShape s = *rotaryShape(x, cos, sin, interleaved);
-        ctx->save_for_backward({cos, sin});
-        ctx->saved_data["shape"] = std::vector<std::int64_t>{s.B, s.T, s.H, s.D};
-        ctx->saved_data["interleaved"] = interleaved;
-        auto out = torch::empty({s.B, s.H, s.T, s.D}, x.options());
-        const Kind kind = *kindOf(x);
-        at::parallel_for(0, s.B * s.T * s.H, rotaryGrain(s.D), [&](std::int64_t r0, std::int64_t r1) {
-            normRotary(kind, s, x.data_ptr(), nullptr, cos.data_ptr(), sin.data_ptr(), out.data_ptr(), r0, r1);
-        });
-        return out;
-    }
-
-    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                   torch::autograd::variable_list grads)
-    {
-        const auto saved = ctx->get_saved_variables();
-        const auto &cos = saved[0], &sin = saved[1];
-        const auto shape = ctx->saved_data["shape"].toIntVector();
-        const bool interleaved = ctx->saved_data["interleaved"].toBool();
-        const auto dy = grads[0].to(cos.scalar_type()).contiguous();
-        auto dx = torch::empty(shape, dy.options());
-        const RotaryShape s = *rotaryShape(dx, cos, sin, interleaved);
-        const Kind kind = *kindOf(dy);
-        at::parallel_for(0, s.B * s.T * s.H, rotaryGrain(s.D), [&](std::int64_t r0, std::int64_t r1) {
-            rotaryBackward(kind, s, dy.data_ptr(), cos.data_ptr(), sin.data_ptr(), dx.data_ptr(), r0, r1);
-        });
-        return {dx, torch::Tensor(), torch::Tensor(), torch::Tensor()};
-    }
-};
-
-std::int64_t softmaxGrain(std::int64_t S)
-{
-    return std::max<std::int64_t>(1, 16384 / S);
-}
-
-/// The attention's scale, mask and softmax with their own backward (training); saves the float32 probabilities
-/// as autograd's softmax does, and nothing else.
-struct SoftmaxFunction : public torch::autograd::Function<SoftmaxFunction>
-{
-    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& scores,
-                                 const torch::Tensor& mask, double scaling, std::int64_t T)
-    {
-        const bool masked = mask.numel() > 0;
-        const SoftmaxShape s{scores.size(-1), T, scores.numel() / scores.size(-1) / scores.size(0),
-                             masked ? mask.size(0) : 0, float(scaling)};
-        auto out = torch::empty_like(scores);
-        auto p32 = torch::empty(scores.sizes(), scores.options().dtype(torch::kFloat32));
-        const Kind kind = *kindOf(scores);
-        const void* m = masked ? mask.data_ptr() : nullptr;
-        at::parallel_for(0, scores.numel() / s.S, softmaxGrain(s.S), [&](std::int64_t r0, std::int64_t r1) {
-            softmaxRows(kind, s, scores.data_ptr(), m, out.data_ptr(), p32.data_ptr<float>(), r0, r1);
-        });
-        ctx->save_for_backward({p32});
-        ctx->saved_data["scaling"] = scaling;
-        ctx->saved_data["T"] = T;
-        ctx->saved_data["dtype"] = static_cast<std::int64_t>(scores.scalar_type());
-        return out;
-    }
-
-    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                   torch::autograd::variable_list grads)
-    {
-        const auto p32 = ctx->get_saved_variables()[0];
-        const auto type = static_cast<torch::ScalarType>(ctx->saved_data["dtype"].toInt());
-        const auto dp = grads[0].to(type).contiguous();
-        const SoftmaxShape s{p32.size(-1), ctx->saved_data["T"].toInt(), 1, 0,
-                             float(ctx->saved_data["scaling"].toDouble())};
-        auto dx = torch::empty_like(dp);
-        const Kind kind = *kindOf(dp);
-        at::parallel_for(0, dp.numel() / s.S, softmaxGrain(s.S), [&](std::int64_t r0, std::int64_t r1) {
-            softmaxBackwardRows(kind, s, dp.data_ptr(), p32.data_ptr<float>(), dx.data_ptr(), r0, r1);
-        });
-        return {dx, torch::Tensor(), torch::Tensor(), torch::Tensor()};
-    }
-};
-
 } // namespace
 
 UnfusedOpsScope::UnfusedOpsScope() : m_previous(t_unfused)
@@ -1041,101 +510,6 @@ torch::Tensor fusedScaledAdd(const torch::Tensor& base, const torch::Tensor& lor
     auto out = torch::empty_like(base);
     at::parallel_for(0, base.numel(), kElementGrain, [&](std::int64_t i0, std::int64_t i1) {
         scaledAdd(*kind, base.data_ptr(), lora.data_ptr<float>(), float(scaling), out.data_ptr(), i0, i1);
-    });
-    return out;
-}
-
-torch::Tensor fusedNormRotary(const torch::Tensor& x, const torch::Tensor& normWeight, double eps, bool offsetOne,
-                              const torch::Tensor& cos, const torch::Tensor& sin, bool interleaved)
-{
-    const auto kind = kindOf(x);
-    if (!kind || kindOf(cos) != kind || kindOf(sin) != kind || recording() || x.dim() != 4 ||
-        !x.is_contiguous() || cos.dim() != 3 || !cos.is_contiguous() || !sin.is_contiguous() ||
-        cos.sizes() != sin.sizes())
-        return {};
-    RotaryShape s{x.size(0), x.size(1), x.size(2), x.size(3), cos.size(2), cos.size(0), float(eps),
-                  normWeight.defined(), offsetOne, interleaved};
-    if (s.D > kMaxHeadDim || s.rot > s.D || s.rot % 2 != 0 || cos.size(1) != s.T ||
-        (s.cosBatch != 1 && s.cosBatch != s.B) || s.B * s.T > kMaxFusedInferenceRows)
-        return {};
-    if (s.norm && (kindOf(normWeight) != kind || !normWeight.is_contiguous() || normWeight.dim() != 1 ||
-                   normWeight.size(0) != s.D))
-        return {};
-    auto out = torch::empty({s.B, s.H, s.T, s.D}, x.options());
-    const void* w = s.norm ? normWeight.data_ptr() : nullptr;
-    at::parallel_for(0, s.B * s.T * s.H, std::max<std::int64_t>(1, 8192 / s.D), [&](std::int64_t r0, std::int64_t r1) {
-        normRotary(*kind, s, x.data_ptr(), w, cos.data_ptr(), sin.data_ptr(), out.data_ptr(), r0, r1);
-    });
-    return out;
-}
-
-torch::Tensor fusedRotary(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, bool interleaved)
-{
-    const auto s = rotaryShape(x, cos, sin, interleaved);
-    if (!s)
-        return {};
-    if (torch::GradMode::is_enabled() && x.requires_grad())
-        return RotaryFunction::apply(x, cos, sin, interleaved);
-    if (!inferenceTakes(s->B * s->T))
-        return {};
-    auto out = torch::empty({s->B, s->H, s->T, s->D}, x.options());
-    const Kind kind = *kindOf(x);
-    at::parallel_for(0, s->B * s->T * s->H, rotaryGrain(s->D), [&](std::int64_t r0, std::int64_t r1) {
-        normRotary(kind, *s, x.data_ptr(), nullptr, cos.data_ptr(), sin.data_ptr(), out.data_ptr(), r0, r1);
-    });
-    return out;
-}
-
-torch::Tensor fusedSoftmax(const torch::Tensor& scores, const torch::Tensor& mask, double scaling, std::int64_t T)
-{
-    const auto kind = kindOf(scores);
-    if (!kind || scores.dim() != 4 || !scores.is_contiguous() || scores.numel() == 0 || T <= 0 ||
-        scores.size(2) % T != 0)
-        return {};
-    if (mask.defined() && (kindOf(mask) != kind || !mask.is_contiguous() || mask.dim() != 4 || mask.size(1) != 1 ||
-                           mask.size(2) != T || mask.size(3) != scores.size(3) ||
-                           (mask.size(0) != 1 && mask.size(0) != scores.size(0))))
-        return {};
-    if (torch::GradMode::is_enabled() && scores.requires_grad()) // (Functions take no undefined inputs)
-        return SoftmaxFunction::apply(scores, mask.defined() ? mask : torch::empty({0}, scores.options()), scaling, T);
-    if (!inferenceTakes(scores.size(0) * T))
-        return {};
-    const SoftmaxShape s{scores.size(-1), T, scores.numel() / scores.size(-1) / scores.size(0),
-                         mask.defined() ? mask.size(0) : 0, float(scaling)};
-    auto out = torch::empty_like(scores);
-    const void* m = mask.defined() ? mask.data_ptr() : nullptr;
-    at::parallel_for(0, scores.numel() / s.S, softmaxGrain(s.S), [&](std::int64_t r0, std::int64_t r1) {
-        softmaxRows(*kind, s, scores.data_ptr(), m, out.data_ptr(), nullptr, r0, r1);
-    });
-    return out;
-}
-
-torch::Tensor cachedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                              const torch::Tensor& mask, double scaling, std::optional<double> softcap)
-{
-    const auto kind = kindOf(q);
-    if (!kind || kindOf(k) != kind || kindOf(v) != kind || recording() || q.dim() != 4 ||
-        k.dim() != 4 || v.sizes() != k.sizes() || q.size(0) != k.size(0) || q.size(3) != k.size(3) ||
-        q.size(2) > kMaxCachedAttentionRows || k.size(1) == 0 || q.size(1) % k.size(1) != 0)
-        return {};
-    const std::int64_t D = q.size(3), S = k.size(2);
-    if (S == 0 || k.stride(3) != 1 || v.stride(3) != 1 || k.stride(2) != D || v.stride(2) != D)
-        return {};
-    torch::Tensor m;
-    if (mask.defined()) {
-        if (kindOf(mask) != kind || mask.dim() != 4 || mask.size(1) != 1 || mask.size(2) != q.size(2) ||
-            mask.size(3) != S || (mask.size(0) != 1 && mask.size(0) != q.size(0)))
-            return {};
-        m = mask.contiguous();
-    }
-    const auto qc = q.contiguous();
-    AttentionShape s{q.size(0), q.size(1), k.size(1), q.size(2), S, D,
-                     k.stride(0), k.stride(1), v.stride(0), v.stride(1),
-                     m.defined() ? m.size(0) : 0, float(scaling), softcap ? float(*softcap) : 0.0f};
-    auto out = torch::empty({s.B, s.T, s.Hq * D}, q.options());
-    const void* maskData = m.defined() ? m.data_ptr() : nullptr;
-    at::parallel_for(0, s.B * s.KV, 1, [&](std::int64_t u0, std::int64_t u1) {
-        attend(*kind, s, qc.data_ptr(), k.data_ptr(), v.data_ptr(), maskData, out.data_ptr(), u0, u1);
     });
     return out;
 }

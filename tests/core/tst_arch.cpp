@@ -89,6 +89,25 @@ void checkCase(lathe::CausalLM& model, const json& c, const json& want, const QS
              qPrintable(what + ": greedy ids without the KV cache differ"));
 }
 
+/// A small random model of `family` (2 layers, 4 heads on 2 kv heads, 4 experts for the MoE families) to write
+/// with writeNewModel.
+lathe::NewModelOptions familyModel(const std::string& family, int hidden, int intermediate, int headDim,
+                                   int slidingWindow, const fs::path& out, const std::string& dtype)
+{
+    lathe::NewModelOptions o;
+    o.arch = family;
+    o.config = json{{"vocab_size", 300}, {"hidden_size", hidden}, {"intermediate_size", intermediate},
+                    {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
+                    {"head_dim", headDim}, {"num_experts", 4}, {"num_local_experts", 4}, {"num_experts_per_tok", 2},
+                    {"moe_intermediate_size", 32}, {"shared_expert_intermediate_size", 48},
+                    {"router_aux_loss_coef", 0.02}, {"sliding_window", slidingWindow}, {"eos_token_id", 258},
+                    {"pad_token_id", 256}, {"initializer_range", 0.1}}
+                   .dump();
+    o.outDir = out.string();
+    o.dtype = dtype;
+    return o;
+}
+
 void compareGrads(const lathe::AttachedAdapter& adapter, const json& g, const QString& what)
 {
     std::size_t compared = 0;
@@ -227,16 +246,8 @@ private Q_SLOTS:
         lathe::test::writeAlpacaDataset(root / "data", "qa", qa);
         for (const auto* arch : lathe::architectures()) {
             const std::string family = arch->model_type;
-            lathe::NewModelOptions o;
-            o.arch = family;
-            o.config = R"({"vocab_size": 300, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                           "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8,
-                           "num_experts": 4, "num_local_experts": 4, "num_experts_per_tok": 2,
-                           "moe_intermediate_size": 32, "shared_expert_intermediate_size": 48, "router_aux_loss_coef": 0.02, "sliding_window": 16,
-                           "eos_token_id": 258, "pad_token_id": 256, "initializer_range": 0.1})";
+            lathe::NewModelOptions o = familyModel(family, 32, 64, 8, 16, root / family, "float32");
             o.tokenizerDir = (root / "tokenizer").string();
-            o.outDir = (root / family).string();
-            o.dtype = "float32";
             LATHE_VERIFY_NO_ERROR(lathe::writeNewModel(o));
             auto model = lathe::loadModel(o.outDir, {torch::kCPU, torch::kFloat32});
             QCOMPARE(QString::fromStdString(model->config().model_type), QString::fromStdString(family));
@@ -294,15 +305,7 @@ private Q_SLOTS:
         torch::NoGradGuard noGrad;
         for (const auto* arch : lathe::architectures()) {
             const std::string family = arch->model_type;
-            lathe::NewModelOptions o;
-            o.arch = family;
-            o.config = R"({"vocab_size": 300, "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
-                           "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
-                           "num_experts": 4, "num_local_experts": 4, "num_experts_per_tok": 2,
-                           "moe_intermediate_size": 32, "shared_expert_intermediate_size": 48, "sliding_window": 6,
-                           "eos_token_id": 258, "pad_token_id": 256, "initializer_range": 0.1})";
-            o.outDir = (root / family).string();
-            o.dtype = "bfloat16";
+            const lathe::NewModelOptions o = familyModel(family, 64, 96, 16, 6, root / family, "bfloat16");
             LATHE_VERIFY_NO_ERROR(lathe::writeNewModel(o));
             auto model = lathe::loadModel(o.outDir, {torch::kCPU, torch::kBFloat16});
             // Two prompts, the second left-padded by 3; a prefill of 9 then 5 single-token steps.
