@@ -313,6 +313,19 @@ std::optional<RotaryShape> rotaryShape(const torch::Tensor& x, const torch::Tens
     return s;
 }
 
+/// An additive attention mask [B or 1, 1, T, S] for `scores`' batch B, in their dtype and contiguous; an
+/// undefined tensor for none; nothing where the mask has another shape.
+std::optional<torch::Tensor> additiveMask(const torch::Tensor& mask, const torch::Tensor& like, std::int64_t B,
+                                          std::int64_t T, std::int64_t S)
+{
+    if (!mask.defined())
+        return torch::Tensor();
+    if (!kindOf(mask) || mask.dim() != 4 || mask.size(1) != 1 || mask.size(2) != T || mask.size(3) != S ||
+        (mask.size(0) != 1 && mask.size(0) != B))
+        return std::nullopt;
+    return mask.to(like.scalar_type()).contiguous();
+}
+
 std::int64_t rotaryGrain(std::int64_t D)
 {
     return std::max<std::int64_t>(1, 8192 / D);
@@ -405,23 +418,20 @@ struct SoftmaxFunction : public torch::autograd::Function<SoftmaxFunction>
 torch::Tensor fusedNormRotary(const torch::Tensor& x, const torch::Tensor& normWeight, double eps, bool offsetOne,
                               const torch::Tensor& cos, const torch::Tensor& sin, bool interleaved)
 {
-    const auto kind = kindOf(x);
-    if (!kind || kindOf(cos) != kind || kindOf(sin) != kind || recording() || x.dim() != 4 ||
-        !x.is_contiguous() || cos.dim() != 3 || !cos.is_contiguous() || !sin.is_contiguous() ||
-        cos.sizes() != sin.sizes())
+    auto s = rotaryShape(x, cos, sin, interleaved);
+    if (!s || recording() || s->B * s->T > kMaxFusedInferenceRows)
         return {};
-    RotaryShape s{x.size(0), x.size(1), x.size(2), x.size(3), cos.size(2), cos.size(0), float(eps),
-                  normWeight.defined(), offsetOne, interleaved};
-    if (s.D > kMaxHeadDim || s.rot > s.D || s.rot % 2 != 0 || cos.size(1) != s.T ||
-        (s.cosBatch != 1 && s.cosBatch != s.B) || s.B * s.T > kMaxFusedInferenceRows)
+    s->norm = normWeight.defined();
+    s->eps = float(eps);
+    s->offset = offsetOne;
+    if (s->norm && (kindOf(normWeight) != kindOf(x) || !normWeight.is_contiguous() || normWeight.dim() != 1 ||
+                    normWeight.size(0) != s->D))
         return {};
-    if (s.norm && (kindOf(normWeight) != kind || !normWeight.is_contiguous() || normWeight.dim() != 1 ||
-                   normWeight.size(0) != s.D))
-        return {};
-    auto out = torch::empty({s.B, s.H, s.T, s.D}, x.options());
-    const void* w = s.norm ? normWeight.data_ptr() : nullptr;
-    at::parallel_for(0, s.B * s.T * s.H, std::max<std::int64_t>(1, 8192 / s.D), [&](std::int64_t r0, std::int64_t r1) {
-        normRotary(*kind, s, x.data_ptr(), w, cos.data_ptr(), sin.data_ptr(), out.data_ptr(), r0, r1);
+    auto out = torch::empty({s->B, s->H, s->T, s->D}, x.options());
+    const void* w = s->norm ? normWeight.data_ptr() : nullptr;
+    const Kind kind = *kindOf(x);
+    at::parallel_for(0, s->B * s->T * s->H, rotaryGrain(s->D), [&](std::int64_t r0, std::int64_t r1) {
+        normRotary(kind, *s, x.data_ptr(), w, cos.data_ptr(), sin.data_ptr(), out.data_ptr(), r0, r1);
     });
     return out;
 }
@@ -449,20 +459,21 @@ torch::Tensor fusedSoftmax(const torch::Tensor& scores, const torch::Tensor& mas
     if (!kind || scores.dim() != 4 || !scores.is_contiguous() || scores.numel() == 0 || T <= 0 ||
         scores.size(2) % T != 0)
         return {};
-    if (mask.defined() && (kindOf(mask) != kind || !mask.is_contiguous() || mask.dim() != 4 || mask.size(1) != 1 ||
-                           mask.size(2) != T || mask.size(3) != scores.size(3) ||
-                           (mask.size(0) != 1 && mask.size(0) != scores.size(0))))
+    const bool training = torch::GradMode::is_enabled() && scores.requires_grad();
+    if (!training && !inferenceTakes(scores.size(0) * T))
         return {};
-    if (torch::GradMode::is_enabled() && scores.requires_grad()) // (Functions take no undefined inputs)
-        return SoftmaxFunction::apply(scores, mask.defined() ? mask : torch::empty({0}, scores.options()), scaling, T);
-    if (!inferenceTakes(scores.size(0) * T))
+    const auto converted = additiveMask(mask, scores, scores.size(0), T, scores.size(3));
+    if (!converted)
         return {};
+    const torch::Tensor& m = *converted;
+    if (training) // (Functions take no undefined inputs)
+        return SoftmaxFunction::apply(scores, m.defined() ? m : torch::empty({0}, scores.options()), scaling, T);
     const SoftmaxShape s{scores.size(-1), T, scores.numel() / scores.size(-1) / scores.size(0),
-                         mask.defined() ? mask.size(0) : 0, float(scaling)};
+                         m.defined() ? m.size(0) : 0, float(scaling)};
     auto out = torch::empty_like(scores);
-    const void* m = mask.defined() ? mask.data_ptr() : nullptr;
+    const void* maskData = m.defined() ? m.data_ptr() : nullptr;
     at::parallel_for(0, scores.numel() / s.S, softmaxGrain(s.S), [&](std::int64_t r0, std::int64_t r1) {
-        softmaxRows(*kind, s, scores.data_ptr(), m, out.data_ptr(), nullptr, r0, r1);
+        softmaxRows(*kind, s, scores.data_ptr(), maskData, out.data_ptr(), nullptr, r0, r1);
     });
     return out;
 }
@@ -478,13 +489,10 @@ torch::Tensor cachedAttention(const torch::Tensor& q, const torch::Tensor& k, co
     const std::int64_t D = q.size(3), S = k.size(2);
     if (S == 0 || k.stride(3) != 1 || v.stride(3) != 1 || k.stride(2) != D || v.stride(2) != D)
         return {};
-    torch::Tensor m;
-    if (mask.defined()) {
-        if (kindOf(mask) != kind || mask.dim() != 4 || mask.size(1) != 1 || mask.size(2) != q.size(2) ||
-            mask.size(3) != S || (mask.size(0) != 1 && mask.size(0) != q.size(0)))
-            return {};
-        m = mask.contiguous();
-    }
+    const auto converted = additiveMask(mask, q, q.size(0), q.size(2), S);
+    if (!converted)
+        return {};
+    const torch::Tensor& m = *converted;
     const auto qc = q.contiguous();
     AttentionShape s{q.size(0), q.size(1), k.size(1), q.size(2), S, D,
                      k.stride(0), k.stride(1), v.stride(0), v.stride(1),

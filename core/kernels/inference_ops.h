@@ -52,14 +52,16 @@ torch::Tensor fusedRotary(const torch::Tensor& x, const torch::Tensor& cos, cons
 
 /// HF's eager attention between its two products: softmax(scores * scaling + mask) in float32, returned in the
 /// scores' dtype (each op's result rounded there, as the chain rounds). scores [B, KV, G * T, S] contiguous (the
-/// G query heads of a kv head stacked along time); mask [B or 1, 1, T, S] additive or undefined; no soft-cap.
+/// G query heads of a kv head stacked along time); mask [B or 1, 1, T, S] additive (any float dtype: it is
+/// taken in the scores' dtype, as the chain's addition rounds it) or undefined; no soft-cap.
 /// Training uses it too (an autograd Function saving the float32 probabilities, as autograd's softmax does).
 torch::Tensor fusedSoftmax(const torch::Tensor& scores, const torch::Tensor& mask, double scaling, std::int64_t T);
 
 /// Eager attention of a few new query rows over the keys and values so far, as HF computes it: scores in the
 /// dtype, times `scaling`, soft-capped, plus the additive mask, softmax in float32, weighted sum of the values.
 /// q [B, Hq, T, D]; k, v [B, KV, S, D] with rows of D contiguous (the KV cache's views); grouped-query heads
-/// (Hq a multiple of KV) share their kv head; mask [B or 1, 1, T, S] or undefined. Returns [B, T, Hq * D].
+/// (Hq a multiple of KV) share their kv head; mask [B or 1, 1, T, S] (any float dtype, taken in q's) or
+/// undefined. Returns [B, T, Hq * D].
 /// Only for T <= kMaxCachedAttentionRows (decode steps); longer queries are GEMM-shaped.
 torch::Tensor cachedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const torch::Tensor& mask, double scaling, std::optional<double> softcap);

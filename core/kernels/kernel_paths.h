@@ -52,9 +52,9 @@ struct KernelPaths
 
     GemvPath gemv = GemvPath::Lathe;        ///< one activation row
     ThinPath lora = ThinPath::Blas;         ///< a LoRA adapter's products (forward and backward)
-    /// The small ops between the products of a forward pass without autograd (kernels/inference_ops.h): Lathe's
-    /// fused passes, or libtorch's op chains ("fused=torch", for A/B figures and tests). Not probed: a fused pass
-    /// does the same arithmetic with fewer passes over memory and no dispatches.
+    /// The small ops between the products (kernels/inference_ops.h): Lathe's fused passes, or libtorch's op
+    /// chains ("fused=torch", for A/B figures and tests). Not probed: a fused pass does the same arithmetic with
+    /// fewer passes over memory and no dispatches, and where libtorch wins (a prefill's rows) the ops decline.
     bool fused = true;
     std::string source;                     ///< "probe (23 ms)", "cache", "LATHE_KERNELS"
     std::vector<KernelTiming> timings;      ///< what the probe measured (empty when forced)

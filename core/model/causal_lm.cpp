@@ -97,8 +97,9 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
         k = k_proj(x).view({B, T, KV, D});
         v = v_proj(x).view({B, T, KV, D});
     }
-    // [B, T, heads, D] -> [B, heads, T, D], normalised per head (Qwen3, Gemma 3) and rotated: one fused pass
-    // when no autograd graph is recorded (kernels/inference_ops.h), else libtorch's ops.
+    // [B, T, heads, D] -> [B, heads, T, D], normalised per head (Qwen3, Gemma 3) and rotated: one fused pass for a
+    // decode step, the fused norm and rotation (each with its own backward) in training, libtorch's ops where
+    // neither applies (kernels/inference_ops.h).
     auto normRotate = [&](const torch::Tensor& t, RMSNorm& norm) {
         auto fused = norm ? fusedNormRotary(t, norm->weight, norm->eps, norm->offsetOne, cos, sin, m_interleaved)
                           : fusedNormRotary(t, {}, 0.0, false, cos, sin, m_interleaved);
@@ -127,8 +128,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     const std::int64_t S = k.size(2);
     if (T <= kMaxCachedAttentionRows) {
         // A decode step: the new rows against the cache in one pass per kv head, no copies of the cache.
-        const auto m = mask.defined() && mask.scalar_type() != q.scalar_type() ? mask.to(q.scalar_type()) : mask;
-        auto out = cachedAttention(q, k, v, m, m_scaling, m_softcap);
+        auto out = cachedAttention(q, k, v, mask, m_scaling, m_softcap);
         if (out.defined())
             return o_proj(out.to(computeType));
     }
@@ -138,10 +138,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     auto qg = q.reshape({B, KV, G * T, D});
     auto scores = torch::matmul(qg, k.transpose(-1, -2)); // [B, KV, G*T, S]
     torch::Tensor probs;
-    if (!m_softcap) { // scale, mask and softmax in one pass each way (kernels/inference_ops.h)
-        const auto m = mask.defined() && mask.scalar_type() != scores.scalar_type() ? mask.to(scores.scalar_type()) : mask;
-        probs = fusedSoftmax(scores, m.defined() ? m.contiguous() : m, m_scaling, T);
-    }
+    if (!m_softcap) // scale, mask and softmax in one pass each way (kernels/inference_ops.h)
+        probs = fusedSoftmax(scores, mask, m_scaling, T);
     if (!probs.defined()) {
         scores = scores * m_scaling;
         if (m_softcap) // Gemma 2: soft-cap before the mask
@@ -183,7 +181,7 @@ torch::Tensor MLPImpl::forward(const torch::Tensor& x)
         gate = gate_proj(x);
         up = up_proj(x);
     }
-    auto product = fusedActMul(gate, up, m_gelu); // a decode step's few rows in one pass
+    auto product = fusedActMul(gate, up, m_gelu); // one pass (and one backward pass in training)
     if (!product.defined())
         product = (m_gelu ? torch::gelu(gate, "tanh") : torch::silu(gate)) * up;
     return down_proj(product);
@@ -297,7 +295,8 @@ struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint>
         // torch.utils.checkpoint does with preserve_rng_state.
         ctx->saved_data["rng"] = at::detail::getDefaultCPUGenerator().get_state();
         ctx->save_for_backward({hidden});
-        // Grad mode is off inside Function::forward; the recomputation records a graph, so both run libtorch's ops.
+        // Grad mode is off inside Function::forward while the recomputation records a graph: the scope keeps the
+        // inference-only fused ops out, so both passes run the same kernels.
         const UnfusedOpsScope sameOpsAsTheRecomputation;
         auto output = layer->forward(hidden, cos, sin, mask, nullptr);
         return {output, takeRouterLogits(layer)};

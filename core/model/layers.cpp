@@ -105,7 +105,7 @@ RMSNormImpl::RMSNormImpl(std::int64_t dim, double epsilon, torch::ScalarType dty
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x)
 {
-    if (auto fused = fusedRmsNorm(x, weight, eps, offsetOne); fused.defined()) // no autograd graph: one pass
+    if (auto fused = fusedRmsNorm(x, weight, eps, offsetOne); fused.defined()) // one pass each way
         return fused;
     const auto inputType = x.scalar_type();
     auto h = x.to(torch::kFloat32);
