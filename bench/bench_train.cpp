@@ -213,22 +213,35 @@ int main(int argc, char** argv)
             if (line.rfind("Memory estimate", 0) == 0 || line.rfind("trainable params", 0) == 0)
                 std::printf("  %s\n", line.c_str());
         };
-        // --alternate fused: the steps alternate between the fused ops and libtorch's op chains (LATHE_KERNELS
-        // fused=lathe / fused=torch), an A/B inside one run, where this kind of VM's drift cannot favour either.
-        const bool alternate = option(argc, argv, "alternate", "") == "fused";
+        // --alternate fused|lora: the steps alternate between the fused ops and libtorch's op chains (LATHE_KERNELS
+        // fused=lathe / fused=torch), or between the LoRA products' paths (lora=lathe / lora=blas): an A/B inside
+        // one run, where this kind of VM's drift cannot favour either.
+        const std::string alternate = option(argc, argv, "alternate", "");
+        if (!alternate.empty() && alternate != "fused" && alternate != "lora")
+            throw std::runtime_error("--alternate takes fused or lora");
         const lathe::KernelPaths chosenPaths = lathe::kernelPaths();
-        std::vector<bool> stepFused; // the paths each step ran with
+        // Whether the paths in force are the A side (fused ops; the thin LoRA kernels), and the label of each side.
+        auto sideA = [&] {
+            return alternate == "lora" ? lathe::kernelPaths().lora == lathe::ThinPath::Lathe : lathe::kernelPaths().fused;
+        };
+        const char* labels[2] = {alternate == "lora" ? "lora blas" : "libtorch ops",
+                                 alternate == "lora" ? "lora lathe" : "fused"};
+        std::vector<bool> stepA; // the side each step ran with
         cb.progress = [&](const lathe::TrainProgress& p) {
             if (p.loss) {
                 stamps.push_back(p.elapsedSeconds);
                 tokens.push_back(p.tokensSeen);
-                stepFused.push_back(lathe::kernelPaths().fused);
-                std::printf("  step %lld: loss %.4f  %.1f s%s\n", (long long)p.step, *p.loss, p.elapsedSeconds,
-                            alternate ? (lathe::kernelPaths().fused ? "  (fused)" : "  (libtorch ops)") : "");
+                stepA.push_back(sideA());
+                std::printf("  step %lld: loss %.4f  %.1f s%s%s%s\n", (long long)p.step, *p.loss, p.elapsedSeconds,
+                            alternate.empty() ? "" : "  (", alternate.empty() ? "" : labels[sideA() ? 1 : 0],
+                            alternate.empty() ? "" : ")");
                 std::fflush(stdout);
-                if (alternate) {
+                if (!alternate.empty()) {
                     lathe::KernelPaths next = chosenPaths;
-                    next.fused = !lathe::kernelPaths().fused;
+                    if (alternate == "lora")
+                        next.lora = sideA() ? lathe::ThinPath::Blas : lathe::ThinPath::Lathe;
+                    else
+                        next.fused = !sideA();
                     lathe::setKernelPaths(next);
                 }
             }
@@ -243,16 +256,17 @@ int main(int argc, char** argv)
         if (stamps.size() < 4)
             throw std::runtime_error("too few steps to time (use --steps >= 4)");
         const double tps = double(tokens.back() - tokens[1]) / (stamps.back() - stamps[1]);
-        if (alternate) {
+        if (!alternate.empty()) {
             std::vector<double> seconds[2];
             for (std::size_t i = 2; i < stamps.size(); ++i)
-                seconds[stepFused[i] ? 1 : 0].push_back((stamps[i] - stamps[i - 1]) / double(tokens[i] - tokens[i - 1]));
+                seconds[stepA[i] ? 1 : 0].push_back((stamps[i] - stamps[i - 1]) / double(tokens[i] - tokens[i - 1]));
             for (auto& v : seconds)
                 std::sort(v.begin(), v.end());
             if (!seconds[0].empty() && !seconds[1].empty())
-                std::printf("  alternating steps: fused %.1f tokens/s, libtorch ops %.1f tokens/s (medians of %zu and %zu steps): %.3fx\n",
-                            1 / seconds[1][seconds[1].size() / 2], 1 / seconds[0][seconds[0].size() / 2], seconds[1].size(),
-                            seconds[0].size(), seconds[0][seconds[0].size() / 2] / seconds[1][seconds[1].size() / 2]);
+                std::printf("  alternating steps: %s %.1f tokens/s, %s %.1f tokens/s (medians of %zu and %zu steps): %.3fx\n",
+                            labels[1], 1 / seconds[1][seconds[1].size() / 2], labels[0],
+                            1 / seconds[0][seconds[0].size() / 2], seconds[1].size(), seconds[0].size(),
+                            seconds[0][seconds[0].size() / 2] / seconds[1][seconds[1].size() / 2]);
         }
 
         // Parameters that take part in a matmul per token: every linear layer, and lm_head (tied or not).

@@ -281,7 +281,7 @@ LATHE_INLINE void scaledAddT(const void* base, const float* lora, float scaling,
     const E* b = static_cast<const E*>(base);
     E* o = static_cast<E*>(out);
     for (std::int64_t i = i0; i < i1; ++i)
-        store(o, i, load(b, i) + rounded<E>(lora[i] * scaling));
+        store(o, i, load(b, i) + lora[i] * scaling); // float32 sum, rounded once
 }
 
 template <class E>

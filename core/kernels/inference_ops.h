@@ -35,8 +35,8 @@ torch::Tensor fusedRmsNorm(const torch::Tensor& x, const torch::Tensor& weight, 
 /// not stop it.
 torch::Tensor fusedActMul(const torch::Tensor& gate, const torch::Tensor& up, bool gelu);
 
-/// PEFT's lora.Linear.forward epilogue: base + (lora * scaling).to(base's dtype), base float32 or bf16, lora the
-/// adapter's float32 product, both contiguous and of one shape. Training uses it too (an autograd Function: the
+/// PEFT's lora.Linear.forward epilogue: (base + lora * scaling).to(base's dtype) — the sum in float32, rounded once
+/// — base float32 or bf16, lora the adapter's float32 product, both contiguous and of one shape. Training uses it too (an autograd Function: the
 /// base's gradient passes through, the adapter's is the float32 gradient times scaling).
 torch::Tensor fusedScaledAdd(const torch::Tensor& base, const torch::Tensor& lora, double scaling);
 

@@ -72,11 +72,14 @@ std::string cpuModelName()
 
 namespace {
 
-/// What the cached choice depends on: the CPU, its bf16 features, libtorch's build and the thread count.
+/// The probe's own version: raised when its candidates change, so caches of the old ones are measured again.
+constexpr int kProbeVersion = 2;
+
+/// What the cached choice depends on: the probe, the CPU, its bf16 features, libtorch's build and the thread count.
 std::string machineKey()
 {
     std::ostringstream key;
-    key << cpuModelName() << " | avx512bf16=" << !!__builtin_cpu_supports("avx512bf16")
+    key << "probe " << kProbeVersion << " | " << cpuModelName() << " | avx512bf16=" << !!__builtin_cpu_supports("avx512bf16")
         << " avx2=" << !!__builtin_cpu_supports("avx2") << " | libtorch " << TORCH_VERSION
         << " | mkldnn=" << at::hasMKLDNN() << " | threads " << torch::get_num_threads();
     return key.str();
@@ -331,31 +334,36 @@ KernelPaths probeKernelPaths()
                      {"native", [&] { (void)torch::linear(x1, w); }}}) == "lathe"
                  ? GemvPath::Lathe
                  : GemvPath::Native;
-    // A rank-8 LoRA on a 1024 -> 2048 projection of 128 rows, forward and backward: t = x A^T, y = t B^T, and
-    // s g B, t^T g, dt^T x, dt A.
+    // A rank-8 LoRA on a 1024 -> 2048 projection of 128 bf16 rows, forward and backward, each path as the engine
+    // runs it. blas: PEFT's float32 copies of x and of the output gradient on libtorch's products, the sum added
+    // to the base in float32 and cast back (t = x A^T, y = t B^T; g B, t^T g, dt^T x, dt A). lathe: the thin
+    // kernels reading the bf16 tensors as they are, the sum added to the base in the same pass.
     {
         const std::int64_t r = 8;
-        const auto xf = x.to(torch::kFloat32), gf = dy.to(torch::kFloat32);
+        const double s = 2.0;
+        const auto base = torch::randn({kRows, kOut}, bf16);
         const auto A = torch::randn({r, kIn}), B = torch::randn({kOut, r}), Bt = B.t().contiguous();
         const double flops = 2.0 * kRows * r * (kIn + kOut) * 3;
         p.lora = choose("lora", flops,
                         {{"blas",
                           [&] {
+                              const auto xf = x.to(torch::kFloat32);
                               const auto t = torch::mm(xf, A.t());
-                              (void)torch::mm(t, B.t());
+                              (void)(base + torch::mm(t, B.t()) * s).to(torch::kBFloat16);
+                              const auto gf = dy.to(torch::kFloat32) * s;
                               const auto dt = torch::mm(gf, B);
                               (void)torch::mm(gf.t(), t);
                               (void)torch::mm(dt.t(), xf);
-                              (void)torch::mm(dt, A);
+                              (void)torch::mm(dt, A).to(torch::kBFloat16);
                           }},
                          {"lathe",
                           [&] {
-                              const auto t = thinRowDots(xf, A);
-                              (void)thinRowCombos(t, Bt);
-                              const auto dt = thinRowDots(gf, Bt);
-                              (void)thinColumnSums(t, gf);
-                              (void)thinColumnSums(dt, xf);
-                              (void)thinRowCombos(dt, A);
+                              const auto t = thinRowDots(x, A);
+                              (void)thinRowCombos(t, Bt, s, base, torch::kBFloat16);
+                              const auto dt = thinRowDots(dy, Bt, s);
+                              (void)thinColumnSums(t, dy, s).t().contiguous();
+                              (void)thinColumnSums(dt, x);
+                              (void)thinRowCombos(dt, A, 1.0, {}, torch::kBFloat16);
                           }}}) == "lathe"
                      ? ThinPath::Lathe
                      : ThinPath::Blas;

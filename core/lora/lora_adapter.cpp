@@ -97,7 +97,57 @@ struct ThinLora : public torch::autograd::Function<ThinLora>
     }
 };
 
+// PEFT's whole LoRA term, base + scaling * B (A x), for x and base in the model's dtype (bf16 or float32): the
+// thin kernels read x and the output gradient as they are, so no float32 copy of either is made or kept, and the
+// sum is added to the base and rounded once in the same pass. One autograd node; its backward hands the base
+// the output gradient unchanged (PEFT's `result + ...` then `.to(dtype)`) and forms dx in x's dtype, dA and dB.
+struct ThinLoraOutput : public torch::autograd::Function<ThinLoraOutput>
+{
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& base,
+                                 const torch::Tensor& x, const torch::Tensor& a, const torch::Tensor& b,
+                                 double scaling)
+    {
+        const auto x2 = x.reshape({-1, x.size(-1)}).contiguous();
+        const auto base2 = base.reshape({-1, base.size(-1)}).contiguous();
+        const auto ac = a.contiguous(), bt = b.t().contiguous();
+        const auto t = thinRowDots(x2, ac);
+        ctx->save_for_backward({x2, ac, bt, t});
+        ctx->saved_data["scaling"] = scaling;
+        ctx->saved_data["x_sizes"] = x.sizes();
+        return thinRowCombos(t, bt, scaling, base2, base.scalar_type()).view(base.sizes());
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads)
+    {
+        const auto saved = ctx->get_saved_variables();
+        const auto &x = saved[0], &a = saved[1], &bt = saved[2], &t = saved[3];
+        const double scaling = ctx->saved_data["scaling"].toDouble();
+        const auto g = grads[0].reshape({-1, grads[0].size(-1)}).contiguous();
+        const auto dt = thinRowDots(g, bt, scaling); // (scaling g) B
+        torch::Tensor dx, da, db;
+        if (ctx->needs_input_grad(1))
+            dx = thinRowCombos(dt, a, 1.0, {}, x.scalar_type()).view(ctx->saved_data["x_sizes"].toIntVector());
+        if (ctx->needs_input_grad(2))
+            da = thinColumnSums(dt, x);
+        if (ctx->needs_input_grad(3))
+            db = thinColumnSums(t, g, scaling).t().contiguous();
+        return {ctx->needs_input_grad(0) ? grads[0] : torch::Tensor(), dx, da, db, torch::Tensor()};
+    }
+};
+
 } // namespace
+
+torch::Tensor thinLoraOutput(const torch::Tensor& base, const torch::Tensor& x, const torch::Tensor& a,
+                             const torch::Tensor& b, double scaling)
+{
+    const auto type = base.scalar_type();
+    if (!x.device().is_cpu() || !base.device().is_cpu() || (type != torch::kBFloat16 && type != torch::kFloat32) ||
+        x.scalar_type() != type || a.scalar_type() != torch::kFloat32 || b.scalar_type() != torch::kFloat32 ||
+        x.dim() < 1 || base.dim() != x.dim() || kernelPaths().lora != ThinPath::Lathe)
+        return {};
+    return ThinLoraOutput::apply(base, x, a, b, scaling);
+}
 
 torch::Tensor loraProducts(const torch::Tensor& x, const torch::Tensor& a, const torch::Tensor& b)
 {
@@ -116,15 +166,18 @@ torch::Tensor LoraLinearAdapter::apply(const torch::Tensor& x, const torch::Tens
     // x [..., in]; A [r, in]; B [out, r]; base [..., out].
     if (!enabled)
         return base;
-    auto xa = x.to(loraA.scalar_type());
     const bool dropped = training && dropout > 0;
+    if (!magnitude.defined() && !dropped)
+        if (auto out = thinLoraOutput(base, x, loraA, loraB, scaling); out.defined())
+            return out;
+    auto xa = x.to(loraA.scalar_type());
     if (dropped)
         xa = torch::dropout(xa, dropout, /*train=*/true);
     const auto lora = loraProducts(xa, loraA, loraB);
     if (!magnitude.defined()) {
         if (auto fused = fusedScaledAdd(base, lora, scaling); fused.defined()) // one pass each way
             return fused;
-        return base + (lora * scaling).to(base.scalar_type());
+        return (base + lora * scaling).to(base.scalar_type()); // PEFT: the float32 sum, cast back
     }
     // DoRA (PEFT DoraLinearLayer): the row norms of W + scaling * B A, detached, rescale the output.
     torch::Tensor weightNorm;

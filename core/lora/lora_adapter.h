@@ -54,6 +54,13 @@ public:
 /// kernels/thin_products.h where kernels/kernel_paths.h measured them faster (one autograd node).
 torch::Tensor loraProducts(const torch::Tensor& x, const torch::Tensor& a, const torch::Tensor& b);
 
+/// PEFT's LoRA output `base + scaling * B (A x)` in base's dtype, for x and base both bf16 or both float32 on CPU,
+/// on the thin kernels that read x and the gradients without a float32 copy (one autograd node), where
+/// kernels/kernel_paths.h measured them faster. Undefined where that path does not apply (the caller then
+/// computes it with libtorch). No dropout, no DoRA: the caller's to decide.
+torch::Tensor thinLoraOutput(const torch::Tensor& base, const torch::Tensor& x, const torch::Tensor& a,
+                             const torch::Tensor& b, double scaling);
+
 struct AttachedAdapter
 {
     LoraConfig config;

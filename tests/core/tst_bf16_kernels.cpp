@@ -24,6 +24,57 @@ class TestBf16Kernels : public QObject
     Q_OBJECT
 
 private:
+    // kernels/thin_products on one ISA entry point (thinProductsMatchTorch).
+    static void thinProductsMatchTorchOn(const std::string& isa)
+    {
+        lathe::useThinProductsIsa(isa);
+        torch::manual_seed(11);
+        for (const auto& [M, L, R] : std::vector<std::tuple<int, int, int>>{
+                 {1, 7, 1}, {37, 1029, 8}, {256, 300, 19}, {5, 64, 16}, {64, 97, 64}})
+            for (const auto type : {torch::kFloat32, torch::kBFloat16}) {
+                const auto a = torch::randn({M, L}).to(type), b = torch::randn({R, L}), c = torch::randn({M, R});
+                const auto b2 = torch::randn({R, L});
+                const auto base = torch::randn({M, L}).to(type);
+                const auto a64 = a.to(torch::kDouble);
+                auto close = [](const torch::Tensor& got, const torch::Tensor& want, double tolerance = 1e-5) {
+                    return (got.to(torch::kDouble) - want).abs().max().item<double>() <=
+                           tolerance * (1 + want.abs().max().item<double>());
+                };
+                const QByteArray where = QString("%1: %2x%3 rank %4, %5")
+                                             .arg(QString::fromStdString(isa))
+                                             .arg(M)
+                                             .arg(L)
+                                             .arg(R)
+                                             .arg(type == torch::kBFloat16 ? "bf16" : "float32")
+                                             .toUtf8();
+                QVERIFY2(close(lathe::thinRowDots(a, b, 0.5), 0.5 * a64.mm(b.to(torch::kDouble).t())), where);
+                QVERIFY2(close(lathe::thinRowCombos(c, b2, 2.0), 2.0 * c.to(torch::kDouble).mm(b2.to(torch::kDouble))),
+                         where);
+                QVERIFY2(close(lathe::thinColumnSums(c, a, 3.0), 3.0 * c.to(torch::kDouble).t().mm(a64)), where);
+                // PEFT's epilogue: base + scale * (c b), rounded once to the base's type.
+                const auto sum = lathe::thinRowCombos(c, b2, 0.25, base, type);
+                QCOMPARE(sum.scalar_type(), type);
+                const auto want32 = base.to(torch::kFloat32) + c.mm(b2) * 0.25;
+                if (type == torch::kFloat32) {
+                    QVERIFY2(close(sum, want32.to(torch::kDouble)), where);
+                } else {
+                    // libtorch's cast of the float32 sum, bit for bit but where the two float32 sums straddle a
+                    // rounding boundary; there, one bf16 step apart (near 0, where the sums cancel, the float32
+                    // sums' own difference).
+                    const auto cast = want32.to(type);
+                    const auto differ = sum.ne(cast);
+                    QVERIFY2(differ.to(torch::kFloat32).mean().item<double>() < 0.01, where);
+                    const auto step = cast.to(torch::kFloat32).abs() / 128 + 1e-5 * (1 + want32.abs().max());
+                    QVERIFY2((sum.to(torch::kFloat32) - cast.to(torch::kFloat32)).abs().le(step * 1.01).all().item<bool>(),
+                             where);
+                }
+                const auto rounded = lathe::thinRowCombos(c, b2, 1.0, {}, torch::kBFloat16);
+                QCOMPARE(rounded.scalar_type(), torch::kBFloat16);
+                QVERIFY2(rounded.ne(c.mm(b2).to(torch::kBFloat16)).to(torch::kFloat32).mean().item<double>() < 0.01,
+                         where);
+            }
+    }
+
     // |y - exact| <= bf16 half-ulp of |exact| + float32 accumulation slack.
     static void checkAgainstExact(const torch::Tensor& y, const torch::Tensor& x, const torch::Tensor& w,
                                   const torch::Tensor& b)
@@ -227,21 +278,14 @@ private Q_SLOTS:
         QVERIFY(QString::fromStdString(lathe::describeKernelPaths(p)).contains("gemm "));
     }
 
-    // kernels/thin_products: the LoRA products against libtorch's in float64, odd sizes for the loop tails.
+    // kernels/thin_products: the LoRA products against libtorch's in float64, odd sizes for the loop tails and
+    // ranks that are not a multiple of the rank tile; the long operand in float32 and in bf16 (read as it is);
+    // the combination added onto a base and rounded once to the base's type.
     void thinProductsMatchTorch()
     {
-        torch::manual_seed(11);
-        for (const auto& [M, L, R] : std::vector<std::tuple<int, int, int>>{{1, 7, 1}, {37, 1029, 8}, {256, 300, 19}}) {
-            const auto a = torch::randn({M, L}), b = torch::randn({R, L}), c = torch::randn({M, R});
-            const auto b2 = torch::randn({R, L});
-            auto close = [](const torch::Tensor& got, const torch::Tensor& want) {
-                return (got.to(torch::kDouble) - want).abs().max().item<double>() <=
-                       1e-5 * (1 + want.abs().max().item<double>());
-            };
-            QVERIFY(close(lathe::thinRowDots(a, b, 0.5), 0.5 * a.to(torch::kDouble).mm(b.to(torch::kDouble).t())));
-            QVERIFY(close(lathe::thinRowCombos(c, b2, 2.0), 2.0 * c.to(torch::kDouble).mm(b2.to(torch::kDouble))));
-            QVERIFY(close(lathe::thinColumnSums(c, a, 3.0), 3.0 * c.to(torch::kDouble).t().mm(a.to(torch::kDouble))));
-        }
+        for (const std::string& isa : lathe::useThinProductsIsa(""))
+            thinProductsMatchTorchOn(isa);
+        lathe::useThinProductsIsa("");
     }
 
     // A LoRA's output and gradients are the same on both paths (up to float32 summation order).
@@ -263,6 +307,38 @@ private Q_SLOTS:
         lathe::setKernelPaths(chosen);
         for (std::size_t i = 0; i < results[0].size(); ++i)
             QVERIFY2(torch::allclose(results[0][i], results[1][i], 1e-4, 1e-4), qPrintable(QString::number(i)));
+    }
+
+    // A LoRA layer's whole term (base + scaling * B A x) in the model's dtype: the thin kernels reading bf16 x and
+    // gradients as they are against PEFT's float32 copies on libtorch's products. Outputs and x's gradient to a
+    // bf16 rounding step (most equal), A's and B's gradients to float32 summation order.
+    void loraOutputOnBothPaths()
+    {
+        const lathe::KernelPaths chosen = lathe::kernelPaths();
+        for (const auto type : {torch::kBFloat16, torch::kFloat32}) {
+            torch::manual_seed(13);
+            const auto x0 = torch::randn({2, 33, 96}).to(type), w = (torch::randn({130, 96}) * 0.1).to(type),
+                       a0 = torch::randn({8, 96}) * 0.1, b0 = torch::randn({130, 8}) * 0.1,
+                       g = torch::randn({2, 33, 130}).to(type);
+            std::vector<std::vector<torch::Tensor>> results;
+            for (const char* path : {"lora=blas", "lora=lathe"}) {
+                lathe::setKernelPaths(lathe::parseKernelPaths(path, chosen));
+                auto x = x0.clone().requires_grad_(true);
+                lathe::LoraLinearAdapter adapter(a0.clone().requires_grad_(true), b0.clone().requires_grad_(true), {},
+                                                 2.0);
+                QCOMPARE(lathe::thinLoraOutput(torch::linear(x, w), x, adapter.loraA, adapter.loraB, 2.0).defined(),
+                         std::string(path) == "lora=lathe");
+                const auto y = adapter.apply(x, w, {}, torch::linear(x, w));
+                QCOMPARE(y.scalar_type(), type);
+                y.backward(g);
+                results.push_back({y.detach(), x.grad(), adapter.loraA.grad(), adapter.loraB.grad()});
+            }
+            lathe::setKernelPaths(chosen);
+            for (int i : {0, 1})
+                checkFused(results[1][i], results[0][i], i == 0 ? "output" : "x's gradient");
+            for (int i : {2, 3})
+                QVERIFY2(torch::allclose(results[0][i], results[1][i], 1e-4, 1e-5), i == 2 ? "A's gradient" : "B's gradient");
+        }
     }
 
     // `lathe env --probe`: measured again, in force, and cached for this machine's key.
@@ -449,7 +525,7 @@ private Q_SLOTS:
             std::vector<torch::Tensor> results[2];
             for (int fused = 0; fused < 2; ++fused) {
                 auto base = base0.clone().requires_grad_(true), lora = lora0.clone().requires_grad_(true);
-                const auto out = fused ? lathe::fusedScaledAdd(base, lora, 0.75) : base + (lora * 0.75).to(type);
+                const auto out = fused ? lathe::fusedScaledAdd(base, lora, 0.75) : (base + lora * 0.75).to(type);
                 QVERIFY(out.defined());
                 out.backward(g);
                 results[fused] = {out.detach(), base.grad(), lora.grad()};
