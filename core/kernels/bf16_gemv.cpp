@@ -1,5 +1,6 @@
 #include "kernels/bf16_gemv.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -204,38 +205,73 @@ bool bf16GemvAvailable()
 
 torch::Tensor bf16Gemv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias)
 {
-    const std::int64_t K = weight.size(1), N = weight.size(0);
-    if (!bf16GemvAvailable() || !x.device().is_cpu() || x.scalar_type() != torch::kBFloat16 ||
-        weight.scalar_type() != torch::kBFloat16 || x.numel() != K || !weight.is_contiguous() ||
-        (bias.defined() && bias.scalar_type() != torch::kBFloat16))
-        return {};
-    if (torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
-        return {};
+    return bf16GemvMany(x, {weight}, {bias})[0];
+}
+
+std::vector<torch::Tensor> bf16GemvMany(const torch::Tensor& x, const std::vector<torch::Tensor>& weights,
+                                        const std::vector<torch::Tensor>& biases)
+{
+    const std::size_t count = weights.size();
+    std::vector<torch::Tensor> outs(count);
+    if (count == 0 || biases.size() != count || !bf16GemvAvailable() || !x.device().is_cpu() ||
+        x.scalar_type() != torch::kBFloat16)
+        return outs;
+    if (torch::GradMode::is_enabled() && x.requires_grad())
+        return outs;
+    const std::int64_t K = x.size(-1);
+    // Each weight's 64-row chunks, numbered across all the weights: chunkStart[i] is weight i's first.
+    std::vector<std::int64_t> chunkStart(count + 1, 0);
+    std::vector<const std::uint16_t*> W(count);
+    std::vector<float*> y(count);
+    std::vector<torch::Tensor> yf(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto& w = weights[i];
+        const auto& b = biases[i];
+        if (w.scalar_type() != torch::kBFloat16 || w.dim() != 2 || w.size(1) != K || x.numel() != K ||
+            !w.is_contiguous() || !w.device().is_cpu() || (torch::GradMode::is_enabled() && w.requires_grad()) ||
+            (b.defined() && b.scalar_type() != torch::kBFloat16))
+            return std::vector<torch::Tensor>(count);
+        W[i] = reinterpret_cast<const std::uint16_t*>(w.data_ptr());
+        yf[i] = torch::empty({w.size(0)}, torch::TensorOptions().dtype(torch::kFloat32));
+        y[i] = yf[i].data_ptr<float>();
+        chunkStart[i + 1] = chunkStart[i] + (w.size(0) + 63) / 64;
+    }
+    // Chunks of 64 rows (a multiple of 4) keep the four-row inner loop intact inside each thread's range; the
+    // weights' chunks form one range, so products that share their input run in one parallel region.
+    auto forChunks = [&](auto&& rows) {
+        at::parallel_for(0, chunkStart[count], 1, [&](std::int64_t first, std::int64_t last) {
+            std::size_t i = std::upper_bound(chunkStart.begin(), chunkStart.end(), first) - chunkStart.begin() - 1;
+            for (std::int64_t c = first; c < last;) {
+                while (c >= chunkStart[i + 1])
+                    ++i;
+                const std::int64_t upTo = std::min(last, chunkStart[i + 1]);
+                const std::int64_t N = weights[i].size(0);
+                rows(i, (c - chunkStart[i]) * 64, std::min(N, (upTo - chunkStart[i]) * 64));
+                c = upTo;
+            }
+        });
+    };
     auto xc = x.contiguous();
-    auto y = torch::empty({N}, torch::TensorOptions().dtype(torch::kFloat32));
-    const auto* W = reinterpret_cast<const std::uint16_t*>(weight.data_ptr());
-    float* out = y.data_ptr<float>();
-    // Chunks of 64 rows (a multiple of 4) keep the four-row inner loop intact inside each thread's range.
-    const std::int64_t chunks = (N + 63) / 64;
     if (nativeBf16Available()) {
         const auto* xv = reinterpret_cast<const std::uint16_t*>(xc.data_ptr());
-        at::parallel_for(0, chunks, 1, [&](std::int64_t first, std::int64_t last) {
-            gemvRows(W, xv, out, first * 64, std::min(N, last * 64), K);
-        });
+        forChunks([&](std::size_t i, std::int64_t begin, std::int64_t end) { gemvRows(W[i], xv, y[i], begin, end, K); });
     } else {
         const auto xf = xc.to(torch::kFloat32).contiguous();
         const float* xv = xf.data_ptr<float>();
         std::vector<float> xp(std::size_t(K - K % 16));
         permuteForUnpack(xv, xp.data(), K - K % 16);
-        at::parallel_for(0, chunks, 1, [&](std::int64_t first, std::int64_t last) {
-            gemvRowsAvx2(W, xv, xp.data(), out, first * 64, std::min(N, last * 64), K);
+        forChunks([&](std::size_t i, std::int64_t begin, std::int64_t end) {
+            gemvRowsAvx2(W[i], xv, xp.data(), y[i], begin, end, K);
         });
     }
-    if (bias.defined())
-        y += bias.to(torch::kFloat32);
-    auto sizes = x.sizes().vec();
-    sizes.back() = N;
-    return y.to(torch::kBFloat16).view(sizes);
+    for (std::size_t i = 0; i < count; ++i) {
+        if (biases[i].defined())
+            yf[i] += biases[i].to(torch::kFloat32);
+        auto sizes = x.sizes().vec();
+        sizes.back() = weights[i].size(0);
+        outs[i] = yf[i].to(torch::kBFloat16).view(sizes);
+    }
+    return outs;
 }
 
 torch::Tensor bf16GemmSkinny(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias)

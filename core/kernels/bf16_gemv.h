@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -23,6 +24,13 @@ bool bf16GemvAvailable();
 /// y = x W^T (+ bias) for x [..., K] holding one row in total, W [N, K] contiguous bf16, bias [N] or
 /// undefined. Returns an undefined tensor when the fast path does not apply (the caller falls back).
 torch::Tensor bf16Gemv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+
+/// bf16Gemv for several weights that share the input row (a decode step's q, k and v; gate and up): their rows
+/// are split across the threads as one range, in one parallel region, where separate calls pay a region each
+/// and hand each thread a shorter stream. Returns one output per weight, or all undefined where bf16Gemv would
+/// decline for any of them.
+std::vector<torch::Tensor> bf16GemvMany(const torch::Tensor& x, const std::vector<torch::Tensor>& weights,
+                                        const std::vector<torch::Tensor>& biases);
 
 /// Most activation rows bf16GemmSkinny takes: a batched decode step (one row per sequence).
 constexpr std::int64_t kMaxSkinnyRows = 8;

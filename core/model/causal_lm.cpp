@@ -93,9 +93,10 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
         k = qkv.narrow(-1, m_heads * D, KV * D).reshape({B, T, KV, D});
         v = qkv.narrow(-1, (m_heads + KV) * D, KV * D).reshape({B, T, KV, D});
     } else {
-        q = q_proj(x).view({B, T, m_heads, D}); // [B, T, Hq, D]
-        k = k_proj(x).view({B, T, KV, D});
-        v = v_proj(x).view({B, T, KV, D});
+        const auto qkv = sharedInputForward(x, {q_proj.get(), k_proj.get(), v_proj.get()});
+        q = qkv[0].view({B, T, m_heads, D}); // [B, T, Hq, D]
+        k = qkv[1].view({B, T, KV, D});
+        v = qkv[2].view({B, T, KV, D});
     }
     // [B, T, heads, D] -> [B, heads, T, D], normalised per head (Qwen3, Gemma 3) and rotated: one fused pass for a
     // decode step, the fused norm and rotation (each with its own backward) in training, libtorch's ops where
@@ -178,8 +179,9 @@ torch::Tensor MLPImpl::forward(const torch::Tensor& x)
         gate = both.narrow(-1, 0, m_inner);
         up = both.narrow(-1, m_inner, m_inner);
     } else {
-        gate = gate_proj(x);
-        up = up_proj(x);
+        const auto both = sharedInputForward(x, {gate_proj.get(), up_proj.get()});
+        gate = both[0];
+        up = both[1];
     }
     auto product = fusedActMul(gate, up, m_gelu); // one pass (and one backward pass in training)
     if (!product.defined())

@@ -97,6 +97,30 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& input)
     return out;
 }
 
+std::vector<torch::Tensor> sharedInputForward(const torch::Tensor& x, const std::vector<LinearImpl*>& linears)
+{
+    const bool oneRow = x.device().is_cpu() && x.scalar_type() == torch::kBFloat16 && x.dim() >= 1 &&
+                        x.numel() == x.size(-1) && kernelPaths().gemv == GemvPath::Lathe;
+    if (oneRow) {
+        std::vector<torch::Tensor> weights, biases;
+        for (const LinearImpl* linear : linears) {
+            weights.push_back(linear->weight);
+            biases.push_back(linear->bias);
+        }
+        auto outs = bf16GemvMany(x, weights, biases);
+        if (!outs.empty() && outs[0].defined()) {
+            for (std::size_t i = 0; i < linears.size(); ++i)
+                if (linears[i]->adapter)
+                    outs[i] = linears[i]->adapter->apply(x, linears[i]->weight, linears[i]->bias, outs[i]);
+            return outs;
+        }
+    }
+    std::vector<torch::Tensor> outs;
+    for (LinearImpl* linear : linears)
+        outs.push_back(linear->forward(x));
+    return outs;
+}
+
 RMSNormImpl::RMSNormImpl(std::int64_t dim, double epsilon, torch::ScalarType dtype, bool offset)
     : eps(epsilon), offsetOne(offset)
 {

@@ -38,6 +38,11 @@ public:
 };
 TORCH_MODULE(Linear);
 
+/// What each linear's forward(x) gives, for linears that share their input (q, k and v; gate and up). A decode
+/// step's single bf16 row multiplies all their weights in one parallel region (kernels/bf16_gemv.h's
+/// bf16GemvMany); adapters are applied to each output after.
+std::vector<torch::Tensor> sharedInputForward(const torch::Tensor& x, const std::vector<LinearImpl*>& linears);
+
 /// HF's LlamaRMSNorm: normalise in float32, multiply the weight in the input dtype. With `offsetOne`,
 /// Gemma's RMSNorm: multiply by (1 + weight) in float32, then cast back.
 class RMSNormImpl : public torch::nn::Module

@@ -160,6 +160,44 @@ private Q_SLOTS:
         checkAgainstExact(y, x.reshape({1, cols}), w, b);
     }
 
+    // Products that share their input in one parallel region: each output is what its own bf16Gemv gives, bit for
+    // bit (odd row counts split chunks across weights; K not a multiple of 32 takes the tail path); a weight the
+    // kernel does not take turns every output down. sharedInputForward applies a LoRA adapter after.
+    void gemvManyIsEachGemv()
+    {
+        if (!lathe::bf16GemvAvailable())
+            QSKIP("this CPU has neither AVX512-BF16 nor AVX2+FMA: the GEMV kernel does not run");
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(21);
+        for (const int K : {1024, 1001}) {
+            std::vector<torch::Tensor> weights, biases;
+            for (const int N : {130, 37, 1000}) {
+                weights.push_back(torch::randn({N, K}).to(torch::kBFloat16));
+                biases.push_back(N == 37 ? torch::randn({N}).to(torch::kBFloat16) : torch::Tensor());
+            }
+            const auto x = torch::randn({1, 1, K}).to(torch::kBFloat16);
+            const auto outs = lathe::bf16GemvMany(x, weights, biases);
+            QCOMPARE(outs.size(), weights.size());
+            for (std::size_t i = 0; i < weights.size(); ++i)
+                QVERIFY(torch::equal(outs[i], lathe::bf16Gemv(x, weights[i], biases[i])));
+            weights[1] = weights[1].to(torch::kFloat32);
+            for (const auto& out : lathe::bf16GemvMany(x, weights, biases))
+                QVERIFY(!out.defined());
+        }
+        lathe::Linear q(96, 130, false, torch::kBFloat16), v(96, 64, true, torch::kBFloat16);
+        for (auto* linear : {q.get(), v.get()}) {
+            linear->weight.normal_();
+            if (linear->bias.defined())
+                linear->bias.normal_();
+        }
+        v->adapter = std::make_shared<lathe::LoraLinearAdapter>(torch::randn({8, 96}) * 0.1, torch::randn({64, 8}) * 0.1,
+                                                                torch::Tensor(), 2.0);
+        const auto x = torch::randn({1, 1, 96}).to(torch::kBFloat16);
+        const auto outs = lathe::sharedInputForward(x, {q.get(), v.get()});
+        QVERIFY(torch::equal(outs[0], q->forward(x)));
+        QVERIFY(torch::equal(outs[1], v->forward(x)));
+    }
+
     void skinnyGemmMatchesExact_data()
     {
         QTest::addColumn<int>("m");
