@@ -1,6 +1,8 @@
 // bench_model: prefill and decode speed and peak memory of the engine on one model folder.
 //
 //   bench_model --model DIR [--threads 2] [--dtype bf16] [--prompt 256] [--decode 64] [--runs 3] [--unfused true]
+//               [--profile FILE]  (one more generation after the timed runs, under libtorch's profiler: a chrome
+//                                  trace that tools/profile_ops.py sums by op)
 //
 // Prefill runs a `--prompt`-token prompt through the model (logits for the last position only, as
 // generation does) and reports tokens/s and the GFLOP/s achieved, next to the peak GEMM throughput this
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include <sys/resource.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include "generation/generator.h"
@@ -184,6 +187,10 @@ int main(int argc, char** argv)
 
     // The peer in the same run: the prefill written as transformers computes it (bench/reference_step.h).
     double referenceTps = 0;
+    if (const std::string profile = option(argc, argv, "profile", ""); !profile.empty()) {
+        torch::autograd::profiler::RecordProfile recording(profile);
+        (void)lathe::greedyGenerate(model, ids, options);
+    }
     if (option(argc, argv, "reference", "true") == "true" && c.model_type != "qwen3_moe") {
         auto ref = bench_ref::load(dir, 0, 16, promptLen, false);
         const auto batchIds = prompt.unsqueeze(0);

@@ -9,6 +9,8 @@
 #include <immintrin.h>
 #include <torch/torch.h>
 
+#include "kernels/fused_rows.h"
+
 namespace lathe {
 
 namespace {
@@ -222,18 +224,25 @@ std::vector<torch::Tensor> bf16GemvMany(const torch::Tensor& x, const std::vecto
     // Each weight's 64-row chunks, numbered across all the weights: chunkStart[i] is weight i's first.
     std::vector<std::int64_t> chunkStart(count + 1, 0);
     std::vector<const std::uint16_t*> W(count);
-    std::vector<float*> y(count);
-    std::vector<torch::Tensor> yf(count);
+    std::vector<std::uint16_t*> y(count);
+    std::vector<const std::uint16_t*> bias(count, nullptr);
+    std::vector<torch::Tensor> biasKeep; // contiguous copies where a bias was not
     for (std::size_t i = 0; i < count; ++i) {
         const auto& w = weights[i];
         const auto& b = biases[i];
         if (w.scalar_type() != torch::kBFloat16 || w.dim() != 2 || w.size(1) != K || x.numel() != K ||
             !w.is_contiguous() || !w.device().is_cpu() || (torch::GradMode::is_enabled() && w.requires_grad()) ||
-            (b.defined() && b.scalar_type() != torch::kBFloat16))
+            (b.defined() && (b.scalar_type() != torch::kBFloat16 || b.numel() != w.size(0))))
             return std::vector<torch::Tensor>(count);
         W[i] = reinterpret_cast<const std::uint16_t*>(w.data_ptr());
-        yf[i] = torch::empty({w.size(0)}, torch::TensorOptions().dtype(torch::kFloat32));
-        y[i] = yf[i].data_ptr<float>();
+        auto sizes = x.sizes().vec();
+        sizes.back() = w.size(0);
+        outs[i] = torch::empty(sizes, x.options().dtype(torch::kBFloat16));
+        y[i] = reinterpret_cast<std::uint16_t*>(outs[i].data_ptr());
+        if (b.defined()) {
+            biasKeep.push_back(b.contiguous());
+            bias[i] = reinterpret_cast<const std::uint16_t*>(biasKeep.back().data_ptr());
+        }
         chunkStart[i + 1] = chunkStart[i] + (w.size(0) + 63) / 64;
     }
     // Chunks of 64 rows (a multiple of 4) keep the four-row inner loop intact inside each thread's range; the
@@ -251,25 +260,35 @@ std::vector<torch::Tensor> bf16GemvMany(const torch::Tensor& x, const std::vecto
             }
         });
     };
+    // Each thread rounds its rows to bf16 as they come (after adding the bias in float32, as libtorch's add and
+    // cast would), 64 rows at a time: no float32 output tensor and no cast op after the product.
+    auto inBlocks = [&](std::size_t i, std::int64_t begin, std::int64_t end, auto&& compute) {
+        float block[64];
+        for (std::int64_t n0 = begin; n0 < end; n0 += 64) {
+            const std::int64_t rows = std::min<std::int64_t>(64, end - n0);
+            compute(W[i] + n0 * K, block, rows);
+            for (std::int64_t r = 0; r < rows; ++r)
+                y[i][n0 + r] = fused::toBf16(bias[i] ? block[r] + fused::load(bias[i], n0 + r) : block[r]);
+        }
+    };
     auto xc = x.contiguous();
     if (nativeBf16Available()) {
         const auto* xv = reinterpret_cast<const std::uint16_t*>(xc.data_ptr());
-        forChunks([&](std::size_t i, std::int64_t begin, std::int64_t end) { gemvRows(W[i], xv, y[i], begin, end, K); });
+        forChunks([&](std::size_t i, std::int64_t begin, std::int64_t end) {
+            inBlocks(i, begin, end, [&](const std::uint16_t* w, float* out, std::int64_t rows) {
+                gemvRows(w, xv, out, 0, rows, K);
+            });
+        });
     } else {
         const auto xf = xc.to(torch::kFloat32).contiguous();
         const float* xv = xf.data_ptr<float>();
         std::vector<float> xp(std::size_t(K - K % 16));
         permuteForUnpack(xv, xp.data(), K - K % 16);
         forChunks([&](std::size_t i, std::int64_t begin, std::int64_t end) {
-            gemvRowsAvx2(W[i], xv, xp.data(), y[i], begin, end, K);
+            inBlocks(i, begin, end, [&](const std::uint16_t* w, float* out, std::int64_t rows) {
+                gemvRowsAvx2(w, xv, xp.data(), out, 0, rows, K);
+            });
         });
-    }
-    for (std::size_t i = 0; i < count; ++i) {
-        if (biases[i].defined())
-            yf[i] += biases[i].to(torch::kFloat32);
-        auto sizes = x.sizes().vec();
-        sizes.back() = weights[i].size(0);
-        outs[i] = yf[i].to(torch::kBFloat16).view(sizes);
     }
     return outs;
 }

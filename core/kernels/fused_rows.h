@@ -1,5 +1,6 @@
 // The element helpers and row kernels the fused ops share (kernels/inference_ops.cpp: norms, act * up, PEFT's
-// epilogue; kernels/fused_attention.cpp: RoPE, softmax, the attention over the KV cache). Internal to those files.
+// epilogue; kernels/fused_attention.cpp: RoPE, softmax, the attention over the KV cache; kernels/bf16_gemv.cpp: the
+// decode GEMV's bf16 rounding). Internal to those files.
 #pragma once
 
 #include <algorithm>
