@@ -22,11 +22,14 @@ for pair in 1 2 3; do
     train --ckpt "$ckpt"
   done
 done
-# The fused ops (kernels/inference_ops.h) against libtorch's op chains, alternating step by step in one run.
-for ckpt in true false; do
-  echo "== training, checkpointing $ckpt, fused and libtorch steps alternating ($(wait_quiet))"
-  "$build/bin/bench_train" --model "$model" --tokenizer "$tokenizer" --batch 1 --seq 256 --steps 22 --threads 2 \
-    --ckpt "$ckpt" --reference false --alternate fused | grep -E "alternating|peak RSS"
+# The fused ops (kernels/inference_ops.h) against libtorch's op chains, and the thin LoRA kernels against PEFT's
+# float32 copies on the BLAS (kernels/thin_products.h), alternating step by step in one run.
+for alternate in fused lora; do
+  for ckpt in true false; do
+    echo "== training, checkpointing $ckpt, alternating $alternate paths step by step ($(wait_quiet))"
+    "$build/bin/bench_train" --model "$model" --tokenizer "$tokenizer" --batch 1 --seq 256 --steps 22 --threads 2 \
+      --ckpt "$ckpt" --reference false --alternate "$alternate" | grep -E "alternating|peak RSS"
+  done
 done
 echo "== training, checkpointing true, every path forced the other way ($(wait_quiet))"
 LATHE_KERNELS=gemm=widened,grad_input=widened,lm_head=widened,attention=widened,lora=blas train --ckpt true --reference false
