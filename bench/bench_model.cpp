@@ -1,6 +1,8 @@
 // bench_model: prefill and decode speed and peak memory of the engine on one model folder.
 //
 //   bench_model --model DIR [--threads 2] [--dtype bf16] [--prompt 256] [--decode 64] [--runs 3] [--unfused true]
+//               [--gemv-only true]  (each run also times the decode step's weight products alone, in the order a
+//                                   step runs them, apart from everything else: where decode's time goes)
 //               [--profile FILE]  (one more generation after the timed runs, under libtorch's profiler: a chrome
 //                                  trace that tools/profile_ops.py sums by op)
 //
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +23,7 @@
 #include <torch/torch.h>
 
 #include "generation/generator.h"
+#include "kernels/bf16_gemv.h"
 #include "model/arch/architecture.h"
 #include "model/model_loader.h"
 #include "kernels/kernel_paths.h"
@@ -153,7 +157,44 @@ int main(int argc, char** argv)
     const lathe::KernelPaths chosenPaths = lathe::kernelPaths();
     lathe::KernelPaths unfusedPaths = chosenPaths;
     unfusedPaths.fused = false;
-    std::vector<double> prefill, decode, decodeUnfused, prefillUnfused, bandwidths;
+    // --gemv-only true: the products of a decode step alone, one token's worth (every linear layer's weight, q/k/v
+    // and gate/up in one pass each as the engine runs them, then the lm_head), on a random row per input width.
+    std::vector<std::vector<torch::Tensor>> productGroups;
+    if (option(argc, argv, "gemv-only", "false") == "true") {
+        std::string pendingKind;
+        for (const auto& item : model->named_modules()) {
+            const auto linear = std::dynamic_pointer_cast<lathe::LinearImpl>(item.value());
+            if (!linear)
+                continue;
+            const std::string leaf = item.key().substr(item.key().rfind('.') + 1);
+            const std::string kind = leaf == "q_proj" || leaf == "k_proj" || leaf == "v_proj" ? "qkv"
+                                     : leaf == "gate_proj" || leaf == "up_proj"               ? "gate_up"
+                                                                                                : leaf;
+            if (kind == pendingKind && (kind == "qkv" || kind == "gate_up") && !productGroups.empty())
+                productGroups.back().push_back(linear->weight);
+            else
+                productGroups.push_back({linear->weight});
+            pendingKind = kind;
+        }
+        if (c.tie_word_embeddings)
+            for (const auto& item : model->named_parameters())
+                if (item.key().find("embed_tokens.weight") != std::string::npos)
+                    productGroups.push_back({item.value()});
+    }
+    auto productsAlone = [&](std::int64_t tokens) {
+        torch::NoGradGuard noGrad;
+        std::map<std::int64_t, torch::Tensor> rows;
+        for (const auto& group : productGroups)
+            if (!rows.count(group[0].size(1)))
+                rows[group[0].size(1)] = torch::randn({1, 1, group[0].size(1)}).to(group[0].scalar_type());
+        const auto start = Clock::now();
+        for (std::int64_t t = 0; t < tokens; ++t)
+            for (const auto& group : productGroups)
+                if (!lathe::bf16GemvMany(rows[group[0].size(1)], group, std::vector<torch::Tensor>(group.size()))[0].defined())
+                    throw std::runtime_error("--gemv-only: the decode GEMV does not take these weights");
+        return double(tokens) / seconds(start);
+    };
+    std::vector<double> prefill, decode, decodeUnfused, prefillUnfused, bandwidths, alone;
     double rss = 0;
     for (int run = 0; run < runs + 1; ++run) { // run 0 warms up (page faults, allocator, oneDNN kernels)
         const auto result = lathe::greedyGenerate(model, ids, options);
@@ -169,6 +210,8 @@ int main(int argc, char** argv)
             rss = peakRssMiB(); // the engine's own: before the bandwidth buffer and the reference's weights
             continue;
         }
+        if (!productGroups.empty())
+            alone.push_back(productsAlone(decodeLen));
         const double bw = readBandwidth();
         prefill.push_back(T / result.prefill_seconds);
         decode.push_back(double(result.output_ids.size() - 1) / result.decode_seconds);
@@ -180,6 +223,8 @@ int main(int argc, char** argv)
             std::printf(" (libtorch's ops between the products: prefill %.1f, decode %.2f tok/s)", unfusedPrefill,
                         unfusedTps);
         }
+        if (!productGroups.empty())
+            std::printf(", the products alone %.2f tok/s", alone.back());
         std::printf(", read bandwidth %.1f GB/s\n", bw);
     }
     const double prefillTps = median(prefill), decodeTps = median(decode);
@@ -236,6 +281,16 @@ int main(int argc, char** argv)
                 *std::max_element(bandwidths.begin(), bandwidths.end()), bytesPerToken / 1e6,
                 bandwidth * 1e9 / bytesPerToken, median(shares), *std::min_element(shares.begin(), shares.end()),
                 *std::max_element(shares.begin(), shares.end()));
+    if (!alone.empty()) {
+        std::vector<double> aloneShares;
+        for (std::size_t i = 0; i < alone.size(); ++i)
+            aloneShares.push_back(100.0 * alone[i] * bytesPerToken / (bandwidths[i] * 1e9));
+        std::printf("RESULT the products alone: %.2f tok/s, %.0f%% of the bandwidth (median; %.0f-%.0f%%); a decode "
+                    "step takes %.1f ms, its products alone %.1f ms\n",
+                    median(alone), median(aloneShares), *std::min_element(aloneShares.begin(), aloneShares.end()),
+                    *std::max_element(aloneShares.begin(), aloneShares.end()), 1000.0 / decodeTps,
+                    1000.0 / median(alone));
+    }
     if (compareUnfused)
         std::printf("RESULT with libtorch's ops between the products: prefill %.1f tok/s (fused / libtorch %.2fx), "
                     "decode %.2f tok/s (fused / libtorch %.2fx)\n",
