@@ -27,6 +27,7 @@
 #include "model/arch/architecture.h"
 #include "model/model_loader.h"
 #include "kernels/kernel_paths.h"
+#include "read_bandwidth.h"
 #include "reference_step.h"
 #include "runtime/device.h"
 
@@ -135,18 +136,27 @@ int main(int argc, char** argv)
 
     lathe::GenerationOptions options;
     options.max_new_tokens = decodeLen + 1; // the first new token comes from the prefill
-    // Memory read bandwidth with the same threads: sums of a 1 GiB buffer (what a decode step's weight reads
-    // can reach at best). Measured beside every run: this kind of VM's bandwidth swings by 1.5x within minutes,
-    // so each run's decode is set against the bandwidth of its own moment.
+    // Memory read bandwidth with the same threads over a 1 GiB buffer of distinct random pages (nothing to
+    // deduplicate), in huge pages as the weights are (runtime/host_arena.cpp): the better of libtorch's sum of it as float32 and a plain OpenMP read of it as 64-bit words
+    // (bench/read_bandwidth.h), each the best of three. Measured beside every run: this kind of VM's bandwidth
+    // swings by 1.5x within minutes, so each run's decode is set against the bandwidth of its own moment.
     torch::Tensor big; // allocated after the warm-up run has set the engine's peak RSS
+    volatile std::uint64_t sink = 0; // the reads' sums, kept so that they cannot be dropped
     auto readBandwidth = [&] {
-        if (!big.defined())
-            big = torch::rand({std::int64_t(1) << 28}, torch::kFloat32); // distinct pages: nothing to deduplicate
+        if (!big.defined()) {
+            const std::int64_t n = std::int64_t(1) << 28;
+            big = torch::from_blob(bench::allocateLikeWeights(std::size_t(n) * 4), {n}, std::free,
+                                   torch::kFloat32)
+                      .uniform_();
+        }
         torch::NoGradGuard noGrad;
         double best = 0;
         for (int i = 0; i < 3; ++i) {
-            const auto start = Clock::now();
+            auto start = Clock::now();
             (void)big.sum().item<float>();
+            best = std::max(best, double(big.numel()) * 4 / seconds(start) / 1e9);
+            start = Clock::now();
+            sink = sink + bench::readWords(reinterpret_cast<const std::uint64_t*>(big.data_ptr()), big.numel() / 2, threads);
             best = std::max(best, double(big.numel()) * 4 / seconds(start) / 1e9);
         }
         return best;
