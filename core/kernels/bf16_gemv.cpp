@@ -1,6 +1,7 @@
 #include "kernels/bf16_gemv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -191,6 +192,15 @@ __attribute__((target("avx2,fma"))) void skinnyRowsAvx2(const std::uint16_t* W, 
 }
 
 } // namespace
+
+int kernelParallelThreads(std::int64_t items)
+{
+    std::atomic<std::uint64_t> seen{0};
+    at::parallel_for(0, items, 1, [&](std::int64_t, std::int64_t) {
+        seen.fetch_or(std::uint64_t(1) << (at::get_thread_num() % 64));
+    });
+    return __builtin_popcountll(seen.load());
+}
 
 bool nativeBf16Available()
 {

@@ -15,6 +15,11 @@
 
 namespace lathe {
 
+/// How many threads at::parallel_for hands Lathe's kernels for a range of `items` (at most libtorch's thread
+/// count). 1 means the kernel files were built without OpenMP (core/CMakeLists.txt: LATHE_PARALLEL_SOURCES) and
+/// every kernel runs on the calling thread.
+int kernelParallelThreads(std::int64_t items = 64);
+
 /// Whether this CPU multiplies bf16 natively (AVX512-BF16; oneDNN then runs bf16 GEMMs at full speed).
 bool nativeBf16Available();
 

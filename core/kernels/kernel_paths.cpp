@@ -72,8 +72,9 @@ std::string cpuModelName()
 
 namespace {
 
-/// The probe's own version: raised when its candidates change, so caches of the old ones are measured again.
-constexpr int kProbeVersion = 2;
+/// The probe's own version: raised when its candidates change (3: Lathe's kernels on every thread), so caches of
+/// the old ones are measured again.
+constexpr int kProbeVersion = 3;
 
 /// What the cached choice depends on: the probe, the CPU, its bf16 features, libtorch's build and the thread count.
 std::string machineKey()

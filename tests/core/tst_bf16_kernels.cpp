@@ -5,6 +5,8 @@
 // Both paths accumulate in float32 and round the result to bf16 once, as libtorch's own bf16 linear does, so
 // each output must lie within one bf16 rounding (plus float32 accumulation noise) of the exact product. Odd
 // sizes exercise the tails of the vector loops; a CPU without AVX2 skips the GEMV cases.
+#include <thread>
+
 #include <torch/torch.h>
 
 #include <QTemporaryDir>
@@ -131,6 +133,19 @@ private:
     }
 
 private Q_SLOTS:
+    // The kernel files are built with OpenMP: their at::parallel_for ranges use libtorch's threads (without
+    // -fopenmp there, the inline template ran every range on the calling thread).
+    void kernelsRunOnEveryThread()
+    {
+        if (std::thread::hardware_concurrency() < 2)
+            QSKIP("one core: nothing to split across");
+        const int before = torch::get_num_threads();
+        torch::set_num_threads(2);
+        const int threads = lathe::kernelParallelThreads();
+        torch::set_num_threads(before);
+        QCOMPARE(threads, 2);
+    }
+
     void gemvMatchesExact_data()
     {
         QTest::addColumn<int>("rows");
