@@ -419,7 +419,7 @@ torch::Tensor fusedNormRotary(const torch::Tensor& x, const torch::Tensor& normW
                               const torch::Tensor& cos, const torch::Tensor& sin, bool interleaved)
 {
     auto s = rotaryShape(x, cos, sin, interleaved);
-    if (!s || recording() || s->B * s->T > kMaxFusedInferenceRows)
+    if (!s || recording())
         return {};
     s->norm = normWeight.defined();
     s->eps = float(eps);
@@ -443,8 +443,6 @@ torch::Tensor fusedRotary(const torch::Tensor& x, const torch::Tensor& cos, cons
         return {};
     if (torch::GradMode::is_enabled() && x.requires_grad())
         return RotaryFunction::apply(x, cos, sin, interleaved);
-    if (!inferenceTakes(s->B * s->T))
-        return {};
     auto out = torch::empty({s->B, s->H, s->T, s->D}, x.options());
     const Kind kind = *kindOf(x);
     at::parallel_for(0, s->B * s->T * s->H, rotaryGrain(s->D), [&](std::int64_t r0, std::int64_t r1) {
@@ -460,8 +458,6 @@ torch::Tensor fusedSoftmax(const torch::Tensor& scores, const torch::Tensor& mas
         scores.size(2) % T != 0)
         return {};
     const bool training = torch::GradMode::is_enabled() && scores.requires_grad();
-    if (!training && !inferenceTakes(scores.size(0) * T))
-        return {};
     const auto converted = additiveMask(mask, scores, scores.size(0), T, scores.size(3));
     if (!converted)
         return {};

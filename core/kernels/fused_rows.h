@@ -147,9 +147,6 @@ std::optional<Kind> kindOf(const torch::Tensor& t);
 /// Whether the inference-only ops must step aside: grad mode on, or an UnfusedOpsScope open on this thread.
 bool recording();
 
-/// Whether a forward pass without autograd takes the fused kernels for `rows` tokens (docs/kernels.md).
-bool inferenceTakes(std::int64_t rows);
-
 constexpr std::int64_t kElementGrain = 32768;
 
 /// One row of RMSNorm into float values `out` as the module's output dtype O holds them; returns the row's

@@ -46,16 +46,6 @@ bool recording()
     return torch::GradMode::is_enabled() || t_unfused;
 }
 
-/// Forward passes outside training take the fused kernels only for a decode step's few rows: at a prefill's
-/// hundreds, libtorch's vectorized chains were as fast or faster on the Zen 4 measured (RMSNorm of 256 x 1024:
-/// 0.14 ms fused, 0.09 ms chained; norm + RoPE of q: 0.62 against 0.47; prefill 676-695 tokens/s against 736).
-/// Inside a training run (an UnfusedOpsScope) every pass takes the fused kernels, so that passes with and
-/// without autograd compute the same values.
-bool inferenceTakes(std::int64_t rows)
-{
-    return t_unfused || rows <= kMaxFusedInferenceRows;
-}
-
 } // namespace fused
 
 namespace {
@@ -479,8 +469,6 @@ torch::Tensor fusedRmsNorm(const torch::Tensor& x, const torch::Tensor& weight, 
         return {};
     if (torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
         return RmsNormFunction::apply(x, weight, eps, offsetOne);
-    if (!inferenceTakes(x.numel() / x.size(-1)))
-        return {};
     return normForward(x, weight, eps, offsetOne, *xKind, *wKind, nullptr);
 }
 
@@ -492,8 +480,6 @@ torch::Tensor fusedActMul(const torch::Tensor& gate, const torch::Tensor& up, bo
         return {};
     if (torch::GradMode::is_enabled() && (gate.requires_grad() || up.requires_grad()))
         return ActMulFunction::apply(gate, up, gelu);
-    if (!inferenceTakes(gate.numel() / gate.size(-1)))
-        return {};
     return actMulForward(gate, up, gelu, *kind);
 }
 
@@ -505,7 +491,7 @@ torch::Tensor fusedScaledAdd(const torch::Tensor& base, const torch::Tensor& lor
         return {};
     if (torch::GradMode::is_enabled() && (base.requires_grad() || lora.requires_grad()))
         return ScaledAddFunction::apply(base, lora, scaling);
-    if (base.dim() < 1 || !inferenceTakes(base.numel() / std::max<std::int64_t>(1, base.size(-1))))
+    if (base.dim() < 1)
         return {};
     auto out = torch::empty_like(base);
     at::parallel_for(0, base.numel(), kElementGrain, [&](std::int64_t i0, std::int64_t i1) {

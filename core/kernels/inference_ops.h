@@ -68,10 +68,6 @@ torch::Tensor cachedAttention(const torch::Tensor& q, const torch::Tensor& k, co
 
 constexpr std::int64_t kMaxCachedAttentionRows = 4;
 
-/// Outside training, the fused ops take at most this many rows (tokens): a decode step's, a batched decode
-/// step's; at a prefill's hundreds libtorch's vectorized op chains were as fast or faster (docs/kernels.md).
-constexpr std::int64_t kMaxFusedInferenceRows = 16;
-
 /// While one lives, the inference-only fused ops (rotary, cached attention) decline on this thread. A training run
 /// holds one: its forward passes without autograd (gradient checkpointing's first pass, a DPO reference model,
 /// KTO's KL rows) must compute exactly what its graph-recording passes compute, and those run libtorch's ops.
