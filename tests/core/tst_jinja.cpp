@@ -320,6 +320,7 @@ void TestJinja::hostileTemplatesEndInBoundedTime()
         {"doubling output", "{% set s = 'xx' %}{% for i in range(64) %}{% set s = s ~ s %}{% endfor %}{{ s }}",
          "output limit"},
         {"nesting 5000 deep", deep, "nests deeper"},
+        {"a range to NaN (7 % 0, found by fuzz_jinja)", "{{ range(1, 7 % 0) }}", "finite numbers"},
         {"a namespace loop", "{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}"
                              "{% endfor %}{{ ns.l|length }}",
          "list limit"},

@@ -80,6 +80,9 @@ Value Interpreter::range(ValueList& args)
         if (call.positional.size() > 2)
             step = number(call.positional[2]);
     }
+    // (7 % 0 is NaN here, as in JavaScript; Python's range takes integers only)
+    if (!std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step))
+        failRuntime("range() arguments must be finite numbers");
     if (step == 0)
         failRuntime("range() step must not be zero");
     const double count = step > 0 ? std::ceil((stop - start) / step) : std::ceil((start - stop) / -step);
